@@ -1,0 +1,403 @@
+// The ServiceSecurityProfile API (meshward.io/v1alpha1): the single source of truth.
+// The CRD in crds/, docs/api.md and the TypeScript types are all derived from this file
+// (`npm run gen`; `npm run gen:check` fails when a derived file is stale).
+import * as z from "zod";
+import { containsCidr, isCanonical, parseCidr } from "./net.ts";
+import { patterned, withRules } from "./rules.ts";
+
+export const GROUP = "meshward.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = "ServiceSecurityProfile";
+export const PLURAL = "servicesecurityprofiles";
+export const SINGULAR = "servicesecurityprofile";
+export const SHORT_NAMES = ["ssp"];
+export const CATEGORIES = ["meshward", "security"];
+
+// Regular expressions are RE2-compatible and free of backslashes and quotes (they are embedded in CEL).
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL_MSG = "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
+const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const HTTP_PATH = /^([*]|[/][^*?# ]*[*]?|[*][^*?# ]+)$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+const DURATION = /^([0-9]+(ms|s|m|h))+$/;
+const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
+const HTTPS_URL = /^https:[/][/][^ ]+$/;
+
+/** A list whose entries are unique by `key` (a list-map in the CRD; a rule for a friendly message). */
+function uniqueBy<T extends Record<K, string>, K extends string>(list: z.ZodArray<z.ZodType<T>>, key: K, message: string) {
+  return withRules(list, [
+    {
+      cel: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`,
+      message,
+      check: (xs) => new Set(xs.map((x) => x[key])).size === xs.length,
+    },
+  ]);
+}
+
+const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
+
+const port = z.number().int().min(1).max(65535);
+const ports = z
+  .array(port)
+  .max(16)
+  .describe("TCP ports. Omitted or empty means every port.");
+
+export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"] as const;
+
+const labelSelector = withRules(z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }), [
+  {
+    cel: "self.size() >= 1 && self.size() <= 16",
+    message: "selector needs 1 to 16 labels that pick this service's pods, e.g. {app: payments-api}",
+    check: (m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16,
+  },
+  {
+    cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
+    message: "selector keys must be label keys such as app or app.kubernetes.io/name",
+    check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
+  },
+  {
+    cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
+    message: "selector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+    check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
+  },
+]).describe(
+  "Labels of this service's pods (a label map, as Istio selectors are). Every generated policy selects these pods.",
+);
+
+const serviceRef = patterned(
+  SERVICE_REF,
+  "service must name another profile as <namespace>/<name> (or <name> in this namespace), e.g. checkout/checkout-api",
+  127,
+).describe("Another ServiceSecurityProfile, as <namespace>/<name> or <name> for the same namespace. Gives both its SPIFFE principal and its pod selector.");
+
+const serviceAccountRef = z
+  .object({
+    namespace: dnsLabel().describe("Namespace of the service account."),
+    name: z.string().min(1).max(253).describe("Name of the service account."),
+  })
+  .strict();
+
+export const Source = withRules(
+  z
+    .object({
+      service: serviceRef.optional(),
+      serviceAccount: serviceAccountRef
+        .describe("A workload identity not managed by meshward (e.g. monitoring/prometheus). At L4 the NetworkPolicy can only narrow this to the namespace; the AuthorizationPolicy narrows it to the principal.")
+        .optional(),
+      namespace: dnsLabel().describe("Any workload in this namespace.").optional(),
+    })
+    .strict(),
+  [
+    {
+      cel: "[has(self.service), has(self.serviceAccount), has(self.namespace)].filter(x, x).size() == 1",
+      message: "each 'from' entry sets exactly one of service, serviceAccount or namespace; split it into separate entries",
+      check: (s) => [s.service, s.serviceAccount, s.namespace].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+).describe("One caller: exactly one of service, serviceAccount or namespace.");
+
+const httpRule = withRules(
+  z
+    .object({
+      methods: z.array(z.enum(HTTP_METHODS)).max(9).optional().describe("HTTP methods allowed. Omitted means any."),
+      paths: z
+        .array(
+          patterned(
+            HTTP_PATH,
+            "paths are exact (/v1/charges), prefix (/v1/refunds/*), suffix (*.json) or *; '*' may only stand at the start or the end",
+            256,
+          ),
+        )
+        .max(32)
+        .optional()
+        .describe("URL paths allowed: exact, prefix (`/v1/*`), suffix (`*.json`) or `*`. Omitted means any."),
+    })
+    .strict(),
+  [
+    {
+      cel: "(has(self.methods) && self.methods.size() > 0) || (has(self.paths) && self.paths.size() > 0)",
+      message: "http needs methods or paths; remove http to allow every request on the ports",
+      check: (h) => (h.methods?.length ?? 0) > 0 || (h.paths?.length ?? 0) > 0,
+    },
+  ],
+).describe("Optional L7 rules (needs a sidecar, or a waypoint in ambient mode).");
+
+export const IngressRule = z
+  .object({
+    from: z.array(Source).min(1).max(32).describe("Callers allowed by this rule. At least one."),
+    ports: ports.optional(),
+    http: httpRule.optional(),
+  })
+  .strict()
+  .describe("Who may call this service, on which ports, with which requests.");
+
+export const EgressTarget = withRules(
+  z
+    .object({
+      service: serviceRef.optional(),
+      cidr: z.string().min(1).max(43).optional().describe("An IP range outside the mesh, e.g. 10.20.0.0/16."),
+      except: z.array(z.string().min(1).max(43)).max(16).optional().describe("Ranges inside cidr that stay blocked."),
+      ports: ports.optional(),
+    })
+    .strict(),
+  [
+    {
+      cel: "has(self.service) != has(self.cidr)",
+      message: "each egress 'to' entry sets exactly one of service or cidr",
+      check: (t) => (t.service !== undefined) !== (t.cidr !== undefined),
+    },
+    {
+      cel: "!has(self.except) || has(self.cidr)",
+      message: "except is only allowed together with cidr",
+      path: ["except"],
+      check: (t) => t.except === undefined || t.cidr !== undefined,
+    },
+    {
+      cel: "!has(self.cidr) || (isCIDR(self.cidr) && cidr(self.cidr).masked() == cidr(self.cidr))",
+      message: "cidr must be a network address with a prefix length, with no host bits set, e.g. 10.20.0.0/16",
+      path: ["cidr"],
+      check: (t) => {
+        if (t.cidr === undefined) return true;
+        const c = parseCidr(t.cidr);
+        return c !== undefined && isCanonical(c);
+      },
+    },
+    {
+      cel: "!has(self.except) || !has(self.cidr) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(self.cidr).containsCIDR(e))",
+      message: "every except entry must be a CIDR inside cidr, e.g. cidr 10.20.0.0/16 with except 10.20.5.0/24",
+      path: ["except"],
+      check: (t) => {
+        if (t.except === undefined || t.cidr === undefined) return true;
+        const outer = parseCidr(t.cidr);
+        if (outer === undefined) return true;
+        return t.except.every((e) => {
+          const inner = parseCidr(e);
+          return inner !== undefined && containsCidr(outer, inner);
+        });
+      },
+    },
+  ],
+).describe("One destination: exactly one of service or cidr.");
+
+export const Egress = z
+  .object({
+    dns: z.boolean().default(true).describe("Allow DNS to kube-dns on port 53 (UDP and TCP). Default true."),
+    to: z.array(EgressTarget).max(64).optional().describe("Destinations this service may call. Empty means DNS only."),
+  })
+  .strict()
+  .describe("What this service may call. Omitted means DNS only.");
+
+export const JwtRule = z
+  .object({
+    issuer: z.string().min(1).max(512).describe("The token issuer (`iss`), e.g. https://auth.example.com/."),
+    jwksUri: patterned(HTTPS_URL, "jwksUri must be an https:// URL of the issuer's JSON Web Key Set", 1024)
+      .optional()
+      .describe("Where to fetch the issuer's keys. Omitted means OpenID discovery from the issuer."),
+    audiences: z.array(z.string().min(1).max(256)).max(16).optional().describe("Accepted `aud` values. Omitted means any."),
+    forwardOriginalToken: z.boolean().optional().describe("Forward the Authorization header to the service."),
+  })
+  .strict();
+
+export const RequestAuthentication = z
+  .object({
+    jwt: z.array(JwtRule).min(1).max(8).describe("Accepted token issuers. At least one."),
+    requireToken: z
+      .boolean()
+      .default(true)
+      .describe("Deny requests without a valid token from one of the issuers. Default true."),
+  })
+  .strict()
+  .describe("End-user JWTs validated at this service (Istio RequestAuthentication).");
+
+export const SecretSpec = z
+  .object({
+    name: dnsLabel().describe("Name of the Secret that External Secrets Operator writes (also the ExternalSecret's name)."),
+    storeRef: z
+      .object({
+        kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
+        name: z.string().min(1).max(253),
+      })
+      .strict()
+      .describe("The SecretStore or ClusterSecretStore to read from."),
+    refreshInterval: patterned(DURATION, "refreshInterval must be a duration such as 15m or 1h (units ms, s, m, h)", 32)
+      .optional()
+      .describe("How often the secret is re-read and rotated. Omitted means the platform default (1h)."),
+    data: z
+      .array(
+        z
+          .object({
+            secretKey: patterned(SECRET_KEY, "secretKey must be a Secret data key: letters, digits, '-', '_' or '.'", 253),
+            remoteRef: z
+              .object({
+                key: z.string().min(1).max(512),
+                property: z.string().min(1).max(256).optional(),
+                version: z.string().min(1).max(128).optional(),
+              })
+              .strict(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(32)
+      .describe("Keys of the Secret and where each comes from."),
+  })
+  .strict();
+
+export const EXCEPTION_TYPES = ["PermissiveMtls", "AuditOnly"] as const;
+
+export const Exception = z
+  .object({
+    type: z
+      .enum(EXCEPTION_TYPES)
+      .describe("PermissiveMtls: accept plain-text callers (needs mtls.mode Permissive). AuditOnly: the AuthorizationPolicy runs in dry-run and only logs."),
+    reason: z.string().min(10).max(1024).describe("Why the exception is needed (at least 10 characters)."),
+    ticket: patterned(TICKET, "ticket must be a tracker reference such as SEC-1234", 128).describe("The tracking ticket, e.g. SEC-1234."),
+    expires: z.iso.datetime({ offset: false }).describe("RFC 3339 UTC time at which enforcement returns, e.g. 2026-12-31T00:00:00Z."),
+  })
+  .strict();
+
+export const DRIFT_POLICIES = ["Correct", "Report"] as const;
+
+export const ProfileSpec = withRules(
+  z
+    .object({
+      selector: labelSelector,
+      serviceAccount: z
+        .object({
+          name: dnsLabel().optional().describe("Defaults to the profile's name."),
+          automountToken: z.boolean().default(false).describe("Mount the account's API token into pods. Default false."),
+        })
+        .strict()
+        .optional()
+        .describe("The dedicated ServiceAccount meshward creates for this service (one workload, one identity)."),
+      mtls: z
+        .object({
+          mode: z
+            .enum(["Strict", "Permissive"])
+            .default("Strict")
+            .describe("Strict (default) or Permissive; Permissive only while a PermissiveMtls exception is unexpired."),
+        })
+        .strict()
+        .optional(),
+      ingress: z.array(IngressRule).max(32).optional().describe("Who may call this service. Empty means nobody."),
+      egress: Egress.optional(),
+      requestAuthentication: RequestAuthentication.optional(),
+      secrets: uniqueBy(z.array(SecretSpec).max(16), "name", "secret names must be unique: each names its own Secret")
+        .optional()
+        .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+        .describe("Secrets synced by External Secrets Operator, one ExternalSecret each. Names are unique."),
+      driftPolicy: z
+        .enum(DRIFT_POLICIES)
+        .default("Correct")
+        .describe("Correct (default): restore edited or deleted objects. Report: only report them in status."),
+      exceptions: uniqueBy(z.array(Exception).max(8), "type", "at most one exception per type: merge them into one")
+        .optional()
+        .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+        .describe("Time-limited exceptions, at most one per type. Each is honoured only until it expires."),
+    })
+    .strict(),
+  [
+    {
+      cel: "!has(self.mtls) || self.mtls.mode != 'Permissive' || (has(self.exceptions) && self.exceptions.exists(e, e.type == 'PermissiveMtls'))",
+      message: "mtls.mode Permissive requires an exception of type PermissiveMtls with an expiry date, a reason and a ticket",
+      path: ["mtls", "mode"],
+      check: (s) => s.mtls?.mode !== "Permissive" || (s.exceptions ?? []).some((e) => e.type === "PermissiveMtls"),
+    },
+    {
+      cel: "!has(self.exceptions) || !self.exceptions.exists(e, e.type == 'PermissiveMtls') || (has(self.mtls) && self.mtls.mode == 'Permissive')",
+      message: "an exception of type PermissiveMtls has no effect unless mtls.mode is Permissive; set mtls.mode: Permissive or remove the exception",
+      path: ["exceptions"],
+      check: (s) => !(s.exceptions ?? []).some((e) => e.type === "PermissiveMtls") || s.mtls?.mode === "Permissive",
+    },
+  ],
+).describe("What this service needs to be zero-trust.");
+
+export const CONDITION_TYPES = ["Ready", "Drifted", "Degraded", "Conflict"] as const;
+export const OBJECT_STATES = ["InSync", "Drifted", "Missing", "Conflict"] as const;
+
+export const Condition = z
+  .object({
+    type: z.string().min(1).max(316),
+    status: z.enum(["True", "False", "Unknown"]),
+    reason: z.string().min(1).max(1024),
+    message: z.string().max(32768),
+    lastTransitionTime: z.iso.datetime({ offset: true }),
+    observedGeneration: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const ObjectStatus = z
+  .object({
+    apiVersion: z.string().max(253),
+    kind: z.string().max(63),
+    name: z.string().max(253),
+    state: z.enum(OBJECT_STATES),
+    message: z.string().max(4096).optional(),
+  })
+  .strict();
+
+export const ExceptionStatus = z
+  .object({
+    type: z.enum(EXCEPTION_TYPES),
+    ticket: z.string().max(128),
+    expires: z.string().max(64),
+    state: z.enum(["Active", "Expired", "Rejected"]).describe("Active: honoured now. Expired: past its expiry. Rejected: not honoured (e.g. expires too far ahead)."),
+  })
+  .strict();
+
+export const ProfileStatus = z
+  .object({
+    observedGeneration: z.number().int().min(0).optional(),
+    conditions: z
+      .array(Condition)
+      .max(16)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+    objects: z
+      .array(ObjectStatus)
+      .max(256)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["kind", "name"] })
+      .describe("Every object generated for this profile and its state."),
+    exceptions: z.array(ExceptionStatus).max(8).optional().describe("Exceptions and whether each is active or expired."),
+  })
+  .strict();
+
+export type ProfileSpecInput = z.input<typeof ProfileSpec>;
+export type ProfileSpec = z.output<typeof ProfileSpec>;
+export type IngressRule = z.output<typeof IngressRule>;
+export type Source = z.output<typeof Source>;
+export type EgressTarget = z.output<typeof EgressTarget>;
+export type SecretSpec = z.output<typeof SecretSpec>;
+export type Exception = z.output<typeof Exception>;
+export type Condition = z.output<typeof Condition>;
+export type ObjectStatus = z.output<typeof ObjectStatus>;
+export type ExceptionStatus = z.output<typeof ExceptionStatus>;
+export type ProfileStatus = z.output<typeof ProfileStatus>;
+
+/** A parsed profile: metadata is what the builders and reconciler need. */
+export interface Profile {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: ProfileSpec;
+  status?: ProfileStatus;
+}
+
+/** The name must fit in a DNS label: generated object names are derived from it. */
+export const NAME_RULE = {
+  cel: `self.metadata.name.matches('${DNS_LABEL.source}') && self.metadata.name.size() <= 63`,
+  message: "metadata.name must be a DNS label of at most 63 characters, e.g. payments-api (generated objects are named after it)",
+  check: (name: string) => DNS_LABEL.test(name) && name.length <= 63,
+};

@@ -1,0 +1,127 @@
+// Validation of a raw object as a ServiceSecurityProfile: the same rules the CRD enforces at
+// apply time, run offline (CLI) and at runtime (the operator; an older CRD may be installed).
+import type * as z from "zod";
+import { API_VERSION, KIND, NAME_RULE, type Profile, ProfileSpec } from "./schema.ts";
+
+/** One thing wrong with a profile, with the field it is about (e.g. spec.ingress[0].from[1].service). */
+export interface Problem {
+  path: string;
+  message: string;
+  /** Errors block (validate exits 1, the operator reports InvalidSpec); warnings are reported only. */
+  severity?: "error" | "warning";
+}
+
+export function isError(p: Problem): boolean {
+  return p.severity !== "warning";
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove or check the spelling`;
+    case "invalid_type":
+      if (issue.input === undefined) return "is required";
+      return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeType(issue.input)}`;
+    case "invalid_value":
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "too_big":
+      return issue.origin === "array"
+        ? `has too many entries (at most ${issue.maximum})`
+        : issue.origin === "string"
+          ? `is too long (at most ${issue.maximum} characters)`
+          : `must be at most ${issue.maximum}`;
+    case "too_small":
+      return issue.origin === "array"
+        ? `needs at least ${issue.minimum} entr${issue.minimum === 1 ? "y" : "ies"}`
+        : issue.origin === "string"
+          ? issue.minimum === 1
+            ? "must not be empty"
+            : `is too short (at least ${issue.minimum} characters)`
+          : `must be at least ${issue.minimum}`;
+    case "invalid_format":
+      if (issue.format === "datetime") return "must be an RFC 3339 UTC time such as 2026-12-31T00:00:00Z";
+      return issue.message;
+    default:
+      return issue.message;
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  record: "a map",
+  object: "an object (a YAML mapping)",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+};
+
+function describeType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "object" ? "an object" : typeof v;
+}
+
+export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): Problem[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]) || "(root)",
+    message: issueMessage(issue),
+  }));
+}
+
+export type ValidationResult = { ok: true; profile: Profile; problems: [] } | { ok: false; problems: Problem[] };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks a raw object (as read from YAML or from the API server) and, when valid, returns it as a
+ * Profile with defaults applied. Never throws.
+ */
+export function validateProfile(raw: unknown, opts: { defaultNamespace?: string } = {}): ValidationResult {
+  const problems: Problem[] = [];
+  if (!isRecord(raw)) return { ok: false, problems: [{ path: "(root)", message: "expected a YAML mapping (an object)" }] };
+  if (raw.apiVersion !== API_VERSION) {
+    problems.push({ path: "apiVersion", message: `must be ${API_VERSION}` });
+  }
+  if (raw.kind !== KIND) problems.push({ path: "kind", message: `must be ${KIND}` });
+  const meta = raw.metadata;
+  let name = "";
+  let namespace = "";
+  if (!isRecord(meta)) {
+    problems.push({ path: "metadata", message: "is required (with name and namespace)" });
+  } else {
+    if (typeof meta.name !== "string" || meta.name === "") problems.push({ path: "metadata.name", message: "is required" });
+    else if (!NAME_RULE.check(meta.name)) problems.push({ path: "metadata.name", message: NAME_RULE.message });
+    else name = meta.name;
+    const ns = meta.namespace ?? opts.defaultNamespace;
+    if (typeof ns !== "string" || ns === "") {
+      problems.push({ path: "metadata.namespace", message: "is required: a profile protects a service in one namespace" });
+    } else namespace = ns;
+  }
+  if (raw.spec === undefined) {
+    problems.push({ path: "spec", message: "is required" });
+    return { ok: false, problems };
+  }
+  const parsed = ProfileSpec.safeParse(raw.spec);
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"]));
+  if (problems.length > 0 || !parsed.success || !isRecord(meta)) return { ok: false, problems };
+
+  const metadata: Profile["metadata"] = { name, namespace };
+  if (typeof meta.uid === "string") metadata.uid = meta.uid;
+  if (typeof meta.generation === "number") metadata.generation = meta.generation;
+  if (typeof meta.resourceVersion === "string") metadata.resourceVersion = meta.resourceVersion;
+  if (isRecord(meta.labels)) metadata.labels = meta.labels as Record<string, string>;
+  if (isRecord(meta.annotations)) metadata.annotations = meta.annotations as Record<string, string>;
+  return { ok: true, profile: { apiVersion: API_VERSION, kind: KIND, metadata, spec: parsed.data }, problems: [] };
+}

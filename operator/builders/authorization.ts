@@ -1,0 +1,99 @@
+// AuthorizationPolicy (who may call the service) and RequestAuthentication (end-user JWTs).
+import type { IngressRule, Profile } from "../api/schema.ts";
+import type { Problem } from "../api/validate.ts";
+import type { AuthorizationPolicy, RequestAuthentication } from "../types/generated/upstream.ts";
+import type { BuildContext } from "./context.ts";
+import type { ExceptionState } from "./exceptions.ts";
+import { childMeta, type KubeObject, principal } from "./meta.ts";
+import { resolveService } from "./references.ts";
+
+type Source = { principals?: string[]; namespaces?: string[]; requestPrincipals?: string[] };
+type Operation = { ports?: string[]; methods?: string[]; paths?: string[] };
+type Rule = { from: { source: Source }[]; to?: { operation: Operation }[] };
+
+/** Istio's annotation that runs an AuthorizationPolicy in dry-run (log only). */
+export const DRY_RUN_ANNOTATION = "istio.io/dry-run";
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function buildRule(rule: IngressRule, i: number, profile: Profile, ctx: BuildContext, problems: Problem[]): Rule | undefined {
+  const principals: string[] = [];
+  const namespaces: string[] = [];
+  rule.from.forEach((s, j) => {
+    const path = `spec.ingress[${i}].from[${j}]`;
+    if (s.service !== undefined) {
+      const r = resolveService(s.service, profile, ctx, `${path}.service`, problems);
+      if (r) principals.push(r.principal);
+    } else if (s.serviceAccount !== undefined) {
+      principals.push(principal(ctx.trustDomain, s.serviceAccount.namespace, s.serviceAccount.name));
+    } else if (s.namespace !== undefined) {
+      namespaces.push(s.namespace);
+    }
+  });
+  // Fail closed: a rule whose callers are all unresolved allows nothing, so it is left out.
+  if (principals.length === 0 && namespaces.length === 0) return undefined;
+  const jwt = profile.spec.requestAuthentication;
+  const requestPrincipals = jwt?.requireToken ? uniq(jwt.jwt.map((j) => `${j.issuer}/*`)) : undefined;
+  const from: { source: Source }[] = [];
+  if (principals.length > 0) from.push({ source: { principals: uniq(principals), ...(requestPrincipals && { requestPrincipals }) } });
+  if (namespaces.length > 0) from.push({ source: { namespaces: uniq(namespaces), ...(requestPrincipals && { requestPrincipals }) } });
+  const operation: Operation = {};
+  if (rule.ports && rule.ports.length > 0) operation.ports = uniq(rule.ports.map(String));
+  if (rule.http?.methods && rule.http.methods.length > 0) operation.methods = uniq(rule.http.methods);
+  if (rule.http?.paths && rule.http.paths.length > 0) operation.paths = uniq(rule.http.paths);
+  return Object.keys(operation).length > 0 ? { from, to: [{ operation }] } : { from };
+}
+
+/**
+ * One ALLOW policy with a rule per ingress entry. No entries (or none resolvable) gives an ALLOW
+ * policy without rules, which Istio reads as "allow nothing": nobody may call the service.
+ */
+export function buildAuthorizationPolicy(
+  profile: Profile,
+  ctx: BuildContext,
+  exceptions: ExceptionState,
+  problems: Problem[],
+): KubeObject & AuthorizationPolicy {
+  const rules: Rule[] = [];
+  (profile.spec.ingress ?? []).forEach((rule, i) => {
+    const r = buildRule(rule, i, profile, ctx, problems);
+    if (r) rules.push(r);
+    if (ctx.meshMode === "ambient" && rule.http) {
+      problems.push({
+        path: `spec.ingress[${i}].http`,
+        message: "HTTP rules are enforced in ambient mode only by a waypoint proxy; without one, ztunnel denies these requests",
+        severity: "warning",
+      });
+    }
+  });
+  const annotations = exceptions.active.has("AuditOnly") ? { [DRY_RUN_ANNOTATION]: "true" } : undefined;
+  const spec: AuthorizationPolicy["spec"] = { selector: { matchLabels: { ...profile.spec.selector } }, action: "ALLOW" };
+  if (rules.length > 0) (spec as { rules?: Rule[] }).rules = rules;
+  return {
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: childMeta(profile, profile.metadata.name, annotations),
+    spec,
+  };
+}
+
+export function buildRequestAuthentication(profile: Profile): (KubeObject & RequestAuthentication) | undefined {
+  const ra = profile.spec.requestAuthentication;
+  if (!ra) return undefined;
+  return {
+    apiVersion: "security.istio.io/v1",
+    kind: "RequestAuthentication",
+    metadata: childMeta(profile, profile.metadata.name),
+    spec: {
+      selector: { matchLabels: { ...profile.spec.selector } },
+      jwtRules: ra.jwt.map((j) => ({
+        issuer: j.issuer,
+        ...(j.jwksUri !== undefined && { jwksUri: j.jwksUri }),
+        ...(j.audiences !== undefined && j.audiences.length > 0 && { audiences: [...j.audiences] }),
+        ...(j.forwardOriginalToken !== undefined && { forwardOriginalToken: j.forwardOriginalToken }),
+      })),
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// What the builders need besides the profile itself. Everything is passed in: builders do no I/O.
+import type { Profile } from "../api/schema.ts";
+
+export type MeshMode = "sidecar" | "ambient";
+
+/** Platform-wide settings a platform team may change (Helm values, operator flags). */
+export interface PlatformDefaults {
+  /** ExternalSecret refresh interval when a secret sets none. */
+  secretRefreshInterval: string;
+  /** Exceptions may expire at most this many days ahead; later ones are not honoured. */
+  maxExceptionDays: number;
+  /** Where cluster DNS runs (egress allowed on port 53 UDP and TCP). */
+  dns: { namespace: string; podSelector: Record<string, string> };
+  /** Where istiod runs (sidecars need egress to it on 15012). */
+  istiod: { namespace: string; podSelector: Record<string, string> };
+}
+
+export const DEFAULT_PLATFORM: PlatformDefaults = {
+  secretRefreshInterval: "1h",
+  maxExceptionDays: 90,
+  dns: { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
+  istiod: { namespace: "istio-system", podSelector: { app: "istiod" } },
+};
+
+export interface BuildContext {
+  /** SPIFFE trust domain of the mesh, e.g. cluster.local. */
+  trustDomain: string;
+  meshMode: MeshMode;
+  /** Profiles that references may point to, by "namespace/name". */
+  profiles: ReadonlyMap<string, Profile>;
+  defaults: PlatformDefaults;
+  /** The current time, for exception expiry. */
+  now: Date;
+}
+
+export function profileKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+export function indexProfiles(profiles: Iterable<Profile>): Map<string, Profile> {
+  const m = new Map<string, Profile>();
+  for (const p of profiles) m.set(profileKey(p.metadata.namespace, p.metadata.name), p);
+  return m;
+}
+
+export function makeContext(partial: Partial<BuildContext> = {}): BuildContext {
+  return {
+    trustDomain: partial.trustDomain ?? "cluster.local",
+    meshMode: partial.meshMode ?? "sidecar",
+    profiles: partial.profiles ?? new Map(),
+    defaults: partial.defaults ?? DEFAULT_PLATFORM,
+    now: partial.now ?? new Date(),
+  };
+}

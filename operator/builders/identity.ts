@@ -1,0 +1,13 @@
+// ServiceAccount: one workload, one identity.
+import type { V1ServiceAccount } from "@kubernetes/client-node";
+import type { Profile } from "../api/schema.ts";
+import { childMeta, type KubeObject, serviceAccountName } from "./meta.ts";
+
+export function buildServiceAccount(profile: Profile): KubeObject & V1ServiceAccount {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: childMeta(profile, serviceAccountName(profile)),
+    automountServiceAccountToken: profile.spec.serviceAccount?.automountToken ?? false,
+  };
+}

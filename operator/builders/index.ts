@@ -1,0 +1,49 @@
+// The builders: a profile and its context in, the desired objects out. Pure: no I/O, no clock
+// (the context carries `now`), deterministic output.
+import type { ExceptionStatus, Profile } from "../api/schema.ts";
+import type { Problem } from "../api/validate.ts";
+import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
+import type { BuildContext } from "./context.ts";
+import { evaluateExceptions } from "./exceptions.ts";
+import { buildServiceAccount } from "./identity.ts";
+import type { KubeObject } from "./meta.ts";
+import { buildPeerAuthentication } from "./mtls.ts";
+import { buildNamespaceDefaultDeny, buildNetworkPolicy } from "./network.ts";
+import { buildExternalSecrets } from "./secrets.ts";
+
+export * from "./context.ts";
+export * from "./meta.ts";
+export { buildNamespaceDefaultDeny } from "./network.ts";
+export { referencedProfiles, parseServiceRef } from "./references.ts";
+
+export interface BuildResult {
+  /** Every object this profile needs, in a stable order. */
+  objects: KubeObject[];
+  /** What could not be built as asked (e.g. a reference to a missing profile), with field paths. */
+  problems: Problem[];
+  exceptions: ExceptionStatus[];
+  /** When the result changes by itself (an exception expires): reconcile again then. */
+  nextChange?: Date;
+}
+
+export function buildProfile(profile: Profile, ctx: BuildContext): BuildResult {
+  const problems: Problem[] = [];
+  const exceptions = evaluateExceptions(profile, ctx, problems);
+  const objects: KubeObject[] = [
+    buildServiceAccount(profile),
+    buildPeerAuthentication(profile, exceptions),
+    buildAuthorizationPolicy(profile, ctx, exceptions, problems),
+  ];
+  const ra = buildRequestAuthentication(profile);
+  if (ra) objects.push(ra);
+  objects.push(buildNetworkPolicy(profile, ctx, problems));
+  objects.push(...buildExternalSecrets(profile, ctx));
+  const result: BuildResult = { objects, problems, exceptions: exceptions.status };
+  if (exceptions.nextExpiry) result.nextChange = exceptions.nextExpiry;
+  return result;
+}
+
+/** Objects shared by all profiles of a namespace: the default deny, while any profile exists. */
+export function buildNamespace(namespace: string, profileCount: number): KubeObject[] {
+  return profileCount > 0 ? [buildNamespaceDefaultDeny(namespace)] : [];
+}
