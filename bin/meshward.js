@@ -11,5 +11,7 @@ if (!existsSync(compiled) && major < 24) {
   );
   process.exit(2);
 }
-const cli = await import(existsSync(compiled) ? compiled.href : new URL("../operator/cli/main.ts", import.meta.url).href);
+const cli = await import(
+  existsSync(compiled) ? compiled.href : new URL("../operator/cli/main.ts", import.meta.url).href
+);
 cli.main();

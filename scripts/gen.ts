@@ -24,10 +24,30 @@ interface UpstreamKind {
 }
 
 const UPSTREAM_KINDS: UpstreamKind[] = [
-  { upstream: "istio", crd: "peerauthentications.security.istio.io", version: "v1", kind: "PeerAuthentication" },
-  { upstream: "istio", crd: "authorizationpolicies.security.istio.io", version: "v1", kind: "AuthorizationPolicy" },
-  { upstream: "istio", crd: "requestauthentications.security.istio.io", version: "v1", kind: "RequestAuthentication" },
-  { upstream: "externalSecrets", crd: "externalsecrets.external-secrets.io", version: "v1", kind: "ExternalSecret" },
+  {
+    upstream: "istio",
+    crd: "peerauthentications.security.istio.io",
+    version: "v1",
+    kind: "PeerAuthentication",
+  },
+  {
+    upstream: "istio",
+    crd: "authorizationpolicies.security.istio.io",
+    version: "v1",
+    kind: "AuthorizationPolicy",
+  },
+  {
+    upstream: "istio",
+    crd: "requestauthentications.security.istio.io",
+    version: "v1",
+    kind: "RequestAuthentication",
+  },
+  {
+    upstream: "externalSecrets",
+    crd: "externalsecrets.external-secrets.io",
+    version: "v1",
+    kind: "ExternalSecret",
+  },
 ];
 
 async function upstreamTypes(): Promise<string> {

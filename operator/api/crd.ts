@@ -36,7 +36,9 @@ export function structural(node: unknown): unknown {
 }
 
 function toSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
-  return structural(z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "throw" })) as JsonSchema;
+  return structural(
+    z.toJSONSchema(schema, { target: "openapi-3.0", io, unrepresentable: "throw" }),
+  ) as JsonSchema;
 }
 
 export function buildCrd(): Record<string, unknown> {
@@ -51,7 +53,14 @@ export function buildCrd(): Record<string, unknown> {
     spec: {
       group: GROUP,
       scope: "Namespaced",
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: SINGULAR, shortNames: SHORT_NAMES, categories: CATEGORIES },
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: SINGULAR,
+        shortNames: SHORT_NAMES,
+        categories: CATEGORIES,
+      },
       versions: [
         {
           name: VERSION,
@@ -61,7 +70,12 @@ export function buildCrd(): Record<string, unknown> {
           additionalPrinterColumns: [
             { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
             { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
-            { name: "Reason", type: "string", jsonPath: `.status.conditions[?(@.type=="Ready")].reason`, priority: 1 },
+            {
+              name: "Reason",
+              type: "string",
+              jsonPath: `.status.conditions[?(@.type=="Ready")].reason`,
+              priority: 1,
+            },
             { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           ],
           schema: {

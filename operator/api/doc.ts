@@ -69,7 +69,8 @@ export function renderApiDoc(): string {
   };
   const schema = crd.spec.versions[0]?.schema.openAPIV3Schema;
   if (!schema) throw new Error("CRD has no schema");
-  const head = "| Field | Type | Required | Default | Limits | Description |\n| --- | --- | --- | --- | --- | --- |";
+  const head =
+    "| Field | Type | Required | Default | Limits | Description |\n| --- | --- | --- | --- | --- | --- |";
   const spec: string[] = [];
   rows(schema.properties.spec, "spec.", spec);
   for (const v of schema.properties.spec["x-kubernetes-validations"] ?? []) {

@@ -70,6 +70,8 @@ export function isCanonical(c: Cidr): boolean {
 
 export function containsCidr(outer: Cidr, inner: Cidr): boolean {
   return (
-    outer.family === inner.family && inner.prefix >= outer.prefix && mask(inner, outer.prefix) === mask(outer, outer.prefix)
+    outer.family === inner.family &&
+    inner.prefix >= outer.prefix &&
+    mask(inner, outer.prefix) === mask(outer, outer.prefix)
   );
 }

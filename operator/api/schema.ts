@@ -16,9 +16,11 @@ export const CATEGORIES = ["meshward", "security"];
 
 // Regular expressions are RE2-compatible and free of backslashes and quotes (they are embedded in CEL).
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_LABEL_MSG = "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
+const DNS_LABEL_MSG =
+  "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const HTTP_PATH = /^([*]|[/][^*?# ]*[*]?|[*][^*?# ]+)$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -27,7 +29,11 @@ const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
 const HTTPS_URL = /^https:[/][/][^ ]+$/;
 
 /** A list whose entries are unique by `key` (a list-map in the CRD; a rule for a friendly message). */
-function uniqueBy<T extends Record<K, string>, K extends string>(list: z.ZodArray<z.ZodType<T>>, key: K, message: string) {
+function uniqueBy<T extends Record<K, string>, K extends string>(
+  list: z.ZodArray<z.ZodType<T>>,
+  key: K,
+  message: string,
+) {
   return withRules(list, [
     {
       cel: `self.all(x, self.exists_one(y, y.${key} == x.${key}))`,
@@ -40,30 +46,41 @@ function uniqueBy<T extends Record<K, string>, K extends string>(list: z.ZodArra
 const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
 
 const port = z.number().int().min(1).max(65535);
-const ports = z
-  .array(port)
-  .max(16)
-  .describe("TCP ports. Omitted or empty means every port.");
+const ports = z.array(port).max(16).describe("TCP ports. Omitted or empty means every port.");
 
-export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"] as const;
+export const HTTP_METHODS = [
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+] as const;
 
-const labelSelector = withRules(z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }), [
-  {
-    cel: "self.size() >= 1 && self.size() <= 16",
-    message: "selector needs 1 to 16 labels that pick this service's pods, e.g. {app: payments-api}",
-    check: (m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16,
-  },
-  {
-    cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
-    message: "selector keys must be label keys such as app or app.kubernetes.io/name",
-    check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
-  },
-  {
-    cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
-    message: "selector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-    check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
-  },
-]).describe(
+const labelSelector = withRules(
+  z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
+  [
+    {
+      cel: "self.size() >= 1 && self.size() <= 16",
+      message: "selector needs 1 to 16 labels that pick this service's pods, e.g. {app: payments-api}",
+      check: (m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16,
+    },
+    {
+      cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
+      message: "selector keys must be label keys such as app or app.kubernetes.io/name",
+      check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
+    },
+    {
+      cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
+      message:
+        "selector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
+    },
+  ],
+).describe(
   "Labels of this service's pods (a label map, as Istio selectors are). Every generated policy selects these pods.",
 );
 
@@ -71,7 +88,9 @@ const serviceRef = patterned(
   SERVICE_REF,
   "service must name another profile as <namespace>/<name> (or <name> in this namespace), e.g. checkout/checkout-api",
   127,
-).describe("Another ServiceSecurityProfile, as <namespace>/<name> or <name> for the same namespace. Gives both its SPIFFE principal and its pod selector.");
+).describe(
+  "Another ServiceSecurityProfile, as <namespace>/<name> or <name> for the same namespace. Gives both its SPIFFE principal and its pod selector.",
+);
 
 const serviceAccountRef = z
   .object({
@@ -85,7 +104,9 @@ export const Source = withRules(
     .object({
       service: serviceRef.optional(),
       serviceAccount: serviceAccountRef
-        .describe("A workload identity not managed by meshward (e.g. monitoring/prometheus). At L4 the NetworkPolicy can only narrow this to the namespace; the AuthorizationPolicy narrows it to the principal.")
+        .describe(
+          "A workload identity not managed by meshward (e.g. monitoring/prometheus). At L4 the NetworkPolicy can only narrow this to the namespace; the AuthorizationPolicy narrows it to the principal.",
+        )
         .optional(),
       namespace: dnsLabel().describe("Any workload in this namespace.").optional(),
     })
@@ -93,7 +114,8 @@ export const Source = withRules(
   [
     {
       cel: "[has(self.service), has(self.serviceAccount), has(self.namespace)].filter(x, x).size() == 1",
-      message: "each 'from' entry sets exactly one of service, serviceAccount or namespace; split it into separate entries",
+      message:
+        "each 'from' entry sets exactly one of service, serviceAccount or namespace; split it into separate entries",
       check: (s) => [s.service, s.serviceAccount, s.namespace].filter((x) => x !== undefined).length === 1,
     },
   ],
@@ -102,7 +124,11 @@ export const Source = withRules(
 const httpRule = withRules(
   z
     .object({
-      methods: z.array(z.enum(HTTP_METHODS)).max(9).optional().describe("HTTP methods allowed. Omitted means any."),
+      methods: z
+        .array(z.enum(HTTP_METHODS))
+        .max(9)
+        .optional()
+        .describe("HTTP methods allowed. Omitted means any."),
       paths: z
         .array(
           patterned(
@@ -139,7 +165,11 @@ export const EgressTarget = withRules(
     .object({
       service: serviceRef.optional(),
       cidr: z.string().min(1).max(43).optional().describe("An IP range outside the mesh, e.g. 10.20.0.0/16."),
-      except: z.array(z.string().min(1).max(43)).max(16).optional().describe("Ranges inside cidr that stay blocked."),
+      except: z
+        .array(z.string().min(1).max(43))
+        .max(16)
+        .optional()
+        .describe("Ranges inside cidr that stay blocked."),
       ports: ports.optional(),
     })
     .strict(),
@@ -157,7 +187,8 @@ export const EgressTarget = withRules(
     },
     {
       cel: "!has(self.cidr) || (isCIDR(self.cidr) && cidr(self.cidr).masked() == cidr(self.cidr))",
-      message: "cidr must be a network address with a prefix length, with no host bits set, e.g. 10.20.0.0/16",
+      message:
+        "cidr must be a network address with a prefix length, with no host bits set, e.g. 10.20.0.0/16",
       path: ["cidr"],
       check: (t) => {
         if (t.cidr === undefined) return true;
@@ -167,7 +198,8 @@ export const EgressTarget = withRules(
     },
     {
       cel: "!has(self.except) || !has(self.cidr) || !isCIDR(self.cidr) || self.except.all(e, isCIDR(e) && cidr(self.cidr).containsCIDR(e))",
-      message: "every except entry must be a CIDR inside cidr, e.g. cidr 10.20.0.0/16 with except 10.20.5.0/24",
+      message:
+        "every except entry must be a CIDR inside cidr, e.g. cidr 10.20.0.0/16 with except 10.20.5.0/24",
       path: ["except"],
       check: (t) => {
         if (t.except === undefined || t.cidr === undefined) return true;
@@ -185,7 +217,11 @@ export const EgressTarget = withRules(
 export const Egress = z
   .object({
     dns: z.boolean().default(true).describe("Allow DNS to kube-dns on port 53 (UDP and TCP). Default true."),
-    to: z.array(EgressTarget).max(64).optional().describe("Destinations this service may call. Empty means DNS only."),
+    to: z
+      .array(EgressTarget)
+      .max(64)
+      .optional()
+      .describe("Destinations this service may call. Empty means DNS only."),
   })
   .strict()
   .describe("What this service may call. Omitted means DNS only.");
@@ -196,7 +232,11 @@ export const JwtRule = z
     jwksUri: patterned(HTTPS_URL, "jwksUri must be an https:// URL of the issuer's JSON Web Key Set", 1024)
       .optional()
       .describe("Where to fetch the issuer's keys. Omitted means OpenID discovery from the issuer."),
-    audiences: z.array(z.string().min(1).max(256)).max(16).optional().describe("Accepted `aud` values. Omitted means any."),
+    audiences: z
+      .array(z.string().min(1).max(256))
+      .max(16)
+      .optional()
+      .describe("Accepted `aud` values. Omitted means any."),
     forwardOriginalToken: z.boolean().optional().describe("Forward the Authorization header to the service."),
   })
   .strict();
@@ -214,7 +254,9 @@ export const RequestAuthentication = z
 
 export const SecretSpec = z
   .object({
-    name: dnsLabel().describe("Name of the Secret that External Secrets Operator writes (also the ExternalSecret's name)."),
+    name: dnsLabel().describe(
+      "Name of the Secret that External Secrets Operator writes (also the ExternalSecret's name).",
+    ),
     storeRef: z
       .object({
         kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
@@ -222,14 +264,22 @@ export const SecretSpec = z
       })
       .strict()
       .describe("The SecretStore or ClusterSecretStore to read from."),
-    refreshInterval: patterned(DURATION, "refreshInterval must be a duration such as 15m or 1h (units ms, s, m, h)", 32)
+    refreshInterval: patterned(
+      DURATION,
+      "refreshInterval must be a duration such as 15m or 1h (units ms, s, m, h)",
+      32,
+    )
       .optional()
       .describe("How often the secret is re-read and rotated. Omitted means the platform default (1h)."),
     data: z
       .array(
         z
           .object({
-            secretKey: patterned(SECRET_KEY, "secretKey must be a Secret data key: letters, digits, '-', '_' or '.'", 253),
+            secretKey: patterned(
+              SECRET_KEY,
+              "secretKey must be a Secret data key: letters, digits, '-', '_' or '.'",
+              253,
+            ),
             remoteRef: z
               .object({
                 key: z.string().min(1).max(512),
@@ -252,10 +302,16 @@ export const Exception = z
   .object({
     type: z
       .enum(EXCEPTION_TYPES)
-      .describe("PermissiveMtls: accept plain-text callers (needs mtls.mode Permissive). AuditOnly: the AuthorizationPolicy runs in dry-run and only logs."),
+      .describe(
+        "PermissiveMtls: accept plain-text callers (needs mtls.mode Permissive). AuditOnly: the AuthorizationPolicy runs in dry-run and only logs.",
+      ),
     reason: z.string().min(10).max(1024).describe("Why the exception is needed (at least 10 characters)."),
-    ticket: patterned(TICKET, "ticket must be a tracker reference such as SEC-1234", 128).describe("The tracking ticket, e.g. SEC-1234."),
-    expires: z.iso.datetime({ offset: false }).describe("RFC 3339 UTC time at which enforcement returns, e.g. 2026-12-31T00:00:00Z."),
+    ticket: patterned(TICKET, "ticket must be a tracker reference such as SEC-1234", 128).describe(
+      "The tracking ticket, e.g. SEC-1234.",
+    ),
+    expires: z.iso
+      .datetime({ offset: false })
+      .describe("RFC 3339 UTC time at which enforcement returns, e.g. 2026-12-31T00:00:00Z."),
   })
   .strict();
 
@@ -268,32 +324,53 @@ export const ProfileSpec = withRules(
       serviceAccount: z
         .object({
           name: dnsLabel().optional().describe("Defaults to the profile's name."),
-          automountToken: z.boolean().default(false).describe("Mount the account's API token into pods. Default false."),
+          automountToken: z
+            .boolean()
+            .default(false)
+            .describe("Mount the account's API token into pods. Default false."),
         })
         .strict()
         .optional()
-        .describe("The dedicated ServiceAccount meshward creates for this service (one workload, one identity)."),
+        .describe(
+          "The dedicated ServiceAccount meshward creates for this service (one workload, one identity).",
+        ),
       mtls: z
         .object({
           mode: z
             .enum(["Strict", "Permissive"])
             .default("Strict")
-            .describe("Strict (default) or Permissive; Permissive only while a PermissiveMtls exception is unexpired."),
+            .describe(
+              "Strict (default) or Permissive; Permissive only while a PermissiveMtls exception is unexpired.",
+            ),
         })
         .strict()
         .optional(),
-      ingress: z.array(IngressRule).max(32).optional().describe("Who may call this service. Empty means nobody."),
+      ingress: z
+        .array(IngressRule)
+        .max(32)
+        .optional()
+        .describe("Who may call this service. Empty means nobody."),
       egress: Egress.optional(),
       requestAuthentication: RequestAuthentication.optional(),
-      secrets: uniqueBy(z.array(SecretSpec).max(16), "name", "secret names must be unique: each names its own Secret")
+      secrets: uniqueBy(
+        z.array(SecretSpec).max(16),
+        "name",
+        "secret names must be unique: each names its own Secret",
+      )
         .optional()
         .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
         .describe("Secrets synced by External Secrets Operator, one ExternalSecret each. Names are unique."),
       driftPolicy: z
         .enum(DRIFT_POLICIES)
         .default("Correct")
-        .describe("Correct (default): restore edited or deleted objects. Report: only report them in status."),
-      exceptions: uniqueBy(z.array(Exception).max(8), "type", "at most one exception per type: merge them into one")
+        .describe(
+          "Correct (default): restore edited or deleted objects. Report: only report them in status.",
+        ),
+      exceptions: uniqueBy(
+        z.array(Exception).max(8),
+        "type",
+        "at most one exception per type: merge them into one",
+      )
         .optional()
         .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
         .describe("Time-limited exceptions, at most one per type. Each is honoured only until it expires."),
@@ -302,15 +379,19 @@ export const ProfileSpec = withRules(
   [
     {
       cel: "!has(self.mtls) || self.mtls.mode != 'Permissive' || (has(self.exceptions) && self.exceptions.exists(e, e.type == 'PermissiveMtls'))",
-      message: "mtls.mode Permissive requires an exception of type PermissiveMtls with an expiry date, a reason and a ticket",
+      message:
+        "mtls.mode Permissive requires an exception of type PermissiveMtls with an expiry date, a reason and a ticket",
       path: ["mtls", "mode"],
-      check: (s) => s.mtls?.mode !== "Permissive" || (s.exceptions ?? []).some((e) => e.type === "PermissiveMtls"),
+      check: (s) =>
+        s.mtls?.mode !== "Permissive" || (s.exceptions ?? []).some((e) => e.type === "PermissiveMtls"),
     },
     {
       cel: "!has(self.exceptions) || !self.exceptions.exists(e, e.type == 'PermissiveMtls') || (has(self.mtls) && self.mtls.mode == 'Permissive')",
-      message: "an exception of type PermissiveMtls has no effect unless mtls.mode is Permissive; set mtls.mode: Permissive or remove the exception",
+      message:
+        "an exception of type PermissiveMtls has no effect unless mtls.mode is Permissive; set mtls.mode: Permissive or remove the exception",
       path: ["exceptions"],
-      check: (s) => !(s.exceptions ?? []).some((e) => e.type === "PermissiveMtls") || s.mtls?.mode === "Permissive",
+      check: (s) =>
+        !(s.exceptions ?? []).some((e) => e.type === "PermissiveMtls") || s.mtls?.mode === "Permissive",
     },
   ],
 ).describe("What this service needs to be zero-trust.");
@@ -344,7 +425,11 @@ export const ExceptionStatus = z
     type: z.enum(EXCEPTION_TYPES),
     ticket: z.string().max(128),
     expires: z.string().max(64),
-    state: z.enum(["Active", "Expired", "Rejected"]).describe("Active: honoured now. Expired: past its expiry. Rejected: not honoured (e.g. expires too far ahead)."),
+    state: z
+      .enum(["Active", "Expired", "Rejected"])
+      .describe(
+        "Active: honoured now. Expired: past its expiry. Rejected: not honoured (e.g. expires too far ahead).",
+      ),
   })
   .strict();
 
@@ -362,7 +447,11 @@ export const ProfileStatus = z
       .optional()
       .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["kind", "name"] })
       .describe("Every object generated for this profile and its state."),
-    exceptions: z.array(ExceptionStatus).max(8).optional().describe("Exceptions and whether each is active or expired."),
+    exceptions: z
+      .array(ExceptionStatus)
+      .max(8)
+      .optional()
+      .describe("Exceptions and whether each is active or expired."),
   })
   .strict();
 
@@ -398,6 +487,7 @@ export interface Profile {
 /** The name must fit in a DNS label: generated object names are derived from it. */
 export const NAME_RULE = {
   cel: `self.metadata.name.matches('${DNS_LABEL.source}') && self.metadata.name.size() <= 63`,
-  message: "metadata.name must be a DNS label of at most 63 characters, e.g. payments-api (generated objects are named after it)",
+  message:
+    "metadata.name must be a DNS label of at most 63 characters, e.g. payments-api (generated objects are named after it)",
   check: (name: string) => DNS_LABEL.test(name) && name.length <= 63,
 };

@@ -78,7 +78,8 @@ export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): 
   }));
 }
 
-export type ValidationResult = { ok: true; profile: Profile; problems: [] } | { ok: false; problems: Problem[] };
+export type ValidationResult =
+  { ok: true; profile: Profile; problems: [] } | { ok: false; problems: Problem[] };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -90,7 +91,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function validateProfile(raw: unknown, opts: { defaultNamespace?: string } = {}): ValidationResult {
   const problems: Problem[] = [];
-  if (!isRecord(raw)) return { ok: false, problems: [{ path: "(root)", message: "expected a YAML mapping (an object)" }] };
+  if (!isRecord(raw))
+    return { ok: false, problems: [{ path: "(root)", message: "expected a YAML mapping (an object)" }] };
   if (raw.apiVersion !== API_VERSION) {
     problems.push({ path: "apiVersion", message: `must be ${API_VERSION}` });
   }
@@ -101,12 +103,17 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   if (!isRecord(meta)) {
     problems.push({ path: "metadata", message: "is required (with name and namespace)" });
   } else {
-    if (typeof meta.name !== "string" || meta.name === "") problems.push({ path: "metadata.name", message: "is required" });
-    else if (!NAME_RULE.check(meta.name)) problems.push({ path: "metadata.name", message: NAME_RULE.message });
+    if (typeof meta.name !== "string" || meta.name === "")
+      problems.push({ path: "metadata.name", message: "is required" });
+    else if (!NAME_RULE.check(meta.name))
+      problems.push({ path: "metadata.name", message: NAME_RULE.message });
     else name = meta.name;
     const ns = meta.namespace ?? opts.defaultNamespace;
     if (typeof ns !== "string" || ns === "") {
-      problems.push({ path: "metadata.namespace", message: "is required: a profile protects a service in one namespace" });
+      problems.push({
+        path: "metadata.namespace",
+        message: "is required: a profile protects a service in one namespace",
+      });
     } else namespace = ns;
   }
   if (raw.spec === undefined) {
@@ -123,5 +130,9 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   if (typeof meta.resourceVersion === "string") metadata.resourceVersion = meta.resourceVersion;
   if (isRecord(meta.labels)) metadata.labels = meta.labels as Record<string, string>;
   if (isRecord(meta.annotations)) metadata.annotations = meta.annotations as Record<string, string>;
-  return { ok: true, profile: { apiVersion: API_VERSION, kind: KIND, metadata, spec: parsed.data }, problems: [] };
+  return {
+    ok: true,
+    profile: { apiVersion: API_VERSION, kind: KIND, metadata, spec: parsed.data },
+    problems: [],
+  };
 }

@@ -3,13 +3,13 @@ import type { IngressRule, Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import type { AuthorizationPolicy, RequestAuthentication } from "../types/generated/upstream.ts";
 import type { BuildContext } from "./context.ts";
-import type { ExceptionState } from "./exceptions.ts";
+import { type ExceptionState, isPermissive } from "./exceptions.ts";
 import { childMeta, type KubeObject, principal } from "./meta.ts";
 import { resolveService } from "./references.ts";
 
 type Source = { principals?: string[]; namespaces?: string[]; requestPrincipals?: string[] };
 type Operation = { ports?: string[]; methods?: string[]; paths?: string[] };
-type Rule = { from: { source: Source }[]; to?: { operation: Operation }[] };
+type Rule = { from?: { source: Source }[]; to?: { operation: Operation }[] };
 
 /** Istio's annotation that runs an AuthorizationPolicy in dry-run (log only). */
 export const DRY_RUN_ANNOTATION = "istio.io/dry-run";
@@ -18,7 +18,14 @@ function uniq(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-function buildRule(rule: IngressRule, i: number, profile: Profile, ctx: BuildContext, problems: Problem[]): Rule | undefined {
+function buildRule(
+  rule: IngressRule,
+  i: number,
+  profile: Profile,
+  ctx: BuildContext,
+  plaintextAllowed: boolean,
+  problems: Problem[],
+): Rule | undefined {
   const principals: string[] = [];
   const namespaces: string[] = [];
   rule.from.forEach((s, j) => {
@@ -37,13 +44,29 @@ function buildRule(rule: IngressRule, i: number, profile: Profile, ctx: BuildCon
   const jwt = profile.spec.requestAuthentication;
   const requestPrincipals = jwt?.requireToken ? uniq(jwt.jwt.map((j) => `${j.issuer}/*`)) : undefined;
   const from: { source: Source }[] = [];
-  if (principals.length > 0) from.push({ source: { principals: uniq(principals), ...(requestPrincipals && { requestPrincipals }) } });
-  if (namespaces.length > 0) from.push({ source: { namespaces: uniq(namespaces), ...(requestPrincipals && { requestPrincipals }) } });
+  if (plaintextAllowed) {
+    // Callers without mTLS have no principal or namespace: matching on them would deny exactly the
+    // callers the exception is for. The NetworkPolicy still admits only the listed callers' pods.
+    if (requestPrincipals) from.push({ source: { requestPrincipals } });
+  } else {
+    if (principals.length > 0)
+      from.push({
+        source: { principals: uniq(principals), ...(requestPrincipals && { requestPrincipals }) },
+      });
+    if (namespaces.length > 0) {
+      from.push({
+        source: { namespaces: uniq(namespaces), ...(requestPrincipals && { requestPrincipals }) },
+      });
+    }
+  }
   const operation: Operation = {};
   if (rule.ports && rule.ports.length > 0) operation.ports = uniq(rule.ports.map(String));
   if (rule.http?.methods && rule.http.methods.length > 0) operation.methods = uniq(rule.http.methods);
   if (rule.http?.paths && rule.http.paths.length > 0) operation.paths = uniq(rule.http.paths);
-  return Object.keys(operation).length > 0 ? { from, to: [{ operation }] } : { from };
+  const out: Rule = {};
+  if (from.length > 0) out.from = from;
+  if (Object.keys(operation).length > 0) out.to = [{ operation }];
+  return out;
 }
 
 /**
@@ -57,19 +80,24 @@ export function buildAuthorizationPolicy(
   problems: Problem[],
 ): KubeObject & AuthorizationPolicy {
   const rules: Rule[] = [];
+  const plaintextAllowed = isPermissive(profile, exceptions);
   (profile.spec.ingress ?? []).forEach((rule, i) => {
-    const r = buildRule(rule, i, profile, ctx, problems);
+    const r = buildRule(rule, i, profile, ctx, plaintextAllowed, problems);
     if (r) rules.push(r);
     if (ctx.meshMode === "ambient" && rule.http) {
       problems.push({
         path: `spec.ingress[${i}].http`,
-        message: "HTTP rules are enforced in ambient mode only by a waypoint proxy; without one, ztunnel denies these requests",
+        message:
+          "HTTP rules are enforced in ambient mode only by a waypoint proxy; without one, ztunnel denies these requests",
         severity: "warning",
       });
     }
   });
   const annotations = exceptions.active.has("AuditOnly") ? { [DRY_RUN_ANNOTATION]: "true" } : undefined;
-  const spec: AuthorizationPolicy["spec"] = { selector: { matchLabels: { ...profile.spec.selector } }, action: "ALLOW" };
+  const spec: AuthorizationPolicy["spec"] = {
+    selector: { matchLabels: { ...profile.spec.selector } },
+    action: "ALLOW",
+  };
   if (rules.length > 0) (spec as { rules?: Rule[] }).rules = rules;
   return {
     apiVersion: "security.istio.io/v1",
@@ -79,7 +107,9 @@ export function buildAuthorizationPolicy(
   };
 }
 
-export function buildRequestAuthentication(profile: Profile): (KubeObject & RequestAuthentication) | undefined {
+export function buildRequestAuthentication(
+  profile: Profile,
+): (KubeObject & RequestAuthentication) | undefined {
   const ra = profile.spec.requestAuthentication;
   if (!ra) return undefined;
   return {

@@ -22,7 +22,10 @@ export function evaluateExceptions(profile: Profile, ctx: BuildContext, problems
     const t = expires.getTime();
     let state: ExceptionStatus["state"] = "Rejected";
     if (Number.isNaN(t)) {
-      problems.push({ path: `spec.exceptions[${i}].expires`, message: "must be an RFC 3339 UTC time such as 2026-12-31T00:00:00Z" });
+      problems.push({
+        path: `spec.exceptions[${i}].expires`,
+        message: "must be an RFC 3339 UTC time such as 2026-12-31T00:00:00Z",
+      });
     } else if (t > limit) {
       problems.push({
         path: `spec.exceptions[${i}].expires`,
@@ -38,4 +41,9 @@ export function evaluateExceptions(profile: Profile, ctx: BuildContext, problems
     status.push({ type: e.type, ticket: e.ticket, expires: e.expires, state });
   });
   return nextExpiry ? { active, status, nextExpiry } : { active, status };
+}
+
+/** mTLS is PERMISSIVE only when the spec asks for it and a PermissiveMtls exception is in force. */
+export function isPermissive(profile: Profile, exceptions: ExceptionState): boolean {
+  return profile.spec.mtls?.mode === "Permissive" && exceptions.active.has("PermissiveMtls");
 }

@@ -20,14 +20,25 @@ export interface KubeObject {
 export function ownerReference(profile: Profile): V1OwnerReference | undefined {
   const uid = profile.metadata.uid;
   if (!uid) return undefined; // offline rendering: the operator adds it
-  return { apiVersion: API_VERSION, kind: KIND, name: profile.metadata.name, uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: profile.metadata.name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /**
  * Metadata of an object generated for `profile`. Labels are ours only: nothing is copied from the
  * profile, so Argo CD's tracking label and annotation never reach generated objects.
  */
-export function childMeta(profile: Profile, name: string, annotations?: Record<string, string>): KubeObject["metadata"] {
+export function childMeta(
+  profile: Profile,
+  name: string,
+  annotations?: Record<string, string>,
+): KubeObject["metadata"] {
   const meta: KubeObject["metadata"] = {
     name,
     namespace: profile.metadata.namespace,

@@ -10,7 +10,14 @@ import type {
 import type { Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import type { BuildContext } from "./context.ts";
-import { childMeta, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_DEFAULT_DENY, SCOPE_LABEL } from "./meta.ts";
+import {
+  childMeta,
+  type KubeObject,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  NAMESPACE_DEFAULT_DENY,
+  SCOPE_LABEL,
+} from "./meta.ts";
 import { resolveService } from "./references.ts";
 
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
@@ -28,7 +35,9 @@ type NetworkPolicy = Omit<V1NetworkPolicy, "spec"> & {
 };
 
 function inNamespace(namespace: string, podSelector?: Record<string, string>): V1NetworkPolicyPeer {
-  const peer: V1NetworkPolicyPeer = { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } };
+  const peer: V1NetworkPolicyPeer = {
+    namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } },
+  };
   if (podSelector) peer.podSelector = { matchLabels: { ...podSelector } };
   return peer;
 }
@@ -92,17 +101,24 @@ function egressRules(profile: Profile, ctx: BuildContext, problems: Problem[]): 
       const r = resolveService(t.service, profile, ctx, `spec.egress.to[${i}].service`, problems);
       if (r) peer = inNamespace(r.namespace, r.selector);
     } else if (t.cidr !== undefined) {
-      peer = { ipBlock: t.except && t.except.length > 0 ? { cidr: t.cidr, except: [...t.except] } : { cidr: t.cidr } };
+      peer = {
+        ipBlock: t.except && t.except.length > 0 ? { cidr: t.cidr, except: [...t.except] } : { cidr: t.cidr },
+      };
     }
     if (!peer) return; // fail closed
     // Traffic to addresses outside the mesh is not tunnelled, so HBONE is added for services only.
-    const ports = t.service !== undefined ? tcpPorts(t.ports, ctx) : tcpPorts(t.ports, { ...ctx, meshMode: "sidecar" });
+    const ports =
+      t.service !== undefined ? tcpPorts(t.ports, ctx) : tcpPorts(t.ports, { ...ctx, meshMode: "sidecar" });
     rules.push(ports ? { to: [peer], ports } : { to: [peer] });
   });
   return rules;
 }
 
-export function buildNetworkPolicy(profile: Profile, ctx: BuildContext, problems: Problem[]): KubeObject & NetworkPolicy {
+export function buildNetworkPolicy(
+  profile: Profile,
+  ctx: BuildContext,
+  problems: Problem[],
+): KubeObject & NetworkPolicy {
   return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",

@@ -14,7 +14,9 @@ export interface ResolvedService {
 /** Splits a reference: "ns/name", or "name" for the profile's own namespace. */
 export function parseServiceRef(ref: string, ownNamespace: string): { namespace: string; name: string } {
   const slash = ref.indexOf("/");
-  return slash < 0 ? { namespace: ownNamespace, name: ref } : { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
+  return slash < 0
+    ? { namespace: ownNamespace, name: ref }
+    : { namespace: ref.slice(0, slash), name: ref.slice(slash + 1) };
 }
 
 /** All service references a profile makes, as "namespace/name" keys (for the reverse index). */

@@ -90,7 +90,11 @@ export function loadProfiles(args: string[]): LoadResult {
     try {
       const size = fs.statSync(file).size;
       if (size > MAX_FILE_BYTES) {
-        problems.push({ file, path: "", message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)` });
+        problems.push({
+          file,
+          path: "",
+          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)`,
+        });
         continue;
       }
       text = fs.readFileSync(file, "utf8");
@@ -110,7 +114,11 @@ export function loadProfiles(args: string[]): LoadResult {
         const err = doc.errors[0];
         const line = err?.pos ? lineOf(text, err.pos[0]) : undefined;
         const msg = (err?.message ?? "invalid YAML").split("\n")[0];
-        problems.push({ file, path: where, message: `not valid YAML${line ? ` (line ${line})` : ""}: ${msg}` });
+        problems.push({
+          file,
+          path: where,
+          message: `not valid YAML${line ? ` (line ${line})` : ""}: ${msg}`,
+        });
         return;
       }
       let raw: unknown;
@@ -124,15 +132,28 @@ export function loadProfiles(args: string[]): LoadResult {
       const r = validateProfile(raw);
       const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
       const label =
-        typeof meta?.name === "string" ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}` : undefined;
+        typeof meta?.name === "string"
+          ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
+          : undefined;
       if (!r.ok) {
-        for (const p of r.problems) problems.push({ file, ...(label && { profile: label }), ...p, path: [where, p.path].filter(Boolean).join(": ") });
+        for (const p of r.problems)
+          problems.push({
+            file,
+            ...(label && { profile: label }),
+            ...p,
+            path: [where, p.path].filter(Boolean).join(": "),
+          });
         return;
       }
       const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
       const dup = byKey.get(key);
       if (dup !== undefined) {
-        problems.push({ file, profile: key, path: "metadata.name", message: `profile ${key} is also defined in ${dup}; one profile per service` });
+        problems.push({
+          file,
+          profile: key,
+          path: "metadata.name",
+          message: `profile ${key} is also defined in ${dup}; one profile per service`,
+        });
         return;
       }
       byKey.set(key, file);

@@ -64,7 +64,9 @@ export function run(argv: string[], io: Io): number {
   }
   const now = parsed.values.now ? new Date(parsed.values.now) : new Date();
   if (Number.isNaN(now.getTime())) {
-    io.err(`meshward: --now must be an RFC 3339 time such as 2026-12-31T00:00:00Z, not "${parsed.values.now}"`);
+    io.err(
+      `meshward: --now must be an RFC 3339 time such as 2026-12-31T00:00:00Z, not "${parsed.values.now}"`,
+    );
     return 2;
   }
   const trustDomain = parsed.values["trust-domain"] ?? "cluster.local";
@@ -79,7 +81,12 @@ export function run(argv: string[], io: Io): number {
         return 2;
       }
       const loaded = loadProfiles(paths);
-      const result = render(loaded.profiles, { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now });
+      const result = render(loaded.profiles, {
+        trustDomain,
+        meshMode: meshMode as MeshMode,
+        defaults: DEFAULT_PLATFORM,
+        now,
+      });
       const problems = [...loaded.problems, ...result.problems];
       for (const p of problems) io.err(formatProblem(p));
       const errors = problems.filter(isError).length;
@@ -116,7 +123,9 @@ export function main(): void {
       err: (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
     });
   } catch (e) {
-    process.stderr.write(`meshward: internal error: ${e instanceof Error ? e.message : String(e)} (please report this)\n`);
+    process.stderr.write(
+      `meshward: internal error: ${e instanceof Error ? e.message : String(e)} (please report this)\n`,
+    );
     if (process.env.MESHWARD_DEBUG) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
     code = 3;
   }

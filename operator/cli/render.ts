@@ -1,7 +1,14 @@
 // `meshward render`: every object the given profiles produce, as YAML (pure over loaded profiles).
 import { stringify } from "yaml";
 import type { Profile } from "../api/schema.ts";
-import { type BuildContext, buildNamespace, buildProfile, byString, indexProfiles, type KubeObject } from "../builders/index.ts";
+import {
+  type BuildContext,
+  buildNamespace,
+  buildProfile,
+  byString,
+  indexProfiles,
+  type KubeObject,
+} from "../builders/index.ts";
 import type { FileProblem, LoadedProfile } from "./load.ts";
 
 export interface RenderResult {
@@ -13,7 +20,8 @@ export interface RenderResult {
 function sortProfiles(profiles: LoadedProfile[]): LoadedProfile[] {
   return [...profiles].sort(
     (a, b) =>
-      byString(a.profile.metadata.namespace, b.profile.metadata.namespace) || byString(a.profile.metadata.name, b.profile.metadata.name),
+      byString(a.profile.metadata.namespace, b.profile.metadata.namespace) ||
+      byString(a.profile.metadata.name, b.profile.metadata.name),
   );
 }
 

@@ -1,0 +1,81 @@
+// Every example in examples/invalid/ is rejected for the reason its header names, at that field.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadProfiles } from "../cli/load.ts";
+import { render } from "../cli/render.ts";
+import { DEFAULT_PLATFORM } from "../builders/context.ts";
+import { validateProfile } from "./validate.ts";
+
+const INVALID = path.resolve(import.meta.dirname, "../../examples/invalid");
+
+export function expectation(file: string): { path: string; message: string; crd: boolean } {
+  const text = fs.readFileSync(file, "utf8");
+  const get = (k: string) => new RegExp(`^# ${k}: (.*)$`, "m").exec(text)?.[1]?.trim() ?? "";
+  return { path: get("expect-path"), message: get("expect-message"), crd: get("crd").startsWith("yes") };
+}
+
+describe("examples/invalid", () => {
+  const files = fs.readdirSync(INVALID).filter((f) => f.endsWith(".yaml"));
+  it("has one example per reason", () => expect(files.length).toBeGreaterThanOrEqual(15));
+  for (const f of files) {
+    it(`rejects ${f}`, () => {
+      const file = path.join(INVALID, f);
+      const want = expectation(file);
+      expect(want.path, "header needs # expect-path").not.toBe("");
+      const loaded = loadProfiles([file]);
+      const built = render(loaded.profiles, {
+        trustDomain: "cluster.local",
+        meshMode: "sidecar",
+        defaults: DEFAULT_PLATFORM,
+        now: new Date("2026-11-20T00:00:00Z"),
+      });
+      const problems = [...loaded.problems, ...built.problems];
+      expect(problems.length, "exactly one reason").toBe(1);
+      expect(problems[0]?.path).toBe(want.path);
+      expect(problems[0]?.message).toContain(want.message);
+    });
+  }
+});
+
+describe("validateProfile", () => {
+  it("never throws, whatever it is given", () => {
+    for (const raw of [
+      null,
+      1,
+      "x",
+      [],
+      {},
+      { apiVersion: "meshward.io/v1alpha1", kind: "ServiceSecurityProfile", metadata: [], spec: 5 },
+    ]) {
+      const r = validateProfile(raw);
+      expect(r.ok).toBe(false);
+      expect(r.problems.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("applies the defaults the CRD applies", () => {
+    const r = validateProfile({
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name: "a", namespace: "b" },
+      spec: { selector: { app: "a" }, egress: {}, mtls: {} },
+    });
+    expect(r.ok && r.profile.spec).toEqual({
+      selector: { app: "a" },
+      egress: { dns: true },
+      mtls: { mode: "Strict" },
+      driftPolicy: "Correct",
+    });
+  });
+
+  it("names the field of a bad metadata.name and says what to write", () => {
+    const r = validateProfile({
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name: "Payments_API", namespace: "b" },
+      spec: { selector: { app: "a" } },
+    });
+    expect(r.problems).toEqual([{ path: "metadata.name", message: expect.stringContaining("DNS label") }]);
+  });
+});
