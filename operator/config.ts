@@ -1,0 +1,89 @@
+// Operator configuration from flags and environment, validated with zod. Flags win over env.
+import { parseArgs } from "node:util";
+import * as os from "node:os";
+import * as z from "zod";
+
+const boolish = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+export const ConfigSchema = z.object({
+  namespaces: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "each namespace must be a DNS label")).max(100))
+    .describe("Namespaces to watch, comma-separated; empty means all."),
+  concurrency: z.coerce.number().int().min(1).max(64).default(4),
+  trustDomain: z.string().min(1).max(253).regex(/^[a-zA-Z0-9.-]+$/, "trust domain must be a DNS name such as cluster.local").default("cluster.local"),
+  meshMode: z.enum(["sidecar", "ambient"]).default("sidecar"),
+  leaderElection: boolish.default(true),
+  leaderElectionNamespace: z.string().min(1).default(process.env.POD_NAMESPACE ?? "meshward-system"),
+  leaseName: z.string().min(1).default("meshward-leader"),
+  identity: z.string().min(1).default(`${os.hostname()}_${process.pid}`),
+  metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
+  metricsHost: z.string().default("0.0.0.0"),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  resyncMinutes: z.coerce.number().min(1).max(24 * 60).default(600),
+  maxExceptionDays: z.coerce.number().int().min(1).max(3650).default(90),
+  secretRefreshInterval: z.string().regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h").default("1h"),
+  shutdownTimeoutSeconds: z.coerce.number().min(1).max(300).default(20),
+  kubeconfig: z.string().optional(),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+
+const FLAGS = {
+  namespaces: "MESHWARD_NAMESPACES",
+  concurrency: "MESHWARD_CONCURRENCY",
+  "trust-domain": "MESHWARD_TRUST_DOMAIN",
+  "mesh-mode": "MESHWARD_MESH_MODE",
+  "leader-election": "MESHWARD_LEADER_ELECTION",
+  "leader-election-namespace": "MESHWARD_LEADER_ELECTION_NAMESPACE",
+  "lease-name": "MESHWARD_LEASE_NAME",
+  identity: "MESHWARD_IDENTITY",
+  "metrics-port": "MESHWARD_METRICS_PORT",
+  "metrics-host": "MESHWARD_METRICS_HOST",
+  "log-level": "MESHWARD_LOG_LEVEL",
+  "resync-minutes": "MESHWARD_RESYNC_MINUTES",
+  "max-exception-days": "MESHWARD_MAX_EXCEPTION_DAYS",
+  "secret-refresh-interval": "MESHWARD_SECRET_REFRESH_INTERVAL",
+  "shutdown-timeout-seconds": "MESHWARD_SHUTDOWN_TIMEOUT_SECONDS",
+  kubeconfig: "KUBECONFIG",
+} as const;
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export class ConfigError extends Error {}
+
+/** Reads flags (argv) and environment; throws ConfigError with one line per bad setting. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: "string" as const }])),
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [flag, envName] of Object.entries(FLAGS)) {
+    const v = values[flag] ?? env[envName];
+    if (v !== undefined && v !== "") raw[camel(flag)] = v;
+  }
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    throw new ConfigError(
+      r.error.issues
+        .map((i) => {
+          const key = String(i.path[0] ?? "");
+          const flag = Object.keys(FLAGS).find((f) => camel(f) === key) ?? key;
+          return `--${flag} (${FLAGS[flag as keyof typeof FLAGS] ?? ""}): ${i.message}`;
+        })
+        .join("\n"),
+    );
+  }
+  return r.data;
+}

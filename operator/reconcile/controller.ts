@@ -1,0 +1,338 @@
+// Wires the runtime to the reconciler: informers for profiles, their children and the CRDs the
+// children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
+// that reference it and to its namespace); the work queue; leader election.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Profile, ProfileStatus } from "../api/schema.ts";
+import { DEFAULT_PLATFORM, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
+import { parseServiceRef } from "../builders/references.ts";
+import type { Config } from "../config.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { ApiError, KubeClient, type KubeObjectLike, resourceId, resourcePath } from "../runtime/client.ts";
+import { errorFields, Informer } from "../runtime/informer.ts";
+import { LeaderElector } from "../runtime/leader.ts";
+import { leaseApi } from "../runtime/lease-api.ts";
+import type { Logger } from "../runtime/log.ts";
+import { NamespacedInformers } from "../runtime/multi.ts";
+import { TerminalError, WorkQueue } from "../runtime/queue.ts";
+import { EventRecorder } from "./events.ts";
+import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
+import { type Cluster, isNamespaceKey, Reconciler } from "./reconciler.ts";
+
+export const FIELD_MANAGER = "meshward";
+export const STATUS_FIELD_MANAGER = "meshward-status";
+
+/** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
+export class ReferenceIndex {
+  private readonly out = new Map<string, Set<string>>();
+  private readonly inbound = new Map<string, Set<string>>();
+
+  static refs(raw: KubeObjectLike): Set<string> {
+    const ns = raw.metadata?.namespace ?? "";
+    const spec = (raw as { spec?: { ingress?: unknown; egress?: { to?: unknown } } }).spec;
+    const out = new Set<string>();
+    const add = (ref: unknown) => {
+      if (typeof ref !== "string" || ref === "") return;
+      const r = parseServiceRef(ref, ns);
+      out.add(`${r.namespace}/${r.name}`);
+    };
+    if (Array.isArray(spec?.ingress)) {
+      for (const rule of spec.ingress as { from?: unknown }[]) {
+        if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
+      }
+    }
+    if (Array.isArray(spec?.egress?.to)) for (const t of spec.egress.to as { service?: unknown }[]) add(t?.service);
+    return out;
+  }
+
+  set(key: string, targets: Set<string>): void {
+    this.remove(key);
+    this.out.set(key, targets);
+    for (const t of targets) {
+      const s = this.inbound.get(t) ?? new Set<string>();
+      s.add(key);
+      this.inbound.set(t, s);
+    }
+  }
+
+  remove(key: string): void {
+    for (const t of this.out.get(key) ?? []) {
+      const s = this.inbound.get(t);
+      s?.delete(key);
+      if (s?.size === 0) this.inbound.delete(t);
+    }
+    this.out.delete(key);
+  }
+
+  /** Profiles that reference `key`. */
+  referrers(key: string): Set<string> {
+    return this.inbound.get(key) ?? new Set();
+  }
+}
+
+function ownerKey(o: KubeObjectLike): string | undefined {
+  const ns = o.metadata?.namespace;
+  if (!ns) return undefined;
+  if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") return ns;
+  const ref = o.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "ServiceSecurityProfile");
+  if (ref) return `${ns}/${ref.name}`;
+  const label = o.metadata?.labels?.[PROFILE_LABEL];
+  return label ? `${ns}/${label}` : undefined;
+}
+
+export class Controller {
+  readonly client: KubeClient;
+  readonly queue: WorkQueue;
+  readonly profiles: NamespacedInformers<KubeObjectLike>;
+  readonly children = new Map<ChildKind, NamespacedInformers<KubeObjectLike>>();
+  readonly crdInformers: Informer<KubeObjectLike>[] = [];
+  readonly reconciler: Reconciler;
+  readonly refs = new ReferenceIndex();
+  elector: LeaderElector | undefined;
+  private readonly cfg: Config;
+  private readonly log: Logger;
+  private readonly metrics: Metrics;
+  private reconcileSeq = 0;
+  private started = false;
+
+  constructor(cfg: Config, kc: KubeConfig, log: Logger, metrics: Metrics) {
+    this.cfg = cfg;
+    this.log = log;
+    this.metrics = metrics;
+    this.client = new KubeClient(kc);
+    this.client.onRequest((verb, _resource, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+    const restart = (resource: string) => (reason: string) => metrics.informerRestarts.inc({ resource, reason });
+    this.profiles = new NamespacedInformers<KubeObjectLike>(
+      { client: this.client, resource: PROFILES, log, onRestart: restart(resourceId(PROFILES)) },
+      cfg.namespaces,
+    );
+    for (const kind of CHILD_KINDS) {
+      const inf = new NamespacedInformers<KubeObjectLike>(
+        {
+          client: this.client,
+          resource: kind.resource,
+          labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+          log,
+          onRestart: restart(resourceId(kind.resource)),
+          onStateChange: (state, previous) => {
+            if (previous === "absent" && state === "synced") {
+              log.info({ resource: resourceId(kind.resource) }, "resource is now served; reconciling every profile");
+              this.enqueueAll();
+            }
+          },
+        },
+        cfg.namespaces,
+      );
+      this.children.set(kind, inf);
+    }
+    // CRDs the children need: when one appears, its informer stops waiting and lists at once.
+    for (const kind of CHILD_KINDS) {
+      if (!kind.crd) continue;
+      const crd = new Informer<KubeObjectLike>({
+        client: this.client,
+        resource: CRDS,
+        fieldSelector: `metadata.name=${kind.crd.name}`,
+        log,
+        onRestart: restart(`crd:${kind.crd.name}`),
+      });
+      const child = this.children.get(kind);
+      crd.on((type, obj) => {
+        const established = (obj as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some(
+          (c) => c.type === "Established" && c.status === "True",
+        );
+        if (type !== "delete" && established) child?.wake();
+      });
+      this.crdInformers.push(crd);
+    }
+    const events = new EventRecorder({
+      client: this.client,
+      log,
+      instance: cfg.identity,
+      onRecorded: (reason) => metrics.events.inc({ reason }),
+    });
+    this.reconciler = new Reconciler(
+      this.cluster(),
+      {
+        trustDomain: cfg.trustDomain,
+        meshMode: cfg.meshMode,
+        defaults: { ...DEFAULT_PLATFORM, maxExceptionDays: cfg.maxExceptionDays, secretRefreshInterval: cfg.secretRefreshInterval },
+      },
+      events,
+      log,
+      { drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }) },
+    );
+    this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
+      concurrency: cfg.concurrency,
+      metrics: {
+        depth: (n) => metrics.queueDepth.set(n),
+        latency: (s) => metrics.queueLatency.observe(s),
+        workDuration: (s, outcome) => {
+          metrics.reconcileDuration.observe(s);
+          metrics.reconciles.inc({ result: outcome });
+        },
+        retry: () => metrics.retries.inc(),
+      },
+      onError: (key, err, retryInMs) =>
+        log.warn({ key, error: errorFields(err), retryInMs }, retryInMs === undefined ? "reconcile failed; not retried" : "reconcile failed; retrying"),
+    });
+    this.wire();
+  }
+
+  private async handle(key: string, _signal: AbortSignal) {
+    const id = ++this.reconcileSeq;
+    const log = this.log.child({ key, reconcileId: id });
+    log.debug({}, "reconcile");
+    try {
+      return await this.reconciler.reconcile(key);
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 400 || e.status === 422 || e.status === 403)) {
+        throw new TerminalError(`${e.status} ${e.reason}: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+
+  private wire(): void {
+    this.profiles.on((type, obj, old) => {
+      const ns = obj.metadata?.namespace ?? "";
+      const key = `${ns}/${obj.metadata?.name ?? ""}`;
+      if (type === "delete") this.refs.remove(key);
+      else this.refs.set(key, ReferenceIndex.refs(obj));
+      if (type === "update" && old) {
+        // Our own status writes come back as updates: only spec, metadata and deletion matter.
+        const same =
+          old.metadata?.generation === obj.metadata?.generation &&
+          old.metadata?.deletionTimestamp === obj.metadata?.deletionTimestamp &&
+          JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
+        if (same) return;
+      }
+      if (type === "delete") this.reconciler.forget(key);
+      this.queue.add(key);
+      this.queue.add(ns);
+      for (const r of this.refs.referrers(key)) this.queue.add(r);
+    });
+    for (const inf of this.children.values()) {
+      inf.on((_type, obj) => {
+        const key = ownerKey(obj);
+        if (key) this.queue.add(key);
+      });
+    }
+  }
+
+  /** The reconciler's view of the cluster: reads from the caches, writes through the API. */
+  private cluster(): Cluster {
+    const client = this.client;
+    const profilesInf = () => this.profiles;
+    const childInf = (k: ChildKind) => {
+      const i = this.children.get(k);
+      if (!i) throw new Error(`no informer for ${k.resource.kind}`);
+      return i;
+    };
+    return {
+      profile: (key) => {
+        const [ns = "", name = ""] = key.split("/");
+        return profilesInf().get(ns, name);
+      },
+      profiles: () => profilesInf().list(),
+      live: (kind, ns, name) => childInf(kind).get(ns, name),
+      labelled: (kind, ns, profile) =>
+        childInf(kind)
+          .list()
+          .filter((o) => o.metadata?.namespace === ns && o.metadata.labels?.[PROFILE_LABEL] === profile),
+      available: (kind) => childInf(kind).state !== "absent",
+      read: async (kind, ns, name) => {
+        try {
+          return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name));
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 404) return undefined;
+          throw e;
+        }
+      },
+      apply: (kind, obj: KubeObject, force) =>
+        client.apply<KubeObjectLike>(resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name), obj, FIELD_MANAGER, force),
+      remove: async (kind, ns, name, uid) => {
+        await client.delete(resourcePath(kind.resource, ns, name), { uid });
+      },
+      applyStatus: async (ns, name, status: ProfileStatus) => {
+        const body = { apiVersion: PROFILES.group + "/" + PROFILES.version, kind: PROFILES.kind, metadata: { name, namespace: ns }, status };
+        try {
+          await client.apply(resourcePath(PROFILES, ns, name, "status"), body, STATUS_FIELD_MANAGER, true);
+        } catch (e) {
+          // The profile is gone: nothing to report on.
+          if (e instanceof ApiError && e.status === 404) return;
+          throw e;
+        }
+      },
+    };
+  }
+
+  enqueueAll(): void {
+    const namespaces = new Set<string>();
+    for (const p of this.profiles.list()) {
+      const ns = p.metadata?.namespace ?? "";
+      namespaces.add(ns);
+      this.queue.add(`${ns}/${p.metadata?.name ?? ""}`);
+    }
+    // Namespaces with a leftover default deny and no profile: the deny must go.
+    for (const [kind, inf] of this.children) {
+      if (kind.resource.kind !== "NetworkPolicy") continue;
+      for (const o of inf.list()) if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") namespaces.add(o.metadata.namespace ?? "");
+    }
+    for (const ns of namespaces) if (ns) this.queue.add(ns);
+  }
+
+  /** Informers of every kind; resolves once each has listed (or found its resource absent). */
+  async startInformers(signal: AbortSignal): Promise<void> {
+    this.profiles.start(signal);
+    for (const inf of this.children.values()) inf.start(signal);
+    for (const crd of this.crdInformers) void crd.start(signal);
+    await this.profiles.waitForSync(signal);
+    await Promise.all([...this.children.values()].map((i) => i.waitForSync(signal)));
+  }
+
+  get cachesSynced(): boolean {
+    return this.profiles.synced && [...this.children.values()].every((i) => i.synced);
+  }
+
+  /** Starts reconciling (call once leadership is held, or at once without leader election). */
+  startWorkers(): void {
+    if (this.started) {
+      this.queue.resume();
+    } else {
+      this.started = true;
+      this.queue.start();
+    }
+    this.enqueueAll();
+  }
+
+  stopWorkers(): void {
+    this.queue.pause();
+  }
+
+  makeElector(onStarted: () => void, onStopped: () => void): LeaderElector {
+    this.elector = new LeaderElector({
+      api: leaseApi(this.client),
+      namespace: this.cfg.leaderElectionNamespace,
+      name: this.cfg.leaseName,
+      identity: this.cfg.identity,
+      onStartedLeading: onStarted,
+      onStoppedLeading: onStopped,
+      onNewLeader: (identity) => this.log.info({ leader: identity }, "leader observed"),
+      log: (msg, fields) => this.log.info(fields ?? {}, msg),
+    });
+    return this.elector;
+  }
+
+  /** Per-kind counts of managed objects in the cache, for the metrics gauge. */
+  managedCounts(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [kind, inf] of this.children) m.set(kind.resource.kind, inf.size);
+    return m;
+  }
+
+  profileFor(key: string): Profile | undefined {
+    const raw = this.profiles.get(...(key.split("/") as [string, string]));
+    return raw ? this.reconciler.validate(raw).profile : undefined;
+  }
+
+  isNamespaceKey = isNamespaceKey;
+}

@@ -1,0 +1,123 @@
+// Kubernetes Events (events.k8s.io/v1) about profiles, rate-limited so that a hot loop cannot
+// flood the API: the same reason and note for one profile at most once a minute, at most 10
+// events a minute per profile, and a global ceiling.
+import { randomBytes } from "node:crypto";
+import type { KubeClient } from "../runtime/client.ts";
+import { resourcePath } from "../runtime/client.ts";
+import { errorFields } from "../runtime/informer.ts";
+import type { Logger } from "../runtime/log.ts";
+import { EVENTS } from "./kinds.ts";
+
+export type EventReason =
+  | "Created"
+  | "Updated"
+  | "Pruned"
+  | "DriftDetected"
+  | "DriftCorrected"
+  | "Conflict"
+  | "InvalidSpec"
+  | "ExceptionExpired"
+  | "ApplyFailed";
+
+export interface Regarding {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid?: string;
+}
+
+export interface EventSink {
+  record(regarding: Regarding, type: "Normal" | "Warning", reason: EventReason, note: string, related?: Regarding): void;
+}
+
+class Bucket {
+  private tokens: number;
+  private last: number;
+  private readonly capacity: number;
+  private readonly perMs: number;
+  constructor(capacity: number, perMs: number, now: number) {
+    this.capacity = capacity;
+    this.perMs = perMs;
+    this.tokens = capacity;
+    this.last = now;
+  }
+  take(now: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) / this.perMs);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export interface RecorderOptions {
+  client: KubeClient;
+  log: Logger;
+  instance: string;
+  now?: () => number;
+  onRecorded?: (reason: EventReason) => void;
+}
+
+export class EventRecorder implements EventSink {
+  private readonly recent = new Map<string, number>();
+  private readonly perObject = new Map<string, Bucket>();
+  private readonly global: Bucket;
+  private readonly now: () => number;
+  suppressed = 0;
+
+  private readonly o: RecorderOptions;
+
+  constructor(o: RecorderOptions) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    this.global = new Bucket(50, 100, this.now());
+  }
+
+  /** Decides whether an event may be sent now (exported for tests). */
+  admit(regarding: Regarding, reason: string, note: string): boolean {
+    const now = this.now();
+    const objKey = `${regarding.namespace}/${regarding.name}`;
+    const dedupKey = `${objKey}\u0000${reason}\u0000${note}`;
+    const seen = this.recent.get(dedupKey);
+    if (seen !== undefined && now - seen < 60_000) return false;
+    let bucket = this.perObject.get(objKey);
+    if (!bucket) {
+      bucket = new Bucket(10, 6_000, now);
+      this.perObject.set(objKey, bucket);
+    }
+    if (!bucket.take(now) || !this.global.take(now)) return false;
+    this.recent.set(dedupKey, now);
+    if (this.recent.size > 10_000) {
+      for (const [k, t] of this.recent) if (now - t >= 60_000) this.recent.delete(k);
+    }
+    return true;
+  }
+
+  record(regarding: Regarding, type: "Normal" | "Warning", reason: EventReason, note: string, related?: Regarding): void {
+    const clipped = note.length > 1000 ? `${note.slice(0, 999)}…` : note;
+    if (!this.admit(regarding, reason, clipped)) {
+      this.suppressed++;
+      return;
+    }
+    const now = new Date(this.now());
+    const event = {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: `${regarding.name}.${randomBytes(8).toString("hex")}`, namespace: regarding.namespace },
+      eventTime: now.toISOString().replace("Z", "000Z"),
+      reportingController: "meshward.io/operator",
+      reportingInstance: this.o.instance.slice(0, 128),
+      action: "Reconcile",
+      reason,
+      note: clipped,
+      type,
+      regarding,
+      ...(related && { related }),
+    };
+    this.o.client
+      .request("POST", resourcePath(EVENTS, regarding.namespace), { body: event, verb: "create" })
+      .then(() => this.o.onRecorded?.(reason))
+      .catch((e: unknown) => this.o.log.warn({ error: errorFields(e), reason }, "could not record event"));
+  }
+}

@@ -1,0 +1,145 @@
+// From what a reconcile found to the profile's status (pure): one condition per type, each with a
+// reason and a message a service team can act on; lastTransitionTime moves only when a status flips.
+import type { Condition, ExceptionStatus, ObjectStatus, ProfileStatus } from "../api/schema.ts";
+import type { Problem } from "../api/validate.ts";
+
+export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
+
+export interface Outcome {
+  generation: number;
+  /** Errors in the spec: nothing was changed. */
+  invalid?: Problem[];
+  objects: ObjectStatus[];
+  /** Objects with a desired name that belong to someone else: "Kind name (managed by X)". */
+  conflicts: string[];
+  /** Current drift left in place (driftPolicy Report): "Kind name: path, path". */
+  drift: string[];
+  missing: MissingDependency[];
+  /** Warnings from the builders (e.g. a reference to a profile that does not exist). */
+  warnings: Problem[];
+  /** Writes the API server refused (not retriable by waiting): "Kind name: message". */
+  failures: string[];
+  exceptions: ExceptionStatus[];
+}
+
+const MAX_MESSAGE = 4000;
+
+function clip(s: string): string {
+  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
+}
+
+function list(items: string[], max = 5): string {
+  const head = items.slice(0, max).join("; ");
+  return items.length > max ? `${head}; and ${items.length - max} more` : head;
+}
+
+const MISSING_TEXT: Record<MissingDependency, string> = {
+  IstioNotInstalled:
+    "Istio's security.istio.io CRDs are not installed: PeerAuthentication, AuthorizationPolicy and RequestAuthentication are not created. Install Istio; meshward picks the CRDs up without a restart",
+  ExternalSecretsNotInstalled:
+    "External Secrets Operator's external-secrets.io CRDs are not installed: the ExternalSecrets are not created. Install ESO; meshward picks the CRDs up without a restart",
+};
+
+type Draft = Pick<Condition, "type" | "status" | "reason" | "message">;
+
+export function desiredConditions(o: Outcome): Draft[] {
+  if (o.invalid && o.invalid.length > 0) {
+    const msg = `the spec is invalid, nothing was changed: ${list(o.invalid.map((p) => `${p.path}: ${p.message}`))}`;
+    return [
+      { type: "Ready", status: "False", reason: "InvalidSpec", message: msg },
+      { type: "Drifted", status: "Unknown", reason: "InvalidSpec", message: "not checked while the spec is invalid" },
+      { type: "Degraded", status: "True", reason: "InvalidSpec", message: msg },
+      { type: "Conflict", status: "Unknown", reason: "InvalidSpec", message: "not checked while the spec is invalid" },
+    ];
+  }
+  const conflict: Draft =
+    o.conflicts.length > 0
+      ? {
+          type: "Conflict",
+          status: "True",
+          reason: "ObjectExists",
+          message: `these objects exist and are not managed by this profile; meshward leaves them as they are. Delete or rename them, or rename this profile: ${list(o.conflicts)}`,
+        }
+      : { type: "Conflict", status: "False", reason: "NoConflict", message: "no object with a generated name belongs to someone else" };
+  const drifted: Draft =
+    o.drift.length > 0
+      ? {
+          type: "Drifted",
+          status: "True",
+          reason: "DriftDetected",
+          message: `changed outside the profile and left as is (driftPolicy: Report): ${list(o.drift)}. Revert the change, or set driftPolicy: Correct to restore them`,
+        }
+      : { type: "Drifted", status: "False", reason: "InSync", message: "every generated object matches the profile" };
+  const degradedReasons: { reason: string; message: string }[] = [];
+  for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
+  if (o.failures.length > 0) {
+    degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
+  }
+  const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
+  if (refs.length > 0) {
+    degradedReasons.push({ reason: "ReferenceNotFound", message: list(refs.map((w) => `${w.path}: ${w.message}`)) });
+  }
+  const other = o.warnings.filter((w) => !refs.includes(w));
+  if (other.length > 0) {
+    degradedReasons.push({ reason: "Warning", message: list(other.map((w) => `${w.path}: ${w.message}`)) });
+  }
+  const degraded: Draft =
+    degradedReasons.length > 0
+      ? {
+          type: "Degraded",
+          status: "True",
+          reason: degradedReasons[0]?.reason ?? "Degraded",
+          message: degradedReasons.map((d) => d.message).join(". "),
+        }
+      : { type: "Degraded", status: "False", reason: "AsExpected", message: "every dependency is installed and every reference resolves" };
+
+  let ready: Draft;
+  const blocking = degradedReasons.filter((d) => d.reason !== "Warning");
+  if (o.conflicts.length > 0) ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
+  else if (o.drift.length > 0) ready = { type: "Ready", status: "False", reason: "Drifted", message: drifted.message };
+  else if (blocking.length > 0) ready = { type: "Ready", status: "False", reason: blocking[0]?.reason ?? "Degraded", message: degraded.message };
+  else {
+    const n = o.objects.filter((x) => x.state === "InSync").length;
+    ready = { type: "Ready", status: "True", reason: "Reconciled", message: `${n} generated object${n === 1 ? " is" : "s are"} in sync with the profile` };
+  }
+  return [ready, drifted, degraded, conflict];
+}
+
+/** Conditions with lastTransitionTime kept when the status did not flip, and observedGeneration set. */
+export function mergeConditions(drafts: Draft[], existing: Condition[] | undefined, generation: number, now: Date): Condition[] {
+  return drafts.map((d) => {
+    const prev = existing?.find((c) => c.type === d.type);
+    const lastTransitionTime = prev && prev.status === d.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    return { ...d, message: clip(d.message), lastTransitionTime, observedGeneration: generation };
+  });
+}
+
+export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now: Date): ProfileStatus {
+  const status: ProfileStatus = {
+    observedGeneration: o.generation,
+    conditions: mergeConditions(desiredConditions(o), existing?.conditions, o.generation, now),
+    objects: o.objects.slice(0, 256).map((x) => (x.message ? { ...x, message: clip(x.message) } : x)),
+  };
+  if (o.exceptions.length > 0) status.exceptions = o.exceptions;
+  return status;
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === "object" && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : val,
+  );
+}
+
+/** True when writing `next` would change nothing the operator owns in the status. */
+export function statusEqual(current: ProfileStatus | undefined, next: ProfileStatus): boolean {
+  if (!current) return false;
+  const pick = (s: ProfileStatus) => ({
+    observedGeneration: s.observedGeneration,
+    conditions: s.conditions ?? [],
+    objects: s.objects ?? [],
+    exceptions: s.exceptions ?? [],
+  });
+  return canonical(pick(current)) === canonical(pick(next));
+}

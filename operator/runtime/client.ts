@@ -1,0 +1,239 @@
+// A thin Kubernetes API client: JSON requests and watch streams over the kubeconfig's transport
+// (authentication and TLS come from @kubernetes/client-node). Generic: it knows resources, not kinds.
+import { HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { fetch } from "undici";
+
+/** Where a kind lives in the API. */
+export interface Resource {
+  group: string; // "" for the core group
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+export function apiVersionOf(r: Resource): string {
+  return r.group === "" ? r.version : `${r.group}/${r.version}`;
+}
+
+export function resourceId(r: Resource): string {
+  return `${r.plural}${r.group === "" ? "" : `.${r.group}`}`;
+}
+
+export function resourcePath(r: Resource, namespace?: string, name?: string, subresource?: string): string {
+  const base = r.group === "" ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
+  const ns = r.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+  const n = name ? `/${encodeURIComponent(name)}` : "";
+  const sub = subresource ? `/${subresource}` : "";
+  return `${base}${ns}/${r.plural}${n}${sub}`;
+}
+
+/** An error answer from the API server (or the network: status 0). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly retryAfterMs: number | undefined;
+  readonly details: unknown;
+  constructor(status: number, reason: string, message: string, retryAfterMs?: number, details?: unknown) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
+    this.details = details;
+  }
+}
+
+export function isStatus(e: unknown, status: number): boolean {
+  return e instanceof ApiError && e.status === status;
+}
+
+export interface KubeObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+    managedFields?: { manager?: string; operation?: string; time?: string; subresource?: string }[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+  };
+  [k: string]: unknown;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  metadata: { resourceVersion: string; continue?: string };
+}
+
+export interface WatchEvent<T> {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: T;
+}
+
+/** Called once per request with the verb and the status code (0 for network errors). */
+export type RequestObserver = (verb: string, resource: string, code: number) => void;
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Name for metrics (list, watch, get, apply, patch, create, update, delete). */
+  verb?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export class KubeClient {
+  readonly kc: KubeConfig;
+  private readonly server: string;
+  private readonly observers: RequestObserver[] = [];
+
+  constructor(kc: KubeConfig) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster");
+    this.kc = kc;
+    this.server = cluster.server.replace(/\/$/, "");
+  }
+
+  onRequest(o: RequestObserver): void {
+    this.observers.push(o);
+  }
+
+  private observe(verb: string, path: string, code: number): void {
+    const resource = path.split("?")[0]?.replace(/\/namespaces\/[^/]+/, "") ?? path;
+    for (const o of this.observers) o(verb, resource, code);
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions, timeoutMs: number | undefined) {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.kc.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+    }
+    const signals = [opts.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const verb = opts.verb ?? method.toLowerCase();
+    try {
+      const res = await fetch(url, {
+        method,
+        headers,
+        body,
+        dispatcher: ctx.getDispatcher(),
+        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+      });
+      this.observe(verb, path, res.status);
+      return res;
+    } catch (e) {
+      this.observe(verb, path, 0);
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new ApiError(0, "NetworkError", `${method} ${path}: ${msg}`);
+    }
+  }
+
+  /** One JSON request. Throws ApiError for non-2xx answers, with the server's reason and message. */
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.send(method, path, opts, DEFAULT_TIMEOUT_MS);
+    const text = await res.text();
+    if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : {}) as T;
+    let reason = "Unknown";
+    let message = text.slice(0, 500);
+    let details: unknown;
+    try {
+      const st = JSON.parse(text) as { reason?: string; message?: string; details?: unknown };
+      reason = st.reason ?? reason;
+      message = st.message ?? message;
+      details = st.details;
+    } catch {
+      // not a Status object: keep the text
+    }
+    const ra = Number(res.headers.get("retry-after"));
+    throw new ApiError(res.status, reason, message, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined, details);
+  }
+
+  get<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.request<T>("GET", path, { verb: "get", ...(signal && { signal }) });
+  }
+
+  /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML). */
+  apply<T>(path: string, obj: unknown, fieldManager: string, force: boolean, extra?: Record<string, string>): Promise<T> {
+    return this.request<T>("PATCH", path, {
+      query: { fieldManager, force, ...extra },
+      body: obj,
+      contentType: "application/apply-patch+yaml",
+      verb: "apply",
+    });
+  }
+
+  delete(path: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<unknown> {
+    return this.request("DELETE", path, {
+      body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background", ...(preconditions && { preconditions }) },
+      verb: "delete",
+    });
+  }
+
+  /**
+   * Streams a watch. Calls onEvent for every event line; resolves when the server closes the
+   * stream, rejects on HTTP or network errors, and stops when `signal` aborts.
+   */
+  async watch<T>(
+    path: string,
+    query: Record<string, string | number | boolean | undefined>,
+    onEvent: (e: WatchEvent<T>) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const res = await this.send("GET", path, { query: { ...query, watch: true }, signal, verb: "watch" }, undefined);
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => "");
+      let reason = "Unknown";
+      let message = text.slice(0, 300);
+      try {
+        const st = JSON.parse(text) as { reason?: string; message?: string };
+        reason = st.reason ?? reason;
+        message = st.message ?? message;
+      } catch {
+        // keep the text
+      }
+      throw new ApiError(res.status, reason, message);
+    }
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buffered = "";
+    try {
+      for await (const chunk of res.body) {
+        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl = buffered.indexOf("\n");
+        while (nl >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) {
+            let event: WatchEvent<T> | undefined;
+            try {
+              event = JSON.parse(line) as WatchEvent<T>;
+            } catch {
+              event = undefined; // a torn or garbled line: the informer resyncs on its own
+            }
+            if (event) onEvent(event);
+          }
+          nl = buffered.indexOf("\n");
+        }
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new ApiError(0, "NetworkError", `watch ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}

@@ -1,0 +1,289 @@
+// An informer that heals itself: paginated list, then watch from the list's resourceVersion;
+// relist on 410 Gone; restart on any error with capped exponential backoff; a watchdog that
+// reconnects a stream that has gone silent. It keeps a cache and tells handlers what changed.
+// (client-node's own informer stops on errors and can go quiet; this one does not trust the
+// stream to recover by itself.)
+import { Backoff, sleep } from "./backoff.ts";
+import { ApiError, type KubeClient, type KubeObjectLike, type Resource, resourceId, resourcePath, type WatchEvent } from "./client.ts";
+import type { Logger } from "./log.ts";
+
+export type InformerEventType = "add" | "update" | "delete";
+export type InformerHandler<T> = (type: InformerEventType, obj: T, old: T | undefined) => void;
+export type InformerState = "starting" | "synced" | "absent" | "error";
+
+export interface InformerOptions {
+  client: KubeClient;
+  resource: Resource;
+  /** Watch one namespace; undefined means all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  pageSize?: number;
+  /** Server-side watch timeout (seconds); the stream is resumed from the last resourceVersion. */
+  watchTimeoutSeconds?: number;
+  /** Watchdog: a stream with no event or bookmark for this long is reconnected. */
+  silenceMs?: number;
+  backoff?: { baseMs: number; maxMs: number };
+  /** How long to wait before looking again for a resource the server does not serve (404). */
+  absentRetryMs?: number;
+  log: Logger;
+  /** Reasons the informer restarted (relist, watch-error, silence, …), for metrics. */
+  onRestart?: (reason: string) => void;
+  /** Called when the state changes (e.g. absent → synced once a CRD is installed). */
+  onStateChange?: (state: InformerState, previous: InformerState) => void;
+}
+
+export function objectKey(o: KubeObjectLike): string {
+  const m = o.metadata ?? {};
+  return m.namespace ? `${m.namespace}/${m.name ?? ""}` : (m.name ?? "");
+}
+
+class SilenceError extends Error {}
+
+export class Informer<T extends KubeObjectLike> {
+  readonly resource: Resource;
+  private readonly o: InformerOptions;
+  private readonly cache = new Map<string, T>();
+  private readonly handlers: InformerHandler<T>[] = [];
+  private _state: InformerState = "starting";
+  private syncWaiters: (() => void)[] = [];
+  private wakeUp: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  /** Relists, watch restarts, and watchdog reconnects since start. */
+  readonly counters = { lists: 0, watches: 0, relists410: 0, errors: 0, silences: 0 };
+
+  constructor(o: InformerOptions) {
+    this.o = o;
+    this.resource = o.resource;
+  }
+
+  on(h: InformerHandler<T>): void {
+    this.handlers.push(h);
+  }
+
+  get state(): InformerState {
+    return this._state;
+  }
+
+  /** True once the first list has completed (or the resource is known to be absent). */
+  get synced(): boolean {
+    return this._state === "synced" || this._state === "absent";
+  }
+
+  get(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.syncWaiters.push(resolve);
+      signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+
+  /** Ends a backoff wait at once (e.g. the CRD of an absent resource has just appeared). */
+  wake(): void {
+    this.wakeUp?.abort();
+  }
+
+  start(signal: AbortSignal): Promise<void> {
+    this.running ??= this.loop(signal);
+    return this.running;
+  }
+
+  private setState(s: InformerState): void {
+    const previous = this._state;
+    this._state = s;
+    if (previous !== s) this.o.onStateChange?.(s, previous);
+    if (this.synced) {
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private emit(type: InformerEventType, obj: T, old: T | undefined): void {
+    for (const h of this.handlers) {
+      try {
+        h(type, obj, old);
+      } catch (e) {
+        this.o.log.error({ error: errorFields(e), resource: resourceId(this.resource) }, "informer handler failed");
+      }
+    }
+  }
+
+  private path(): string {
+    return resourcePath(this.resource, this.o.namespace);
+  }
+
+  private query(): Record<string, string | undefined> {
+    return { labelSelector: this.o.labelSelector, fieldSelector: this.o.fieldSelector };
+  }
+
+  /** Lists every page and replaces the cache, emitting the differences. Returns the resourceVersion. */
+  private async relist(signal: AbortSignal): Promise<string> {
+    this.counters.lists++;
+    const fresh = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = "";
+    do {
+      const page = await this.o.client.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
+        "GET",
+        this.path(),
+        { query: { ...this.query(), limit: this.o.pageSize ?? 500, continue: cont }, signal, verb: "list" },
+      );
+      const apiVersion = this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+      for (const item of page.items) {
+        // List items come without apiVersion/kind; fill them in so the cache holds whole objects.
+        item.apiVersion ??= apiVersion;
+        item.kind ??= this.resource.kind;
+        fresh.set(objectKey(item), item);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion;
+    } while (cont);
+    // Deletions that happened while we were not watching are seen here, as differences.
+    for (const [k, old] of this.cache) {
+      if (!fresh.has(k)) {
+        this.cache.delete(k);
+        this.emit("delete", old, old);
+      }
+    }
+    for (const [k, obj] of fresh) {
+      const old = this.cache.get(k);
+      this.cache.set(k, obj);
+      if (!old) this.emit("add", obj, undefined);
+      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit("update", obj, old);
+    }
+    return rv;
+  }
+
+  private clearAsAbsent(): void {
+    for (const [k, old] of this.cache) {
+      this.cache.delete(k);
+      this.emit("delete", old, old);
+    }
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.o.backoff ?? { baseMs: 200, maxMs: 30_000 });
+    const id = resourceId(this.resource);
+    while (!signal.aborted) {
+      let waitMs: number;
+      try {
+        let rv = await this.relist(signal);
+        this.setState("synced");
+        backoff.reset();
+        // Watch, resuming from the last resourceVersion, until it fails or must relist.
+        for (;;) {
+          if (signal.aborted) return;
+          rv = await this.watchOnce(rv, signal);
+          backoff.reset();
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        if (e instanceof ApiError && e.status === 404) {
+          if (this._state !== "absent") this.o.log.info({ resource: id }, "resource not served by the API server (CRD not installed?)");
+          this.clearAsAbsent();
+          this.setState("absent");
+          this.o.onRestart?.("absent");
+          waitMs = this.o.absentRetryMs ?? 60_000;
+        } else if (e instanceof ApiError && e.status === 410) {
+          this.counters.relists410++;
+          this.o.onRestart?.("gone");
+          this.o.log.info({ resource: id }, "watch window expired (410 Gone); relisting");
+          waitMs = 0;
+        } else if (e instanceof SilenceError) {
+          this.counters.silences++;
+          this.o.onRestart?.("silence");
+          this.o.log.warn({ resource: id }, "watch stream silent too long; reconnecting");
+          waitMs = 0;
+        } else {
+          this.counters.errors++;
+          this.o.onRestart?.("error");
+          if (this._state === "starting") this.setState("error");
+          waitMs = backoff.next();
+          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "informer failed; restarting");
+        }
+      }
+      if (waitMs > 0) {
+        this.wakeUp = new AbortController();
+        await sleep(waitMs, AbortSignal.any([signal, this.wakeUp.signal]));
+        this.wakeUp = undefined;
+      }
+    }
+  }
+
+  /**
+   * One watch stream from `rv`. Returns the last resourceVersion seen when the server ends the
+   * stream normally; throws ApiError(410) when the window has expired (relist), SilenceError when
+   * the watchdog fires, or the error that broke the stream.
+   */
+  private async watchOnce(rv: string, outer: AbortSignal): Promise<string> {
+    this.counters.watches++;
+    const ctl = new AbortController();
+    const signal = AbortSignal.any([outer, ctl.signal]);
+    let last = rv;
+    let lastActivity = Date.now();
+    let silent = false;
+    let gone: ApiError | undefined;
+    const silenceMs = this.o.silenceMs ?? 150_000;
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastActivity > silenceMs) {
+        silent = true;
+        ctl.abort();
+      }
+    }, Math.min(5_000, silenceMs / 2));
+    watchdog.unref();
+    const timeout = this.o.watchTimeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
+    try {
+      await this.o.client.watch<T>(
+        this.path(),
+        { ...this.query(), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout },
+        (ev: WatchEvent<T>) => {
+          lastActivity = Date.now();
+          if (gone) return;
+          if (ev.type === "ERROR") {
+            const st = ev.object as unknown as { code?: number; reason?: string; message?: string };
+            gone = new ApiError(st.code ?? 500, st.reason ?? "Unknown", st.message ?? "watch error");
+            ctl.abort();
+            return;
+          }
+          const newRv = ev.object?.metadata?.resourceVersion;
+          if (newRv) last = newRv;
+          if (ev.type === "BOOKMARK") return;
+          ev.object.apiVersion ??= this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+          ev.object.kind ??= this.resource.kind;
+          const key = objectKey(ev.object);
+          const old = this.cache.get(key);
+          if (ev.type === "DELETED") {
+            this.cache.delete(key);
+            this.emit("delete", ev.object, old);
+          } else {
+            this.cache.set(key, ev.object);
+            this.emit(old ? "update" : "add", ev.object, old);
+          }
+        },
+        signal,
+      );
+    } finally {
+      clearInterval(watchdog);
+    }
+    if (gone) throw gone;
+    if (silent) throw new SilenceError("silent watch");
+    return last;
+  }
+}
+
+export function errorFields(e: unknown): Record<string, unknown> {
+  if (e instanceof ApiError) return { status: e.status, reason: e.reason, message: e.message };
+  if (e instanceof Error) return { message: e.message, name: e.name };
+  return { message: String(e) };
+}
