@@ -9,7 +9,15 @@ import { loadProfiles } from "../operator/cli/load.ts";
 import { render } from "../operator/cli/render.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
-import { CONFIGMAPS, createNamespace, deleteNamespace, getOrUndefined, kube, NAMESPACES, waitFor } from "./support/kube.ts";
+import {
+  CONFIGMAPS,
+  createNamespace,
+  deleteNamespace,
+  getOrUndefined,
+  kube,
+  NAMESPACES,
+  waitFor,
+} from "./support/kube.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 let client: KubeClient;
@@ -39,11 +47,13 @@ describe("test bed", () => {
   });
 
   it("has the upstream CRDs and ours established", async () => {
-    const crds = await client.get<{ items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[] }>(
-      "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-    );
+    const crds = await client.get<{
+      items: { metadata: { name: string }; status?: { conditions?: { type: string; status: string }[] } }[];
+    }>("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
     const established = new Set(
-      crds.items.filter((c) => c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True")).map((c) => c.metadata.name),
+      crds.items
+        .filter((c) => c.status?.conditions?.some((x) => x.type === "Established" && x.status === "True"))
+        .map((c) => c.metadata.name),
     );
     for (const name of [
       "servicesecurityprofiles.meshward.io",
@@ -62,9 +72,19 @@ describe("generated objects on a real API server", () => {
     const target = await ns("dryrun");
     const loaded = loadProfiles([path.join(ROOT, "examples/fleet")]);
     expect(loaded.problems).toEqual([]);
-    const { objects, problems } = render(loaded.profiles, { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: new Date() });
+    const { objects, problems } = render(loaded.profiles, {
+      trustDomain: "cluster.local",
+      meshMode: "sidecar",
+      defaults: DEFAULT_PLATFORM,
+      now: new Date(),
+    });
     expect(problems).toEqual([]);
-    const ambient = render(loaded.profiles, { trustDomain: "cluster.local", meshMode: "ambient", defaults: DEFAULT_PLATFORM, now: new Date() });
+    const ambient = render(loaded.profiles, {
+      trustDomain: "cluster.local",
+      meshMode: "ambient",
+      defaults: DEFAULT_PLATFORM,
+      now: new Date(),
+    });
     const all = [...objects, ...ambient.objects];
     expect(all.length).toBeGreaterThan(20);
     const kinds = new Set<string>();
@@ -75,15 +95,30 @@ describe("generated objects on a real API server", () => {
       kinds.add(o.kind);
       // The fleet's own namespaces are not needed: the schema check is what is tested.
       const obj = { ...o, metadata: { ...o.metadata, namespace: target } };
-      const res = await client.apply<KubeObjectLike>(resourcePath(kind.resource, target, o.metadata.name), obj, "meshward-e2e", true, {
-        dryRun: "All",
-        fieldValidation: "Strict",
-      });
+      const res = await client.apply<KubeObjectLike>(
+        resourcePath(kind.resource, target, o.metadata.name),
+        obj,
+        "meshward-e2e",
+        true,
+        {
+          dryRun: "All",
+          fieldValidation: "Strict",
+        },
+      );
       expect(res.metadata?.name).toBe(o.metadata.name);
     }
-    expect([...kinds].sort()).toEqual(["AuthorizationPolicy", "ExternalSecret", "NetworkPolicy", "PeerAuthentication", "RequestAuthentication", "ServiceAccount"]);
+    expect([...kinds].sort()).toEqual([
+      "AuthorizationPolicy",
+      "ExternalSecret",
+      "NetworkPolicy",
+      "PeerAuthentication",
+      "RequestAuthentication",
+      "ServiceAccount",
+    ]);
     // Nothing was persisted by the dry run.
-    const sa = await client.get<{ items: unknown[] }>(resourcePath(CHILD_KINDS[0]!.resource, target) + "?labelSelector=app.kubernetes.io/managed-by=meshward");
+    const sa = await client.get<{ items: unknown[] }>(
+      resourcePath(CHILD_KINDS[0]!.resource, target) + "?labelSelector=app.kubernetes.io/managed-by=meshward",
+    );
     expect(sa.items).toEqual([]);
   });
 
@@ -92,7 +127,10 @@ describe("generated objects on a real API server", () => {
     for (const l of loadProfiles([path.join(ROOT, "examples/fleet")]).profiles) {
       const raw = parse(fs.readFileSync(l.file, "utf8")) as KubeObjectLike;
       raw.metadata = { ...raw.metadata, namespace: target };
-      await client.request("POST", resourcePath(PROFILES, target), { body: raw, query: { fieldValidation: "Strict", dryRun: "All" } });
+      await client.request("POST", resourcePath(PROFILES, target), {
+        body: raw,
+        query: { fieldValidation: "Strict", dryRun: "All" },
+      });
     }
   });
 
@@ -107,7 +145,10 @@ describe("generated objects on a real API server", () => {
       raw.metadata = { ...raw.metadata, namespace: target };
       const err = await client
         .request("POST", resourcePath(PROFILES, target), { body: raw, query: { fieldValidation: "Strict" } })
-        .then(() => undefined, (e: unknown) => e);
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err, "the API server accepted it").toBeInstanceOf(ApiError);
       const e = err as ApiError;
       expect([400, 422]).toContain(e.status); // 400 for unknown fields (strict field validation)
@@ -121,26 +162,42 @@ describe("generated objects on a real API server", () => {
 describe("kube-controller-manager", () => {
   it("garbage-collects a child when its profile is deleted", async () => {
     const target = await ns("gc");
-    const p = await client.request<KubeObjectLike>("POST", resourcePath(PROFILES, target), { body: profileBody("owner", target, { selector: { app: "owner" } }) });
+    const p = await client.request<KubeObjectLike>("POST", resourcePath(PROFILES, target), {
+      body: profileBody("owner", target, { selector: { app: "owner" } }),
+    });
     const uid = p.metadata?.uid as string;
     await client.request("POST", resourcePath(CONFIGMAPS, target), {
       body: {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { name: "child", namespace: target, ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: "owner", uid, controller: true }] },
+        metadata: {
+          name: "child",
+          namespace: target,
+          ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: "owner", uid, controller: true }],
+        },
         data: { a: "b" },
       },
     });
     await client.delete(resourcePath(PROFILES, target, "owner"));
-    await waitFor("the child to be garbage-collected", async () => (await getOrUndefined(client, resourcePath(CONFIGMAPS, target, "child"))) === undefined, 60_000);
+    await waitFor(
+      "the child to be garbage-collected",
+      async () => (await getOrUndefined(client, resourcePath(CONFIGMAPS, target, "child"))) === undefined,
+      60_000,
+    );
   });
 
   it("deletes a namespace that holds profiles completely", async () => {
     const target = await createNamespace(client, "nsdel");
     for (const name of ["a", "b"]) {
-      await client.request("POST", resourcePath(PROFILES, target), { body: profileBody(name, target, { selector: { app: name } }) });
+      await client.request("POST", resourcePath(PROFILES, target), {
+        body: profileBody(name, target, { selector: { app: name } }),
+      });
     }
     await client.delete(resourcePath(NAMESPACES, undefined, target));
-    await waitFor("the namespace to be gone", async () => (await getOrUndefined(client, resourcePath(NAMESPACES, undefined, target))) === undefined, 90_000);
+    await waitFor(
+      "the namespace to be gone",
+      async () => (await getOrUndefined(client, resourcePath(NAMESPACES, undefined, target))) === undefined,
+      90_000,
+    );
   });
 });

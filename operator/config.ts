@@ -3,28 +3,55 @@ import { parseArgs } from "node:util";
 import * as os from "node:os";
 import * as z from "zod";
 
-const boolish = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+const boolish = z.union([
+  z.boolean(),
+  z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
+]);
 
 export const ConfigSchema = z.object({
   namespaces: z
     .string()
     .default("")
-    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "each namespace must be a DNS label")).max(100))
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "each namespace must be a DNS label"))
+        .max(100),
+    )
     .describe("Namespaces to watch, comma-separated; empty means all."),
   concurrency: z.coerce.number().int().min(1).max(64).default(4),
-  trustDomain: z.string().min(1).max(253).regex(/^[a-zA-Z0-9.-]+$/, "trust domain must be a DNS name such as cluster.local").default("cluster.local"),
+  trustDomain: z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-zA-Z0-9.-]+$/, "trust domain must be a DNS name such as cluster.local")
+    .default("cluster.local"),
   meshMode: z.enum(["sidecar", "ambient"]).default("sidecar"),
   leaderElection: boolish.default(true),
-  leaderElectionNamespace: z.string().min(1).default(process.env.POD_NAMESPACE ?? "meshward-system"),
+  leaderElectionNamespace: z
+    .string()
+    .min(1)
+    .default(process.env.POD_NAMESPACE ?? "meshward-system"),
   leaseName: z.string().min(1).default("meshward-leader"),
   identity: z.string().min(1).default(`${os.hostname()}_${process.pid}`),
   metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
   metricsHost: z.string().default("0.0.0.0"),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  resyncMinutes: z.coerce.number().min(1).max(24 * 60).default(600),
+  resyncMinutes: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60)
+    .default(600),
   maxExceptionDays: z.coerce.number().int().min(1).max(3650).default(90),
-  secretRefreshInterval: z.string().regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h").default("1h"),
+  secretRefreshInterval: z
+    .string()
+    .regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h")
+    .default("1h"),
   shutdownTimeoutSeconds: z.coerce.number().min(1).max(300).default(20),
   kubeconfig: z.string().optional(),
 });

@@ -30,7 +30,10 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
           ready: () => {
             const synced = controller.cachesSynced;
             const leader = !cfg.leaderElection || (controller.elector?.leaderKnown ?? false) || leaderKnown;
-            return { ok: synced && leader, detail: `caches ${synced ? "synced" : "syncing"}; leadership ${leader ? "known" : "unknown"}` };
+            return {
+              ok: synced && leader,
+              detail: `caches ${synced ? "synced" : "syncing"}; leadership ${leader ? "known" : "unknown"}`,
+            };
           },
         })
       : undefined;
@@ -39,7 +42,16 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
   }, 15_000);
   gauge.unref();
 
-  log.info({ namespaces: cfg.namespaces.length ? cfg.namespaces : "all", concurrency: cfg.concurrency, meshMode: cfg.meshMode, trustDomain: cfg.trustDomain, identity: cfg.identity }, "starting");
+  log.info(
+    {
+      namespaces: cfg.namespaces.length ? cfg.namespaces : "all",
+      concurrency: cfg.concurrency,
+      meshMode: cfg.meshMode,
+      trustDomain: cfg.trustDomain,
+      identity: cfg.identity,
+    },
+    "starting",
+  );
   await controller.startInformers(AbortSignal.any([informersSignal, signal]));
   if (signal.aborted) return shutdown();
   log.info({}, "caches synced");
@@ -85,7 +97,9 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
     clearInterval(gauge);
     await controller.queue.shutdown(cfg.shutdownTimeoutSeconds * 1000);
     if (controller.elector) {
-      await controller.elector.release().catch((e: unknown) => log.warn({ error: String(e) }, "could not release the lease"));
+      await controller.elector
+        .release()
+        .catch((e: unknown) => log.warn({ error: String(e) }, "could not release the lease"));
     }
     electorStop.abort();
     await electorRun?.catch(() => undefined);

@@ -20,7 +20,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } else {
     const info = await up({});
     started = !info.reused;
-    console.log(`e2e: control plane ${info.reused ? "reused" : "started"} (${info.kubernetesVersion}) in ${(info.upMs / 1000).toFixed(1)}s`);
+    console.log(
+      `e2e: control plane ${info.reused ? "reused" : "started"} (${info.kubernetesVersion}) in ${(info.upMs / 1000).toFixed(1)}s`,
+    );
     project.provide("kubeconfig", info.kubeconfig);
     project.provide("ownCluster", true);
   }

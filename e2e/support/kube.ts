@@ -2,10 +2,28 @@
 import { randomBytes } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
-import { ApiError, KubeClient, type KubeObjectLike, type Resource, resourcePath } from "../../operator/runtime/client.ts";
+import {
+  ApiError,
+  KubeClient,
+  type KubeObjectLike,
+  type Resource,
+  resourcePath,
+} from "../../operator/runtime/client.ts";
 
-export const NAMESPACES: Resource = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
-export const CONFIGMAPS: Resource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+export const NAMESPACES: Resource = {
+  group: "",
+  version: "v1",
+  plural: "namespaces",
+  kind: "Namespace",
+  namespaced: false,
+};
+export const CONFIGMAPS: Resource = {
+  group: "",
+  version: "v1",
+  plural: "configmaps",
+  kind: "ConfigMap",
+  namespaced: true,
+};
 
 export function kubeconfigPath(): string {
   return inject("kubeconfig");
@@ -20,7 +38,9 @@ export function kube(): KubeClient {
 /** A fresh namespace for one test; returns its name. */
 export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(3).toString("hex")}`.slice(0, 63);
-  await client.request("POST", resourcePath(NAMESPACES), { body: { apiVersion: "v1", kind: "Namespace", metadata: { name } } });
+  await client.request("POST", resourcePath(NAMESPACES), {
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+  });
   return name;
 }
 
@@ -32,7 +52,10 @@ export async function deleteNamespace(client: KubeClient, name: string): Promise
   }
 }
 
-export async function getOrUndefined<T = KubeObjectLike>(client: KubeClient, path: string): Promise<T | undefined> {
+export async function getOrUndefined<T = KubeObjectLike>(
+  client: KubeClient,
+  path: string,
+): Promise<T | undefined> {
   try {
     return await client.get<T>(path);
   } catch (e) {
@@ -42,7 +65,12 @@ export async function getOrUndefined<T = KubeObjectLike>(client: KubeClient, pat
 }
 
 /** Polls until `fn` returns a value that is not undefined/false, or fails with the last value seen. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -53,7 +81,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

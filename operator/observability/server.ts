@@ -8,7 +8,12 @@ export interface Probes {
   ready(): { ok: boolean; detail: string };
 }
 
-export function startServer(port: number, host: string, metrics: Metrics, probes: Probes): Promise<http.Server> {
+export function startServer(
+  port: number,
+  host: string,
+  metrics: Metrics,
+  probes: Probes,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const url = (req.url ?? "/").split("?")[0];
     if (url === "/healthz") {

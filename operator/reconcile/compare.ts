@@ -8,14 +8,18 @@ function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v as Record<string, unknown>).sort()) out[k] = canonical((v as Record<string, unknown>)[k]);
+    for (const k of Object.keys(v as Record<string, unknown>).sort())
+      out[k] = canonical((v as Record<string, unknown>)[k]);
     return out;
   }
   return v;
 }
 
 export function hashOf(obj: unknown): string {
-  return createHash("sha256").update(JSON.stringify(canonical(obj))).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(obj)))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

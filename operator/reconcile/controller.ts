@@ -3,7 +3,14 @@
 // that reference it and to its namespace); the work queue; leader election.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Profile, ProfileStatus } from "../api/schema.ts";
-import { DEFAULT_PLATFORM, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
+import {
+  DEFAULT_PLATFORM,
+  type KubeObject,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PROFILE_LABEL,
+  SCOPE_LABEL,
+} from "../builders/index.ts";
 import { parseServiceRef } from "../builders/references.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -40,7 +47,8 @@ export class ReferenceIndex {
         if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
       }
     }
-    if (Array.isArray(spec?.egress?.to)) for (const t of spec.egress.to as { service?: unknown }[]) add(t?.service);
+    if (Array.isArray(spec?.egress?.to))
+      for (const t of spec.egress.to as { service?: unknown }[]) add(t?.service);
     return out;
   }
 
@@ -100,7 +108,8 @@ export class Controller {
     this.metrics = metrics;
     this.client = new KubeClient(kc);
     this.client.onRequest((verb, _resource, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
-    const restart = (resource: string) => (reason: string) => metrics.informerRestarts.inc({ resource, reason });
+    const restart = (resource: string) => (reason: string) =>
+      metrics.informerRestarts.inc({ resource, reason });
     this.profiles = new NamespacedInformers<KubeObjectLike>(
       { client: this.client, resource: PROFILES, log, onRestart: restart(resourceId(PROFILES)) },
       cfg.namespaces,
@@ -115,7 +124,10 @@ export class Controller {
           onRestart: restart(resourceId(kind.resource)),
           onStateChange: (state, previous) => {
             if (previous === "absent" && state === "synced") {
-              log.info({ resource: resourceId(kind.resource) }, "resource is now served; reconciling every profile");
+              log.info(
+                { resource: resourceId(kind.resource) },
+                "resource is now served; reconciling every profile",
+              );
               this.enqueueAll();
             }
           },
@@ -136,9 +148,9 @@ export class Controller {
       });
       const child = this.children.get(kind);
       crd.on((type, obj) => {
-        const established = (obj as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions?.some(
-          (c) => c.type === "Established" && c.status === "True",
-        );
+        const established = (
+          obj as { status?: { conditions?: { type: string; status: string }[] } }
+        ).status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
         if (type !== "delete" && established) child?.wake();
       });
       this.crdInformers.push(crd);
@@ -154,11 +166,17 @@ export class Controller {
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
-        defaults: { ...DEFAULT_PLATFORM, maxExceptionDays: cfg.maxExceptionDays, secretRefreshInterval: cfg.secretRefreshInterval },
+        defaults: {
+          ...DEFAULT_PLATFORM,
+          maxExceptionDays: cfg.maxExceptionDays,
+          secretRefreshInterval: cfg.secretRefreshInterval,
+        },
       },
       events,
       log,
-      { drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }) },
+      {
+        drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }),
+      },
     );
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
       concurrency: cfg.concurrency,
@@ -172,7 +190,10 @@ export class Controller {
         retry: () => metrics.retries.inc(),
       },
       onError: (key, err, retryInMs) =>
-        log.warn({ key, error: errorFields(err), retryInMs }, retryInMs === undefined ? "reconcile failed; not retried" : "reconcile failed; retrying"),
+        log.warn(
+          { key, error: errorFields(err), retryInMs },
+          retryInMs === undefined ? "reconcile failed; not retried" : "reconcile failed; retrying",
+        ),
     });
     this.wire();
   }
@@ -248,12 +269,22 @@ export class Controller {
         }
       },
       apply: (kind, obj: KubeObject, force) =>
-        client.apply<KubeObjectLike>(resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name), obj, FIELD_MANAGER, force),
+        client.apply<KubeObjectLike>(
+          resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
+          obj,
+          FIELD_MANAGER,
+          force,
+        ),
       remove: async (kind, ns, name, uid) => {
         await client.delete(resourcePath(kind.resource, ns, name), { uid });
       },
       applyStatus: async (ns, name, status: ProfileStatus) => {
-        const body = { apiVersion: PROFILES.group + "/" + PROFILES.version, kind: PROFILES.kind, metadata: { name, namespace: ns }, status };
+        const body = {
+          apiVersion: PROFILES.group + "/" + PROFILES.version,
+          kind: PROFILES.kind,
+          metadata: { name, namespace: ns },
+          status,
+        };
         try {
           await client.apply(resourcePath(PROFILES, ns, name, "status"), body, STATUS_FIELD_MANAGER, true);
         } catch (e) {
@@ -275,7 +306,8 @@ export class Controller {
     // Namespaces with a leftover default deny and no profile: the deny must go.
     for (const [kind, inf] of this.children) {
       if (kind.resource.kind !== "NetworkPolicy") continue;
-      for (const o of inf.list()) if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") namespaces.add(o.metadata.namespace ?? "");
+      for (const o of inf.list())
+        if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") namespaces.add(o.metadata.namespace ?? "");
     }
     for (const ns of namespaces) if (ns) this.queue.add(ns);
   }

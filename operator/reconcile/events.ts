@@ -28,7 +28,13 @@ export interface Regarding {
 }
 
 export interface EventSink {
-  record(regarding: Regarding, type: "Normal" | "Warning", reason: EventReason, note: string, related?: Regarding): void;
+  record(
+    regarding: Regarding,
+    type: "Normal" | "Warning",
+    reason: EventReason,
+    note: string,
+    related?: Regarding,
+  ): void;
 }
 
 class Bucket {
@@ -94,7 +100,13 @@ export class EventRecorder implements EventSink {
     return true;
   }
 
-  record(regarding: Regarding, type: "Normal" | "Warning", reason: EventReason, note: string, related?: Regarding): void {
+  record(
+    regarding: Regarding,
+    type: "Normal" | "Warning",
+    reason: EventReason,
+    note: string,
+    related?: Regarding,
+  ): void {
     const clipped = note.length > 1000 ? `${note.slice(0, 999)}…` : note;
     if (!this.admit(regarding, reason, clipped)) {
       this.suppressed++;
@@ -104,7 +116,10 @@ export class EventRecorder implements EventSink {
     const event = {
       apiVersion: "events.k8s.io/v1",
       kind: "Event",
-      metadata: { name: `${regarding.name}.${randomBytes(8).toString("hex")}`, namespace: regarding.namespace },
+      metadata: {
+        name: `${regarding.name}.${randomBytes(8).toString("hex")}`,
+        namespace: regarding.namespace,
+      },
       eventTime: now.toISOString().replace("Z", "000Z"),
       reportingController: "meshward.io/operator",
       reportingInstance: this.o.instance.slice(0, 128),

@@ -2,7 +2,13 @@
 import type { Resource } from "../runtime/client.ts";
 import { GROUP, KIND, PLURAL, VERSION } from "../api/schema.ts";
 
-export const PROFILES: Resource = { group: GROUP, version: VERSION, plural: PLURAL, kind: KIND, namespaced: true };
+export const PROFILES: Resource = {
+  group: GROUP,
+  version: VERSION,
+  plural: PLURAL,
+  kind: KIND,
+  namespaced: true,
+};
 
 export interface ChildKind {
   resource: Resource;
@@ -11,22 +17,62 @@ export interface ChildKind {
 }
 
 export const CHILD_KINDS: ChildKind[] = [
-  { resource: { group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true } },
-  { resource: { group: "networking.k8s.io", version: "v1", plural: "networkpolicies", kind: "NetworkPolicy", namespaced: true } },
   {
-    resource: { group: "security.istio.io", version: "v1", plural: "peerauthentications", kind: "PeerAuthentication", namespaced: true },
+    resource: {
+      group: "",
+      version: "v1",
+      plural: "serviceaccounts",
+      kind: "ServiceAccount",
+      namespaced: true,
+    },
+  },
+  {
+    resource: {
+      group: "networking.k8s.io",
+      version: "v1",
+      plural: "networkpolicies",
+      kind: "NetworkPolicy",
+      namespaced: true,
+    },
+  },
+  {
+    resource: {
+      group: "security.istio.io",
+      version: "v1",
+      plural: "peerauthentications",
+      kind: "PeerAuthentication",
+      namespaced: true,
+    },
     crd: { name: "peerauthentications.security.istio.io", missingReason: "IstioNotInstalled" },
   },
   {
-    resource: { group: "security.istio.io", version: "v1", plural: "authorizationpolicies", kind: "AuthorizationPolicy", namespaced: true },
+    resource: {
+      group: "security.istio.io",
+      version: "v1",
+      plural: "authorizationpolicies",
+      kind: "AuthorizationPolicy",
+      namespaced: true,
+    },
     crd: { name: "authorizationpolicies.security.istio.io", missingReason: "IstioNotInstalled" },
   },
   {
-    resource: { group: "security.istio.io", version: "v1", plural: "requestauthentications", kind: "RequestAuthentication", namespaced: true },
+    resource: {
+      group: "security.istio.io",
+      version: "v1",
+      plural: "requestauthentications",
+      kind: "RequestAuthentication",
+      namespaced: true,
+    },
     crd: { name: "requestauthentications.security.istio.io", missingReason: "IstioNotInstalled" },
   },
   {
-    resource: { group: "external-secrets.io", version: "v1", plural: "externalsecrets", kind: "ExternalSecret", namespaced: true },
+    resource: {
+      group: "external-secrets.io",
+      version: "v1",
+      plural: "externalsecrets",
+      kind: "ExternalSecret",
+      namespaced: true,
+    },
     crd: { name: "externalsecrets.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
   },
 ];
@@ -39,9 +85,25 @@ export const CRDS: Resource = {
   namespaced: false,
 };
 
-export const EVENTS: Resource = { group: "events.k8s.io", version: "v1", plural: "events", kind: "Event", namespaced: true };
-export const LEASES: Resource = { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true };
+export const EVENTS: Resource = {
+  group: "events.k8s.io",
+  version: "v1",
+  plural: "events",
+  kind: "Event",
+  namespaced: true,
+};
+export const LEASES: Resource = {
+  group: "coordination.k8s.io",
+  version: "v1",
+  plural: "leases",
+  kind: "Lease",
+  namespaced: true,
+};
 
 export function childKind(apiVersion: string, kind: string): ChildKind | undefined {
-  return CHILD_KINDS.find((c) => c.resource.kind === kind && (c.resource.group ? `${c.resource.group}/${c.resource.version}` : c.resource.version) === apiVersion);
+  return CHILD_KINDS.find(
+    (c) =>
+      c.resource.kind === kind &&
+      (c.resource.group ? `${c.resource.group}/${c.resource.version}` : c.resource.version) === apiVersion,
+  );
 }

@@ -21,7 +21,7 @@ import {
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
-import type { EventReason, EventSink, Regarding } from "./events.ts";
+import type { EventSink, Regarding } from "./events.ts";
 import { type ChildKind, childKind } from "./kinds.ts";
 import { buildStatus, type MissingDependency, type Outcome, statusEqual } from "./status.ts";
 
@@ -54,7 +54,11 @@ export interface Observer {
   managed?(counts: Map<string, number>): void;
 }
 
-type Log = { info(o: object, m: string): void; warn(o: object, m: string): void; debug(o: object, m: string): void };
+type Log = {
+  info(o: object, m: string): void;
+  warn(o: object, m: string): void;
+  debug(o: object, m: string): void;
+};
 
 /** A profile key is "namespace/name"; a namespace key (for the shared default deny) is just "namespace". */
 export function isNamespaceKey(key: string): boolean {
@@ -62,11 +66,15 @@ export function isNamespaceKey(key: string): boolean {
 }
 
 function ownerUid(o: KubeObjectLike): string | undefined {
-  return o.metadata?.ownerReferences?.find((r) => r.controller && r.kind === KIND && r.apiVersion.startsWith("meshward.io/"))?.uid;
+  return o.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === KIND && r.apiVersion.startsWith("meshward.io/"),
+  )?.uid;
 }
 
 function managers(o: KubeObjectLike): string {
-  const names = [...new Set((o.metadata?.managedFields ?? []).map((m) => m.manager).filter((m): m is string => !!m))];
+  const names = [
+    ...new Set((o.metadata?.managedFields ?? []).map((m) => m.manager).filter((m): m is string => !!m)),
+  ];
   return names.length > 0 ? names.join(", ") : "unknown";
 }
 
@@ -75,7 +83,9 @@ function describe(o: { kind: string; metadata: { name: string } }): string {
 }
 
 function isRetriable(e: unknown): boolean {
-  return !(e instanceof ApiError) || e.status === 0 || e.status === 429 || e.status >= 500 || e.status === 409;
+  return (
+    !(e instanceof ApiError) || e.status === 0 || e.status === 429 || e.status >= 500 || e.status === 409
+  );
 }
 
 export class Reconciler {
@@ -84,7 +94,10 @@ export class Reconciler {
   private readonly events: EventSink;
   private readonly log: Log;
   private readonly observer: Observer;
-  private readonly validated = new Map<string, { rv: string | undefined; profile: Profile | undefined; problems: Problem[] }>();
+  private readonly validated = new Map<
+    string,
+    { rv: string | undefined; profile: Profile | undefined; problems: Problem[] }
+  >();
 
   constructor(cluster: Cluster, cfg: ReconcilerConfig, events: EventSink, log: Log, observer: Observer = {}) {
     this.cluster = cluster;
@@ -121,7 +134,13 @@ export class Reconciler {
         return raw && !raw.metadata?.deletionTimestamp ? this.validate(raw).profile : undefined;
       },
     } as unknown as ReadonlyMap<string, Profile>;
-    return { trustDomain: this.cfg.trustDomain, meshMode: this.cfg.meshMode, defaults: this.cfg.defaults, profiles: lookup, now: this.now() };
+    return {
+      trustDomain: this.cfg.trustDomain,
+      meshMode: this.cfg.meshMode,
+      defaults: this.cfg.defaults,
+      profiles: lookup,
+      now: this.now(),
+    };
   }
 
   async reconcile(key: string): Promise<Result> {
@@ -139,7 +158,9 @@ export class Reconciler {
     const live = this.cluster.live(kind, namespace, NAMESPACE_DEFAULT_DENY);
     const [desired] = buildNamespace(namespace, count);
     if (!desired) {
-      const ours = live?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY && live.metadata.labels[SCOPE_LABEL] === "namespace";
+      const ours =
+        live?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
+        live.metadata.labels[SCOPE_LABEL] === "namespace";
       if (live && ours && live.metadata?.uid) {
         await this.cluster.remove(kind, namespace, NAMESPACE_DEFAULT_DENY, live.metadata.uid);
         this.log.info({ namespace }, "deleted the namespace default deny: no profile left");
@@ -149,7 +170,10 @@ export class Reconciler {
     const withHash = this.stamp(desired);
     if (live) {
       if (live.metadata?.labels?.[SCOPE_LABEL] !== "namespace") {
-        this.log.warn({ namespace, managers: managers(live) }, "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it");
+        this.log.warn(
+          { namespace, managers: managers(live) },
+          "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
+        );
         return;
       }
       if (this.inSync(withHash, live)) return;
@@ -158,7 +182,10 @@ export class Reconciler {
     }
     const existing = await this.cluster.read(kind, namespace, NAMESPACE_DEFAULT_DENY);
     if (existing) {
-      this.log.warn({ namespace, managers: managers(existing) }, "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it");
+      this.log.warn(
+        { namespace, managers: managers(existing) },
+        "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
+      );
       return;
     }
     await this.cluster.apply(kind, withHash, false);
@@ -167,7 +194,13 @@ export class Reconciler {
 
   private stamp(desired: KubeObject): KubeObject {
     const hash = hashOf(desired);
-    return { ...desired, metadata: { ...desired.metadata, annotations: { ...desired.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash } } };
+    return {
+      ...desired,
+      metadata: {
+        ...desired.metadata,
+        annotations: { ...desired.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
+      },
+    };
   }
 
   private inSync(stamped: KubeObject, live: KubeObjectLike): boolean {
@@ -184,22 +217,53 @@ export class Reconciler {
     const [namespace = "", name = ""] = key.split("/");
     const generation = raw.metadata?.generation ?? 0;
     const previous = (raw as { status?: ProfileStatus }).status;
-    const regarding: Regarding = { apiVersion: API_VERSION, kind: KIND, name, namespace, ...(raw.metadata?.uid && { uid: raw.metadata.uid }) };
+    const regarding: Regarding = {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      name,
+      namespace,
+      ...(raw.metadata?.uid && { uid: raw.metadata.uid }),
+    };
     const { profile, problems } = this.validate(raw);
     if (!profile) {
-      const outcome: Outcome = { generation, invalid: problems, objects: previous?.objects ?? [], conflicts: [], drift: [], missing: [], warnings: [], failures: [], exceptions: previous?.exceptions ?? [] };
+      const outcome: Outcome = {
+        generation,
+        invalid: problems,
+        objects: previous?.objects ?? [],
+        conflicts: [],
+        drift: [],
+        missing: [],
+        warnings: [],
+        failures: [],
+        exceptions: previous?.exceptions ?? [],
+      };
       const first = problems[0];
-      this.events.record(regarding, "Warning", "InvalidSpec", first ? `${first.path}: ${first.message}` : "invalid spec");
+      const ready = previous?.conditions?.find((c) => c.type === "Ready");
+      if (!(ready?.reason === "InvalidSpec" && ready.observedGeneration === generation)) {
+        this.events.record(
+          regarding,
+          "Warning",
+          "InvalidSpec",
+          first ? `${first.path}: ${first.message}` : "invalid spec",
+        );
+      }
       await this.writeStatus(namespace, name, previous, outcome);
       return;
     }
     // The builders need the uid for owner references; the cache object always has it.
     if (raw.metadata?.uid) profile.metadata.uid = raw.metadata.uid;
     const built = buildProfile(profile, this.context());
-    const outcome: Outcome = { generation, objects: [], conflicts: [], drift: [], missing: [], warnings: built.problems, failures: [], exceptions: built.exceptions };
-    const previouslyPresent = new Set(
-      (previous?.objects ?? []).filter((o) => o.state !== "Missing" && o.state !== "Conflict").map((o) => `${o.kind}/${o.name}`),
-    );
+    const outcome: Outcome = {
+      generation,
+      objects: [],
+      conflicts: [],
+      drift: [],
+      missing: [],
+      warnings: built.problems,
+      failures: [],
+      exceptions: built.exceptions,
+    };
+    const previousObjects = new Map((previous?.objects ?? []).map((o) => [`${o.kind}/${o.name}`, o]));
     const missing = new Set<MissingDependency>();
     const desiredNames = new Map<ChildKind, Set<string>>();
 
@@ -209,7 +273,12 @@ export class Reconciler {
       const names = desiredNames.get(kind) ?? new Set<string>();
       names.add(desired.metadata.name);
       desiredNames.set(kind, names);
-      const entry: ObjectStatus = { apiVersion: desired.apiVersion, kind: desired.kind, name: desired.metadata.name, state: "InSync" };
+      const entry: ObjectStatus = {
+        apiVersion: desired.apiVersion,
+        kind: desired.kind,
+        name: desired.metadata.name,
+        state: "InSync",
+      };
       outcome.objects.push(entry);
       if (!this.cluster.available(kind)) {
         if (kind.crd) missing.add(kind.crd.missingReason);
@@ -218,14 +287,24 @@ export class Reconciler {
         continue;
       }
       try {
-        await this.reconcileChild(kind, desired, profile, entry, outcome, previouslyPresent, regarding);
+        await this.reconcileChild(
+          kind,
+          desired,
+          profile,
+          entry,
+          outcome,
+          previousObjects.get(`${desired.kind}/${desired.metadata.name}`),
+          regarding,
+        );
       } catch (e) {
         if (isRetriable(e)) throw e;
         const msg = e instanceof ApiError ? e.message : String(e);
         entry.state = "Missing";
         entry.message = msg;
         outcome.failures.push(`${describe(desired)}: ${msg}`);
-        this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
+        const before = previousObjects.get(`${desired.kind}/${desired.metadata.name}`);
+        if (before?.message !== msg)
+          this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
       }
     }
     outcome.missing = [...missing].sort();
@@ -244,9 +323,12 @@ export class Reconciler {
     profile: Profile,
     entry: ObjectStatus,
     outcome: Outcome,
-    previouslyPresent: Set<string>,
+    before: ObjectStatus | undefined,
     regarding: Regarding,
   ): Promise<void> {
+    // Warnings are events about changes: one already in the status was already told.
+    const known = (state: ObjectStatus["state"], message: string) =>
+      before?.state === state && before.message === message;
     const stamped = this.stamp(desired);
     const ns = desired.metadata.namespace;
     const name = desired.metadata.name;
@@ -261,18 +343,35 @@ export class Reconciler {
       entry.state = "Conflict";
       entry.message = `exists and is managed by ${managers(live)}, not by this profile`;
       outcome.conflicts.push(`${describe(desired)} (managed by ${managers(live)})`);
-      this.events.record(regarding, "Warning", "Conflict", `${describe(desired)} exists and is not managed by this profile (managed by ${managers(live)}); left unchanged`, related);
+      if (!known("Conflict", entry.message)) {
+        this.events.record(
+          regarding,
+          "Warning",
+          "Conflict",
+          `${describe(desired)} exists and is not managed by this profile (managed by ${managers(live)}); left unchanged`,
+          related,
+        );
+      }
       return;
     }
     const correct = profile.spec.driftPolicy === "Correct";
     if (!live) {
-      const wasThere = previouslyPresent.has(`${desired.kind}/${name}`);
-      if (wasThere && !correct) {
+      const wasThere = before !== undefined && before.state !== "Missing" && before.state !== "Conflict";
+      const reportedDeleted = before?.state === "Missing" && before.message === "deleted outside the profile";
+      if ((wasThere || reportedDeleted) && !correct) {
         entry.state = "Missing";
         entry.message = "deleted outside the profile";
         outcome.drift.push(`${describe(desired)}: deleted`);
-        this.observer.drift?.(desired.kind, false);
-        this.events.record(regarding, "Warning", "DriftDetected", `${describe(desired)} was deleted; left deleted (driftPolicy: Report)`, related);
+        if (!reportedDeleted) {
+          this.observer.drift?.(desired.kind, false);
+          this.events.record(
+            regarding,
+            "Warning",
+            "DriftDetected",
+            `${describe(desired)} was deleted; left deleted (driftPolicy: Report)`,
+            related,
+          );
+        }
         return;
       }
       try {
@@ -287,9 +386,15 @@ export class Reconciler {
         }
         throw e;
       }
-      if (wasThere) {
+      if (wasThere || reportedDeleted) {
         this.observer.drift?.(desired.kind, true);
-        this.events.record(regarding, "Normal", "DriftCorrected", `${describe(desired)} was deleted; recreated`, related);
+        this.events.record(
+          regarding,
+          "Normal",
+          "DriftCorrected",
+          `${describe(desired)} was deleted; recreated`,
+          related,
+        );
       } else {
         this.events.record(regarding, "Normal", "Created", `created ${describe(desired)}`, related);
       }
@@ -305,13 +410,27 @@ export class Reconciler {
         entry.state = "Drifted";
         entry.message = `changed outside the profile: ${fields}`;
         outcome.drift.push(`${describe(desired)}: ${fields}`);
-        this.observer.drift?.(desired.kind, false);
-        this.events.record(regarding, "Warning", "DriftDetected", `${describe(desired)} changed outside the profile: ${fields}; left as is (driftPolicy: Report)`, related);
+        if (!known("Drifted", entry.message)) {
+          this.observer.drift?.(desired.kind, false);
+          this.events.record(
+            regarding,
+            "Warning",
+            "DriftDetected",
+            `${describe(desired)} changed outside the profile: ${fields}; left as is (driftPolicy: Report)`,
+            related,
+          );
+        }
         return;
       }
       await this.cluster.apply(kind, stamped, true);
       this.observer.drift?.(desired.kind, true);
-      this.events.record(regarding, "Normal", "DriftCorrected", `${describe(desired)} changed outside the profile (${fields}); restored`, related);
+      this.events.record(
+        regarding,
+        "Normal",
+        "DriftCorrected",
+        `${describe(desired)} changed outside the profile (${fields}); restored`,
+        related,
+      );
       return;
     }
     // The profile (or the platform) asks for something new.
@@ -320,7 +439,11 @@ export class Reconciler {
   }
 
   /** Deletes objects this profile owns that are no longer desired. Nothing else is ever deleted. */
-  private async prune(profile: Profile, desiredNames: Map<ChildKind, Set<string>>, regarding: Regarding): Promise<void> {
+  private async prune(
+    profile: Profile,
+    desiredNames: Map<ChildKind, Set<string>>,
+    regarding: Regarding,
+  ): Promise<void> {
     const uid = profile.metadata.uid;
     if (!uid) return;
     for (const [kind, names] of this.kindsToPrune(desiredNames)) {
@@ -333,7 +456,12 @@ export class Reconciler {
         } catch (e) {
           if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
         }
-        this.events.record(regarding, "Normal", "Pruned", `deleted ${kind.resource.kind} ${n}: no longer in the profile`);
+        this.events.record(
+          regarding,
+          "Normal",
+          "Pruned",
+          `deleted ${kind.resource.kind} ${n}: no longer in the profile`,
+        );
       }
     }
   }
@@ -354,16 +482,30 @@ export class Reconciler {
     return out;
   }
 
-  private noteExpiredExceptions(before: ExceptionStatus[] | undefined, after: ExceptionStatus[], regarding: Regarding): void {
+  private noteExpiredExceptions(
+    before: ExceptionStatus[] | undefined,
+    after: ExceptionStatus[],
+    regarding: Regarding,
+  ): void {
     for (const e of after) {
       const was = before?.find((b) => b.type === e.type && b.expires === e.expires);
       if (e.state === "Expired" && was?.state === "Active") {
-        this.events.record(regarding, "Normal", "ExceptionExpired", `exception ${e.type} (${e.ticket}) expired at ${e.expires}; enforcement is back`);
+        this.events.record(
+          regarding,
+          "Normal",
+          "ExceptionExpired",
+          `exception ${e.type} (${e.ticket}) expired at ${e.expires}; enforcement is back`,
+        );
       }
     }
   }
 
-  private async writeStatus(namespace: string, name: string, previous: ProfileStatus | undefined, outcome: Outcome): Promise<void> {
+  private async writeStatus(
+    namespace: string,
+    name: string,
+    previous: ProfileStatus | undefined,
+    outcome: Outcome,
+  ): Promise<void> {
     const next = buildStatus(outcome, previous, this.now());
     if (statusEqual(previous, next)) return;
     await this.cluster.applyStatus(namespace, name, next);

@@ -47,9 +47,19 @@ export function desiredConditions(o: Outcome): Draft[] {
     const msg = `the spec is invalid, nothing was changed: ${list(o.invalid.map((p) => `${p.path}: ${p.message}`))}`;
     return [
       { type: "Ready", status: "False", reason: "InvalidSpec", message: msg },
-      { type: "Drifted", status: "Unknown", reason: "InvalidSpec", message: "not checked while the spec is invalid" },
+      {
+        type: "Drifted",
+        status: "Unknown",
+        reason: "InvalidSpec",
+        message: "not checked while the spec is invalid",
+      },
       { type: "Degraded", status: "True", reason: "InvalidSpec", message: msg },
-      { type: "Conflict", status: "Unknown", reason: "InvalidSpec", message: "not checked while the spec is invalid" },
+      {
+        type: "Conflict",
+        status: "Unknown",
+        reason: "InvalidSpec",
+        message: "not checked while the spec is invalid",
+      },
     ];
   }
   const conflict: Draft =
@@ -60,7 +70,12 @@ export function desiredConditions(o: Outcome): Draft[] {
           reason: "ObjectExists",
           message: `these objects exist and are not managed by this profile; meshward leaves them as they are. Delete or rename them, or rename this profile: ${list(o.conflicts)}`,
         }
-      : { type: "Conflict", status: "False", reason: "NoConflict", message: "no object with a generated name belongs to someone else" };
+      : {
+          type: "Conflict",
+          status: "False",
+          reason: "NoConflict",
+          message: "no object with a generated name belongs to someone else",
+        };
   const drifted: Draft =
     o.drift.length > 0
       ? {
@@ -69,7 +84,12 @@ export function desiredConditions(o: Outcome): Draft[] {
           reason: "DriftDetected",
           message: `changed outside the profile and left as is (driftPolicy: Report): ${list(o.drift)}. Revert the change, or set driftPolicy: Correct to restore them`,
         }
-      : { type: "Drifted", status: "False", reason: "InSync", message: "every generated object matches the profile" };
+      : {
+          type: "Drifted",
+          status: "False",
+          reason: "InSync",
+          message: "every generated object matches the profile",
+        };
   const degradedReasons: { reason: string; message: string }[] = [];
   for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
   if (o.failures.length > 0) {
@@ -77,7 +97,10 @@ export function desiredConditions(o: Outcome): Draft[] {
   }
   const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
   if (refs.length > 0) {
-    degradedReasons.push({ reason: "ReferenceNotFound", message: list(refs.map((w) => `${w.path}: ${w.message}`)) });
+    degradedReasons.push({
+      reason: "ReferenceNotFound",
+      message: list(refs.map((w) => `${w.path}: ${w.message}`)),
+    });
   }
   const other = o.warnings.filter((w) => !refs.includes(w));
   if (other.length > 0) {
@@ -91,25 +114,51 @@ export function desiredConditions(o: Outcome): Draft[] {
           reason: degradedReasons[0]?.reason ?? "Degraded",
           message: degradedReasons.map((d) => d.message).join(". "),
         }
-      : { type: "Degraded", status: "False", reason: "AsExpected", message: "every dependency is installed and every reference resolves" };
+      : {
+          type: "Degraded",
+          status: "False",
+          reason: "AsExpected",
+          message: "every dependency is installed and every reference resolves",
+        };
 
   let ready: Draft;
   const blocking = degradedReasons.filter((d) => d.reason !== "Warning");
-  if (o.conflicts.length > 0) ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
-  else if (o.drift.length > 0) ready = { type: "Ready", status: "False", reason: "Drifted", message: drifted.message };
-  else if (blocking.length > 0) ready = { type: "Ready", status: "False", reason: blocking[0]?.reason ?? "Degraded", message: degraded.message };
+  if (o.conflicts.length > 0)
+    ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
+  else if (o.drift.length > 0)
+    ready = { type: "Ready", status: "False", reason: "Drifted", message: drifted.message };
+  else if (blocking.length > 0)
+    ready = {
+      type: "Ready",
+      status: "False",
+      reason: blocking[0]?.reason ?? "Degraded",
+      message: degraded.message,
+    };
   else {
     const n = o.objects.filter((x) => x.state === "InSync").length;
-    ready = { type: "Ready", status: "True", reason: "Reconciled", message: `${n} generated object${n === 1 ? " is" : "s are"} in sync with the profile` };
+    ready = {
+      type: "Ready",
+      status: "True",
+      reason: "Reconciled",
+      message: `${n} generated object${n === 1 ? " is" : "s are"} in sync with the profile`,
+    };
   }
   return [ready, drifted, degraded, conflict];
 }
 
 /** Conditions with lastTransitionTime kept when the status did not flip, and observedGeneration set. */
-export function mergeConditions(drafts: Draft[], existing: Condition[] | undefined, generation: number, now: Date): Condition[] {
+export function mergeConditions(
+  drafts: Draft[],
+  existing: Condition[] | undefined,
+  generation: number,
+  now: Date,
+): Condition[] {
   return drafts.map((d) => {
     const prev = existing?.find((c) => c.type === d.type);
-    const lastTransitionTime = prev && prev.status === d.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const lastTransitionTime =
+      prev && prev.status === d.status
+        ? prev.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, "Z");
     return { ...d, message: clip(d.message), lastTransitionTime, observedGeneration: generation };
   });
 }
@@ -127,7 +176,9 @@ export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) =>
     val && typeof val === "object" && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : val,
   );
 }

@@ -30,7 +30,8 @@ export class Backoff {
     const factor = opts.factor ?? 2;
     const jitter = opts.jitter ?? 0.1;
     if (!(factor >= 1)) throw new RangeError(`Backoff: factor must be >= 1, got ${factor}`);
-    if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`Backoff: jitter must be in [0, 1), got ${jitter}`);
+    if (!(jitter >= 0 && jitter < 1))
+      throw new RangeError(`Backoff: jitter must be in [0, 1), got ${jitter}`);
     this.#baseMs = opts.baseMs;
     this.#maxMs = opts.maxMs;
     this.#factor = factor;

@@ -1,6 +1,6 @@
 // A thin Kubernetes API client: JSON requests and watch streams over the kubeconfig's transport
 // (authentication and TLS come from @kubernetes/client-node). Generic: it knows resources, not kinds.
-import { HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { type HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { fetch } from "undici";
 
 /** Where a kind lives in the API. */
@@ -114,7 +114,8 @@ export class KubeClient {
 
   private async send(method: string, path: string, opts: RequestOptions, timeoutMs: number | undefined) {
     const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(opts.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
@@ -161,7 +162,13 @@ export class KubeClient {
       // not a Status object: keep the text
     }
     const ra = Number(res.headers.get("retry-after"));
-    throw new ApiError(res.status, reason, message, Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined, details);
+    throw new ApiError(
+      res.status,
+      reason,
+      message,
+      Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined,
+      details,
+    );
   }
 
   get<T>(path: string, signal?: AbortSignal): Promise<T> {
@@ -169,7 +176,13 @@ export class KubeClient {
   }
 
   /** Server-side apply (PATCH application/apply-patch+yaml; JSON is YAML). */
-  apply<T>(path: string, obj: unknown, fieldManager: string, force: boolean, extra?: Record<string, string>): Promise<T> {
+  apply<T>(
+    path: string,
+    obj: unknown,
+    fieldManager: string,
+    force: boolean,
+    extra?: Record<string, string>,
+  ): Promise<T> {
     return this.request<T>("PATCH", path, {
       query: { fieldManager, force, ...extra },
       body: obj,
@@ -180,7 +193,12 @@ export class KubeClient {
 
   delete(path: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<unknown> {
     return this.request("DELETE", path, {
-      body: { apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: "Background", ...(preconditions && { preconditions }) },
+      body: {
+        apiVersion: "v1",
+        kind: "DeleteOptions",
+        propagationPolicy: "Background",
+        ...(preconditions && { preconditions }),
+      },
       verb: "delete",
     });
   }
@@ -195,7 +213,12 @@ export class KubeClient {
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const res = await this.send("GET", path, { query: { ...query, watch: true }, signal, verb: "watch" }, undefined);
+    const res = await this.send(
+      "GET",
+      path,
+      { query: { ...query, watch: true }, signal, verb: "watch" },
+      undefined,
+    );
     if (res.status !== 200) {
       const text = await res.text().catch(() => "");
       let reason = "Unknown";

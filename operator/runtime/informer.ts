@@ -4,7 +4,15 @@
 // (client-node's own informer stops on errors and can go quiet; this one does not trust the
 // stream to recover by itself.)
 import { Backoff, sleep } from "./backoff.ts";
-import { ApiError, type KubeClient, type KubeObjectLike, type Resource, resourceId, resourcePath, type WatchEvent } from "./client.ts";
+import {
+  ApiError,
+  type KubeClient,
+  type KubeObjectLike,
+  type Resource,
+  resourceId,
+  resourcePath,
+  type WatchEvent,
+} from "./client.ts";
 import type { Logger } from "./log.ts";
 
 export type InformerEventType = "add" | "update" | "delete";
@@ -114,7 +122,10 @@ export class Informer<T extends KubeObjectLike> {
       try {
         h(type, obj, old);
       } catch (e) {
-        this.o.log.error({ error: errorFields(e), resource: resourceId(this.resource) }, "informer handler failed");
+        this.o.log.error(
+          { error: errorFields(e), resource: resourceId(this.resource) },
+          "informer handler failed",
+        );
       }
     }
   }
@@ -132,14 +143,19 @@ export class Informer<T extends KubeObjectLike> {
     this.counters.lists++;
     const fresh = new Map<string, T>();
     let cont: string | undefined;
-    let rv = "";
+    let rv: string;
     do {
-      const page = await this.o.client.request<{ items: T[]; metadata: { resourceVersion: string; continue?: string } }>(
-        "GET",
-        this.path(),
-        { query: { ...this.query(), limit: this.o.pageSize ?? 500, continue: cont }, signal, verb: "list" },
-      );
-      const apiVersion = this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+      const page = await this.o.client.request<{
+        items: T[];
+        metadata: { resourceVersion: string; continue?: string };
+      }>("GET", this.path(), {
+        query: { ...this.query(), limit: this.o.pageSize ?? 500, continue: cont },
+        signal,
+        verb: "list",
+      });
+      const apiVersion = this.resource.group
+        ? `${this.resource.group}/${this.resource.version}`
+        : this.resource.version;
       for (const item of page.items) {
         // List items come without apiVersion/kind; fill them in so the cache holds whole objects.
         item.apiVersion ??= apiVersion;
@@ -190,7 +206,8 @@ export class Informer<T extends KubeObjectLike> {
       } catch (e) {
         if (signal.aborted) return;
         if (e instanceof ApiError && e.status === 404) {
-          if (this._state !== "absent") this.o.log.info({ resource: id }, "resource not served by the API server (CRD not installed?)");
+          if (this._state !== "absent")
+            this.o.log.info({ resource: id }, "resource not served by the API server (CRD not installed?)");
           this.clearAsAbsent();
           this.setState("absent");
           this.o.onRestart?.("absent");
@@ -210,7 +227,10 @@ export class Informer<T extends KubeObjectLike> {
           this.o.onRestart?.("error");
           if (this._state === "starting") this.setState("error");
           waitMs = backoff.next();
-          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "informer failed; restarting");
+          this.o.log.warn(
+            { resource: id, error: errorFields(e), retryInMs: waitMs },
+            "informer failed; restarting",
+          );
         }
       }
       if (waitMs > 0) {
@@ -235,12 +255,15 @@ export class Informer<T extends KubeObjectLike> {
     let silent = false;
     let gone: ApiError | undefined;
     const silenceMs = this.o.silenceMs ?? 150_000;
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastActivity > silenceMs) {
-        silent = true;
-        ctl.abort();
-      }
-    }, Math.min(5_000, silenceMs / 2));
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - lastActivity > silenceMs) {
+          silent = true;
+          ctl.abort();
+        }
+      },
+      Math.min(5_000, silenceMs / 2),
+    );
     watchdog.unref();
     const timeout = this.o.watchTimeoutSeconds ?? 240 + Math.floor(Math.random() * 120);
     try {
@@ -259,7 +282,9 @@ export class Informer<T extends KubeObjectLike> {
           const newRv = ev.object?.metadata?.resourceVersion;
           if (newRv) last = newRv;
           if (ev.type === "BOOKMARK") return;
-          ev.object.apiVersion ??= this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
+          ev.object.apiVersion ??= this.resource.group
+            ? `${this.resource.group}/${this.resource.version}`
+            : this.resource.version;
           ev.object.kind ??= this.resource.kind;
           const key = objectKey(ev.object);
           const old = this.cache.get(key);

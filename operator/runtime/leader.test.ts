@@ -20,7 +20,10 @@ class Store {
   readonly holders: (string | null | undefined)[] = [];
 
   write(lease: Lease): Lease {
-    this.lease = structuredClone({ ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.#rv) } });
+    this.lease = structuredClone({
+      ...lease,
+      metadata: { ...lease.metadata, resourceVersion: String(++this.#rv) },
+    });
     if (this.holders.at(-1) !== lease.spec.holderIdentity) this.holders.push(lease.spec.holderIdentity);
     return structuredClone(this.lease);
   }
@@ -31,13 +34,17 @@ type Mode = "ok" | "fail" | "hang";
 /** One replica's client: shares the store, can be made to fail or hang. */
 class FakeLeaseApi implements LeaseApi {
   mode: Mode = "ok";
+  /** Delay of every call, so that calls of several replicas interleave. */
+  latencyMs = 0;
   readonly store: Store;
   constructor(store: Store) {
     this.store = store;
   }
 
   async #gate(): Promise<void> {
-    await Promise.resolve();
+    await (this.latencyMs > 0
+      ? new Promise((resolve) => setTimeout(resolve, this.latencyMs))
+      : Promise.resolve());
     if (this.mode === "fail") throw new Error("connect ECONNREFUSED");
     if (this.mode === "hang") await new Promise(() => {});
   }
@@ -161,8 +168,12 @@ describe("LeaderElector", () => {
   it("rejects inconsistent durations", () => {
     const base = { api: new FakeLeaseApi(store), namespace: NS, name: NAME, identity: "a" };
     const cbs = { onStartedLeading: () => {}, onStoppedLeading: () => {} };
-    expect(() => new LeaderElector({ ...base, ...cbs, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 })).toThrow();
-    expect(() => new LeaderElector({ ...base, ...cbs, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 })).toThrow();
+    expect(
+      () => new LeaderElector({ ...base, ...cbs, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }),
+    ).toThrow();
+    expect(
+      () => new LeaderElector({ ...base, ...cbs, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }),
+    ).toThrow();
     expect(() => new LeaderElector({ ...base, ...cbs, identity: "" })).toThrow();
     expect(() => new LeaderElector({ ...base, ...cbs })).not.toThrow();
   });
@@ -223,6 +234,18 @@ describe("LeaderElector", () => {
     });
     const a = replica(store, "a");
     const b = replica(store, "b");
+    a.api.latencyMs = b.api.latencyMs = 10;
+    const conflicts: string[] = [];
+    for (const r of [a, b]) {
+      r.api.replace = async (lease) => {
+        try {
+          return await FakeLeaseApi.prototype.replace.call(r.api, lease);
+        } catch (err) {
+          conflicts.push(r.id);
+          throw err;
+        }
+      };
+    }
     start(a);
     start(b);
     await run([a, b], 14_000);
@@ -235,6 +258,7 @@ describe("LeaderElector", () => {
     expect((started[0] ?? 0) - T0).toBeGreaterThanOrEqual(15_000);
     expect(store.lease?.spec.leaseTransitions).toBe(5);
     expect(store.holders).toEqual(["dead", a.leading ? "a" : "b"]);
+    expect(conflicts).toEqual([a.leading ? "b" : "a"]); // both tried; the second write was refused
     await stopAll([a, b]);
   });
 
@@ -303,7 +327,7 @@ describe("LeaderElector", () => {
     await run([a], 5_000);
     const lastRenew = Date.parse(store.lease?.spec.renewTime ?? "");
     a.api.mode = "hang";
-    await run([a], 9_000);
+    await run([a], lastRenew + 9_950 - Date.now());
     expect(a.leading).toBe(true);
     await run([a], 2_000, () => !a.leading);
     expect(a.elector.isLeader).toBe(false);

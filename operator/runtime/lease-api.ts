@@ -2,7 +2,13 @@
 import { ApiError, type KubeClient, type Resource, resourcePath } from "./client.ts";
 import type { Lease, LeaseApi } from "./leader.ts";
 
-const LEASES: Resource = { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true };
+const LEASES: Resource = {
+  group: "coordination.k8s.io",
+  version: "v1",
+  plural: "leases",
+  kind: "Lease",
+  namespaced: true,
+};
 
 export function leaseApi(client: KubeClient): LeaseApi {
   return {

@@ -42,7 +42,10 @@ export interface WorkQueueOptions {
   /** Largest retry delay; default 300 000 ms (5 min). */
   maxBackoffMs?: number;
   metrics?: QueueMetrics;
-  /** Called after every failed run; retryInMs is undefined for a TerminalError. */
+  /**
+   * Called after every failed run with the delay before the retry: the backoff delay, 0 if the key was added
+   * again during the run (it runs again at once), undefined for a TerminalError (no retry).
+   */
   onError?(key: string, err: unknown, retryInMs: number | undefined): void;
   /** Monotonic clock in milliseconds, for latency and timer bookkeeping; default performance.now. */
   now?: () => number;
@@ -233,7 +236,7 @@ export class WorkQueue {
     const started = this.#now();
     this.#safe(() => this.#metrics.latency?.(Math.max(0, started - readyAt) / 1000));
 
-    let result: Result;
+    let result: Result = undefined;
     let failed = false;
     let error: unknown;
     try {
@@ -259,20 +262,21 @@ export class WorkQueue {
       outcome = "error";
     }
 
+    // Added while running: run once more now (that run's result decides what comes next). A failure
+    // still counts towards the key's backoff, but the retry is this immediate run.
+    const dirtyAt = this.#stopping ? undefined : this.#dirty.get(key);
+    if (dirtyAt !== undefined && after !== undefined) after = 0;
+
     this.#safe(() => this.#metrics.workDuration?.(seconds, outcome));
     if (outcome === "error") this.#safe(() => this.#metrics.retry?.());
     if (failed) this.#safe(() => this.#onError?.(key, error, after));
 
-    if (!this.#stopping) {
-      const dirtyAt = this.#dirty.get(key);
-      if (dirtyAt !== undefined) {
-        // Added while running: run once more now (that run's result decides what comes next).
-        this.#dirty.delete(key);
-        this.#cancelTimer(key);
-        this.#enqueue(key, dirtyAt);
-      } else if (after !== undefined) {
-        this.#schedule(key, after);
-      }
+    if (dirtyAt !== undefined) {
+      this.#dirty.delete(key);
+      this.#cancelTimer(key);
+      this.#enqueue(key, dirtyAt);
+    } else if (after !== undefined && !this.#stopping) {
+      this.#schedule(key, after);
     }
 
     this.#afterRun();

@@ -1,0 +1,236 @@
+// The reconciler's decisions, on an in-memory fake cluster. (The real API server proves the
+// features in e2e/; this pins down what the reconciler decides to do.)
+import { describe, expect, it } from "vitest";
+import type { ProfileStatus } from "../api/schema.ts";
+import { DEFAULT_PLATFORM, type KubeObject } from "../builders/index.ts";
+import type { KubeObjectLike } from "../runtime/client.ts";
+import type { EventSink } from "./events.ts";
+import type { ChildKind } from "./kinds.ts";
+import { type Cluster, Reconciler } from "./reconciler.ts";
+
+type Call = { op: "apply" | "remove" | "status" | "read"; kind?: string; name: string; force?: boolean };
+
+class FakeCluster implements Cluster {
+  objects = new Map<string, KubeObjectLike>();
+  profilesMap = new Map<string, KubeObjectLike>();
+  absent = new Set<string>();
+  calls: Call[] = [];
+  private rv = 1;
+  private uid = 1;
+
+  private k(kind: string, ns: string, name: string) {
+    return `${kind}/${ns}/${name}`;
+  }
+  putProfile(ns: string, name: string, spec: Record<string, unknown>, status?: ProfileStatus, generation = 1) {
+    const p = this.profilesMap.get(`${ns}/${name}`);
+    this.profilesMap.set(`${ns}/${name}`, {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name, namespace: ns, uid: p?.metadata?.uid ?? `p-${this.uid++}`, generation, resourceVersion: String(this.rv++) },
+      spec,
+      ...((status ?? p?.status) ? { status: status ?? p?.status } : {}),
+    });
+  }
+  putForeign(kind: string, ns: string, name: string, body: Record<string, unknown>) {
+    this.objects.set(this.k(kind, ns, name), { kind, metadata: { name, namespace: ns, uid: `f-${this.uid++}`, managedFields: [{ manager: "kubectl" }] }, ...body });
+  }
+  profile(key: string) {
+    return this.profilesMap.get(key);
+  }
+  profiles() {
+    return this.profilesMap.values();
+  }
+  live(kind: ChildKind, ns: string, name: string) {
+    const o = this.objects.get(this.k(kind.resource.kind, ns, name));
+    return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
+  }
+  labelled(kind: ChildKind, ns: string, profile: string) {
+    return [...this.objects.values()].filter(
+      (o) => o.kind === kind.resource.kind && o.metadata?.namespace === ns && o.metadata.labels?.["meshward.io/profile"] === profile,
+    );
+  }
+  available(kind: ChildKind) {
+    return !this.absent.has(kind.resource.kind);
+  }
+  async read(kind: ChildKind, ns: string, name: string) {
+    this.calls.push({ op: "read", kind: kind.resource.kind, name });
+    return this.objects.get(this.k(kind.resource.kind, ns, name));
+  }
+  async apply(kind: ChildKind, obj: KubeObject, force: boolean) {
+    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
+    const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
+    const prev = this.objects.get(key);
+    const stored = structuredClone({ ...obj, metadata: { ...obj.metadata, uid: prev?.metadata?.uid ?? `o-${this.uid++}`, resourceVersion: String(this.rv++) } });
+    this.objects.set(key, stored);
+    return stored;
+  }
+  async remove(kind: ChildKind, ns: string, name: string) {
+    this.calls.push({ op: "remove", kind: kind.resource.kind, name });
+    this.objects.delete(this.k(kind.resource.kind, ns, name));
+  }
+  async applyStatus(ns: string, name: string, status: ProfileStatus) {
+    this.calls.push({ op: "status", name });
+    const p = this.profilesMap.get(`${ns}/${name}`);
+    if (p) p.status = structuredClone(status);
+  }
+  writes() {
+    return this.calls.filter((c) => c.op !== "read");
+  }
+}
+
+const quiet = { info() {}, warn() {}, debug() {} };
+
+function setup(now = new Date("2026-11-20T00:00:00Z")) {
+  const cluster = new FakeCluster();
+  const recorded: { reason: string; note: string }[] = [];
+  const events: EventSink = { record: (_r, _t, reason, note) => recorded.push({ reason, note }) };
+  const r = new Reconciler(cluster, { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now }, events, quiet);
+  return { cluster, r, recorded };
+}
+
+function cond(cluster: FakeCluster, key: string, type: string) {
+  return cluster.profilesMap.get(key)?.status?.conditions?.find((c: { type: string }) => c.type === type);
+}
+
+describe("Reconciler", () => {
+  it("creates every child without force, then a second pass writes nothing", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    const applies = cluster.calls.filter((c) => c.op === "apply");
+    expect(applies.map((c) => `${c.kind}:${c.force}`).sort()).toEqual([
+      "AuthorizationPolicy:false",
+      "NetworkPolicy:false",
+      "PeerAuthentication:false",
+      "ServiceAccount:false",
+    ]);
+    expect(cond(cluster, "ns/api", "Ready")).toMatchObject({ status: "True", reason: "Reconciled", observedGeneration: 1 });
+    expect(recorded.filter((e) => e.reason === "Created")).toHaveLength(4);
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    await r.reconcile("ns/api");
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it("keeps lastTransitionTime when a condition's status does not flip", async () => {
+    const t1 = new Date("2026-11-20T00:00:00Z");
+    let now = t1;
+    const cluster = new FakeCluster();
+    const r = new Reconciler(cluster, { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now }, { record() {} }, quiet);
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    now = new Date("2026-11-20T01:00:00Z");
+    cluster.putProfile("ns", "api", { selector: { app: "api2" } }, undefined, 2);
+    await r.reconcile("ns/api");
+    const ready = cond(cluster, "ns/api", "Ready");
+    expect(ready).toMatchObject({ status: "True", observedGeneration: 2, lastTransitionTime: "2026-11-20T00:00:00Z" });
+  });
+
+  it("never touches an object it does not own: Conflict, no write to it", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putForeign("PeerAuthentication", "ns", "api", { spec: { mtls: { mode: "PERMISSIVE" } } });
+    const before = structuredClone(cluster.objects.get("PeerAuthentication/ns/api"));
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    expect(cluster.calls.some((c) => c.op === "apply" && c.kind === "PeerAuthentication")).toBe(false);
+    expect(cluster.objects.get("PeerAuthentication/ns/api")).toEqual(before);
+    expect(cond(cluster, "ns/api", "Conflict")).toMatchObject({ status: "True", reason: "ObjectExists" });
+    expect(cond(cluster, "ns/api", "Conflict")?.message).toContain("PeerAuthentication api (managed by kubectl)");
+    expect(recorded.filter((e) => e.reason === "Conflict")).toHaveLength(1);
+    // Told once: a second pass records no new event and writes nothing.
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    expect(recorded.filter((e) => e.reason === "Conflict")).toHaveLength(1);
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it("restores an edited object with force under Correct, naming the field", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    const pa = cluster.objects.get("PeerAuthentication/ns/api") as { spec: { mtls: { mode: string } } };
+    pa.spec.mtls.mode = "DISABLE";
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([{ op: "apply", kind: "PeerAuthentication", name: "api", force: true }]);
+    expect(recorded.at(-1)).toMatchObject({ reason: "DriftCorrected", note: expect.stringContaining("spec.mtls.mode") });
+  });
+
+  it("only reports drift under Report, and keeps Drifted=True until it is gone", async () => {
+    const { cluster, r } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" }, driftPolicy: "Report" });
+    await r.reconcile("ns/api");
+    (cluster.objects.get("PeerAuthentication/ns/api") as { spec: { mtls: { mode: string } } }).spec.mtls.mode = "DISABLE";
+    cluster.objects.delete("AuthorizationPolicy/ns/api");
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([]);
+    expect(cond(cluster, "ns/api", "Drifted")).toMatchObject({ status: "True", reason: "DriftDetected" });
+    const msg = cond(cluster, "ns/api", "Drifted")?.message ?? "";
+    expect(msg).toContain("PeerAuthentication api: spec.mtls.mode");
+    expect(msg).toContain("AuthorizationPolicy api: deleted");
+    await r.reconcile("ns/api");
+    expect(cond(cluster, "ns/api", "Drifted")?.status).toBe("True");
+  });
+
+  it("changes nothing for an invalid spec and says which field", async () => {
+    const { cluster, r } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" }, ingress: [{ from: [{ namespace: "x", service: "y" }] }] });
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([]);
+    expect(cond(cluster, "ns/api", "Ready")).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(cond(cluster, "ns/api", "Ready")?.message).toContain("spec.ingress[0].from[0]");
+  });
+
+  it("creates what it can without Istio and says IstioNotInstalled", async () => {
+    const { cluster, r } = setup();
+    for (const k of ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"]) cluster.absent.add(k);
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "apply").map((c) => c.kind).sort()).toEqual(["NetworkPolicy", "ServiceAccount"]);
+    expect(cond(cluster, "ns/api", "Degraded")).toMatchObject({ status: "True", reason: "IstioNotInstalled" });
+  });
+
+  it("prunes owned objects no longer desired, and nothing else", async () => {
+    const { cluster, r } = setup();
+    const secret = (name: string) => ({ name, storeRef: { name: "v" }, data: [{ secretKey: "k", remoteRef: { key: "k" } }] });
+    cluster.putProfile("ns", "api", { selector: { app: "api" }, secrets: [secret("a"), secret("b")] });
+    await r.reconcile("ns/api");
+    // An ExternalSecret with our label but owned by someone else must survive.
+    cluster.objects.set("ExternalSecret/ns/other", {
+      kind: "ExternalSecret",
+      metadata: { name: "other", namespace: "ns", uid: "x", labels: { "app.kubernetes.io/managed-by": "meshward", "meshward.io/profile": "api" } },
+    });
+    cluster.putProfile("ns", "api", { selector: { app: "api" }, secrets: [secret("a")] }, undefined, 2);
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "remove")).toEqual([{ op: "remove", kind: "ExternalSecret", name: "b" }]);
+    expect(cluster.objects.has("ExternalSecret/ns/other")).toBe(true);
+  });
+
+  it("requeues at the exception's expiry", async () => {
+    const { cluster, r } = setup(new Date("2026-11-20T00:00:00Z"));
+    cluster.putProfile("ns", "api", {
+      selector: { app: "api" },
+      mtls: { mode: "Permissive" },
+      exceptions: [{ type: "PermissiveMtls", reason: "migrating clients", ticket: "SEC-1", expires: "2026-11-20T00:01:00Z" }],
+    });
+    const res = await r.reconcile("ns/api");
+    expect(res && res.requeueAfterMs).toBeGreaterThanOrEqual(60_000);
+    expect(res && res.requeueAfterMs).toBeLessThan(61_000);
+  });
+
+  it("keeps the namespace default deny while a profile exists and removes it after the last", async () => {
+    const { cluster, r } = setup();
+    cluster.putProfile("ns", "a", { selector: { app: "a" } });
+    await r.reconcile("ns");
+    expect(cluster.objects.has("NetworkPolicy/ns/meshward-default-deny")).toBe(true);
+    cluster.putProfile("ns", "b", { selector: { app: "b" } });
+    cluster.calls = [];
+    await r.reconcile("ns");
+    expect(cluster.writes()).toEqual([]); // the second profile costs the shared object nothing
+    cluster.profilesMap.clear();
+    await r.reconcile("ns");
+    expect(cluster.objects.has("NetworkPolicy/ns/meshward-default-deny")).toBe(false);
+  });
+});
