@@ -21,18 +21,34 @@ class FakeCluster implements Cluster {
   private k(kind: string, ns: string, name: string) {
     return `${kind}/${ns}/${name}`;
   }
-  putProfile(ns: string, name: string, spec: Record<string, unknown>, status?: ProfileStatus, generation = 1) {
+  putProfile(
+    ns: string,
+    name: string,
+    spec: Record<string, unknown>,
+    status?: ProfileStatus,
+    generation = 1,
+  ) {
     const p = this.profilesMap.get(`${ns}/${name}`);
     this.profilesMap.set(`${ns}/${name}`, {
       apiVersion: "meshward.io/v1alpha1",
       kind: "ServiceSecurityProfile",
-      metadata: { name, namespace: ns, uid: p?.metadata?.uid ?? `p-${this.uid++}`, generation, resourceVersion: String(this.rv++) },
+      metadata: {
+        name,
+        namespace: ns,
+        uid: p?.metadata?.uid ?? `p-${this.uid++}`,
+        generation,
+        resourceVersion: String(this.rv++),
+      },
       spec,
       ...((status ?? p?.status) ? { status: status ?? p?.status } : {}),
     });
   }
   putForeign(kind: string, ns: string, name: string, body: Record<string, unknown>) {
-    this.objects.set(this.k(kind, ns, name), { kind, metadata: { name, namespace: ns, uid: `f-${this.uid++}`, managedFields: [{ manager: "kubectl" }] }, ...body });
+    this.objects.set(this.k(kind, ns, name), {
+      kind,
+      metadata: { name, namespace: ns, uid: `f-${this.uid++}`, managedFields: [{ manager: "kubectl" }] },
+      ...body,
+    });
   }
   profile(key: string) {
     return this.profilesMap.get(key);
@@ -46,7 +62,10 @@ class FakeCluster implements Cluster {
   }
   labelled(kind: ChildKind, ns: string, profile: string) {
     return [...this.objects.values()].filter(
-      (o) => o.kind === kind.resource.kind && o.metadata?.namespace === ns && o.metadata.labels?.["meshward.io/profile"] === profile,
+      (o) =>
+        o.kind === kind.resource.kind &&
+        o.metadata?.namespace === ns &&
+        o.metadata.labels?.["meshward.io/profile"] === profile,
     );
   }
   available(kind: ChildKind) {
@@ -60,7 +79,14 @@ class FakeCluster implements Cluster {
     this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
     const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
     const prev = this.objects.get(key);
-    const stored = structuredClone({ ...obj, metadata: { ...obj.metadata, uid: prev?.metadata?.uid ?? `o-${this.uid++}`, resourceVersion: String(this.rv++) } });
+    const stored = structuredClone({
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        uid: prev?.metadata?.uid ?? `o-${this.uid++}`,
+        resourceVersion: String(this.rv++),
+      },
+    });
     this.objects.set(key, stored);
     return stored;
   }
@@ -84,7 +110,12 @@ function setup(now = new Date("2026-11-20T00:00:00Z")) {
   const cluster = new FakeCluster();
   const recorded: { reason: string; note: string }[] = [];
   const events: EventSink = { record: (_r, _t, reason, note) => recorded.push({ reason, note }) };
-  const r = new Reconciler(cluster, { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now }, events, quiet);
+  const r = new Reconciler(
+    cluster,
+    { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now },
+    events,
+    quiet,
+  );
   return { cluster, r, recorded };
 }
 
@@ -104,7 +135,11 @@ describe("Reconciler", () => {
       "PeerAuthentication:false",
       "ServiceAccount:false",
     ]);
-    expect(cond(cluster, "ns/api", "Ready")).toMatchObject({ status: "True", reason: "Reconciled", observedGeneration: 1 });
+    expect(cond(cluster, "ns/api", "Ready")).toMatchObject({
+      status: "True",
+      reason: "Reconciled",
+      observedGeneration: 1,
+    });
     expect(recorded.filter((e) => e.reason === "Created")).toHaveLength(4);
     cluster.calls = [];
     await r.reconcile("ns/api");
@@ -116,14 +151,23 @@ describe("Reconciler", () => {
     const t1 = new Date("2026-11-20T00:00:00Z");
     let now = t1;
     const cluster = new FakeCluster();
-    const r = new Reconciler(cluster, { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now }, { record() {} }, quiet);
+    const r = new Reconciler(
+      cluster,
+      { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now },
+      { record() {} },
+      quiet,
+    );
     cluster.putProfile("ns", "api", { selector: { app: "api" } });
     await r.reconcile("ns/api");
     now = new Date("2026-11-20T01:00:00Z");
     cluster.putProfile("ns", "api", { selector: { app: "api2" } }, undefined, 2);
     await r.reconcile("ns/api");
     const ready = cond(cluster, "ns/api", "Ready");
-    expect(ready).toMatchObject({ status: "True", observedGeneration: 2, lastTransitionTime: "2026-11-20T00:00:00Z" });
+    expect(ready).toMatchObject({
+      status: "True",
+      observedGeneration: 2,
+      lastTransitionTime: "2026-11-20T00:00:00Z",
+    });
   });
 
   it("never touches an object it does not own: Conflict, no write to it", async () => {
@@ -135,7 +179,9 @@ describe("Reconciler", () => {
     expect(cluster.calls.some((c) => c.op === "apply" && c.kind === "PeerAuthentication")).toBe(false);
     expect(cluster.objects.get("PeerAuthentication/ns/api")).toEqual(before);
     expect(cond(cluster, "ns/api", "Conflict")).toMatchObject({ status: "True", reason: "ObjectExists" });
-    expect(cond(cluster, "ns/api", "Conflict")?.message).toContain("PeerAuthentication api (managed by kubectl)");
+    expect(cond(cluster, "ns/api", "Conflict")?.message).toContain(
+      "PeerAuthentication api (managed by kubectl)",
+    );
     expect(recorded.filter((e) => e.reason === "Conflict")).toHaveLength(1);
     // Told once: a second pass records no new event and writes nothing.
     cluster.calls = [];
@@ -152,15 +198,22 @@ describe("Reconciler", () => {
     pa.spec.mtls.mode = "DISABLE";
     cluster.calls = [];
     await r.reconcile("ns/api");
-    expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([{ op: "apply", kind: "PeerAuthentication", name: "api", force: true }]);
-    expect(recorded.at(-1)).toMatchObject({ reason: "DriftCorrected", note: expect.stringContaining("spec.mtls.mode") });
+    expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([
+      { op: "apply", kind: "PeerAuthentication", name: "api", force: true },
+    ]);
+    expect(recorded.at(-1)).toMatchObject({
+      reason: "DriftCorrected",
+      note: expect.stringContaining("spec.mtls.mode"),
+    });
   });
 
   it("only reports drift under Report, and keeps Drifted=True until it is gone", async () => {
     const { cluster, r } = setup();
     cluster.putProfile("ns", "api", { selector: { app: "api" }, driftPolicy: "Report" });
     await r.reconcile("ns/api");
-    (cluster.objects.get("PeerAuthentication/ns/api") as { spec: { mtls: { mode: string } } }).spec.mtls.mode = "DISABLE";
+    (
+      cluster.objects.get("PeerAuthentication/ns/api") as { spec: { mtls: { mode: string } } }
+    ).spec.mtls.mode = "DISABLE";
     cluster.objects.delete("AuthorizationPolicy/ns/api");
     cluster.calls = [];
     await r.reconcile("ns/api");
@@ -175,7 +228,10 @@ describe("Reconciler", () => {
 
   it("changes nothing for an invalid spec and says which field", async () => {
     const { cluster, r } = setup();
-    cluster.putProfile("ns", "api", { selector: { app: "api" }, ingress: [{ from: [{ namespace: "x", service: "y" }] }] });
+    cluster.putProfile("ns", "api", {
+      selector: { app: "api" },
+      ingress: [{ from: [{ namespace: "x", service: "y" }] }],
+    });
     await r.reconcile("ns/api");
     expect(cluster.calls.filter((c) => c.op === "apply")).toEqual([]);
     expect(cond(cluster, "ns/api", "Ready")).toMatchObject({ status: "False", reason: "InvalidSpec" });
@@ -184,27 +240,47 @@ describe("Reconciler", () => {
 
   it("creates what it can without Istio and says IstioNotInstalled", async () => {
     const { cluster, r } = setup();
-    for (const k of ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"]) cluster.absent.add(k);
+    for (const k of ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"])
+      cluster.absent.add(k);
     cluster.putProfile("ns", "api", { selector: { app: "api" } });
     await r.reconcile("ns/api");
-    expect(cluster.calls.filter((c) => c.op === "apply").map((c) => c.kind).sort()).toEqual(["NetworkPolicy", "ServiceAccount"]);
-    expect(cond(cluster, "ns/api", "Degraded")).toMatchObject({ status: "True", reason: "IstioNotInstalled" });
+    expect(
+      cluster.calls
+        .filter((c) => c.op === "apply")
+        .map((c) => c.kind)
+        .sort(),
+    ).toEqual(["NetworkPolicy", "ServiceAccount"]);
+    expect(cond(cluster, "ns/api", "Degraded")).toMatchObject({
+      status: "True",
+      reason: "IstioNotInstalled",
+    });
   });
 
   it("prunes owned objects no longer desired, and nothing else", async () => {
     const { cluster, r } = setup();
-    const secret = (name: string) => ({ name, storeRef: { name: "v" }, data: [{ secretKey: "k", remoteRef: { key: "k" } }] });
+    const secret = (name: string) => ({
+      name,
+      storeRef: { name: "v" },
+      data: [{ secretKey: "k", remoteRef: { key: "k" } }],
+    });
     cluster.putProfile("ns", "api", { selector: { app: "api" }, secrets: [secret("a"), secret("b")] });
     await r.reconcile("ns/api");
     // An ExternalSecret with our label but owned by someone else must survive.
     cluster.objects.set("ExternalSecret/ns/other", {
       kind: "ExternalSecret",
-      metadata: { name: "other", namespace: "ns", uid: "x", labels: { "app.kubernetes.io/managed-by": "meshward", "meshward.io/profile": "api" } },
+      metadata: {
+        name: "other",
+        namespace: "ns",
+        uid: "x",
+        labels: { "app.kubernetes.io/managed-by": "meshward", "meshward.io/profile": "api" },
+      },
     });
     cluster.putProfile("ns", "api", { selector: { app: "api" }, secrets: [secret("a")] }, undefined, 2);
     cluster.calls = [];
     await r.reconcile("ns/api");
-    expect(cluster.calls.filter((c) => c.op === "remove")).toEqual([{ op: "remove", kind: "ExternalSecret", name: "b" }]);
+    expect(cluster.calls.filter((c) => c.op === "remove")).toEqual([
+      { op: "remove", kind: "ExternalSecret", name: "b" },
+    ]);
     expect(cluster.objects.has("ExternalSecret/ns/other")).toBe(true);
   });
 
@@ -213,7 +289,14 @@ describe("Reconciler", () => {
     cluster.putProfile("ns", "api", {
       selector: { app: "api" },
       mtls: { mode: "Permissive" },
-      exceptions: [{ type: "PermissiveMtls", reason: "migrating clients", ticket: "SEC-1", expires: "2026-11-20T00:01:00Z" }],
+      exceptions: [
+        {
+          type: "PermissiveMtls",
+          reason: "migrating clients",
+          ticket: "SEC-1",
+          expires: "2026-11-20T00:01:00Z",
+        },
+      ],
     });
     const res = await r.reconcile("ns/api");
     expect(res && res.requeueAfterMs).toBeGreaterThanOrEqual(60_000);
