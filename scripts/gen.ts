@@ -56,7 +56,7 @@ async function upstreamTypes(): Promise<string> {
     `// ${HEADER}`,
     `// Source: ${pins.istio.module}@${pins.istio.version} and ${pins.externalSecrets.module}@${pins.externalSecrets.version} CRD schemas (scripts/gen.ts).`,
     "/* eslint-disable */",
-    'import type { V1ObjectMeta } from "@kubernetes/client-node";',
+    'import type { ObjectMeta } from "../meta.ts";',
     "",
   ];
   const cache = new Map<string, ReturnType<typeof upstreamCrds>>();
@@ -78,7 +78,7 @@ async function upstreamTypes(): Promise<string> {
     parts.push(`// ${group}/${k.version} ${k.kind}`);
     parts.push(ts.trim());
     parts.push(
-      `export interface ${k.kind} {\n  apiVersion: "${group}/${k.version}";\n  kind: "${k.kind}";\n  metadata: V1ObjectMeta;\n  spec: ${k.kind}Spec;\n}\n`,
+      `export interface ${k.kind} {\n  apiVersion: "${group}/${k.version}";\n  kind: "${k.kind}";\n  metadata: ObjectMeta;\n  spec: ${k.kind}Spec;\n}\n`,
     );
   }
   return parts.join("\n");

@@ -1,9 +1,10 @@
 // ServiceAccount: one workload, one identity.
-import type { V1ServiceAccount } from "@kubernetes/client-node";
 import type { Profile } from "../api/schema.ts";
 import { childMeta, type KubeObject, serviceAccountName } from "./meta.ts";
 
-export function buildServiceAccount(profile: Profile): KubeObject & V1ServiceAccount {
+export function buildServiceAccount(
+  profile: Profile,
+): KubeObject & { automountServiceAccountToken: boolean } {
   return {
     apiVersion: "v1",
     kind: "ServiceAccount",

@@ -1,5 +1,5 @@
 // Metadata shared by every generated object: deterministic names, our labels, the owner reference.
-import type { V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
+import type { ObjectMeta, OwnerReference } from "../types/meta.ts";
 import { API_VERSION, KIND, type Profile } from "../api/schema.ts";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -13,11 +13,11 @@ export const NAMESPACE_DEFAULT_DENY = "meshward-default-deny";
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: V1ObjectMeta & { name: string; namespace: string; labels: Record<string, string> };
+  metadata: ObjectMeta;
   [field: string]: unknown;
 }
 
-export function ownerReference(profile: Profile): V1OwnerReference | undefined {
+export function ownerReference(profile: Profile): OwnerReference | undefined {
   const uid = profile.metadata.uid;
   if (!uid) return undefined; // offline rendering: the operator adds it
   return {

@@ -120,7 +120,8 @@ function setup(now = new Date("2026-11-20T00:00:00Z")) {
 }
 
 function cond(cluster: FakeCluster, key: string, type: string) {
-  return cluster.profilesMap.get(key)?.status?.conditions?.find((c: { type: string }) => c.type === type);
+  const status = cluster.profilesMap.get(key)?.status as ProfileStatus | undefined;
+  return status?.conditions?.find((c) => c.type === type);
 }
 
 describe("Reconciler", () => {
