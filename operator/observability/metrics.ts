@@ -1,8 +1,12 @@
 // Prometheus metrics (prom-client), on a registry of our own.
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export class Metrics {
   readonly registry = new Registry();
+  constructor() {
+    // Process metrics: resident memory, heap, event-loop lag, GC.
+    collectDefaultMetrics({ register: this.registry });
+  }
   readonly reconciles = new Counter({
     name: "meshward_reconciles_total",
     help: "Reconciles by result (success, requeue, error, terminal).",

@@ -141,7 +141,11 @@ describe("Reconciler", () => {
       reason: "Reconciled",
       observedGeneration: 1,
     });
-    expect(recorded.filter((e) => e.reason === "Created")).toHaveLength(4);
+    const created = recorded.filter((e) => e.reason === "Created");
+    expect(created).toHaveLength(1); // one event per reconcile, naming every object
+    expect(created[0]?.note).toBe(
+      "created ServiceAccount api, PeerAuthentication api, AuthorizationPolicy api, NetworkPolicy api",
+    );
     cluster.calls = [];
     await r.reconcile("ns/api");
     await r.reconcile("ns/api");

@@ -267,6 +267,9 @@ export class Reconciler {
     const missing = new Set<MissingDependency>();
     const desiredNames = new Map<ChildKind, Set<string>>();
 
+    // Children are independent: their reads and writes go out together.
+    const changes: { created: string[]; updated: string[] } = { created: [], updated: [] };
+    const work: Promise<void>[] = [];
     for (const desired of built.objects) {
       const kind = childKind(desired.apiVersion, desired.kind);
       if (!kind) throw new Error(`no kind registered for ${desired.apiVersion} ${desired.kind}`);
@@ -286,27 +289,33 @@ export class Reconciler {
         entry.message = `the ${kind.crd?.name ?? kind.resource.plural} CRD is not installed`;
         continue;
       }
-      try {
-        await this.reconcileChild(
-          kind,
-          desired,
-          profile,
-          entry,
-          outcome,
-          previousObjects.get(`${desired.kind}/${desired.metadata.name}`),
-          regarding,
-        );
-      } catch (e) {
-        if (isRetriable(e)) throw e;
-        const msg = e instanceof ApiError ? e.message : String(e);
-        entry.state = "Missing";
-        entry.message = msg;
-        outcome.failures.push(`${describe(desired)}: ${msg}`);
-        const before = previousObjects.get(`${desired.kind}/${desired.metadata.name}`);
-        if (before?.message !== msg)
-          this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
-      }
+      const before = previousObjects.get(`${desired.kind}/${desired.metadata.name}`);
+      work.push(
+        this.reconcileChild(kind, desired, profile, entry, outcome, before, regarding).then(
+          (change) => {
+            if (change) changes[change].push(describe(desired));
+          },
+          (e: unknown) => {
+            if (isRetriable(e)) throw e;
+            const msg = e instanceof ApiError ? e.message : String(e);
+            entry.state = "Missing";
+            entry.message = msg;
+            outcome.failures.push(`${describe(desired)}: ${msg}`);
+            if (before?.message !== msg) {
+              this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
+            }
+          },
+        ),
+      );
     }
+    const settled = await Promise.allSettled(work);
+    // One event per reconcile for routine changes; drift and conflicts get one per object.
+    if (changes.created.length > 0)
+      this.events.record(regarding, "Normal", "Created", `created ${changes.created.join(", ")}`);
+    if (changes.updated.length > 0)
+      this.events.record(regarding, "Normal", "Updated", `updated ${changes.updated.join(", ")}`);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
     outcome.missing = [...missing].sort();
     await this.prune(profile, desiredNames, regarding);
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
@@ -325,7 +334,7 @@ export class Reconciler {
     outcome: Outcome,
     before: ObjectStatus | undefined,
     regarding: Regarding,
-  ): Promise<void> {
+  ): Promise<"created" | "updated" | undefined> {
     // Warnings are events about changes: one already in the status was already told.
     const known = (state: ObjectStatus["state"], message: string) =>
       before?.state === state && before.message === message;
@@ -395,10 +404,9 @@ export class Reconciler {
           `${describe(desired)} was deleted; recreated`,
           related,
         );
-      } else {
-        this.events.record(regarding, "Normal", "Created", `created ${describe(desired)}`, related);
+        return undefined;
       }
-      return;
+      return "created";
     }
     const paths = driftPaths(stamped, live);
     if (paths.length === 0) return;
@@ -435,7 +443,7 @@ export class Reconciler {
     }
     // The profile (or the platform) asks for something new.
     await this.cluster.apply(kind, stamped, true);
-    this.events.record(regarding, "Normal", "Updated", `updated ${describe(desired)}`, related);
+    return "updated";
   }
 
   /** Deletes objects this profile owns that are no longer desired. Nothing else is ever deleted. */
