@@ -143,7 +143,7 @@ async function main(): Promise<void> {
 
   type P = KubeObjectLike & { status?: ProfileStatus };
   const deadline = Date.now() + 60_000;
-  let rows: P[] = [];
+  let rows: P[];
   for (;;) {
     rows = await Promise.all(
       profiles.map((p) => client.get<P>(resourcePath(PROFILES, p.metadata?.namespace, p.metadata?.name))),
