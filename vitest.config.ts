@@ -18,7 +18,7 @@ export default defineConfig({
           globalSetup: ["e2e/support/global-setup.ts"],
           // One control plane for all files; each test works in its own namespace.
           fileParallelism: false,
-          testTimeout: 120_000,
+          testTimeout: 300_000,
           hookTimeout: 600_000,
         },
       },

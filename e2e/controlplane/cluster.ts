@@ -135,6 +135,8 @@ type State = {
   bins?: { etcd?: string; kubeApiserver?: string; kubeControllerManager?: string };
   ports?: Ports;
   audit?: boolean;
+  /** kube-apiserver's command line, so fault tests can kill and restart it alone. */
+  apiserverArgv?: string[];
 };
 
 // ---------------------------------------------------------------- utilities
@@ -569,7 +571,8 @@ async function startLocal(p: LocalPlan, opts: UpOptions): Promise<State> {
     }
     for (const [k, v] of parseFlags(p.apiserverExtra)) apiFlags.set(k, v);
     const server = `https://127.0.0.1:${ports.kubeApiserver}`;
-    const apiserver = startProcess("kube-apiserver", bins.kubeApiserver, flagsToArgs(apiFlags));
+    state.apiserverArgv = flagsToArgs(apiFlags);
+    const apiserver = startProcess("kube-apiserver", bins.kubeApiserver, state.apiserverArgv);
     started.push(apiserver);
     state.pids.kubeApiserver = apiserver.pid;
     writeState(state);
@@ -777,6 +780,58 @@ async function upLocked(opts: UpOptions): Promise<ClusterInfo> {
 }
 
 /** Stops exactly the processes recorded in the state file (SIGTERM, then SIGKILL) and deletes the data. */
+// ------------------------------------------------------------ fault injection
+
+function runningLocalState(): State & { ports: Ports; bins: NonNullable<State["bins"]> } {
+  const s = readState();
+  if (!s || s.mode !== "local" || !s.ports || !s.bins || !s.apiserverArgv) {
+    throw new TestbedError("fault injection needs a running local test bed (not kind)");
+  }
+  return s as State & { ports: Ports; bins: NonNullable<State["bins"]> };
+}
+
+/** Kills kube-apiserver (SIGKILL by default) and waits until it is gone. etcd keeps running. */
+export async function killApiserver(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  const s = runningLocalState();
+  const pid = s.pids.kubeApiserver;
+  if (!pid || !processAlive(pid, s.bins.kubeApiserver)) return;
+  process.kill(pid, signal);
+  for (let i = 0; i < 200 && processAlive(pid, s.bins.kubeApiserver); i++) await sleep(50);
+}
+
+/** Starts kube-apiserver again with the same flags, and waits for /readyz. */
+export async function startApiserver(timeoutMs = 60_000): Promise<void> {
+  const s = runningLocalState();
+  const bin = s.bins.kubeApiserver as string;
+  if (s.pids.kubeApiserver && processAlive(s.pids.kubeApiserver, bin)) return;
+  const apiserver = startProcess("kube-apiserver", bin, s.apiserverArgv as string[]);
+  s.pids.kubeApiserver = apiserver.pid;
+  writeState(s);
+  const ca = fs.readFileSync(s.caFile as string, "utf8");
+  await waitFor(
+    apiserver,
+    "ready",
+    timeoutMs,
+    async () => (await tryGet(`${s.server}/readyz`, { ca, token: s.adminToken as string }))?.status === 200,
+    s.ports.kubeApiserver,
+  );
+}
+
+/** Compacts etcd up to its current revision: watches from older resourceVersions get 410 Gone. */
+export async function compactEtcd(): Promise<number> {
+  const s = runningLocalState();
+  const url = `http://127.0.0.1:${s.ports.etcdClient}`;
+  const post = async (p: string, body: unknown) => {
+    const r = await fetch(`${url}${p}`, { method: "POST", body: JSON.stringify(body) });
+    if (r.status !== 200) throw new TestbedError(`etcd ${p}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as { header?: { revision?: string } };
+  };
+  const head = await post("/v3/kv/range", { key: Buffer.from("/").toString("base64"), limit: 1 });
+  const revision = Number(head.header?.revision ?? 0);
+  await post("/v3/kv/compaction", { revision: String(revision), physical: true });
+  return revision;
+}
+
 export async function down(): Promise<{ stopped: boolean }> {
   fs.mkdirSync(CONTROLPLANE_STATE_DIR, { recursive: true });
   return withLock(LOCK, downLocked, "up/down");

@@ -26,6 +26,7 @@ import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
 import { type Cluster, isNamespaceKey, Reconciler } from "./reconciler.ts";
 
 export const FIELD_MANAGER = "meshward";
+const VERSION = "0.1.0";
 export const STATUS_FIELD_MANAGER = "meshward-status";
 
 /** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
@@ -106,7 +107,8 @@ export class Controller {
     this.cfg = cfg;
     this.log = log;
     this.metrics = metrics;
-    this.client = new KubeClient(kc);
+    // The identity in the User-Agent lets the audit log tell replicas apart.
+    this.client = new KubeClient(kc, { userAgent: `meshward/${VERSION} (${cfg.identity})` });
     this.client.onRequest((verb, _resource, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
     const restart = (resource: string) => (reason: string) =>
       metrics.informerRestarts.inc({ resource, reason });

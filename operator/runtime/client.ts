@@ -96,11 +96,14 @@ export class KubeClient {
   private readonly server: string;
   private readonly observers: RequestObserver[] = [];
 
-  constructor(kc: KubeConfig) {
+  private readonly userAgent: string;
+
+  constructor(kc: KubeConfig, opts: { userAgent?: string } = {}) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
     this.kc = kc;
     this.server = cluster.server.replace(/\/$/, "");
+    this.userAgent = opts.userAgent ?? "meshward";
   }
 
   onRequest(o: RequestObserver): void {
@@ -118,7 +121,7 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json" };
+    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json", "User-Agent": this.userAgent };
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);

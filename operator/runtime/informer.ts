@@ -57,6 +57,8 @@ export class Informer<T extends KubeObjectLike> {
   private syncWaiters: (() => void)[] = [];
   private wakeUp: AbortController | undefined;
   private running: Promise<void> | undefined;
+  /** The last resourceVersion seen (list or watch event): where a resumed watch starts. */
+  private lastRv = "";
   /** Relists, watch restarts, and watchdog reconnects since start. */
   readonly counters = { lists: 0, watches: 0, relists410: 0, errors: 0, silences: 0 };
 
@@ -192,65 +194,80 @@ export class Informer<T extends KubeObjectLike> {
     const backoff = new Backoff(this.o.backoff ?? { baseMs: 200, maxMs: 30_000 });
     const id = resourceId(this.resource);
     while (!signal.aborted) {
-      let waitMs: number;
+      // List (on start, after 410 Gone, or after the resource went away).
       try {
-        let rv = await this.relist(signal);
+        this.lastRv = await this.relist(signal);
         this.setState("synced");
         backoff.reset();
-        // Watch, resuming from the last resourceVersion, until it fails or must relist.
-        for (;;) {
-          if (signal.aborted) return;
-          rv = await this.watchOnce(rv, signal);
-          backoff.reset();
-        }
       } catch (e) {
         if (signal.aborted) return;
+        let waitMs: number;
         if (e instanceof ApiError && e.status === 404) {
-          if (this._state !== "absent")
+          if (this._state !== "absent") {
             this.o.log.info({ resource: id }, "resource not served by the API server (CRD not installed?)");
+          }
           this.clearAsAbsent();
           this.setState("absent");
           this.o.onRestart?.("absent");
           waitMs = this.o.absentRetryMs ?? 60_000;
-        } else if (e instanceof ApiError && e.status === 410) {
-          this.counters.relists410++;
-          this.o.onRestart?.("gone");
-          this.o.log.info({ resource: id }, "watch window expired (410 Gone); relisting");
-          waitMs = 0;
-        } else if (e instanceof SilenceError) {
-          this.counters.silences++;
-          this.o.onRestart?.("silence");
-          this.o.log.warn({ resource: id }, "watch stream silent too long; reconnecting");
-          waitMs = 0;
         } else {
           this.counters.errors++;
           this.o.onRestart?.("error");
           if (this._state === "starting") this.setState("error");
           waitMs = backoff.next();
-          this.o.log.warn(
-            { resource: id, error: errorFields(e), retryInMs: waitMs },
-            "informer failed; restarting",
-          );
+          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "list failed; retrying");
         }
+        await this.pause(waitMs, signal);
+        continue;
       }
-      if (waitMs > 0) {
-        this.wakeUp = new AbortController();
-        await sleep(waitMs, AbortSignal.any([signal, this.wakeUp.signal]));
-        this.wakeUp = undefined;
+      // Watch from the last resourceVersion seen; a broken stream resumes from there (no relist),
+      // 410 Gone means the window has expired: relist.
+      while (!signal.aborted) {
+        try {
+          await this.watchOnce(signal);
+          backoff.reset();
+        } catch (e) {
+          if (signal.aborted) return;
+          if (e instanceof ApiError && e.status === 410) {
+            this.counters.relists410++;
+            this.o.onRestart?.("gone");
+            this.o.log.info({ resource: id }, "watch window expired (410 Gone); relisting");
+            break;
+          }
+          if (e instanceof ApiError && e.status === 404) break; // the resource went away: the list says so
+          if (e instanceof SilenceError) {
+            this.counters.silences++;
+            this.o.onRestart?.("silence");
+            this.o.log.warn({ resource: id }, "watch stream silent too long; reconnecting");
+            continue;
+          }
+          this.counters.errors++;
+          this.o.onRestart?.("error");
+          const waitMs = backoff.next();
+          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "watch failed; resuming");
+          await this.pause(waitMs, signal);
+        }
       }
     }
   }
 
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    this.wakeUp = new AbortController();
+    await sleep(ms, AbortSignal.any([signal, this.wakeUp.signal]));
+    this.wakeUp = undefined;
+  }
+
   /**
-   * One watch stream from `rv`. Returns the last resourceVersion seen when the server ends the
-   * stream normally; throws ApiError(410) when the window has expired (relist), SilenceError when
-   * the watchdog fires, or the error that broke the stream.
+   * One watch stream from the last resourceVersion seen. Returns when the server ends the stream
+   * normally; throws ApiError(410) when the window has expired (relist), SilenceError when the
+   * watchdog fires, or the error that broke the stream.
    */
-  private async watchOnce(rv: string, outer: AbortSignal): Promise<string> {
+  private async watchOnce(outer: AbortSignal): Promise<void> {
     this.counters.watches++;
     const ctl = new AbortController();
     const signal = AbortSignal.any([outer, ctl.signal]);
-    let last = rv;
+    const rv = this.lastRv;
     let lastActivity = Date.now();
     let silent = false;
     let gone: ApiError | undefined;
@@ -280,7 +297,7 @@ export class Informer<T extends KubeObjectLike> {
             return;
           }
           const newRv = ev.object?.metadata?.resourceVersion;
-          if (newRv) last = newRv;
+          if (newRv) this.lastRv = newRv;
           if (ev.type === "BOOKMARK") return;
           ev.object.apiVersion ??= this.resource.group
             ? `${this.resource.group}/${this.resource.version}`
@@ -303,7 +320,6 @@ export class Informer<T extends KubeObjectLike> {
     }
     if (gone) throw gone;
     if (silent) throw new SilenceError("silent watch");
-    return last;
   }
 }
 
