@@ -32,7 +32,10 @@ import { applyProfile, condition, getChild, kindOf, waitCondition, waitEvent } f
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".cache/e2e/chart");
-const RELEASE = "meshward";
+// Not "meshward": on a real cluster (MESHWARD_E2E_USE_KUBECONFIG) the cluster-scoped objects of an
+// actual installation must not be touched.
+const RELEASE = "e2e";
+const FULLNAME = "e2e-meshward";
 const FIELD_MANAGER = "e2e-helm";
 
 type Rule = { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[] };
@@ -231,7 +234,7 @@ describe("chart", () => {
       expect.arrayContaining([
         "--leader-election=true",
         "--leader-election-namespace=$(POD_NAMESPACE)",
-        "--lease-name=meshward-leader",
+        `--lease-name=${FULLNAME}-leader`,
         "--mesh-mode=sidecar",
         "--trust-domain=cluster.local",
         "--concurrency=4",
@@ -246,7 +249,8 @@ describe("chart", () => {
     expect(c.ports).toEqual([{ name: "metrics", containerPort: 8080, protocol: "TCP" }]);
     expect(Object.keys(c.resources.requests).sort()).toEqual(["cpu", "memory"]);
     expect(Object.keys(c.resources.limits).sort()).toEqual(["cpu", "memory"]);
-    expect(pod.spec.serviceAccountName).toBe(one("ServiceAccount").metadata?.name);
+    expect(pod.spec.serviceAccountName).toBe(FULLNAME);
+    expect(one("ServiceAccount").metadata?.name).toBe(FULLNAME);
     expect(pod.spec.automountServiceAccountToken).toBe(true);
     expect(
       (one("ServiceAccount") as { automountServiceAccountToken?: boolean }).automountServiceAccountToken,
@@ -360,7 +364,7 @@ describe("chart", () => {
     // And for real: the ReplicaSet controller creates both pods (they stay Pending: no nodes).
     const pods = await waitFor("the Deployment's 2 pods to be created", async () => {
       const list = await client.get<{ items: KubeObjectLike[] }>(
-        `${resourcePath(PODS, releaseNs)}?labelSelector=${encodeURIComponent("app.kubernetes.io/name=meshward")}`,
+        `${resourcePath(PODS, releaseNs)}?labelSelector=${encodeURIComponent(`app.kubernetes.io/name=meshward,app.kubernetes.io/instance=${RELEASE}`)}`,
       );
       return list.items.length >= 2 ? list.items : undefined;
     });
@@ -377,7 +381,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
 
   beforeAll(async () => {
     saName = one("ServiceAccount").metadata?.name as string;
-    leaseName = "meshward-leader";
+    leaseName = `${FULLNAME}-leader`;
     await applyChart();
     const tr = await client.request<{ status: { token: string } }>(
       "POST",
