@@ -1,5 +1,5 @@
-// Builds (or reuses) the control plane binaries from the Go wrapper modules
-// in this directory. Binaries live outside the repository, in
+// Builds (or reuses) the control plane binaries, and the helm CLI the chart tests use, from the Go
+// wrapper modules in this directory. Binaries live outside the repository, in
 //   ${XDG_CACHE_HOME:-$HOME/.cache}/meshward/controlplane/<key>/
 // where <key> hashes the wrapper's go.mod, go.sum, Go sources and build flags.
 import { spawn, spawnSync } from "node:child_process";
@@ -133,6 +133,35 @@ function components(): Component[] {
       version: k8sVersion,
     },
   ];
+}
+
+/** The helm CLI (helm/ wrapper module), versioned like upstream's Makefile does it. */
+function helmComponent(): Component {
+  const dir = path.join(CONTROLPLANE_DIR, "helm");
+  const gomod = fs.readFileSync(path.join(dir, "go.mod"), "utf8");
+  const version = requireVersion(gomod, "helm.sh/helm/v3");
+  // Upstream derives the default Kubernetes version of `helm template`/`lint` from client-go's
+  // module version (v0.X.Y -> 1.X), for both the chartutil capabilities and the lint rules.
+  const cg = /^v0\.(\d+)\./.exec(requireVersion(gomod, "k8s.io/client-go"));
+  if (!cg) throw new TestbedError("unexpected k8s.io/client-go version in helm/go.mod");
+  const ldflags = [
+    "-s -w",
+    `-X helm.sh/helm/v3/internal/version.version=${version}`,
+    "-X helm.sh/helm/v3/internal/version.gitCommit=",
+    "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+    ...["pkg/lint/rules", "pkg/chartutil"].flatMap((pkg) => [
+      `-X helm.sh/helm/v3/${pkg}.k8sVersionMajor=1`,
+      `-X helm.sh/helm/v3/${pkg}.k8sVersionMinor=${cg[1]}`,
+    ]),
+  ].join(" ");
+  return {
+    name: "helm",
+    moduleDir: dir,
+    packages: ["helm.sh/helm/v3/cmd/helm"],
+    outputs: ["helm"],
+    ldflags,
+    version,
+  };
 }
 
 function buildArgs(c: Component, outDir: string): string[] {
@@ -284,6 +313,14 @@ export async function ensureBinaries(): Promise<Binaries> {
     kubernetesVersion: k8s.version,
     etcdVersion: etcd.version,
   };
+}
+
+/** Returns the helm binary, building it first (about a minute or two, see README) if not cached. */
+export async function ensureHelm(): Promise<{ helm: string; version: string }> {
+  const c = helmComponent();
+  let dir = path.join(cacheRoot(), componentKey(c));
+  if (!fs.existsSync(path.join(dir, "helm"))) dir = await buildComponent(findGo(), c);
+  return { helm: path.join(dir, "helm"), version: c.version };
 }
 
 export type ModuleDownload = { Path: string; Version: string; Dir?: string; GoMod?: string; Error?: string };

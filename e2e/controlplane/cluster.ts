@@ -6,6 +6,7 @@
 //   node e2e/controlplane/cluster.ts down
 //   node e2e/controlplane/cluster.ts status
 //   node e2e/controlplane/cluster.ts build
+//   node e2e/controlplane/cluster.ts helm [helm args...]
 //
 // The admin kubeconfig is written to .cache/kubeconfig at the repository root.
 import { spawn, spawnSync } from "node:child_process";
@@ -17,13 +18,22 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { REPO_ROOT, TestbedError, ensureBinaries, log, withLock, type Binaries } from "./build.ts";
+import {
+  REPO_ROOT,
+  TestbedError,
+  ensureBinaries,
+  ensureHelm,
+  log,
+  withLock,
+  type Binaries,
+} from "./build.ts";
 import { installRepoCrds, installUpstreamCrds, uninstallUpstreamCrds } from "./upstream.ts";
 
 export {
   REPO_ROOT,
   TestbedError,
   ensureBinaries,
+  ensureHelm,
   findGo,
   cacheRoot,
   GO_MISSING_MESSAGE,
@@ -888,7 +898,8 @@ const USAGE = `usage: node e2e/controlplane/cluster.ts <command>
   up [--no-istio] [--no-eso] [--kind] [--no-audit] [--apiserver-arg=--flag=value ...] [--controller-manager-arg=...]
   down
   status
-  build`;
+  build                 (the control plane binaries and helm)
+  helm [args...]        (runs the helm built from e2e/controlplane/helm, building it first if needed)`;
 
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
@@ -928,8 +939,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case "build": {
       const b = await ensureBinaries();
-      process.stdout.write(`${JSON.stringify(b, null, 2)}\n`);
+      const h = await ensureHelm();
+      process.stdout.write(`${JSON.stringify({ ...b, helm: h.helm, helmVersion: h.version }, null, 2)}\n`);
       return 0;
+    }
+    case "helm": {
+      const { helm } = await ensureHelm();
+      const r = spawnSync(helm, rest, { stdio: "inherit" });
+      if (r.error) throw new TestbedError(`cannot run ${helm}: ${r.error.message}`);
+      return r.status ?? 1;
     }
     default:
       process.stderr.write(`${USAGE}\n`);

@@ -36,10 +36,21 @@ export interface OperatorProcess {
 
 let seq = 0;
 
-export async function startOperator(
-  opts: { name?: string; args?: string[]; ready?: boolean } = {},
-): Promise<OperatorProcess> {
+export interface StartOptions {
+  name?: string;
+  /** Extra flags; they come last, so they win over the defaults below. */
+  args?: string[];
+  /** Wait until /readyz answers 200 (default true). */
+  ready?: boolean;
+  /** The operator's credentials; default: the test bed's admin kubeconfig. */
+  kubeconfig?: string;
+  /** Run this entry point instead of operator/main.ts (e.g. the compiled dist/operator/main.js). */
+  entry?: string;
+}
+
+export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   fs.mkdirSync(LOG_DIR, { recursive: true });
+  const kubeconfig = opts.kubeconfig ?? kubeconfigPath();
   const name = opts.name ?? `operator-${++seq}`;
   const port = await freePort();
   const logFile = path.join(LOG_DIR, `${name}-${Date.now()}.log`);
@@ -47,9 +58,9 @@ export async function startOperator(
   const proc = spawn(
     process.execPath,
     [
-      path.join(ROOT, "operator/main.ts"),
+      opts.entry ?? path.join(ROOT, "operator/main.ts"),
       "--kubeconfig",
-      kubeconfigPath(),
+      kubeconfig,
       "--metrics-port",
       String(port),
       "--metrics-host",
@@ -62,7 +73,7 @@ export async function startOperator(
       name,
       ...(opts.args ?? []),
     ],
-    { stdio: ["ignore", out, out], env: { ...process.env, KUBECONFIG: kubeconfigPath() } },
+    { stdio: ["ignore", out, out], env: { ...process.env, KUBECONFIG: kubeconfig } },
   );
   fs.closeSync(out);
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));

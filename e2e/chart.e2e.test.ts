@@ -1,0 +1,763 @@
+// The Helm chart (charts/meshward): lint, render, schema errors; the rendered chart applied to the
+// test bed in a namespace that enforces the "restricted" Pod Security Standard; then the
+// least-privilege proof: the operator, compiled as the image runs it, with a token of the chart's
+// ServiceAccount and the chart's flags, passes the core scenarios, and access reviews show what
+// that account cannot do.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { parse, parseAllDocuments, stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureHelm } from "./controlplane/build.ts";
+import {
+  ApiError,
+  KubeClient,
+  type KubeObjectLike,
+  type Resource,
+  resourcePath,
+} from "../operator/runtime/client.ts";
+import { LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
+import {
+  CONFIGMAPS,
+  createNamespace,
+  deleteNamespace,
+  kube,
+  kubeconfigPath,
+  NAMESPACES,
+  waitFor,
+} from "./support/kube.ts";
+import { type OperatorProcess, startOperator } from "./support/operator.ts";
+import { applyProfile, condition, getChild, kindOf, waitCondition, waitEvent } from "./support/profiles.ts";
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const WORK = path.join(ROOT, ".cache/e2e/chart");
+// Not "meshward": on a real cluster (MESHWARD_E2E_USE_KUBECONFIG) the cluster-scoped objects of an
+// actual installation must not be touched.
+const RELEASE = "e2e";
+const FULLNAME = "e2e-meshward";
+const FIELD_MANAGER = "e2e-helm";
+
+type Rule = { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[] };
+type Manifest = KubeObjectLike & { rules?: Rule[]; spec?: Record<string, unknown> };
+type Container = {
+  args: string[];
+  env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+  ports: { name: string; containerPort: number }[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  securityContext: Record<string, unknown>;
+};
+type PodTemplate = {
+  metadata: { labels: Record<string, string> };
+  spec: {
+    serviceAccountName: string;
+    automountServiceAccountToken: boolean;
+    securityContext: Record<string, unknown>;
+    containers: Container[];
+    affinity: Record<string, unknown>;
+  };
+};
+
+const KINDS: Record<string, Resource> = {
+  ServiceAccount: {
+    group: "",
+    version: "v1",
+    plural: "serviceaccounts",
+    kind: "ServiceAccount",
+    namespaced: true,
+  },
+  Service: { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true },
+  Deployment: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
+  PodDisruptionBudget: {
+    group: "policy",
+    version: "v1",
+    plural: "poddisruptionbudgets",
+    kind: "PodDisruptionBudget",
+    namespaced: true,
+  },
+  ClusterRole: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterroles",
+    kind: "ClusterRole",
+    namespaced: false,
+  },
+  ClusterRoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterrolebindings",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+  },
+  Role: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "roles",
+    kind: "Role",
+    namespaced: true,
+  },
+  RoleBinding: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "rolebindings",
+    kind: "RoleBinding",
+    namespaced: true,
+  },
+};
+const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+
+let helmBin = "";
+let client: KubeClient;
+let releaseNs = "";
+const namespaces: string[] = [];
+const ops: OperatorProcess[] = [];
+let rendered: Manifest[] = [];
+
+function helm(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const home = (d: string) => path.join(WORK, "helm", d);
+  const r = spawnSync(helmBin, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      HELM_CACHE_HOME: home("cache"),
+      HELM_CONFIG_HOME: home("config"),
+      HELM_DATA_HOME: home("data"),
+    },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function template(...args: string[]): Manifest[] {
+  const r = helm("template", RELEASE, "charts/meshward", "--namespace", releaseNs, ...args);
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((o): o is Manifest => !!o?.kind);
+}
+
+function one(kind: string, objs = rendered): Manifest {
+  const found = objs.filter((o) => o.kind === kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] as Manifest;
+}
+
+function podTemplate(): PodTemplate {
+  return (one("Deployment").spec as { template: PodTemplate }).template;
+}
+
+function pathOf(o: Manifest, name = o.metadata?.name): string {
+  const r = KINDS[o.kind ?? ""];
+  if (!r) throw new Error(`no resource for ${o.kind}`);
+  return resourcePath(r, o.metadata?.namespace, name);
+}
+
+async function forbidden(p: Promise<unknown>): Promise<boolean> {
+  try {
+    await p;
+    return false;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 403) return true;
+    throw e;
+  }
+}
+
+let applied: Promise<void> | undefined;
+/** Server-side apply of the rendered chart but the CRD (the test bed has it already), once. */
+function applyChart(): Promise<void> {
+  applied ??= (async () => {
+    for (const o of rendered)
+      await client.apply(pathOf(o), o, FIELD_MANAGER, true, { fieldValidation: "Strict" });
+  })();
+  return applied;
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(WORK, { recursive: true });
+  helmBin = (await ensureHelm()).helm;
+  client = kube();
+  // The release namespace enforces the restricted Pod Security Standard: everything the chart
+  // runs there (the Deployment's pods) must pass it.
+  releaseNs = await createNamespace(client, "meshward-system");
+  namespaces.push(releaseNs);
+  await client.request("PATCH", resourcePath(NAMESPACES, undefined, releaseNs), {
+    body: {
+      metadata: {
+        labels: {
+          "pod-security.kubernetes.io/enforce": "restricted",
+          "pod-security.kubernetes.io/enforce-version": "latest",
+        },
+      },
+    },
+    contentType: "application/merge-patch+json",
+  });
+  rendered = template();
+});
+
+afterAll(async () => {
+  await Promise.all(ops.map((o) => o.stop()));
+  for (const o of rendered.filter((x) => x.kind === "ClusterRole" || x.kind === "ClusterRoleBinding")) {
+    await client.delete(pathOf(o)).catch(() => undefined);
+  }
+  for (const n of namespaces) await deleteNamespace(client, n);
+});
+
+describe("chart", () => {
+  it("passes helm lint --strict", () => {
+    const r = helm("lint", "--strict", "charts/meshward");
+    expect(r.stderr + r.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
+    expect(r.status).toBe(0);
+  });
+
+  it("renders every object, the Deployment as specified", () => {
+    expect(rendered.map((o) => o.kind).sort()).toEqual([
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Deployment",
+      "PodDisruptionBudget",
+      "Role",
+      "RoleBinding",
+      "Service",
+      "ServiceAccount",
+    ]);
+    for (const o of rendered)
+      if (o.kind !== "ClusterRole" && o.kind !== "ClusterRoleBinding")
+        expect(o.metadata?.namespace).toBe(releaseNs);
+    const deploy = one("Deployment");
+    expect(deploy.spec?.replicas).toBe(2);
+    const pod = podTemplate();
+    const c = pod.spec.containers[0] as Container;
+    expect(c.args).toEqual(
+      expect.arrayContaining([
+        "--leader-election=true",
+        "--leader-election-namespace=$(POD_NAMESPACE)",
+        `--lease-name=${FULLNAME}-leader`,
+        "--mesh-mode=sidecar",
+        "--trust-domain=cluster.local",
+        "--concurrency=4",
+      ]),
+    );
+    expect(c.env).toContainEqual({
+      name: "POD_NAMESPACE",
+      valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+    });
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "metrics" });
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    expect(c.ports).toEqual([{ name: "metrics", containerPort: 8080, protocol: "TCP" }]);
+    expect(Object.keys(c.resources.requests).sort()).toEqual(["cpu", "memory"]);
+    expect(Object.keys(c.resources.limits).sort()).toEqual(["cpu", "memory"]);
+    expect(pod.spec.serviceAccountName).toBe(FULLNAME);
+    expect(one("ServiceAccount").metadata?.name).toBe(FULLNAME);
+    expect(pod.spec.automountServiceAccountToken).toBe(true);
+    expect(
+      (one("ServiceAccount") as { automountServiceAccountToken?: boolean }).automountServiceAccountToken,
+    ).toBe(false);
+    expect(pod.spec.affinity).toMatchObject({
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { podAffinityTerm: { topologyKey: "kubernetes.io/hostname" } },
+        ],
+      },
+    });
+    expect(one("PodDisruptionBudget").spec).toMatchObject({ minAvailable: 1 });
+    expect(one("Service").spec).toMatchObject({
+      ports: [{ name: "metrics", port: 8080, targetPort: "metrics" }],
+    });
+  });
+
+  it("renders values: namespaces, ServiceMonitor, scheduling; one replica has no PDB", () => {
+    const objs = template(
+      "--set",
+      "watchNamespaces={team-a,team-b}",
+      "--set",
+      "meshMode=ambient",
+      "--set",
+      "serviceMonitor.enabled=true",
+      "--set",
+      "replicas=1",
+      "--set",
+      "priorityClassName=system-cluster-critical",
+      "--set",
+      "nodeSelector.kubernetes\\.io/os=linux",
+      "--set-json",
+      'tolerations=[{"key":"dedicated","operator":"Equal","value":"platform","effect":"NoSchedule"}]',
+      "--set-json",
+      'affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"pool","operator":"In","values":["system"]}]}]}}}',
+    );
+    expect(objs.some((o) => o.kind === "PodDisruptionBudget")).toBe(false);
+    expect(one("ServiceMonitor", objs).spec).toMatchObject({
+      endpoints: [{ port: "metrics", path: "/metrics" }],
+    });
+    const pod = (one("Deployment", objs).spec as { template: PodTemplate }).template
+      .spec as PodTemplate["spec"] & Record<string, unknown>;
+    expect(pod.containers[0]?.args).toEqual(
+      expect.arrayContaining(["--namespaces=team-a,team-b", "--mesh-mode=ambient"]),
+    );
+    expect(pod.priorityClassName).toBe("system-cluster-critical");
+    expect(pod.nodeSelector).toEqual({ "kubernetes.io/os": "linux" });
+    expect(pod.tolerations).toEqual([
+      { key: "dedicated", operator: "Equal", value: "platform", effect: "NoSchedule" },
+    ]);
+    expect(pod.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["system"] }] }],
+        },
+      },
+    });
+  });
+
+  it("ships the same generated CRD as crds/", () => {
+    const crd = one("CustomResourceDefinition", template("--include-crds"));
+    expect(crd).toEqual(
+      parse(fs.readFileSync(path.join(ROOT, "crds/meshward.io_servicesecurityprofiles.yaml"), "utf8")),
+    );
+  });
+
+  it("rejects wrong values with the schema's message", () => {
+    const cases: [string[], RegExp][] = [
+      [["--set", "meshMode=foo"], /at '\/meshMode': value must be one of 'sidecar', 'ambient'/],
+      [["--set", "concurrency=0"], /at '\/concurrency': minimum: got 0, want 1/],
+      [["--set", "concurrency=65"], /at '\/concurrency': maximum: got 65, want 64/],
+      [["--set", "replicas=0"], /at '\/replicas': minimum: got 0, want 1/],
+      [["--set", "secretRefreshInterval=1d"], /at '\/secretRefreshInterval'/],
+      [["--set", "watchNamespaces={Bad_Name}"], /at '\/watchNamespaces\/0'/],
+      [["--set", "replica=3"], /additional properties 'replica' not allowed/],
+    ];
+    for (const [args, message] of cases) {
+      const r = helm("template", RELEASE, "charts/meshward", ...args);
+      expect(r.status, args.join(" ")).not.toBe(0);
+      expect(r.stderr, args.join(" ")).toContain("values don't meet the specifications of the schema");
+      expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+  });
+
+  it("is accepted by the API server, and its pods pass the restricted Pod Security Standard", async () => {
+    await applyChart();
+    // A Deployment is admitted whatever its pods: check the pod itself, as a dry run...
+    const tmpl = podTemplate();
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "pss-check", labels: tmpl.metadata.labels },
+      spec: tmpl.spec,
+    };
+    await client.request("POST", resourcePath(PODS, releaseNs), { body: pod, query: { dryRun: "All" } });
+    // ...which is a real check: the same pod without its security contexts is refused.
+    const loose = structuredClone(pod) as {
+      spec: { securityContext?: unknown; containers: { securityContext?: unknown }[] };
+    };
+    delete loose.spec.securityContext;
+    for (const c of loose.spec.containers) delete c.securityContext;
+    const refused = await client
+      .request("POST", resourcePath(PODS, releaseNs), { body: loose, query: { dryRun: "All" } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(403);
+    expect((refused as ApiError).message).toContain('violates PodSecurity "restricted:latest"');
+    // And for real: the ReplicaSet controller creates both pods (they stay Pending: no nodes).
+    const pods = await waitFor("the Deployment's 2 pods to be created", async () => {
+      const list = await client.get<{ items: KubeObjectLike[] }>(
+        `${resourcePath(PODS, releaseNs)}?labelSelector=${encodeURIComponent(`app.kubernetes.io/name=meshward,app.kubernetes.io/instance=${RELEASE}`)}`,
+      );
+      return list.items.length >= 2 ? list.items : undefined;
+    });
+    expect(pods.length).toBe(2);
+  });
+});
+
+describe("least privilege: the operator as the chart's ServiceAccount", () => {
+  let saName = "";
+  let saKubeconfig = "";
+  let sa: KubeClient;
+  let leaseName = "";
+  let testNs = "";
+
+  beforeAll(async () => {
+    saName = one("ServiceAccount").metadata?.name as string;
+    leaseName = `${FULLNAME}-leader`;
+    await applyChart();
+    const tr = await client.request<{ status: { token: string } }>(
+      "POST",
+      `${resourcePath(KINDS.ServiceAccount as Resource, releaseNs, saName)}/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 3600 },
+        },
+      },
+    );
+    const admin = new KubeConfig();
+    admin.loadFromFile(kubeconfigPath());
+    const cluster = admin.getCurrentCluster();
+    if (!cluster) throw new Error("admin kubeconfig has no cluster");
+    const caData =
+      cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile).toString("base64") : undefined);
+    saKubeconfig = path.join(WORK, "serviceaccount.kubeconfig");
+    fs.writeFileSync(
+      saKubeconfig,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "testbed",
+            cluster: {
+              server: cluster.server,
+              ...(caData ? { "certificate-authority-data": caData } : {}),
+              ...(cluster.skipTLSVerify ? { "insecure-skip-tls-verify": true } : {}),
+            },
+          },
+        ],
+        users: [{ name: saName, user: { token: tr.status.token } }],
+        contexts: [{ name: saName, context: { cluster: "testbed", user: saName } }],
+        "current-context": saName,
+      }),
+      { mode: 0o600 },
+    );
+    const kc = new KubeConfig();
+    kc.loadFromFile(saKubeconfig);
+    sa = new KubeClient(kc);
+    testNs = await createNamespace(client, "chart-sa");
+    namespaces.push(testNs);
+  });
+
+  it("has no wildcard, no Secrets and no escalation verb in its roles", () => {
+    for (const kind of ["ClusterRole", "Role"]) {
+      for (const rule of one(kind).rules ?? []) {
+        for (const v of [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs])
+          expect(v, kind).not.toContain("*");
+        expect(rule.resources, kind).not.toContain("secrets");
+        for (const verb of ["escalate", "bind", "impersonate", "update", "deletecollection"])
+          if (kind === "ClusterRole")
+            expect(rule.verbs, `${kind} ${String(rule.resources)}`).not.toContain(verb);
+      }
+    }
+    // The whole grant, so that any widening shows up here.
+    expect(one("ClusterRole").rules).toEqual([
+      { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles"], verbs: ["list", "watch"] },
+      { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles/status"], verbs: ["patch"] },
+      ...[
+        ["", ["serviceaccounts"]],
+        ["networking.k8s.io", ["networkpolicies"]],
+        ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
+        ["external-secrets.io", ["externalsecrets"]],
+      ].map(([g, r]) => ({
+        apiGroups: [g],
+        resources: r,
+        verbs: ["get", "list", "watch", "create", "patch", "delete"],
+      })),
+      { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
+      {
+        apiGroups: ["apiextensions.k8s.io"],
+        resources: ["customresourcedefinitions"],
+        resourceNames: [
+          "peerauthentications.security.istio.io",
+          "authorizationpolicies.security.istio.io",
+          "requestauthentications.security.istio.io",
+          "externalsecrets.external-secrets.io",
+        ],
+        verbs: ["list", "watch"],
+      },
+    ]);
+    expect(one("Role").rules).toEqual([
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        resourceNames: [leaseName],
+        verbs: ["get", "update"],
+      },
+    ]);
+  });
+
+  it("access reviews: what the account can and cannot do", async () => {
+    const user = `system:serviceaccount:${releaseNs}:${saName}`;
+    type Attrs = {
+      verb: string;
+      resource: string;
+      group?: string;
+      namespace?: string;
+      name?: string;
+      subresource?: string;
+    };
+    const sar = async (a: Attrs) =>
+      (
+        await client.request<{ status: { allowed: boolean } }>(
+          "POST",
+          "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+          {
+            body: {
+              apiVersion: "authorization.k8s.io/v1",
+              kind: "SubjectAccessReview",
+              spec: {
+                user,
+                groups: [
+                  "system:serviceaccounts",
+                  `system:serviceaccounts:${releaseNs}`,
+                  "system:authenticated",
+                ],
+                resourceAttributes: a,
+              },
+            },
+          },
+        )
+      ).status.allowed;
+    const self = async (a: Attrs) =>
+      (
+        await sa.request<{ status: { allowed: boolean } }>(
+          "POST",
+          "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+          {
+            body: {
+              apiVersion: "authorization.k8s.io/v1",
+              kind: "SelfSubjectAccessReview",
+              spec: { resourceAttributes: a },
+            },
+          },
+        )
+      ).status.allowed;
+    const denied: Attrs[] = [
+      { verb: "get", resource: "secrets" },
+      { verb: "list", resource: "secrets" },
+      { verb: "watch", resource: "secrets" },
+      { verb: "get", resource: "secrets", namespace: releaseNs },
+      { verb: "list", resource: "secrets", namespace: testNs },
+      { verb: "create", resource: "configmaps", namespace: testNs },
+      { verb: "create", resource: "deployments", group: "apps", namespace: testNs },
+      { verb: "update", resource: "clusterroles", group: "rbac.authorization.k8s.io" },
+      { verb: "escalate", resource: "clusterroles", group: "rbac.authorization.k8s.io" },
+      { verb: "bind", resource: "clusterroles", group: "rbac.authorization.k8s.io" },
+      { verb: "impersonate", resource: "users" },
+      { verb: "impersonate", resource: "serviceaccounts", namespace: testNs },
+      {
+        verb: "create",
+        resource: "serviceaccounts",
+        subresource: "token",
+        namespace: testNs,
+        name: "default",
+      },
+      { verb: "create", resource: "pods", namespace: testNs },
+      { verb: "update", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
+      { verb: "delete", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
+      { verb: "update", resource: "networkpolicies", group: "networking.k8s.io", namespace: testNs },
+      {
+        verb: "deletecollection",
+        resource: "networkpolicies",
+        group: "networking.k8s.io",
+        namespace: testNs,
+      },
+      { verb: "list", resource: "customresourcedefinitions", group: "apiextensions.k8s.io" },
+      {
+        verb: "get",
+        resource: "customresourcedefinitions",
+        group: "apiextensions.k8s.io",
+        name: "servicesecurityprofiles.meshward.io",
+      },
+      { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: testNs },
+      {
+        verb: "get",
+        resource: "leases",
+        group: "coordination.k8s.io",
+        namespace: releaseNs,
+        name: "someone-else",
+      },
+      {
+        verb: "update",
+        resource: "leases",
+        group: "coordination.k8s.io",
+        namespace: "kube-system",
+        name: leaseName,
+      },
+      { verb: "create", resource: "events", namespace: testNs },
+    ];
+    const allowed: Attrs[] = [
+      { verb: "watch", resource: "servicesecurityprofiles", group: "meshward.io" },
+      {
+        verb: "patch",
+        resource: "servicesecurityprofiles",
+        group: "meshward.io",
+        subresource: "status",
+        namespace: testNs,
+      },
+      { verb: "create", resource: "authorizationpolicies", group: "security.istio.io", namespace: testNs },
+      { verb: "delete", resource: "externalsecrets", group: "external-secrets.io", namespace: testNs },
+      { verb: "create", resource: "events", group: "events.k8s.io", namespace: testNs },
+      {
+        verb: "watch",
+        resource: "customresourcedefinitions",
+        group: "apiextensions.k8s.io",
+        name: "peerauthentications.security.istio.io",
+      },
+      { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: releaseNs },
+      {
+        verb: "update",
+        resource: "leases",
+        group: "coordination.k8s.io",
+        namespace: releaseNs,
+        name: leaseName,
+      },
+    ];
+    for (const a of denied) {
+      expect(await sar(a), `SubjectAccessReview ${JSON.stringify(a)}`).toBe(false);
+      expect(await self(a), `SelfSubjectAccessReview ${JSON.stringify(a)}`).toBe(false);
+    }
+    for (const a of allowed) {
+      expect(await sar(a), `SubjectAccessReview ${JSON.stringify(a)}`).toBe(true);
+      expect(await self(a), `SelfSubjectAccessReview ${JSON.stringify(a)}`).toBe(true);
+    }
+    // And the real requests.
+    expect(await forbidden(sa.get(`/api/v1/namespaces/${releaseNs}/secrets`))).toBe(true);
+    expect(await forbidden(sa.get("/api/v1/secrets"))).toBe(true);
+    expect(
+      await forbidden(
+        sa.request("POST", resourcePath(CONFIGMAPS, testNs), {
+          body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "nope" } },
+        }),
+      ),
+    ).toBe(true);
+    expect(await forbidden(sa.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions"))).toBe(true);
+    const byName = await sa.get<{ items: unknown[] }>(
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions?fieldSelector=${encodeURIComponent("metadata.name=externalsecrets.external-secrets.io")}`,
+    );
+    expect(byName.items).toHaveLength(1);
+  });
+
+  it("runs the core scenarios with nothing more, leading through the chart's Lease", async () => {
+    // Compile as the image does (npm run build), into the cache, and run that.
+    const out = path.join(WORK, "dist");
+    fs.rmSync(out, { recursive: true, force: true });
+    const tsc = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json", "--outDir", out],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+      },
+    );
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.status).toBe(0);
+    const entry = path.join(out, "operator/main.js");
+    // The chart's own flags, with what the kubelet would substitute.
+    const c = podTemplate().spec.containers[0] as Container;
+    const args = c.args
+      .filter((a) => !a.startsWith("--identity=") && !a.startsWith("--metrics-port="))
+      .map((a) => a.replace("$(POD_NAMESPACE)", releaseNs));
+    for (const name of ["chart-a", "chart-b"])
+      ops.push(await startOperator({ name, kubeconfig: saKubeconfig, entry, args }));
+    const lease = await waitFor("a leader in the release namespace", async () => {
+      const l = await client
+        .get<{ spec: { holderIdentity?: string } }>(resourcePath(LEASES, releaseNs, leaseName))
+        .catch(() => undefined);
+      return l?.spec.holderIdentity ? l : undefined;
+    });
+    const leader = ops.find((o) => o.name === lease.spec.holderIdentity);
+    expect(leader).toBeDefined();
+
+    // 1. Create: Ready with every child.
+    await applyProfile(client, testNs, "caller", { selector: { app: "caller" } });
+    await applyProfile(client, testNs, "api", {
+      selector: { app: "api" },
+      ingress: [
+        { from: [{ service: "caller" }], ports: [8080], http: { methods: ["GET"], paths: ["/v1/*"] } },
+      ],
+      requestAuthentication: {
+        jwt: [{ issuer: "https://auth.example.com", jwksUri: "https://auth.example.com/jwks" }],
+      },
+      secrets: [
+        {
+          name: "api-db",
+          storeRef: { name: "vault" },
+          data: [{ secretKey: "password", remoteRef: { key: "db" } }],
+        },
+      ],
+    });
+    const p = await waitCondition(client, testNs, "api");
+    expect(p.status?.objects?.map((o) => `${o.kind}/${o.name}/${o.state}`).sort()).toEqual([
+      "AuthorizationPolicy/api/InSync",
+      "ExternalSecret/api-db/InSync",
+      "NetworkPolicy/api/InSync",
+      "PeerAuthentication/api/InSync",
+      "RequestAuthentication/api/InSync",
+      "ServiceAccount/api/InSync",
+    ]);
+    expect(await getChild(client, "NetworkPolicy", testNs, "meshward-default-deny")).toBeDefined();
+    await waitEvent(client, testNs, "Created", "");
+
+    // 2. A deleted child comes back.
+    const before = await getChild(client, "AuthorizationPolicy", testNs, "api");
+    await client.delete(resourcePath(kindOf("AuthorizationPolicy"), testNs, "api"));
+    await waitFor("the AuthorizationPolicy to be recreated", async () => {
+      const ap = await getChild(client, "AuthorizationPolicy", testNs, "api");
+      return ap && ap.metadata?.uid !== before?.metadata?.uid ? ap : undefined;
+    });
+    await waitEvent(client, testNs, "DriftCorrected", "AuthorizationPolicy api");
+
+    // 3. A pre-existing object nobody gave us: left alone, Conflict.
+    const foreign = await client.request<KubeObjectLike>(
+      "POST",
+      resourcePath(kindOf("ServiceAccount"), testNs),
+      {
+        body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "taken", namespace: testNs } },
+        query: { fieldManager: "platform-team" },
+      },
+    );
+    await applyProfile(client, testNs, "taken", { selector: { app: "taken" } });
+    const conflicted = await waitCondition(client, testNs, "taken", { type: "Conflict", status: "True" });
+    expect(condition(conflicted, "Conflict")?.message).toContain("ServiceAccount taken");
+    expect((await getChild(client, "ServiceAccount", testNs, "taken"))?.metadata?.resourceVersion).toBe(
+      foreign.metadata?.resourceVersion,
+    );
+
+    // 4. Deleting the profiles takes their children, and the last one the namespace's deny.
+    for (const name of ["api", "caller", "taken"]) await client.delete(resourcePath(PROFILES, testNs, name));
+    await waitFor(
+      "every child and the default deny to be gone",
+      async () => {
+        for (const [kind, name] of [
+          ["ServiceAccount", "api"],
+          ["PeerAuthentication", "api"],
+          ["AuthorizationPolicy", "api"],
+          ["RequestAuthentication", "api"],
+          ["NetworkPolicy", "api"],
+          ["ExternalSecret", "api-db"],
+          ["NetworkPolicy", "meshward-default-deny"],
+        ] as const) {
+          if (await getChild(client, kind, testNs, name)) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
+    expect(await getChild(client, "ServiceAccount", testNs, "taken")).toBeDefined();
+
+    // 5. Leadership moves on SIGTERM (the Lease is released), within the release namespace.
+    const follower = ops.find((o) => o !== leader) as OperatorProcess;
+    const refused = async (o: OperatorProcess) => o.metric("meshward_api_requests_total", { code: "403" });
+    expect(await refused(leader as OperatorProcess)).toBe(0);
+    expect(await leader?.stop()).toBe(0);
+    await waitFor(
+      "the other replica to lead",
+      async () => (await follower.metric("meshward_leader")) === 1,
+      20_000,
+    );
+    const l = await client.get<{ spec: { holderIdentity?: string } }>(
+      resourcePath(LEASES, releaseNs, leaseName),
+    );
+    expect(l.spec.holderIdentity).toBe(follower.name);
+    await applyProfile(client, testNs, "after", { selector: { app: "after" } });
+    await waitCondition(client, testNs, "after");
+    expect(await follower.writes()).toBeGreaterThan(0);
+
+    // Not one request of either replica was refused.
+    expect(await refused(follower)).toBe(0);
+    for (const o of ops) expect(o.log(), o.logFile).not.toMatch(/forbidden|"status":403/i);
+  });
+});
