@@ -238,7 +238,6 @@ describe("builders", () => {
           name: "a",
           uid: "uid-1",
           controller: true,
-          blockOwnerDeletion: true,
         },
       ]);
     }

@@ -26,7 +26,6 @@ export function ownerReference(profile: Profile): OwnerReference | undefined {
     name: profile.metadata.name,
     uid,
     controller: true,
-    blockOwnerDeletion: true,
   };
 }
 

@@ -207,7 +207,8 @@ export class Controller {
     try {
       return await this.reconciler.reconcile(key);
     } catch (e) {
-      if (e instanceof ApiError && (e.status === 400 || e.status === 422 || e.status === 403)) {
+      // A malformed request will not get better by retrying; a 403 may (RBAC can be fixed): it backs off.
+      if (e instanceof ApiError && (e.status === 400 || e.status === 422)) {
         throw new TerminalError(`${e.status} ${e.reason}: ${e.message}`);
       }
       throw e;
@@ -324,7 +325,11 @@ export class Controller {
   }
 
   get cachesSynced(): boolean {
-    return this.profiles.synced && [...this.children.values()].every((i) => i.synced);
+    return (
+      this.profiles.synced &&
+      [...this.children.values()].every((i) => i.synced) &&
+      this.crdInformers.every((i) => i.synced)
+    );
   }
 
   /** Starts reconciling (call once leadership is held, or at once without leader election). */

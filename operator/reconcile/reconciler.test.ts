@@ -6,7 +6,8 @@ import { DEFAULT_PLATFORM, type KubeObject } from "../builders/index.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { EventSink } from "./events.ts";
 import type { ChildKind } from "./kinds.ts";
-import { type Cluster, Reconciler } from "./reconciler.ts";
+import { ApiError } from "../runtime/client.ts";
+import { type Cluster, Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
 type Call = { op: "apply" | "remove" | "status" | "read"; kind?: string; name: string; force?: boolean };
 
@@ -287,6 +288,25 @@ describe("Reconciler", () => {
       { op: "remove", kind: "ExternalSecret", name: "b" },
     ]);
     expect(cluster.objects.has("ExternalSecret/ns/other")).toBe(true);
+  });
+
+  it("reports a write the API server refuses and retries it in a minute", async () => {
+    const { cluster, r, recorded } = setup();
+    const apply = cluster.apply.bind(cluster);
+    cluster.apply = async (kind, obj, force) => {
+      if (kind.resource.kind === "PeerAuthentication") {
+        throw new ApiError(403, "Forbidden", "peerauthentications is forbidden: User cannot patch resource");
+      }
+      return apply(kind, obj, force);
+    };
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    const res = await r.reconcile("ns/api");
+    expect(res).toEqual({ requeueAfterMs: REFUSED_RETRY_MS });
+    expect(cond(cluster, "ns/api", "Degraded")).toMatchObject({ status: "True", reason: "ApplyFailed" });
+    expect(cond(cluster, "ns/api", "Degraded")?.message).toContain(
+      "PeerAuthentication api: peerauthentications is forbidden",
+    );
+    expect(recorded.filter((e) => e.reason === "ApplyFailed")).toHaveLength(1);
   });
 
   it("requeues at the exception's expiry", async () => {

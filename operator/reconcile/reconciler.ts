@@ -82,6 +82,9 @@ function describe(o: { kind: string; metadata: { name: string } }): string {
   return `${o.kind} ${o.metadata.name}`;
 }
 
+/** How soon a profile whose writes the API server refused is tried again. */
+export const REFUSED_RETRY_MS = 60_000;
+
 function isRetriable(e: unknown): boolean {
   return (
     !(e instanceof ApiError) || e.status === 0 || e.status === 429 || e.status >= 500 || e.status === 409
@@ -168,24 +171,18 @@ export class Reconciler {
       return;
     }
     const withHash = this.stamp(desired);
-    if (live) {
-      if (live.metadata?.labels?.[SCOPE_LABEL] !== "namespace") {
+    // Not in the cache yet (e.g. created a moment ago): ask the API server before creating.
+    const current = live ?? (await this.cluster.read(kind, namespace, NAMESPACE_DEFAULT_DENY));
+    if (current) {
+      if (current.metadata?.labels?.[SCOPE_LABEL] !== "namespace") {
         this.log.warn(
-          { namespace, managers: managers(live) },
+          { namespace, managers: managers(current) },
           "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
         );
         return;
       }
-      if (this.inSync(withHash, live)) return;
+      if (this.inSync(withHash, current)) return;
       await this.cluster.apply(kind, withHash, true);
-      return;
-    }
-    const existing = await this.cluster.read(kind, namespace, NAMESPACE_DEFAULT_DENY);
-    if (existing) {
-      this.log.warn(
-        { namespace, managers: managers(existing) },
-        "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
-      );
       return;
     }
     await this.cluster.apply(kind, withHash, false);
@@ -301,6 +298,7 @@ export class Reconciler {
             entry.state = "Missing";
             entry.message = msg;
             outcome.failures.push(`${describe(desired)}: ${msg}`);
+            this.log.warn({ object: describe(desired), error: msg }, "the API server refused a write");
             if (before?.message !== msg) {
               this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
             }
@@ -320,10 +318,11 @@ export class Reconciler {
     await this.prune(profile, desiredNames, regarding);
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
     await this.writeStatus(namespace, name, previous, outcome);
-    if (built.nextChange) {
-      return { requeueAfterMs: Math.max(0, built.nextChange.getTime() - this.now().getTime()) + 250 };
-    }
-    return;
+    const requeue: number[] = [];
+    if (built.nextChange) requeue.push(Math.max(0, built.nextChange.getTime() - this.now().getTime()) + 250);
+    // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
+    if (outcome.failures.length > 0) requeue.push(REFUSED_RETRY_MS);
+    return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
   }
 
   private async reconcileChild(

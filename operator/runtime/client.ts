@@ -121,7 +121,11 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), Accept: "application/json", "User-Agent": this.userAgent };
+    const headers: Record<string, string> = {
+      ...ctx.getHeaders(),
+      Accept: "application/json",
+      "User-Agent": this.userAgent,
+    };
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);

@@ -215,7 +215,10 @@ export class Informer<T extends KubeObjectLike> {
           this.o.onRestart?.("error");
           if (this._state === "starting") this.setState("error");
           waitMs = backoff.next();
-          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "list failed; retrying");
+          this.o.log.warn(
+            { resource: id, error: errorFields(e), retryInMs: waitMs },
+            "list failed; retrying",
+          );
         }
         await this.pause(waitMs, signal);
         continue;
@@ -244,7 +247,10 @@ export class Informer<T extends KubeObjectLike> {
           this.counters.errors++;
           this.o.onRestart?.("error");
           const waitMs = backoff.next();
-          this.o.log.warn({ resource: id, error: errorFields(e), retryInMs: waitMs }, "watch failed; resuming");
+          this.o.log.warn(
+            { resource: id, error: errorFields(e), retryInMs: waitMs },
+            "watch failed; resuming",
+          );
           await this.pause(waitMs, signal);
         }
       }
