@@ -132,7 +132,9 @@ describe("faults", () => {
     done = true;
     const changes = await churning;
     expect(changes).toBeGreaterThan(5);
+    const t0 = Date.now();
     await waitConverged(client, [namespace]);
+    const convergedMs = Date.now() - t0;
     expect(op.proc.exitCode).toBeNull();
     const restarts = await op.metric("meshward_informer_restarts_total");
     // 11 informers; each restart of the API server may cost each of them a few reconnects, not a storm.
@@ -140,7 +142,7 @@ describe("faults", () => {
     expect(restarts).toBeLessThan(kills * 11 * 4);
     fs.appendFileSync(
       ".cache/e2e/reliability.jsonl",
-      `${JSON.stringify({ scenario: "apiserver-restart", kills, changes, informerRestarts: restarts })}\n`,
+      `${JSON.stringify({ scenario: "apiserver-restart", kills, changes, informerRestarts: restarts, convergedMs })}\n`,
     );
     await op.stop();
   });
@@ -211,7 +213,12 @@ describe("faults", () => {
       await op.kill();
     }
     const last = await operator("f3-final", [namespace]);
+    const t0 = Date.now();
     await waitConverged(client, [namespace]);
+    fs.appendFileSync(
+      ".cache/e2e/reliability.jsonl",
+      `${JSON.stringify({ scenario: "operator-sigkill", iterations, convergedAfterRestartMs: Date.now() - t0 })}\n`,
+    );
     await last.stop();
   });
 

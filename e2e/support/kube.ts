@@ -1,5 +1,6 @@
 // Small helpers for e2e tests against the real API server.
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { inject } from "vitest";
 import {
@@ -87,4 +88,49 @@ export async function waitFor<T>(
       );
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * A kubeconfig (written to `file`) for a ServiceAccount, with a token from the TokenRequest API.
+ * Unlike the admin identity (system:masters), such a client is subject to the API server's
+ * request limits and to RBAC.
+ */
+export async function serviceAccountKubeconfig(
+  client: KubeClient,
+  namespace: string,
+  sa: string,
+  file: string,
+): Promise<string> {
+  const tr = await client.request<{ status: { token: string } }>(
+    "POST",
+    `/api/v1/namespaces/${namespace}/serviceaccounts/${sa}/token`,
+    {
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { expirationSeconds: 3600 },
+      },
+    },
+  );
+  const admin = new KubeConfig();
+  admin.loadFromFile(kubeconfigPath());
+  const cluster = admin.getCurrentCluster();
+  if (!cluster) throw new Error("admin kubeconfig has no cluster");
+  const caData =
+    cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile).toString("base64") : undefined);
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "testbed",
+        cluster: { server: cluster.server, ...(caData && { "certificate-authority-data": caData }) },
+      },
+    ],
+    users: [{ name: sa, user: { token: tr.status.token } }],
+    contexts: [{ name: sa, context: { cluster: "testbed", user: sa } }],
+    "current-context": sa,
+  };
+  fs.writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  return file;
 }
