@@ -3,20 +3,27 @@
 //
 //   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100]
 //                    [--quiet-minutes 10] [--concurrency 4] [--out docs/benchmarks.md]
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { up } from "../e2e/controlplane/cluster.ts";
-import { API_VERSION, KIND, type ProfileStatus } from "../operator/api/schema.ts";
-import { validateProfile } from "../operator/api/validate.ts";
-import { buildProfile, indexProfiles, makeContext } from "../operator/builders/index.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
-import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
-import { buildStatus } from "../operator/reconcile/status.ts";
+import { CHILD_KINDS } from "../operator/reconcile/kinds.ts";
+import {
+  createFleet,
+  deleteNamespaces,
+  type Fleet,
+  floor,
+  log,
+  percentile,
+  readProc,
+  settle,
+  sleep,
+  startOperator,
+  waitAllReady,
+} from "./lib.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -37,280 +44,6 @@ const SINGLE = Number(args.single);
 const DRIFT = Number(args.drift);
 const QUIET_MIN = Number(args["quiet-minutes"]);
 const CONC = Number(args.concurrency);
-const NAMESPACES = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
-
-const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function pool<T>(items: T[], width: number, fn: (t: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i] as T, i);
-      }
-    }),
-  );
-}
-
-function spec(i: number, count: number) {
-  const name = (k: number) => `svc-${((k % count) + count) % count}`;
-  return {
-    selector: { app: name(i) },
-    ingress: [
-      {
-        from: [{ service: name(i + 1) }, { namespace: "gateways" }],
-        ports: [8080],
-        http: { methods: ["GET", "POST"], paths: ["/v1/*"] },
-      },
-    ],
-    egress: {
-      to: [
-        { service: name(i - 1), ports: [8080] },
-        { cidr: "10.20.0.0/16", ports: [5432] },
-      ],
-    },
-    secrets: [
-      {
-        name: `${name(i)}-db`,
-        storeRef: { name: "vault" },
-        data: [{ secretKey: "password", remoteRef: { key: name(i) } }],
-      },
-    ],
-  };
-}
-
-interface Fleet {
-  namespaces: string[];
-  profiles: { namespace: string; name: string }[];
-}
-
-/** Creates `count` profiles, `perNs` per namespace; references stay inside a namespace. */
-async function createFleet(client: KubeClient, prefix: string, count: number, perNs: number): Promise<Fleet> {
-  const namespaces = Array.from({ length: Math.ceil(count / perNs) }, (_, i) => `${prefix}-${i}`);
-  await pool(namespaces, 8, async (ns) => {
-    await client.apply(
-      resourcePath(NAMESPACES, undefined, ns),
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      "bench",
-      true,
-    );
-  });
-  const profiles = Array.from({ length: count }, (_, i) => ({
-    namespace: namespaces[Math.floor(i / perNs)] as string,
-    name: `svc-${i % perNs}`,
-    i: i % perNs,
-  }));
-  await pool(profiles, 8, async (p) => {
-    await client.apply(
-      resourcePath(PROFILES, p.namespace, p.name),
-      {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { name: p.name, namespace: p.namespace },
-        spec: spec(p.i, Math.min(perNs, count)),
-      },
-      "bench",
-      true,
-    );
-  });
-  return { namespaces, profiles };
-}
-
-async function deleteNamespaces(client: KubeClient, namespaces: string[]): Promise<void> {
-  await pool(namespaces, 8, async (ns) => {
-    await client.delete(resourcePath(NAMESPACES, undefined, ns)).catch(() => undefined);
-  });
-  for (;;) {
-    const list = await client.get<{ items: KubeObjectLike[] }>(resourcePath(NAMESPACES));
-    const left = list.items.filter((n) => namespaces.includes(n.metadata?.name ?? "")).length;
-    if (left === 0) return;
-    await sleep(500);
-  }
-}
-
-/** The floor: a bare client applying the same objects plus one status patch per profile. */
-async function floor(client: KubeClient, fleet: Fleet): Promise<number> {
-  const raws = await Promise.all(
-    fleet.profiles.map((p) => client.get<KubeObjectLike>(resourcePath(PROFILES, p.namespace, p.name))),
-  );
-  const parsed = raws.map((r) => {
-    const v = validateProfile(r);
-    if (!v.ok) throw new Error("bench profile invalid");
-    v.profile.metadata.uid = r.metadata?.uid as string;
-    return v.profile;
-  });
-  const ctx = makeContext({ profiles: indexProfiles(parsed) });
-  const t0 = performance.now();
-  await pool(parsed, CONC, async (p) => {
-    const built = buildProfile(p, ctx);
-    for (const o of built.objects) {
-      const kind = CHILD_KINDS.find((k) => k.resource.kind === o.kind);
-      if (!kind) continue;
-      await client.apply(
-        resourcePath(kind.resource, o.metadata.namespace, o.metadata.name),
-        o,
-        "bench-floor",
-        false,
-      );
-    }
-    const status: ProfileStatus = buildStatus(
-      {
-        generation: 1,
-        objects: [],
-        conflicts: [],
-        drift: [],
-        missing: [],
-        warnings: [],
-        failures: [],
-        exceptions: [],
-      },
-      undefined,
-      new Date(),
-    );
-    await client.apply(
-      resourcePath(PROFILES, p.metadata.namespace, p.metadata.name, "status"),
-      {
-        apiVersion: API_VERSION,
-        kind: KIND,
-        metadata: { name: p.metadata.name, namespace: p.metadata.namespace },
-        status,
-      },
-      "bench-floor-status",
-      true,
-    );
-  });
-  return performance.now() - t0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Op {
-  proc: ChildProcess;
-  port: number;
-  metric(name: string, label?: string): Promise<number>;
-  writes(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startOperator(kubeconfig: string, extra: string[] = []): Promise<Op> {
-  const port = await freePort();
-  const logFile = path.join(ROOT, `.cache/bench-operator-${Date.now()}.log`);
-  const out = fs.openSync(logFile, "w");
-  const proc = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, "operator/main.ts"),
-      "--kubeconfig",
-      kubeconfig,
-      "--leader-election",
-      "false",
-      "--metrics-port",
-      String(port),
-      "--metrics-host",
-      "127.0.0.1",
-      "--concurrency",
-      String(CONC),
-      "--log-level",
-      "warn",
-      ...extra,
-    ],
-    { stdio: ["ignore", out, out] },
-  );
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  const metric = async (name: string, label?: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split("\n")) {
-      if (!line.startsWith(name) || (label && !line.includes(label))) continue;
-      const rest = line.slice(name.length);
-      if (rest[0] !== " " && rest[0] !== "{") continue;
-      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-    return sum;
-  };
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (proc.exitCode !== null) throw new Error(`operator exited; see ${logFile}`);
-    await sleep(50);
-  }
-  return {
-    proc,
-    port,
-    metric,
-    async writes() {
-      let n = 0;
-      for (const verb of ["apply", "create", "update", "patch", "delete"])
-        n += await metric("meshward_api_requests_total", `verb="${verb}"`);
-      return n;
-    },
-    async stop() {
-      proc.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
-
-async function waitAllReady(
-  client: KubeClient,
-  namespaces: string[],
-  count: number,
-  timeoutMs = 900_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ready = 0;
-    await pool(namespaces, 8, async (ns) => {
-      const list = await client.get<{ items: (KubeObjectLike & { status?: ProfileStatus })[] }>(
-        resourcePath(PROFILES, ns),
-      );
-      ready += list.items.filter(
-        (p) =>
-          p.status?.observedGeneration === p.metadata?.generation &&
-          p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
-      ).length;
-    });
-    if (ready >= count) return;
-    if (Date.now() > deadline) throw new Error(`only ${ready}/${count} Ready after ${timeoutMs / 1000}s`);
-    await sleep(200);
-  }
-}
-
-async function settle(op: Op): Promise<void> {
-  // Settled: queue empty and no reconcile for a second.
-  let last = -1;
-  for (;;) {
-    const n = await op.metric("meshward_reconciles_total");
-    const depth = await op.metric("meshward_queue_depth");
-    if (n === last && depth === 0) return;
-    last = n;
-    await sleep(1000);
-  }
-}
-
-function readProc(pid: number): { rssMb: number; cpuTicks: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return { rssMb: rss, cpuTicks: Number(stat[11]) + Number(stat[12]) };
-}
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
 
 async function driftLatencies(client: KubeClient, fleet: Fleet, count: number): Promise<number[]> {
   const pa = CHILD_KINDS.find((k) => k.resource.kind === "PeerAuthentication")?.resource;
@@ -368,14 +101,14 @@ async function main(): Promise<void> {
   const floorFleet = await createFleet(client, `bf${tag}`, N, PER_NS);
   const fleet = await createFleet(client, `bo${tag}`, N, PER_NS);
   log("floor: bare client server-side-applying the same objects + one status patch per profile…");
-  const floorMs = await floor(client, floorFleet);
+  const floorMs = await floor(client, floorFleet, CONC);
   results.floorSeconds = +(floorMs / 1000).toFixed(2);
   log(`floor ${results.floorSeconds}s; deleting its namespaces…`);
   await deleteNamespaces(client, floorFleet.namespaces);
 
   log("operator: start → every profile Ready…");
   const t0 = performance.now();
-  let op = await startOperator(kubeconfig);
+  let op = await startOperator(kubeconfig, CONC);
   await waitAllReady(client, fleet.namespaces, N);
   const opMs = performance.now() - t0;
   results.operatorSeconds = +(opMs / 1000).toFixed(2);
@@ -394,7 +127,7 @@ async function main(): Promise<void> {
 
   log("restart with every profile in sync: counting writes…");
   await op.stop();
-  op = await startOperator(kubeconfig);
+  op = await startOperator(kubeconfig, CONC);
   for (;;) {
     if ((await op.metric("meshward_reconciles_total")) >= N) break;
     await sleep(250);
@@ -405,7 +138,7 @@ async function main(): Promise<void> {
   await op.stop();
 
   log("full resync (1-minute resync period): counting writes…");
-  op = await startOperator(kubeconfig, ["--resync-minutes", "1"]);
+  op = await startOperator(kubeconfig, CONC, ["--resync-minutes", "1"]);
   await settle(op);
   const beforeResync = await op.metric("meshward_reconciles_total");
   const writesBeforeResync = await op.writes();
@@ -415,7 +148,7 @@ async function main(): Promise<void> {
   results.resyncWrites = (await op.writes()) - writesBeforeResync;
   await op.stop();
 
-  op = await startOperator(kubeconfig);
+  op = await startOperator(kubeconfig, CONC);
   await settle(op);
   log(`drift: ${DRIFT} deletes and edits…`);
   const lat = await driftLatencies(client, fleet, DRIFT);
@@ -435,7 +168,7 @@ async function main(): Promise<void> {
     log(`${SINGLE} profiles in one namespace…`);
     const one = await createFleet(client, `bs${tag}`, SINGLE, SINGLE);
     const t1 = performance.now();
-    op = await startOperator(kubeconfig);
+    op = await startOperator(kubeconfig, CONC);
     await waitAllReady(client, one.namespaces, SINGLE);
     results.singleNamespaceSeconds = +((performance.now() - t1) / 1000).toFixed(2);
     await settle(op);
