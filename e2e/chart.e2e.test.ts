@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureHelm } from "./controlplane/build.ts";
 import {
@@ -23,8 +23,8 @@ import {
   createNamespace,
   deleteNamespace,
   kube,
-  kubeconfigPath,
   NAMESPACES,
+  serviceAccountKubeconfig,
   waitFor,
 } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
@@ -383,44 +383,11 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
     saName = one("ServiceAccount").metadata?.name as string;
     leaseName = `${FULLNAME}-leader`;
     await applyChart();
-    const tr = await client.request<{ status: { token: string } }>(
-      "POST",
-      `${resourcePath(KINDS.ServiceAccount as Resource, releaseNs, saName)}/token`,
-      {
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "TokenRequest",
-          spec: { expirationSeconds: 3600 },
-        },
-      },
-    );
-    const admin = new KubeConfig();
-    admin.loadFromFile(kubeconfigPath());
-    const cluster = admin.getCurrentCluster();
-    if (!cluster) throw new Error("admin kubeconfig has no cluster");
-    const caData =
-      cluster.caData ?? (cluster.caFile ? fs.readFileSync(cluster.caFile).toString("base64") : undefined);
-    saKubeconfig = path.join(WORK, "serviceaccount.kubeconfig");
-    fs.writeFileSync(
-      saKubeconfig,
-      stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "testbed",
-            cluster: {
-              server: cluster.server,
-              ...(caData ? { "certificate-authority-data": caData } : {}),
-              ...(cluster.skipTLSVerify ? { "insecure-skip-tls-verify": true } : {}),
-            },
-          },
-        ],
-        users: [{ name: saName, user: { token: tr.status.token } }],
-        contexts: [{ name: saName, context: { cluster: "testbed", user: saName } }],
-        "current-context": saName,
-      }),
-      { mode: 0o600 },
+    saKubeconfig = await serviceAccountKubeconfig(
+      client,
+      releaseNs,
+      saName,
+      path.join(WORK, "serviceaccount.kubeconfig"),
     );
     const kc = new KubeConfig();
     kc.loadFromFile(saKubeconfig);

@@ -2,7 +2,7 @@
 // children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
 // that reference it and to its namespace); the work queue; leader election.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Profile, ProfileStatus } from "../api/schema.ts";
+import type { ProfileStatus } from "../api/schema.ts";
 import {
   DEFAULT_PLATFORM,
   type KubeObject,
@@ -23,7 +23,7 @@ import { NamespacedInformers } from "../runtime/multi.ts";
 import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
-import { type Cluster, isNamespaceKey, Reconciler } from "./reconciler.ts";
+import { type Cluster, Reconciler } from "./reconciler.ts";
 
 export const FIELD_MANAGER = "meshward";
 const VERSION = "0.1.0";
@@ -367,11 +367,4 @@ export class Controller {
     for (const [kind, inf] of this.children) m.set(kind.resource.kind, inf.size);
     return m;
   }
-
-  profileFor(key: string): Profile | undefined {
-    const raw = this.profiles.get(...(key.split("/") as [string, string]));
-    return raw ? this.reconciler.validate(raw).profile : undefined;
-  }
-
-  isNamespaceKey = isNamespaceKey;
 }

@@ -14,7 +14,6 @@ import {
   MANAGED_BY_LABEL,
   NAMESPACE_DEFAULT_DENY,
   type PlatformDefaults,
-  PROFILE_LABEL,
   SCOPE_LABEL,
   type MeshMode,
 } from "../builders/index.ts";
@@ -518,5 +517,3 @@ export class Reconciler {
     await this.cluster.applyStatus(namespace, name, next);
   }
 }
-
-export { PROFILE_LABEL };
