@@ -1,7 +1,7 @@
 // A thin Kubernetes API client: JSON requests and watch streams over the kubeconfig's transport
 // (authentication and TLS come from @kubernetes/client-node). Generic: it knows resources, not kinds.
 import { type HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { fetch } from "undici";
+import { type Dispatcher, fetch } from "undici";
 
 /** Where a kind lives in the API. */
 export interface Resource {
@@ -97,6 +97,7 @@ export class KubeClient {
   private readonly observers: RequestObserver[] = [];
 
   private readonly userAgent: string;
+  private dispatcher: Dispatcher | undefined;
 
   constructor(kc: KubeConfig, opts: { userAgent?: string } = {}) {
     const cluster = kc.getCurrentCluster();
@@ -121,6 +122,10 @@ export class KubeClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const ctx = new RequestContext(url.toString(), method as HttpMethod);
     await this.kc.applySecurityAuthentication(ctx);
+    // client-node makes a new connection pool (undici Agent) for every request, so every request
+    // would open a new TLS connection. One pool for the client keeps connections alive and reused;
+    // headers (tokens, which may rotate) still come fresh from the kubeconfig each time.
+    this.dispatcher ??= ctx.getDispatcher();
     const headers: Record<string, string> = {
       ...ctx.getHeaders(),
       Accept: "application/json",
@@ -140,7 +145,7 @@ export class KubeClient {
         method,
         headers,
         body,
-        dispatcher: ctx.getDispatcher(),
+        dispatcher: this.dispatcher,
         signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
       });
       this.observe(verb, path, res.status);
