@@ -31,8 +31,10 @@ let repo = "";
 
 beforeAll(async () => {
   client = kube();
-  op = await startOperator({ name: "operator-gitops" });
   namespace = await createNamespace(client, "gitops");
+  // Scoped to the Application's namespace, so what other test files left behind (namespaces still
+  // being deleted) cannot add to this operator's queue or write counts.
+  op = await startOperator({ name: "operator-gitops", args: ["--namespaces", namespace] });
   repo = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-gitops-"));
 });
 afterAll(async () => {
