@@ -1,0 +1,145 @@
+// The Argo CD health check (operator/argocd/health.lua, run by a real Lua 5.1) on profiles the real
+// operator reconciled: Healthy, Degraded for drift, conflict, a missing reference and missing Istio,
+// Progressing before the first reconcile and right after a spec change. UPDATE_FIXTURES=1 writes
+// each object to operator/argocd/testdata/, where health.test.ts checks them without a cluster.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installUpstreamCrds, uninstallIstioCrds } from "../e2e/controlplane/cluster.ts";
+import { expectedHealth, FIXTURES, writeFixture } from "../operator/argocd/fixtures.ts";
+import { runHealth } from "../operator/argocd/harness.ts";
+import type { KubeClient } from "../operator/runtime/client.ts";
+import { resourcePath } from "../operator/runtime/client.ts";
+import { createNamespace, deleteNamespace, kube, kubeconfigPath } from "./support/kube.ts";
+import { type OperatorProcess, startOperator } from "./support/operator.ts";
+import { applyProfile, getProfile, kindOf, type ProfileObject, waitCondition } from "./support/profiles.ts";
+
+const UPDATE = process.env.UPDATE_FIXTURES === "1";
+
+let client: KubeClient;
+let op: OperatorProcess | undefined;
+const namespaces: string[] = [];
+const checked = new Set<string>();
+let istioRemoved = false;
+
+beforeAll(async () => {
+  client = kube();
+  op = await startOperator({ name: "operator-argocd" });
+});
+afterAll(async () => {
+  await op?.stop();
+  for (const n of namespaces) await deleteNamespace(client, n);
+  // Leave the test bed as the other files expect it.
+  if (istioRemoved) await installUpstreamCrds(kubeconfigPath(), { istio: true, eso: false });
+});
+
+async function ns(prefix: string): Promise<string> {
+  const n = await createNamespace(client, prefix);
+  namespaces.push(n);
+  return n;
+}
+
+/** Runs the health script on a live profile, checks the fixture's expectation, and records it. */
+function check(name: string, obj: ProfileObject | undefined) {
+  const c = FIXTURES.find((f) => f.name === name);
+  if (!c) throw new Error(`no fixture case ${name} in operator/argocd/fixtures.ts`);
+  if (!obj) throw new Error(`${name}: the profile is gone`);
+  const health = runHealth(obj);
+  expect(health, c.what).toMatchObject(expectedHealth(obj, c));
+  expect(health.message, c.what).toContain(c.messageIncludes);
+  if (UPDATE) writeFixture(name, obj);
+  checked.add(name);
+  return health;
+}
+
+const PLAIN = { selector: { app: "api" }, ingress: [{ from: [{ namespace: "gateways" }], ports: [8080] }] };
+
+describe("Argo CD health of real profiles", () => {
+  let readyNs = "";
+
+  it("Healthy: Ready=True, with Ready's message", async () => {
+    readyNs = await ns("argo-ready");
+    await applyProfile(client, readyNs, "api", PLAIN);
+    check("ready", await waitCondition(client, readyNs, "api"));
+  });
+
+  it("Degraded: drift left in place under driftPolicy Report, named in the message", async () => {
+    const n = await ns("argo-drift");
+    await applyProfile(client, n, "api", { ...PLAIN, driftPolicy: "Report" });
+    await waitCondition(client, n, "api");
+    await client.request("PATCH", resourcePath(kindOf("PeerAuthentication"), n, "api"), {
+      body: { spec: { mtls: { mode: "PERMISSIVE" } } },
+      contentType: "application/merge-patch+json",
+      query: { fieldManager: "someone" },
+    });
+    check("drifted", await waitCondition(client, n, "api", { type: "Drifted", status: "True" }));
+  });
+
+  it("Degraded: an object with a generated name that belongs to someone else", async () => {
+    const n = await ns("argo-conflict");
+    await client.request("POST", resourcePath(kindOf("PeerAuthentication"), n), {
+      body: {
+        apiVersion: "security.istio.io/v1",
+        kind: "PeerAuthentication",
+        metadata: { name: "api", namespace: n },
+        spec: { mtls: { mode: "PERMISSIVE" } },
+      },
+      query: { fieldManager: "platform-team" },
+    });
+    await applyProfile(client, n, "api", PLAIN);
+    check("conflict", await waitCondition(client, n, "api", { status: "False", reason: "Conflict" }));
+  });
+
+  it("Degraded: a caller named by a profile that does not exist", async () => {
+    const n = await ns("argo-refs");
+    await applyProfile(client, n, "api", {
+      selector: { app: "api" },
+      ingress: [{ from: [{ service: "missing" }], ports: [8080] }],
+    });
+    check(
+      "reference-not-found",
+      await waitCondition(client, n, "api", { status: "False", reason: "ReferenceNotFound" }),
+    );
+  });
+
+  it("Progressing before the first reconcile and right after a spec change; Healthy once meshward caught up", async () => {
+    // With meshward stopped the API server's objects are exactly what Argo CD sees in that window.
+    await op?.stop();
+    op = undefined;
+    await applyProfile(client, readyNs, "fresh", { selector: { app: "fresh" } });
+    const fresh = await getProfile(client, readyNs, "fresh");
+    expect(fresh?.status).toBeUndefined();
+    check("no-status", fresh);
+
+    await applyProfile(client, readyNs, "api", {
+      ...PLAIN,
+      ingress: [{ from: [{ namespace: "gateways" }, { namespace: "batch" }], ports: [8080] }],
+    });
+    const bumped = await getProfile(client, readyNs, "api");
+    expect(bumped?.metadata?.generation).toBe(2);
+    expect(bumped?.status?.observedGeneration).toBe(1);
+    check("generation-bump", bumped);
+
+    op = await startOperator({ name: "operator-argocd-2" });
+    for (const name of ["api", "fresh"]) {
+      const p = await waitCondition(client, readyNs, name);
+      expect(runHealth(p)).toMatchObject({ status: "Healthy" });
+    }
+  });
+
+  it("Degraded: Istio's CRDs are not installed", async () => {
+    await op?.stop();
+    op = undefined;
+    istioRemoved = true;
+    await uninstallIstioCrds(kubeconfigPath());
+    op = await startOperator({ name: "operator-argocd-no-istio" });
+    const n = await ns("argo-noistio");
+    await applyProfile(client, n, "api", PLAIN);
+    check(
+      "istio-not-installed",
+      await waitCondition(client, n, "api", { status: "False", reason: "IstioNotInstalled" }),
+    );
+  });
+
+  it("covers every fixture case", () => {
+    expect([...checked].sort()).toEqual(FIXTURES.map((f) => f.name).sort());
+  });
+});
