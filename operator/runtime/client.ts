@@ -90,6 +90,7 @@ export interface RequestOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const MAX_THROTTLED_ATTEMPTS = 5;
 
 export class KubeClient {
   readonly kc: KubeConfig;
@@ -159,6 +160,25 @@ export class KubeClient {
 
   /** One JSON request. Throws ApiError for non-2xx answers, with the server's reason and message. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    // Like client-go: a 429 (throttled) is tried again after the server's Retry-After, a few times,
+    // before the caller sees it; the work queue's backoff handles what is left.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, opts);
+      } catch (e) {
+        if (
+          !(e instanceof ApiError && e.status === 429) ||
+          attempt >= MAX_THROTTLED_ATTEMPTS ||
+          opts.signal?.aborted
+        )
+          throw e;
+        const wait = Math.min(e.retryAfterMs ?? 1000, 5000) * (0.5 + Math.random() * 0.5);
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const res = await this.send(method, path, opts, DEFAULT_TIMEOUT_MS);
     const text = await res.text();
     if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : {}) as T;
