@@ -69,6 +69,32 @@ describe("validateProfile", () => {
     });
   });
 
+  it("says what type a field has instead of 'is required' when it is there (found by the fuzzer)", () => {
+    const problems = (spec: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec,
+      }).problems;
+    expect(problems({ selector: { app: "a" }, requestAuthentication: { jwt: [{ issuer: null }] } })).toEqual([
+      { path: "spec.requestAuthentication.jwt[0].issuer", message: "expected a string, got null" },
+    ]);
+    expect(
+      problems({ selector: { app: "a" }, ingress: [{ from: [{ namespace: "x" }], ports: [1.5, "80"] }] }),
+    ).toEqual([
+      { path: "spec.ingress[0].ports[0]", message: "expected a whole number, got 1.5" },
+      { path: "spec.ingress[0].ports[1]", message: "expected a number, got a string" },
+    ]);
+    expect(problems({ selector: { app: "a" }, ingress: [[]] })).toEqual([
+      { path: "spec.ingress[0]", message: "expected an object (a YAML mapping), got a list" },
+    ]);
+    // A field that is really missing still reads "is required".
+    expect(problems({ selector: { app: "a" }, ingress: [{}] })).toEqual([
+      { path: "spec.ingress[0].from", message: "is required" },
+    ]);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",

@@ -68,6 +68,8 @@ const TYPE_NAMES: Record<string, string> = {
 function describeType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string") return "a string";
   return typeof v === "object" ? "an object" : typeof v;
 }
 
@@ -120,7 +122,8 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
     problems.push({ path: "spec", message: "is required" });
     return { ok: false, problems };
   }
-  const parsed = ProfileSpec.safeParse(raw.spec);
+  // reportInput: without it zod leaves issue.input unset, and every wrong type would read "is required".
+  const parsed = ProfileSpec.safeParse(raw.spec, { reportInput: true });
   if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"]));
   if (problems.length > 0 || !parsed.success || !isRecord(meta)) return { ok: false, problems };
 
