@@ -231,6 +231,29 @@ describe("Reconciler", () => {
     expect(res && res.requeueAfterMs).toBeLessThan(61_000);
   });
 
+  it("reads a garbled status and generation without throwing, and rewrites them (found by the fuzzer)", async () => {
+    for (const status of [
+      { objects: [null] },
+      { conditions: "Ready", objects: 5, exceptions: [{ type: "AuditOnly" }] },
+      { conditions: [null, { type: "Ready" }], observedGeneration: "2" },
+      "garbage",
+    ]) {
+      for (const valid of [true, false]) {
+        const { cluster, r } = setup();
+        cluster.putProfile("ns", "api", valid ? { selector: { app: "api" } } : { selector: 5 });
+        const p = cluster.profilesMap.get("ns/api");
+        if (!p?.metadata) throw new Error("no profile");
+        p.status = status;
+        p.metadata.generation = "7" as unknown as number;
+        await r.reconcile("ns/api");
+        expect(cond(cluster, "ns/api", "Ready")).toMatchObject({
+          reason: valid ? "Reconciled" : "InvalidSpec",
+          observedGeneration: 0,
+        });
+      }
+    }
+  });
+
   it("keeps the namespace default deny while a profile exists and removes it after the last", async () => {
     const { cluster, r } = setup();
     cluster.putProfile("ns", "a", { selector: { app: "a" } });
