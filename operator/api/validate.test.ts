@@ -95,6 +95,23 @@ describe("validateProfile", () => {
     ]);
   });
 
+  it("gives the same field path every time a rule with a path fails (found by the fuzzer)", () => {
+    const raw = {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name: "a", namespace: "b" },
+      spec: {
+        selector: { app: "a" },
+        egress: { to: [{ cidr: "10.0.0.0/8", except: ["11.0.0.0/8"] }] },
+        mtls: { mode: "Permissive" },
+      },
+    };
+    const paths = () => validateProfile(raw).problems.map((p) => p.path);
+    const first = paths();
+    expect(first).toEqual(["spec.egress.to[0].except", "spec.mtls.mode"]);
+    for (let i = 0; i < 3; i++) expect(paths()).toEqual(first);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
