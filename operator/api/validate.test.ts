@@ -112,6 +112,25 @@ describe("validateProfile", () => {
     for (let i = 0; i < 3; i++) expect(paths()).toEqual(first);
   });
 
+  it("tells a wrongly typed or malformed metadata.name or namespace from a missing one (found by the fuzzer)", () => {
+    const problems = (metadata: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata,
+        spec: { selector: { app: "a" } },
+      }).problems;
+    expect(problems({ name: { a: "x" }, namespace: 7 })).toEqual([
+      { path: "metadata.name", message: "expected a string, got an object" },
+      { path: "metadata.namespace", message: "expected a string, got 7" },
+    ]);
+    expect(problems({ namespace: "b" })).toEqual([{ path: "metadata.name", message: "is required" }]);
+    for (const namespace of ["a/b", "*", "PAY", "a".repeat(64), "pay "])
+      expect(problems({ name: "a", namespace })).toEqual([
+        { path: "metadata.namespace", message: expect.stringContaining("namespace name") },
+      ]);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
