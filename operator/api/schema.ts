@@ -46,7 +46,10 @@ function uniqueBy<T extends Record<K, string>, K extends string>(
 const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
 
 const port = z.number().int().min(1).max(65535);
-const ports = z.array(port).max(16).describe("TCP ports. Omitted or empty means every port.");
+const ports = z
+  .array(port)
+  .max(16)
+  .describe("TCP ports. Omitted or empty means every TCP port (UDP and SCTP are never admitted).");
 
 export const HTTP_METHODS = [
   "GET",
