@@ -18,6 +18,8 @@ export const CATEGORIES = ["meshward", "security"];
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LABEL_MSG =
   "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
+/** A Kubernetes object name (DNS subdomain), as ServiceAccount names are. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -98,7 +100,13 @@ const serviceRef = patterned(
 const serviceAccountRef = z
   .object({
     namespace: dnsLabel().describe("Namespace of the service account."),
-    name: z.string().min(1).max(253).describe("Name of the service account."),
+    // A pattern, not just a string: the name goes into a SPIFFE principal, where '*' is Istio's
+    // wildcard ("monitoring/*" would admit every service account of the namespace).
+    name: patterned(
+      DNS_SUBDOMAIN,
+      "serviceAccount name must be a service account's name: lowercase letters, digits, '-' and '.' (e.g. prometheus); wildcards are not allowed",
+      253,
+    ).describe("Name of the service account."),
   })
   .strict();
 

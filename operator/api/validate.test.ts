@@ -131,6 +131,28 @@ describe("validateProfile", () => {
       ]);
   });
 
+  it("rejects a serviceAccount name that would be an Istio wildcard principal (found by the fuzzer)", () => {
+    const check = (name: string) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: {
+          selector: { app: "a" },
+          ingress: [{ from: [{ serviceAccount: { namespace: "mon", name } }] }],
+        },
+      }).problems;
+    // cluster.local/ns/mon/sa/* would admit every service account of the namespace.
+    for (const name of ["*", "prom*", "*theus", "a/b", "../x", "A", "a b"])
+      expect(check(name)).toEqual([
+        {
+          path: "spec.ingress[0].from[0].serviceAccount.name",
+          message: expect.stringContaining("wildcards are not allowed"),
+        },
+      ]);
+    for (const name of ["prometheus", "default", "sa-1.team"]) expect(check(name)).toEqual([]);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
