@@ -239,7 +239,15 @@ export const Egress = z
 
 export const JwtRule = z
   .object({
-    issuer: z.string().min(1).max(512).describe("The token issuer (`iss`), e.g. https://auth.example.com/."),
+    // No '*': with requireToken the issuer becomes the request principal pattern "<issuer>/*", where
+    // '*' is Istio's wildcard ("*" would admit a token from any issuer the mesh validates).
+    issuer: withRules(z.string().min(1).max(512), [
+      {
+        cel: "!self.contains('*')",
+        message: "issuer must be the exact issuer of the tokens (iss); '*' is not allowed",
+        check: (v) => !v.includes("*"),
+      },
+    ]).describe("The token issuer (`iss`), e.g. https://auth.example.com/."),
     jwksUri: patterned(HTTPS_URL, "jwksUri must be an https:// URL of the issuer's JSON Web Key Set", 1024)
       .optional()
       .describe("Where to fetch the issuer's keys. Omitted means OpenID discovery from the issuer."),

@@ -153,6 +153,29 @@ describe("validateProfile", () => {
     for (const name of ["prometheus", "default", "sa-1.team"]) expect(check(name)).toEqual([]);
   });
 
+  it("rejects a JWT issuer with '*', which would be a wildcard request principal (found by the fuzzer)", () => {
+    const check = (issuer: string) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: {
+          selector: { app: "a" },
+          ingress: [{ from: [{ namespace: "gw" }] }],
+          requestAuthentication: { jwt: [{ issuer }] },
+        },
+      }).problems;
+    // "*/*" admits a token from any issuer some other RequestAuthentication validates.
+    for (const issuer of ["*", "*.example.com", "https://auth.example.com/*"])
+      expect(check(issuer)).toEqual([
+        {
+          path: "spec.requestAuthentication.jwt[0].issuer",
+          message: expect.stringContaining("'*' is not allowed"),
+        },
+      ]);
+    expect(check("https://auth.example.com/")).toEqual([]);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
