@@ -65,6 +65,8 @@ export const HTTP_METHODS = [
   "TRACE",
 ] as const;
 
+export const SELECTOR_KEY_MESSAGE = "selector keys must be label keys such as app or app.kubernetes.io/name";
+
 const labelSelector = withRules(
   z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
   [
@@ -75,7 +77,7 @@ const labelSelector = withRules(
     },
     {
       cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
-      message: "selector keys must be label keys such as app or app.kubernetes.io/name",
+      message: SELECTOR_KEY_MESSAGE,
       check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
     },
     {

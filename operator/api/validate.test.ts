@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { loadProfiles } from "../cli/load.ts";
 import { render } from "../cli/render.ts";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
@@ -174,6 +175,23 @@ describe("validateProfile", () => {
         },
       ]);
     expect(check("https://auth.example.com/")).toEqual([]);
+  });
+
+  it("rejects a __proto__ selector key instead of dropping it (found by the fuzzer)", () => {
+    for (const spec of [
+      JSON.parse('{"selector": {"__proto__": "x", "app": "a"}}') as unknown,
+      parseYaml("selector:\n  __proto__: x\n  app: a\n") as unknown,
+    ]) {
+      const r = validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec,
+      });
+      // Accepted, the generated policies would have selected every app=a pod.
+      expect(r.ok).toBe(false);
+      expect(r.problems).toEqual([{ path: "spec.selector", message: expect.stringContaining("label keys") }]);
+    }
   });
 
   it("names the field of a bad metadata.name and says what to write", () => {

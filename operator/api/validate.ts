@@ -1,7 +1,15 @@
 // Validation of a raw object as a ServiceSecurityProfile: the same rules the CRD enforces at
 // apply time, run offline (CLI) and at runtime (the operator; an older CRD may be installed).
 import type * as z from "zod";
-import { API_VERSION, DNS_LABEL, KIND, NAME_RULE, type Profile, ProfileSpec } from "./schema.ts";
+import {
+  API_VERSION,
+  DNS_LABEL,
+  KIND,
+  NAME_RULE,
+  type Profile,
+  ProfileSpec,
+  SELECTOR_KEY_MESSAGE,
+} from "./schema.ts";
 
 const NAMESPACE_MESSAGE =
   "must be a namespace name: a DNS label of 1-63 lowercase letters, digits or '-' (e.g. payments)";
@@ -135,6 +143,12 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   // reportInput: without it zod leaves issue.input unset, and every wrong type would read "is required".
   const parsed = ProfileSpec.safeParse(raw.spec, { reportInput: true });
   if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"]));
+  // zod's record parser assigns keys onto a plain object, so an own "__proto__" key (JSON.parse and
+  // YAML create one) silently vanishes from the selector instead of failing its key rule, which the
+  // API server's CEL does reject. Report it as the API server would.
+  const selector = isRecord(raw.spec) ? raw.spec.selector : undefined;
+  if (isRecord(selector) && Object.hasOwn(selector, "__proto__"))
+    problems.push({ path: "spec.selector", message: SELECTOR_KEY_MESSAGE });
   if (problems.length > 0 || !parsed.success || !isRecord(meta)) return { ok: false, problems };
 
   const metadata: Profile["metadata"] = { name, namespace };
