@@ -332,6 +332,7 @@ export const Exception = z
     ),
     expires: z.iso
       .datetime({ offset: false })
+      .max(64)
       .describe("RFC 3339 UTC time at which enforcement returns, e.g. 2026-12-31T00:00:00Z."),
   })
   .strict();
@@ -426,7 +427,7 @@ export const Condition = z
     status: z.enum(["True", "False", "Unknown"]),
     reason: z.string().min(1).max(1024),
     message: z.string().max(32768),
-    lastTransitionTime: z.iso.datetime({ offset: true }),
+    lastTransitionTime: z.iso.datetime({ offset: true }).max(64),
     observedGeneration: z.number().int().min(0).optional(),
   })
   .strict();
