@@ -194,6 +194,21 @@ describe("validateProfile", () => {
     }
   });
 
+  it("rejects IPv4-mapped IPv6 CIDRs as the API server's CEL does (CEL and TypeScript disagreed)", () => {
+    const problems = (to: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: { selector: { app: "a" }, egress: { to: [to] } },
+      }).problems.map((p) => p.path);
+    expect(problems({ cidr: "::ffff:a00:0/104" })).toEqual(["spec.egress.to[0].cidr"]);
+    expect(problems({ cidr: "::ffff:0:0/96" })).toEqual(["spec.egress.to[0].cidr"]);
+    expect(problems({ cidr: "::/0", except: ["::ffff:0:0/96"] })).toEqual(["spec.egress.to[0].except"]);
+    expect(problems({ cidr: "::/0", except: ["fd00::/8"] })).toEqual([]);
+    expect(problems({ cidr: "::fffe:0:0/96" })).toEqual([]);
+  });
+
   it("names the field of a bad metadata.name and says what to write", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
