@@ -37,6 +37,8 @@ function parseIPv6(s: string): bigint | undefined {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
     v = (v << 16n) | BigInt(Number.parseInt(g, 16));
   }
+  // Kubernetes' CEL library (isCIDR, cidr()) rejects IPv4-mapped addresses (::ffff:0:0/96).
+  if (v >> 32n === 0xffffn) return undefined;
   return v;
 }
 

@@ -24,7 +24,9 @@ function celFieldPath(path: (string | number)[] | undefined): string | undefined
 export function withRules<S extends z.ZodType>(schema: S, rules: Rule<z.output<S>>[]): S {
   const refined = schema.superRefine((value, ctx) => {
     for (const r of rules) {
-      if (!r.check(value)) ctx.addIssue({ code: "custom", message: r.message, path: r.path ?? [] });
+      // A fresh array: zod prefixes the parents' keys onto an issue's path in place, which would
+      // grow the rule's own path on every parse.
+      if (!r.check(value)) ctx.addIssue({ code: "custom", message: r.message, path: [...(r.path ?? [])] });
     }
   }) as S;
   return refined.meta({

@@ -18,6 +18,8 @@ export const CATEGORIES = ["meshward", "security"];
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LABEL_MSG =
   "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
+/** A Kubernetes object name (DNS subdomain), as ServiceAccount names are. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
@@ -46,7 +48,10 @@ function uniqueBy<T extends Record<K, string>, K extends string>(
 const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
 
 const port = z.number().int().min(1).max(65535);
-const ports = z.array(port).max(16).describe("TCP ports. Omitted or empty means every port.");
+const ports = z
+  .array(port)
+  .max(16)
+  .describe("TCP ports. Omitted or empty means every TCP port (UDP and SCTP are never admitted).");
 
 export const HTTP_METHODS = [
   "GET",
@@ -60,6 +65,8 @@ export const HTTP_METHODS = [
   "TRACE",
 ] as const;
 
+export const SELECTOR_KEY_MESSAGE = "selector keys must be label keys such as app or app.kubernetes.io/name";
+
 const labelSelector = withRules(
   z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
   [
@@ -70,7 +77,7 @@ const labelSelector = withRules(
     },
     {
       cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
-      message: "selector keys must be label keys such as app or app.kubernetes.io/name",
+      message: SELECTOR_KEY_MESSAGE,
       check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
     },
     {
@@ -95,7 +102,13 @@ const serviceRef = patterned(
 const serviceAccountRef = z
   .object({
     namespace: dnsLabel().describe("Namespace of the service account."),
-    name: z.string().min(1).max(253).describe("Name of the service account."),
+    // A pattern, not just a string: the name goes into a SPIFFE principal, where '*' is Istio's
+    // wildcard ("monitoring/*" would admit every service account of the namespace).
+    name: patterned(
+      DNS_SUBDOMAIN,
+      "serviceAccount name must be a service account's name: lowercase letters, digits, '-' and '.' (e.g. prometheus); wildcards are not allowed",
+      253,
+    ).describe("Name of the service account."),
   })
   .strict();
 
@@ -228,7 +241,15 @@ export const Egress = z
 
 export const JwtRule = z
   .object({
-    issuer: z.string().min(1).max(512).describe("The token issuer (`iss`), e.g. https://auth.example.com/."),
+    // No '*': with requireToken the issuer becomes the request principal pattern "<issuer>/*", where
+    // '*' is Istio's wildcard ("*" would admit a token from any issuer the mesh validates).
+    issuer: withRules(z.string().min(1).max(512), [
+      {
+        cel: "!self.contains('*')",
+        message: "issuer must be the exact issuer of the tokens (iss); '*' is not allowed",
+        check: (v) => !v.includes("*"),
+      },
+    ]).describe("The token issuer (`iss`), e.g. https://auth.example.com/."),
     jwksUri: patterned(HTTPS_URL, "jwksUri must be an https:// URL of the issuer's JSON Web Key Set", 1024)
       .optional()
       .describe("Where to fetch the issuer's keys. Omitted means OpenID discovery from the issuer."),
@@ -311,6 +332,7 @@ export const Exception = z
     ),
     expires: z.iso
       .datetime({ offset: false })
+      .max(64)
       .describe("RFC 3339 UTC time at which enforcement returns, e.g. 2026-12-31T00:00:00Z."),
   })
   .strict();
@@ -405,7 +427,7 @@ export const Condition = z
     status: z.enum(["True", "False", "Unknown"]),
     reason: z.string().min(1).max(1024),
     message: z.string().max(32768),
-    lastTransitionTime: z.iso.datetime({ offset: true }),
+    lastTransitionTime: z.iso.datetime({ offset: true }).max(64),
     observedGeneration: z.number().int().min(0).optional(),
   })
   .strict();

@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { loadProfiles } from "../cli/load.ts";
 import { render } from "../cli/render.ts";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
@@ -67,6 +68,145 @@ describe("validateProfile", () => {
       mtls: { mode: "Strict" },
       driftPolicy: "Correct",
     });
+  });
+
+  it("says what type a field has instead of 'is required' when it is there (found by the fuzzer)", () => {
+    const problems = (spec: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec,
+      }).problems;
+    expect(problems({ selector: { app: "a" }, requestAuthentication: { jwt: [{ issuer: null }] } })).toEqual([
+      { path: "spec.requestAuthentication.jwt[0].issuer", message: "expected a string, got null" },
+    ]);
+    expect(
+      problems({ selector: { app: "a" }, ingress: [{ from: [{ namespace: "x" }], ports: [1.5, "80"] }] }),
+    ).toEqual([
+      { path: "spec.ingress[0].ports[0]", message: "expected a whole number, got 1.5" },
+      { path: "spec.ingress[0].ports[1]", message: "expected a number, got a string" },
+    ]);
+    expect(problems({ selector: { app: "a" }, ingress: [[]] })).toEqual([
+      { path: "spec.ingress[0]", message: "expected an object (a YAML mapping), got a list" },
+    ]);
+    // A field that is really missing still reads "is required".
+    expect(problems({ selector: { app: "a" }, ingress: [{}] })).toEqual([
+      { path: "spec.ingress[0].from", message: "is required" },
+    ]);
+  });
+
+  it("gives the same field path every time a rule with a path fails (found by the fuzzer)", () => {
+    const raw = {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name: "a", namespace: "b" },
+      spec: {
+        selector: { app: "a" },
+        egress: { to: [{ cidr: "10.0.0.0/8", except: ["11.0.0.0/8"] }] },
+        mtls: { mode: "Permissive" },
+      },
+    };
+    const paths = () => validateProfile(raw).problems.map((p) => p.path);
+    const first = paths();
+    expect(first).toEqual(["spec.egress.to[0].except", "spec.mtls.mode"]);
+    for (let i = 0; i < 3; i++) expect(paths()).toEqual(first);
+  });
+
+  it("tells a wrongly typed or malformed metadata.name or namespace from a missing one (found by the fuzzer)", () => {
+    const problems = (metadata: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata,
+        spec: { selector: { app: "a" } },
+      }).problems;
+    expect(problems({ name: { a: "x" }, namespace: 7 })).toEqual([
+      { path: "metadata.name", message: "expected a string, got an object" },
+      { path: "metadata.namespace", message: "expected a string, got 7" },
+    ]);
+    expect(problems({ namespace: "b" })).toEqual([{ path: "metadata.name", message: "is required" }]);
+    for (const namespace of ["a/b", "*", "PAY", "a".repeat(64), "pay "])
+      expect(problems({ name: "a", namespace })).toEqual([
+        { path: "metadata.namespace", message: expect.stringContaining("namespace name") },
+      ]);
+  });
+
+  it("rejects a serviceAccount name that would be an Istio wildcard principal (found by the fuzzer)", () => {
+    const check = (name: string) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: {
+          selector: { app: "a" },
+          ingress: [{ from: [{ serviceAccount: { namespace: "mon", name } }] }],
+        },
+      }).problems;
+    // cluster.local/ns/mon/sa/* would admit every service account of the namespace.
+    for (const name of ["*", "prom*", "*theus", "a/b", "../x", "A", "a b"])
+      expect(check(name)).toEqual([
+        {
+          path: "spec.ingress[0].from[0].serviceAccount.name",
+          message: expect.stringContaining("wildcards are not allowed"),
+        },
+      ]);
+    for (const name of ["prometheus", "default", "sa-1.team"]) expect(check(name)).toEqual([]);
+  });
+
+  it("rejects a JWT issuer with '*', which would be a wildcard request principal (found by the fuzzer)", () => {
+    const check = (issuer: string) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: {
+          selector: { app: "a" },
+          ingress: [{ from: [{ namespace: "gw" }] }],
+          requestAuthentication: { jwt: [{ issuer }] },
+        },
+      }).problems;
+    // "*/*" admits a token from any issuer some other RequestAuthentication validates.
+    for (const issuer of ["*", "*.example.com", "https://auth.example.com/*"])
+      expect(check(issuer)).toEqual([
+        {
+          path: "spec.requestAuthentication.jwt[0].issuer",
+          message: expect.stringContaining("'*' is not allowed"),
+        },
+      ]);
+    expect(check("https://auth.example.com/")).toEqual([]);
+  });
+
+  it("rejects a __proto__ selector key instead of dropping it (found by the fuzzer)", () => {
+    for (const spec of [
+      JSON.parse('{"selector": {"__proto__": "x", "app": "a"}}') as unknown,
+      parseYaml("selector:\n  __proto__: x\n  app: a\n") as unknown,
+    ]) {
+      const r = validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec,
+      });
+      // Accepted, the generated policies would have selected every app=a pod.
+      expect(r.ok).toBe(false);
+      expect(r.problems).toEqual([{ path: "spec.selector", message: expect.stringContaining("label keys") }]);
+    }
+  });
+
+  it("rejects IPv4-mapped IPv6 CIDRs as the API server's CEL does (CEL and TypeScript disagreed)", () => {
+    const problems = (to: unknown) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: { selector: { app: "a" }, egress: { to: [to] } },
+      }).problems.map((p) => p.path);
+    expect(problems({ cidr: "::ffff:a00:0/104" })).toEqual(["spec.egress.to[0].cidr"]);
+    expect(problems({ cidr: "::ffff:0:0/96" })).toEqual(["spec.egress.to[0].cidr"]);
+    expect(problems({ cidr: "::/0", except: ["::ffff:0:0/96"] })).toEqual(["spec.egress.to[0].except"]);
+    expect(problems({ cidr: "::/0", except: ["fd00::/8"] })).toEqual([]);
+    expect(problems({ cidr: "::fffe:0:0/96" })).toEqual([]);
   });
 
   it("names the field of a bad metadata.name and says what to write", () => {

@@ -1,7 +1,18 @@
 // Validation of a raw object as a ServiceSecurityProfile: the same rules the CRD enforces at
 // apply time, run offline (CLI) and at runtime (the operator; an older CRD may be installed).
 import type * as z from "zod";
-import { API_VERSION, KIND, NAME_RULE, type Profile, ProfileSpec } from "./schema.ts";
+import {
+  API_VERSION,
+  DNS_LABEL,
+  KIND,
+  NAME_RULE,
+  type Profile,
+  ProfileSpec,
+  SELECTOR_KEY_MESSAGE,
+} from "./schema.ts";
+
+const NAMESPACE_MESSAGE =
+  "must be a namespace name: a DNS label of 1-63 lowercase letters, digits or '-' (e.g. payments)";
 
 /** One thing wrong with a profile, with the field it is about (e.g. spec.ingress[0].from[1].service). */
 export interface Problem {
@@ -68,6 +79,8 @@ const TYPE_NAMES: Record<string, string> = {
 function describeType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string") return "a string";
   return typeof v === "object" ? "an object" : typeof v;
 }
 
@@ -103,25 +116,39 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   if (!isRecord(meta)) {
     problems.push({ path: "metadata", message: "is required (with name and namespace)" });
   } else {
-    if (typeof meta.name !== "string" || meta.name === "")
+    if (meta.name === undefined || meta.name === "")
       problems.push({ path: "metadata.name", message: "is required" });
+    else if (typeof meta.name !== "string")
+      problems.push({ path: "metadata.name", message: `expected a string, got ${describeType(meta.name)}` });
     else if (!NAME_RULE.check(meta.name))
       problems.push({ path: "metadata.name", message: NAME_RULE.message });
     else name = meta.name;
     const ns = meta.namespace ?? opts.defaultNamespace;
-    if (typeof ns !== "string" || ns === "") {
+    if (ns === undefined || ns === "") {
       problems.push({
         path: "metadata.namespace",
         message: "is required: a profile protects a service in one namespace",
       });
+    } else if (typeof ns !== "string") {
+      problems.push({ path: "metadata.namespace", message: `expected a string, got ${describeType(ns)}` });
+    } else if (!DNS_LABEL.test(ns) || ns.length > 63) {
+      // The API server only has such namespaces; a file given to the CLI may say anything.
+      problems.push({ path: "metadata.namespace", message: NAMESPACE_MESSAGE });
     } else namespace = ns;
   }
   if (raw.spec === undefined) {
     problems.push({ path: "spec", message: "is required" });
     return { ok: false, problems };
   }
-  const parsed = ProfileSpec.safeParse(raw.spec);
+  // reportInput: without it zod leaves issue.input unset, and every wrong type would read "is required".
+  const parsed = ProfileSpec.safeParse(raw.spec, { reportInput: true });
   if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"]));
+  // zod's record parser assigns keys onto a plain object, so an own "__proto__" key (JSON.parse and
+  // YAML create one) silently vanishes from the selector instead of failing its key rule, which the
+  // API server's CEL does reject. Report it as the API server would.
+  const selector = isRecord(raw.spec) ? raw.spec.selector : undefined;
+  if (isRecord(selector) && Object.hasOwn(selector, "__proto__"))
+    problems.push({ path: "spec.selector", message: SELECTOR_KEY_MESSAGE });
   if (problems.length > 0 || !parsed.success || !isRecord(meta)) return { ok: false, problems };
 
   const metadata: Profile["metadata"] = { name, namespace };

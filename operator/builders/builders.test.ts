@@ -249,6 +249,26 @@ describe("builders", () => {
     });
   });
 
+  it("admits every TCP port, and no UDP or SCTP, when a rule lists no ports (found by the fuzzer)", () => {
+    const p = profile("a", "ns", {
+      selector: { app: "a" },
+      ingress: [{ from: [{ namespace: "gw" }] }, { from: [{ namespace: "mon" }], ports: [] }],
+      egress: { dns: false, to: [{ cidr: "192.168.1.0/24" }, { service: "a" }] },
+    });
+    for (const meshMode of ["sidecar", "ambient"] as const) {
+      const ctx = makeContext({ now: NOW, meshMode, profiles: indexProfiles([p]) });
+      const np = find(buildProfile(p, ctx).objects, "NetworkPolicy").spec as {
+        ingress: { from: { ipBlock?: unknown }[]; ports?: unknown }[];
+        egress: { ports?: unknown }[];
+      };
+      const tcp = [{ protocol: "TCP" }];
+      const ingress = np.ingress.filter((r) => r.from[0]?.ipBlock === undefined);
+      expect(ingress.map((r) => r.ports)).toEqual([tcp, tcp]);
+      // After istiod's rule in sidecar mode: the CIDR and the service.
+      expect(np.egress.slice(-2).map((r) => r.ports)).toEqual([tcp, tcp]);
+    }
+  });
+
   it("keeps one shared default deny per namespace, and none without profiles", () => {
     expect(buildNamespace("ns", 0)).toEqual([]);
     const [deny] = buildNamespace("ns", 200);

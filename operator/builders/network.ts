@@ -42,9 +42,13 @@ function inNamespace(namespace: string, podSelector?: Record<string, string>): V
   return peer;
 }
 
-/** TCP ports of a rule; in ambient mode HBONE is added, since ztunnel tunnels the traffic on it. */
-function tcpPorts(ports: number[] | undefined, ctx: BuildContext): V1NetworkPolicyPort[] | undefined {
-  if (!ports || ports.length === 0) return undefined;
+/**
+ * TCP ports of a rule; in ambient mode HBONE is added, since ztunnel tunnels the traffic on it.
+ * The API's ports are TCP ports, so a rule without them admits every TCP port and nothing else: a
+ * rule without `ports` would also admit UDP and SCTP, which no proxy sees or authorizes.
+ */
+function tcpPorts(ports: number[] | undefined, ctx: BuildContext): V1NetworkPolicyPort[] {
+  if (!ports || ports.length === 0) return [{ protocol: "TCP" }];
   const all = [...new Set(ports)];
   if (ctx.meshMode === "ambient" && !all.includes(HBONE_PORT)) all.push(HBONE_PORT);
   return all.map((port) => ({ protocol: "TCP", port }));
@@ -68,8 +72,7 @@ function ingressRules(profile: Profile, ctx: BuildContext): V1NetworkPolicyIngre
       }
     });
     if (from.length === 0) return; // fail closed
-    const ports = tcpPorts(rule.ports, ctx);
-    rules.push(ports ? { from, ports } : { from });
+    rules.push({ from, ports: tcpPorts(rule.ports, ctx) });
   });
   if (ctx.meshMode === "ambient" && rules.length > 0) {
     rules.push({ from: [{ ipBlock: { cidr: AMBIENT_PROBE_CIDR } }] });
@@ -109,7 +112,7 @@ function egressRules(profile: Profile, ctx: BuildContext, problems: Problem[]): 
     // Traffic to addresses outside the mesh is not tunnelled, so HBONE is added for services only.
     const ports =
       t.service !== undefined ? tcpPorts(t.ports, ctx) : tcpPorts(t.ports, { ...ctx, meshMode: "sidecar" });
-    rules.push(ports ? { to: [peer], ports } : { to: [peer] });
+    rules.push({ to: [peer], ports });
   });
   return rules;
 }

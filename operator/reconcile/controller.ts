@@ -34,9 +34,11 @@ export class ReferenceIndex {
   private readonly out = new Map<string, Set<string>>();
   private readonly inbound = new Map<string, Set<string>>();
 
+  /** The profiles a raw (possibly invalid) profile references, as keys. Never throws. */
   static refs(raw: KubeObjectLike): Set<string> {
-    const ns = raw.metadata?.namespace ?? "";
-    const spec = (raw as { spec?: { ingress?: unknown; egress?: { to?: unknown } } }).spec;
+    const namespace: unknown = raw?.metadata?.namespace;
+    const ns = typeof namespace === "string" ? namespace : "";
+    const spec = (raw as { spec?: { ingress?: unknown; egress?: { to?: unknown } } } | null)?.spec;
     const out = new Set<string>();
     const add = (ref: unknown) => {
       if (typeof ref !== "string" || ref === "") return;
@@ -78,14 +80,29 @@ export class ReferenceIndex {
   }
 }
 
-function ownerKey(o: KubeObjectLike): string | undefined {
-  const ns = o.metadata?.namespace;
-  if (!ns) return undefined;
-  if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") return ns;
-  const ref = o.metadata?.ownerReferences?.find((r) => r.controller && r.kind === "ServiceSecurityProfile");
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const isName = (v: unknown): v is string => typeof v === "string" && v !== "" && !v.includes("/");
+
+/**
+ * The work-queue key an event on one of our generated objects maps to: its namespace for the shared
+ * default deny, else the profile that owns it (controller owner reference, else our profile label).
+ * Never throws: whatever the cache hands over, odd metadata maps to no key.
+ */
+export function ownerKey(o: KubeObjectLike): string | undefined {
+  const meta: unknown = o?.metadata;
+  if (!isRecord(meta) || !isName(meta.namespace)) return undefined;
+  const ns = meta.namespace;
+  const labels = isRecord(meta.labels) ? meta.labels : {};
+  if (labels[SCOPE_LABEL] === "namespace") return ns;
+  const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
+  const ref = refs.find(
+    (r): r is { name: string } =>
+      isRecord(r) && r.controller === true && r.kind === "ServiceSecurityProfile" && isName(r.name),
+  );
   if (ref) return `${ns}/${ref.name}`;
-  const label = o.metadata?.labels?.[PROFILE_LABEL];
-  return label ? `${ns}/${label}` : undefined;
+  const label = labels[PROFILE_LABEL];
+  return isName(label) ? `${ns}/${label}` : undefined;
 }
 
 export class Controller {

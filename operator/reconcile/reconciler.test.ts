@@ -2,108 +2,11 @@
 // features in e2e/; this pins down what the reconciler decides to do.)
 import { describe, expect, it } from "vitest";
 import type { ProfileStatus } from "../api/schema.ts";
-import { DEFAULT_PLATFORM, type KubeObject } from "../builders/index.ts";
-import type { KubeObjectLike } from "../runtime/client.ts";
-import type { EventSink } from "./events.ts";
-import type { ChildKind } from "./kinds.ts";
+import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import { ApiError } from "../runtime/client.ts";
-import { type Cluster, Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
-
-type Call = { op: "apply" | "remove" | "status" | "read"; kind?: string; name: string; force?: boolean };
-
-class FakeCluster implements Cluster {
-  objects = new Map<string, KubeObjectLike>();
-  profilesMap = new Map<string, KubeObjectLike>();
-  absent = new Set<string>();
-  calls: Call[] = [];
-  private rv = 1;
-  private uid = 1;
-
-  private k(kind: string, ns: string, name: string) {
-    return `${kind}/${ns}/${name}`;
-  }
-  putProfile(
-    ns: string,
-    name: string,
-    spec: Record<string, unknown>,
-    status?: ProfileStatus,
-    generation = 1,
-  ) {
-    const p = this.profilesMap.get(`${ns}/${name}`);
-    this.profilesMap.set(`${ns}/${name}`, {
-      apiVersion: "meshward.io/v1alpha1",
-      kind: "ServiceSecurityProfile",
-      metadata: {
-        name,
-        namespace: ns,
-        uid: p?.metadata?.uid ?? `p-${this.uid++}`,
-        generation,
-        resourceVersion: String(this.rv++),
-      },
-      spec,
-      ...((status ?? p?.status) ? { status: status ?? p?.status } : {}),
-    });
-  }
-  putForeign(kind: string, ns: string, name: string, body: Record<string, unknown>) {
-    this.objects.set(this.k(kind, ns, name), {
-      kind,
-      metadata: { name, namespace: ns, uid: `f-${this.uid++}`, managedFields: [{ manager: "kubectl" }] },
-      ...body,
-    });
-  }
-  profile(key: string) {
-    return this.profilesMap.get(key);
-  }
-  profiles() {
-    return this.profilesMap.values();
-  }
-  live(kind: ChildKind, ns: string, name: string) {
-    const o = this.objects.get(this.k(kind.resource.kind, ns, name));
-    return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
-  }
-  labelled(kind: ChildKind, ns: string, profile: string) {
-    return [...this.objects.values()].filter(
-      (o) =>
-        o.kind === kind.resource.kind &&
-        o.metadata?.namespace === ns &&
-        o.metadata.labels?.["meshward.io/profile"] === profile,
-    );
-  }
-  available(kind: ChildKind) {
-    return !this.absent.has(kind.resource.kind);
-  }
-  async read(kind: ChildKind, ns: string, name: string) {
-    this.calls.push({ op: "read", kind: kind.resource.kind, name });
-    return this.objects.get(this.k(kind.resource.kind, ns, name));
-  }
-  async apply(kind: ChildKind, obj: KubeObject, force: boolean) {
-    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
-    const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
-    const prev = this.objects.get(key);
-    const stored = structuredClone({
-      ...obj,
-      metadata: {
-        ...obj.metadata,
-        uid: prev?.metadata?.uid ?? `o-${this.uid++}`,
-        resourceVersion: String(this.rv++),
-      },
-    });
-    this.objects.set(key, stored);
-    return stored;
-  }
-  async remove(kind: ChildKind, ns: string, name: string) {
-    this.calls.push({ op: "remove", kind: kind.resource.kind, name });
-    this.objects.delete(this.k(kind.resource.kind, ns, name));
-  }
-  async applyStatus(ns: string, name: string, status: ProfileStatus) {
-    this.calls.push({ op: "status", name });
-    const p = this.profilesMap.get(`${ns}/${name}`);
-    if (p) p.status = structuredClone(status);
-  }
-  writes() {
-    return this.calls.filter((c) => c.op !== "read");
-  }
-}
+import type { EventSink } from "./events.ts";
+import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
+import { FakeCluster } from "./testing/fake-cluster.ts";
 
 const quiet = { info() {}, warn() {}, debug() {} };
 
@@ -326,6 +229,29 @@ describe("Reconciler", () => {
     const res = await r.reconcile("ns/api");
     expect(res && res.requeueAfterMs).toBeGreaterThanOrEqual(60_000);
     expect(res && res.requeueAfterMs).toBeLessThan(61_000);
+  });
+
+  it("reads a garbled status and generation without throwing, and rewrites them (found by the fuzzer)", async () => {
+    for (const status of [
+      { objects: [null] },
+      { conditions: "Ready", objects: 5, exceptions: [{ type: "AuditOnly" }] },
+      { conditions: [null, { type: "Ready" }], observedGeneration: "2" },
+      "garbage",
+    ]) {
+      for (const valid of [true, false]) {
+        const { cluster, r } = setup();
+        cluster.putProfile("ns", "api", valid ? { selector: { app: "api" } } : { selector: 5 });
+        const p = cluster.profilesMap.get("ns/api");
+        if (!p?.metadata) throw new Error("no profile");
+        p.status = status;
+        p.metadata.generation = "7" as unknown as number;
+        await r.reconcile("ns/api");
+        expect(cond(cluster, "ns/api", "Ready")).toMatchObject({
+          reason: valid ? "Reconciled" : "InvalidSpec",
+          observedGeneration: 0,
+        });
+      }
+    }
   });
 
   it("keeps the namespace default deny while a profile exists and removes it after the last", async () => {

@@ -22,7 +22,7 @@ import type { Result } from "../runtime/queue.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { EventSink, Regarding } from "./events.ts";
 import { type ChildKind, childKind } from "./kinds.ts";
-import { buildStatus, type MissingDependency, type Outcome, statusEqual } from "./status.ts";
+import { buildStatus, type MissingDependency, type Outcome, readStatus, statusEqual } from "./status.ts";
 
 /** What the reconciler reads and writes. The operator backs it with informers and the API; tests with a fake. */
 export interface Cluster {
@@ -211,8 +211,9 @@ export class Reconciler {
       return;
     }
     const [namespace = "", name = ""] = key.split("/");
-    const generation = raw.metadata?.generation ?? 0;
-    const previous = (raw as { status?: ProfileStatus }).status;
+    const g = raw.metadata?.generation;
+    const generation = typeof g === "number" && Number.isSafeInteger(g) && g >= 0 ? g : 0;
+    const previous = readStatus((raw as { status?: unknown }).status);
     const regarding: Regarding = {
       apiVersion: API_VERSION,
       kind: KIND,

@@ -1,6 +1,15 @@
 // From what a reconcile found to the profile's status (pure): one condition per type, each with a
 // reason and a message a service team can act on; lastTransitionTime moves only when a status flips.
-import type { Condition, ExceptionStatus, ObjectStatus, ProfileStatus } from "../api/schema.ts";
+import type * as z from "zod";
+import {
+  Condition as ConditionSchema,
+  type Condition,
+  ExceptionStatus as ExceptionStatusSchema,
+  type ExceptionStatus,
+  ObjectStatus as ObjectStatusSchema,
+  type ObjectStatus,
+  type ProfileStatus,
+} from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 
 export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
@@ -193,4 +202,32 @@ export function statusEqual(current: ProfileStatus | undefined, next: ProfileSta
     exceptions: s.exceptions ?? [],
   });
   return canonical(pick(current)) === canonical(pick(next));
+}
+
+function entries<T>(v: unknown, schema: z.ZodType<T>): T[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.flatMap((x) => {
+    const r = schema.safeParse(x);
+    return r.success ? [r.data] : [];
+  });
+}
+
+/**
+ * The status as last written, read defensively: it comes from the cluster, where an older CRD,
+ * another writer or a hand edit may have left anything. Entries that do not parse are dropped (the
+ * next write replaces them); the reconciler never trusts the shape of what it reads.
+ */
+export function readStatus(v: unknown): ProfileStatus | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const raw = v as Record<string, unknown>;
+  const out: ProfileStatus = {};
+  const g = raw.observedGeneration;
+  if (typeof g === "number" && Number.isSafeInteger(g) && g >= 0) out.observedGeneration = g;
+  const conditions = entries(raw.conditions, ConditionSchema);
+  if (conditions) out.conditions = conditions;
+  const objects = entries(raw.objects, ObjectStatusSchema);
+  if (objects) out.objects = objects;
+  const exceptions = entries(raw.exceptions, ExceptionStatusSchema);
+  if (exceptions) out.exceptions = exceptions;
+  return out;
 }

@@ -77,6 +77,23 @@ export interface WatchEvent<T> {
   object: T;
 }
 
+const WATCH_EVENT_TYPES: ReadonlySet<unknown> = new Set([
+  "ADDED",
+  "MODIFIED",
+  "DELETED",
+  "BOOKMARK",
+  "ERROR",
+]);
+
+/** A watch line that is an event of a type we know, about an object. */
+function isWatchEvent(v: unknown): v is WatchEvent<unknown> {
+  if (typeof v !== "object" || v === null) return false;
+  const { type, object } = v as { type?: unknown; object?: unknown };
+  return (
+    WATCH_EVENT_TYPES.has(type) && typeof object === "object" && object !== null && !Array.isArray(object)
+  );
+}
+
 /** Called once per request with the verb and the status code (0 for network errors). */
 export type RequestObserver = (verb: string, resource: string, code: number) => void;
 
@@ -236,8 +253,9 @@ export class KubeClient {
   }
 
   /**
-   * Streams a watch. Calls onEvent for every event line; resolves when the server closes the
-   * stream, rejects on HTTP or network errors, and stops when `signal` aborts.
+   * Streams a watch. Calls onEvent for every event line (lines that are not an event of a known
+   * type about an object are skipped); resolves when the server closes the stream, rejects on HTTP
+   * or network errors, and stops when `signal` aborts.
    */
   async watch<T>(
     path: string,
@@ -275,13 +293,15 @@ export class KubeClient {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line) {
-            let event: WatchEvent<T> | undefined;
+            let parsed: unknown;
             try {
-              event = JSON.parse(line) as WatchEvent<T>;
+              parsed = JSON.parse(line);
             } catch {
-              event = undefined; // a torn or garbled line: the informer resyncs on its own
+              parsed = undefined; // a torn or garbled line: the informer resyncs on its own
             }
-            if (event) onEvent(event);
+            // JSON that is not an event (42, null, an unknown type, no object) is skipped too:
+            // handing it on would break the stream for everyone watching.
+            if (isWatchEvent(parsed)) onEvent(parsed as WatchEvent<T>);
           }
           nl = buffered.indexOf("\n");
         }

@@ -132,6 +132,18 @@ export class Informer<T extends KubeObjectLike> {
     }
   }
 
+  /** An object of this informer's kind (or of no stated kind) with a name: nothing else is cached. */
+  private acceptable(o: unknown): o is T {
+    if (typeof o !== "object" || o === null || Array.isArray(o)) return false;
+    const { kind, metadata: m } = o as { kind?: unknown; metadata?: unknown };
+    if (kind !== undefined && kind !== this.resource.kind) return false;
+    if (typeof m !== "object" || m === null) return false;
+    const { name, namespace } = m as { name?: unknown; namespace?: unknown };
+    return (
+      typeof name === "string" && name !== "" && (namespace === undefined || typeof namespace === "string")
+    );
+  }
+
   private path(): string {
     return resourcePath(this.resource, this.o.namespace);
   }
@@ -158,7 +170,12 @@ export class Informer<T extends KubeObjectLike> {
       const apiVersion = this.resource.group
         ? `${this.resource.group}/${this.resource.version}`
         : this.resource.version;
+      if (!Array.isArray(page.items)) {
+        throw new ApiError(0, "InvalidList", `list ${resourceId(this.resource)}: the answer has no items`);
+      }
       for (const item of page.items) {
+        // One odd item must not make every list fail (and the informer never sync): skip it.
+        if (!this.acceptable(item)) continue;
         // List items come without apiVersion/kind; fill them in so the cache holds whole objects.
         item.apiVersion ??= apiVersion;
         item.kind ??= this.resource.kind;
@@ -303,8 +320,10 @@ export class Informer<T extends KubeObjectLike> {
             return;
           }
           const newRv = ev.object?.metadata?.resourceVersion;
-          if (newRv) this.lastRv = newRv;
+          if (typeof newRv === "string" && newRv) this.lastRv = newRv;
           if (ev.type === "BOOKMARK") return;
+          // An object of another kind, or with garbled metadata, is not ours to cache.
+          if (!this.acceptable(ev.object)) return;
           ev.object.apiVersion ??= this.resource.group
             ? `${this.resource.group}/${this.resource.version}`
             : this.resource.version;

@@ -1,0 +1,264 @@
+// The fuzzer's evaluator, pinned on hand-checked cases: a wrong evaluator would make the fuzzer
+// prove nothing.
+import { describe, expect, it } from "vitest";
+import type { Profile, ProfileSpecInput } from "../api/schema.ts";
+import { validateProfile } from "../api/validate.ts";
+import {
+  authorizationPolicyAllows,
+  type IngressRequest,
+  istioMatch,
+  networkPolicyAllowsEgress,
+  networkPolicyAllowsIngress,
+  netEdges,
+  type Platform,
+  type Pod,
+  specAllowsEgress,
+  specAllowsL4Ingress,
+  specAllowsL7,
+  Unexpected,
+} from "./evaluator.ts";
+
+const TD = "cluster.local";
+const dest = { app: "api" };
+
+function req(over: Partial<IngressRequest> = {}): IngressRequest {
+  return {
+    source: { kind: "pod", namespace: "gw", labels: { app: "gw" }, serviceAccount: "gw" },
+    destination: dest,
+    protocol: "TCP",
+    port: 8080,
+    mtls: true,
+    http: { method: "GET", path: "/v1/x" },
+    ...over,
+  };
+}
+
+function ap(rules?: unknown[], annotations?: Record<string, string>) {
+  return {
+    kind: "AuthorizationPolicy",
+    metadata: { name: "api", namespace: "pay", ...(annotations && { annotations }) },
+    spec: { selector: { matchLabels: dest }, action: "ALLOW", ...(rules && { rules }) },
+  };
+}
+
+function np(ingress: unknown[] = [], egress: unknown[] = [], policyTypes = ["Ingress", "Egress"]) {
+  return {
+    kind: "NetworkPolicy",
+    metadata: { name: "api", namespace: "pay" },
+    spec: { podSelector: { matchLabels: dest }, policyTypes, ingress, egress },
+  };
+}
+
+describe("Istio string match", () => {
+  it("is exact, prefix, suffix or presence", () => {
+    expect(istioMatch("a", "a")).toBe(true);
+    expect(istioMatch("a", "ab")).toBe(false);
+    expect(istioMatch("/v1/*", "/v1/x")).toBe(true);
+    expect(istioMatch("/v1/*", "/v1")).toBe(false);
+    expect(istioMatch("*.json", "/a.json")).toBe(true);
+    expect(istioMatch("*", "anything")).toBe(true);
+    expect(istioMatch("*", undefined)).toBe(false);
+  });
+});
+
+describe("AuthorizationPolicy (ALLOW)", () => {
+  it("allows nothing without rules, everything (TCP) with an empty rule", () => {
+    expect(authorizationPolicyAllows(ap(), req(), TD)).toBe(false);
+    expect(authorizationPolicyAllows(ap([{}]), req(), TD)).toBe(true);
+    expect(authorizationPolicyAllows(ap([{}]), req({ protocol: "UDP" }), TD)).toBe(false);
+    expect(authorizationPolicyAllows(ap([{}]), req({ destination: { app: "other" } }), TD)).toBe(false);
+  });
+
+  it("matches principals and namespaces only with mTLS, and ANDs the fields of a source", () => {
+    const rule = { from: [{ source: { principals: ["cluster.local/ns/gw/sa/gw"] } }] };
+    expect(authorizationPolicyAllows(ap([rule]), req(), TD)).toBe(true);
+    expect(authorizationPolicyAllows(ap([rule]), req({ mtls: false }), TD)).toBe(false);
+    const wildcard = { from: [{ source: { principals: ["cluster.local/ns/gw/sa/*"] } }] };
+    const other = req({ source: { kind: "pod", namespace: "gw", labels: {}, serviceAccount: "x" } });
+    expect(authorizationPolicyAllows(ap([wildcard]), other, TD)).toBe(true);
+    const both = { from: [{ source: { namespaces: ["gw"], requestPrincipals: ["https://idp/*"] } }] };
+    expect(authorizationPolicyAllows(ap([both]), req(), TD)).toBe(false);
+    expect(
+      authorizationPolicyAllows(ap([both]), req({ jwt: { issuer: "https://idp", subject: "u" } }), TD),
+    ).toBe(true);
+    // A token is only read from HTTP.
+    expect(
+      authorizationPolicyAllows(
+        ap([both]),
+        req({ http: undefined, jwt: { issuer: "https://idp", subject: "u" } }),
+        TD,
+      ),
+    ).toBe(false);
+  });
+
+  it("reads request principals either whole or split into issuer and subject", () => {
+    const rule = { from: [{ source: { requestPrincipals: ["*/*"] } }] };
+    // Whole: suffix "/*"; split: any issuer, any subject. Either admits.
+    expect(
+      authorizationPolicyAllows(ap([rule]), req({ jwt: { issuer: "https://x", subject: "u" } }), TD),
+    ).toBe(true);
+  });
+
+  it("matches operations: ports as strings, methods and paths only on HTTP", () => {
+    const rule = { to: [{ operation: { ports: ["8080"], methods: ["GET"], paths: ["/v1/*"] } }] };
+    expect(authorizationPolicyAllows(ap([rule]), req(), TD)).toBe(true);
+    expect(authorizationPolicyAllows(ap([rule]), req({ port: 8081 }), TD)).toBe(false);
+    expect(authorizationPolicyAllows(ap([rule]), req({ http: { method: "POST", path: "/v1/x" } }), TD)).toBe(
+      false,
+    );
+    expect(authorizationPolicyAllows(ap([rule]), req({ http: undefined }), TD)).toBe(false);
+    const portsOnly = { to: [{ operation: { ports: ["8080"] } }] };
+    expect(authorizationPolicyAllows(ap([portsOnly]), req({ http: undefined }), TD)).toBe(true);
+  });
+
+  it("enforces nothing in dry-run, and refuses fields it does not know", () => {
+    expect(authorizationPolicyAllows(ap([], { "istio.io/dry-run": "true" }), req(), TD)).toBe(true);
+    expect(() => authorizationPolicyAllows(ap([{ when: [] }]), req(), TD)).toThrow(Unexpected);
+    expect(() =>
+      authorizationPolicyAllows(ap([{ from: [{ source: { notPrincipals: ["x"] } }] }]), req(), TD),
+    ).toThrow(Unexpected);
+  });
+});
+
+describe("NetworkPolicy", () => {
+  it("admits nothing without rules, and only what a rule's peers and ports match", () => {
+    expect(networkPolicyAllowsIngress(np(), req())).toBe(false);
+    expect(networkPolicyAllowsIngress(np([{}]), req({ protocol: "SCTP", port: 1 }))).toBe(true);
+    const rule = {
+      from: [
+        {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "gw" } },
+          podSelector: { matchLabels: { app: "gw" } },
+        },
+      ],
+      ports: [{ protocol: "TCP", port: 8080 }],
+    };
+    expect(networkPolicyAllowsIngress(np([rule]), req())).toBe(true);
+    expect(networkPolicyAllowsIngress(np([rule]), req({ protocol: "UDP" }))).toBe(false);
+    expect(
+      networkPolicyAllowsIngress(
+        np([rule]),
+        req({ source: { kind: "pod", namespace: "gw", labels: {}, serviceAccount: "gw" } }),
+      ),
+    ).toBe(false);
+    // A podSelector alone means the policy's own namespace.
+    const own = { from: [{ podSelector: { matchLabels: { app: "gw" } } }] };
+    expect(networkPolicyAllowsIngress(np([own]), req())).toBe(false);
+    expect(
+      networkPolicyAllowsIngress(
+        np([own]),
+        req({ source: { kind: "pod", namespace: "pay", labels: { app: "gw" }, serviceAccount: "x" } }),
+      ),
+    ).toBe(true);
+    // A namespace label other than the name could be set by anyone: taken as every namespace.
+    const team = { from: [{ namespaceSelector: { matchLabels: { team: "gw" } } }] };
+    expect(
+      networkPolicyAllowsIngress(
+        np([team]),
+        req({ source: { kind: "pod", namespace: "evil", labels: {}, serviceAccount: "x" } }),
+      ),
+    ).toBe(true);
+    expect(networkPolicyAllowsIngress(np([{}], [], ["Egress"]), req())).toBe(false);
+  });
+
+  it("admits addresses by ipBlock minus except", () => {
+    const rule = { to: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } }] };
+    const out = (ip: string) =>
+      networkPolicyAllowsEgress(np([], [rule]), {
+        source: dest,
+        destination: { kind: "ip", ip },
+        protocol: "TCP",
+        port: 1,
+      });
+    expect(out("10.0.0.1")).toBe(true);
+    expect(out("10.1.2.3")).toBe(false);
+    expect(out("11.0.0.0")).toBe(false);
+    expect(netEdges("10.0.0.0/8")).toEqual([
+      "10.0.0.0",
+      "10.255.255.255",
+      "10.127.255.255",
+      "9.255.255.255",
+      "11.0.0.0",
+    ]);
+  });
+});
+
+describe("the profile's own reading", () => {
+  const NOW = new Date("2026-11-20T00:00:00Z");
+  const platform = (meshMode: "sidecar" | "ambient"): Platform => ({
+    trustDomain: TD,
+    meshMode,
+    now: NOW,
+    maxExceptionDays: 90,
+    dns: { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
+    istiod: { namespace: "istio-system", podSelector: { app: "istiod" } },
+  });
+  function profile(spec: ProfileSpecInput): Profile {
+    const r = validateProfile({
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: { name: "api", namespace: "pay" },
+      spec,
+    });
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return r.profile;
+  }
+  const none = new Map<string, Profile>();
+
+  it("narrows a serviceAccount to its principal at L7 and to its namespace at L4", () => {
+    const p = profile({
+      selector: dest,
+      ingress: [{ from: [{ serviceAccount: { namespace: "gw", name: "gw" } }] }],
+    });
+    const stranger = req({ source: { kind: "pod", namespace: "gw", labels: {}, serviceAccount: "other" } });
+    expect(specAllowsL7(p, none, platform("sidecar"), req())).toBe(true);
+    expect(specAllowsL7(p, none, platform("sidecar"), stranger)).toBe(false);
+    expect(specAllowsL4Ingress(p, none, platform("sidecar"), stranger)).toBe(true);
+    expect(specAllowsL4Ingress(p, none, platform("sidecar"), req({ protocol: "UDP" }))).toBe(false);
+  });
+
+  it("drops the caller identity at L7 only under an active PermissiveMtls exception", () => {
+    const spec = (expires: string): ProfileSpecInput => ({
+      selector: dest,
+      mtls: { mode: "Permissive" },
+      ingress: [{ from: [{ namespace: "gw" }] }],
+      exceptions: [{ type: "PermissiveMtls", reason: "old clients migrating", ticket: "SEC-1", expires }],
+    });
+    const plain = req({
+      mtls: false,
+      source: { kind: "pod", namespace: "x", labels: {}, serviceAccount: "x" },
+    });
+    expect(specAllowsL7(profile(spec("2026-12-01T00:00:00Z")), none, platform("sidecar"), plain)).toBe(true);
+    expect(specAllowsL7(profile(spec("2026-11-01T00:00:00Z")), none, platform("sidecar"), plain)).toBe(false);
+    expect(specAllowsL7(profile(spec("2027-12-01T00:00:00Z")), none, platform("sidecar"), plain)).toBe(false);
+    expect(specAllowsL4Ingress(profile(spec("2026-12-01T00:00:00Z")), none, platform("sidecar"), plain)).toBe(
+      false,
+    );
+  });
+
+  it("allows the platform's extras: DNS, istiod in sidecar mode, HBONE and the probe in ambient mode", () => {
+    const p = profile({ selector: dest, ingress: [{ from: [{ namespace: "gw" }], ports: [8080] }] });
+    const dns = {
+      kind: "pod" as const,
+      namespace: "kube-system",
+      labels: { "k8s-app": "kube-dns" },
+      serviceAccount: "x",
+    };
+    const istiod = {
+      kind: "pod" as const,
+      namespace: "istio-system",
+      labels: { app: "istiod" },
+      serviceAccount: "x",
+    };
+    const out = (destination: Pod, protocol: "TCP" | "UDP", port: number, mode: "sidecar" | "ambient") =>
+      specAllowsEgress(p, none, platform(mode), { source: dest, destination, protocol, port });
+    expect(out(dns, "UDP", 53, "ambient")).toBe(true);
+    expect(out(istiod, "TCP", 15012, "sidecar")).toBe(true);
+    expect(out(istiod, "TCP", 15012, "ambient")).toBe(false);
+    expect(specAllowsL4Ingress(p, none, platform("ambient"), req({ port: 15008 }))).toBe(true);
+    expect(specAllowsL4Ingress(p, none, platform("sidecar"), req({ port: 15008 }))).toBe(false);
+    const probe = req({ source: { kind: "ip", ip: "169.254.7.127" }, mtls: false });
+    expect(specAllowsL4Ingress(p, none, platform("ambient"), probe)).toBe(true);
+    expect(specAllowsL4Ingress(p, none, platform("sidecar"), probe)).toBe(false);
+  });
+});

@@ -1,0 +1,108 @@
+// An in-memory Cluster for reconciler tests: profiles and live objects in maps, every write
+// recorded. Shared by reconciler.test.ts and the fuzzer (operator/fuzz/).
+import type { ProfileStatus } from "../../api/schema.ts";
+import type { KubeObject } from "../../builders/index.ts";
+import type { KubeObjectLike } from "../../runtime/client.ts";
+import type { ChildKind } from "../kinds.ts";
+import type { Cluster } from "../reconciler.ts";
+
+export type Call = {
+  op: "apply" | "remove" | "status" | "read";
+  kind?: string;
+  name: string;
+  force?: boolean;
+};
+
+export class FakeCluster implements Cluster {
+  objects = new Map<string, KubeObjectLike>();
+  profilesMap = new Map<string, KubeObjectLike>();
+  absent = new Set<string>();
+  calls: Call[] = [];
+  private rv = 1;
+  private uid = 1;
+
+  private k(kind: string, ns: string, name: string) {
+    return `${kind}/${ns}/${name}`;
+  }
+  putProfile(
+    ns: string,
+    name: string,
+    spec: Record<string, unknown>,
+    status?: ProfileStatus,
+    generation = 1,
+  ) {
+    const p = this.profilesMap.get(`${ns}/${name}`);
+    this.profilesMap.set(`${ns}/${name}`, {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "ServiceSecurityProfile",
+      metadata: {
+        name,
+        namespace: ns,
+        uid: p?.metadata?.uid ?? `p-${this.uid++}`,
+        generation,
+        resourceVersion: String(this.rv++),
+      },
+      spec,
+      ...((status ?? p?.status) ? { status: status ?? p?.status } : {}),
+    });
+  }
+  putForeign(kind: string, ns: string, name: string, body: Record<string, unknown>) {
+    this.objects.set(this.k(kind, ns, name), {
+      kind,
+      metadata: { name, namespace: ns, uid: `f-${this.uid++}`, managedFields: [{ manager: "kubectl" }] },
+      ...body,
+    });
+  }
+  profile(key: string) {
+    return this.profilesMap.get(key);
+  }
+  profiles() {
+    return this.profilesMap.values();
+  }
+  live(kind: ChildKind, ns: string, name: string) {
+    const o = this.objects.get(this.k(kind.resource.kind, ns, name));
+    return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
+  }
+  labelled(kind: ChildKind, ns: string, profile: string) {
+    return [...this.objects.values()].filter(
+      (o) =>
+        o.kind === kind.resource.kind &&
+        o.metadata?.namespace === ns &&
+        o.metadata.labels?.["meshward.io/profile"] === profile,
+    );
+  }
+  available(kind: ChildKind) {
+    return !this.absent.has(kind.resource.kind);
+  }
+  async read(kind: ChildKind, ns: string, name: string) {
+    this.calls.push({ op: "read", kind: kind.resource.kind, name });
+    return this.objects.get(this.k(kind.resource.kind, ns, name));
+  }
+  async apply(kind: ChildKind, obj: KubeObject, force: boolean) {
+    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
+    const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
+    const prev = this.objects.get(key);
+    const stored = structuredClone({
+      ...obj,
+      metadata: {
+        ...obj.metadata,
+        uid: prev?.metadata?.uid ?? `o-${this.uid++}`,
+        resourceVersion: String(this.rv++),
+      },
+    });
+    this.objects.set(key, stored);
+    return stored;
+  }
+  async remove(kind: ChildKind, ns: string, name: string) {
+    this.calls.push({ op: "remove", kind: kind.resource.kind, name });
+    this.objects.delete(this.k(kind.resource.kind, ns, name));
+  }
+  async applyStatus(ns: string, name: string, status: ProfileStatus) {
+    this.calls.push({ op: "status", name });
+    const p = this.profilesMap.get(`${ns}/${name}`);
+    if (p) p.status = structuredClone(status);
+  }
+  writes() {
+    return this.calls.filter((c) => c.op !== "read");
+  }
+}
