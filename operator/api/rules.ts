@@ -1,7 +1,8 @@
 // One rule, two evaluators: the CEL expression goes into the CRD (checked by the API server at
 // `kubectl apply` time) and the TypeScript predicate runs in the operator and the CLI (an older CRD
 // may be installed, and `meshward validate` works offline). Keeping both in one object keeps the
-// message identical in both places; `rules.test.ts` checks that they agree on the examples.
+// message identical in both places. The e2e suite applies every example of examples/invalid/ to a real
+// API server and checks both give the message in the example's header (e2e/testbed.e2e.test.ts).
 import * as z from "zod";
 
 export interface Rule<T> {

@@ -22,8 +22,8 @@ const DNS_LABEL_MSG =
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY =
-  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const HTTP_PATH = /^([*]|[/][^*?# ]*[*]?|[*][^*?# ]+)$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const DURATION = /^([0-9]+(ms|s|m|h))+$/;
@@ -65,7 +65,8 @@ export const HTTP_METHODS = [
   "TRACE",
 ] as const;
 
-export const SELECTOR_KEY_MESSAGE = "selector keys must be label keys such as app or app.kubernetes.io/name";
+export const SELECTOR_KEY_MESSAGE =
+  "selector keys must be label keys such as app or app.kubernetes.io/name (the part after the '/' at most 63 characters)";
 
 const labelSelector = withRules(
   z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),

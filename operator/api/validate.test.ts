@@ -55,6 +55,20 @@ describe("validateProfile", () => {
     }
   });
 
+  it("bounds the name part of a selector key to 63 characters, as Kubernetes does", () => {
+    const make = (key: string) =>
+      validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "a", namespace: "b" },
+        spec: { selector: { [key]: "x" } },
+      });
+    expect(make(`example.com/${"a".repeat(63)}`).ok).toBe(true);
+    const r = make(`example.com/${"a".repeat(64)}`);
+    expect(r.ok).toBe(false);
+    expect(r.problems[0]?.message).toContain("at most 63 characters");
+  });
+
   it("applies the defaults the CRD applies", () => {
     const r = validateProfile({
       apiVersion: "meshward.io/v1alpha1",
