@@ -315,6 +315,10 @@ export class Reconciler {
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     outcome.missing = [...missing].sort();
+    // Children finish in any order: sort, so an unchanged situation writes an identical status.
+    outcome.conflicts.sort();
+    outcome.drift.sort();
+    outcome.failures.sort();
     await this.prune(profile, desiredNames, regarding);
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
     await this.writeStatus(namespace, name, previous, outcome);
