@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Entry point of `meshward` / `npx meshward`. Runs the compiled CLI when the package is built
-// (container image), else the TypeScript source on Node 24's built-in type stripping.
+// Entry point of `meshward` / `npx meshward`. In a checkout it runs the TypeScript source on
+// Node 24's built-in type stripping (so a stale dist/ is never used); in the container image,
+// which holds only dist/, it runs the compiled CLI.
 import { existsSync } from "node:fs";
 
 const major = Number(process.versions.node.split(".")[0]);
+const source = new URL("../operator/cli/main.ts", import.meta.url);
 const compiled = new URL("../dist/operator/cli/main.js", import.meta.url);
-if (!existsSync(compiled) && major < 24) {
+const useSource = existsSync(source) && major >= 24;
+if (!useSource && !existsSync(compiled)) {
   console.error(
     `meshward needs Node.js 24 or newer (this is ${process.version}); run it with npx meshward or npm scripts, which use the project's Node 24`,
   );
   process.exit(2);
 }
-const cli = await import(
-  existsSync(compiled) ? compiled.href : new URL("../operator/cli/main.ts", import.meta.url).href
-);
+const cli = await import(useSource ? source.href : compiled.href);
 cli.main();
