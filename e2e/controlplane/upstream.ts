@@ -304,6 +304,25 @@ export async function uninstallUpstreamCrds(kubeconfig: string, which: UpstreamS
   const names: string[] = [];
   if (which.istio) names.push(...upstreamCrds("istio").map((c) => c.metadata?.name as string));
   if (which.eso) names.push(...upstreamCrds("externalSecrets").map((c) => c.metadata?.name as string));
+  // A CRD deleted while its storage is still initializing (just installed, or just after an API
+  // server start) makes the API server's CRD finalizer fail and back off for minutes: wait until
+  // each resource can be listed first.
+  const kc = loadKubeConfig(kubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  await pool(names, 4, async (name) => {
+    const crd = await api.readCustomResourceDefinition({ name }).catch(() => undefined);
+    const version = crd?.spec.versions.find((v) => v.storage)?.name;
+    if (!crd || !version) return;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ok = await objects.list(`${crd.spec.group}/${version}`, crd.spec.names.kind).then(
+        () => true,
+        () => false,
+      );
+      if (ok || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
   await pool(names, 4, async (name) => {
     try {
       await api.deleteCustomResourceDefinition({ name });
@@ -312,7 +331,7 @@ export async function uninstallUpstreamCrds(kubeconfig: string, which: UpstreamS
         throw new TestbedError(`deleting CRD ${name} failed: ${errText(e)}`);
     }
   });
-  await waitForCrds(kubeconfig, names, "gone");
+  await waitForCrds(kubeconfig, names, "gone", 120_000);
 }
 
 /** Removes the Istio CRDs, e.g. to test the operator on a cluster without Istio. */
