@@ -208,22 +208,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A free port below Linux's ephemeral range (32768-60999 by default). Ports from that range can be
+ * taken as the source port of any outgoing connection while a component is down, and then the
+ * component (e.g. kube-apiserver restarted by a fault test) cannot listen on its port again.
+ */
 async function freePort(taken: Set<number>): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once("error", reject);
-      srv.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
-        const p = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(p));
-      });
-    });
-    if (!taken.has(port)) {
-      taken.add(port);
-      return port;
-    }
+  for (let i = 0; i < 200; i++) {
+    const candidate = 20000 + Math.floor(Math.random() * 12000);
+    if (taken.has(candidate) || !(await portFree(candidate))) continue;
+    taken.add(candidate);
+    return candidate;
   }
-  throw new TestbedError("could not find a free TCP port on 127.0.0.1");
+  throw new TestbedError("could not find a free TCP port on 127.0.0.1 between 20000 and 32000");
 }
 
 type HttpResult = { status: number; body: string };
