@@ -31,6 +31,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   await Promise.all(ops.map((o) => o.kill()));
+  await startApiserver(); // a no-op unless a scenario left it down
   for (const ns of namespaces) await deleteNamespace(client, ns).catch(() => undefined);
 });
 
@@ -125,9 +126,12 @@ describe("faults", () => {
     const kills = n(2, 6);
     for (let k = 0; k < kills; k++) {
       await new Promise((r) => setTimeout(r, 1500));
-      await killApiserver("SIGKILL");
-      await new Promise((r) => setTimeout(r, 1000));
-      await startApiserver();
+      try {
+        await killApiserver("SIGKILL");
+        await new Promise((r) => setTimeout(r, 1000));
+      } finally {
+        await startApiserver();
+      }
     }
     done = true;
     const changes = await churning;
@@ -168,8 +172,9 @@ describe("faults", () => {
       // Cut every open watch and compact etcd: the paused watches must come back as 410 Gone.
       await killApiserver("SIGKILL");
       await compactEtcd();
-      await startApiserver();
     } finally {
+      // Whatever failed above, the API server comes back (the other scenarios need it).
+      await startApiserver();
       op.proc.kill("SIGCONT");
     }
     // svc-1 is gone: its neighbours now report the reference (which proves the deletion was seen).
