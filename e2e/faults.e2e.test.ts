@@ -155,20 +155,24 @@ describe("faults", () => {
     const a = await ns("f-gone-a");
     const b = await ns("f-gone-b");
     await fleet(a, 6);
-    await applyProfile(client, b, "only", { selector: { app: "only" } });
+    await retrying(() => applyProfile(client, b, "only", { selector: { app: "only" } }));
     const op = await operator("f2", [a, b]);
     await waitConverged(client, [a, b]);
-    expect(await client.get(resourcePath(kindOf("NetworkPolicy"), b, "meshward-default-deny"))).toBeDefined();
+    expect(
+      await retrying(() => client.get(resourcePath(kindOf("NetworkPolicy"), b, "meshward-default-deny"))),
+    ).toBeDefined();
     op.proc.kill("SIGSTOP");
     try {
-      await client.delete(resourcePath(PROFILES, b, "only")); // the last profile of b: its deny must go
-      await client.delete(resourcePath(PROFILES, a, "svc-1"));
-      await applyProfile(client, a, "svc-2", spec(2, 6, 2));
-      await applyProfile(client, a, "svc-6", {
-        selector: { app: "svc-6" },
-        ingress: [{ from: [{ service: "svc-0" }] }],
-      });
-      await client.delete(resourcePath(kindOf("PeerAuthentication"), a, "svc-3"));
+      await retrying(() => client.delete(resourcePath(PROFILES, b, "only"))); // the last profile of b: its deny must go
+      await retrying(() => client.delete(resourcePath(PROFILES, a, "svc-1")));
+      await retrying(() => applyProfile(client, a, "svc-2", spec(2, 6, 2)));
+      await retrying(() =>
+        applyProfile(client, a, "svc-6", {
+          selector: { app: "svc-6" },
+          ingress: [{ from: [{ service: "svc-0" }] }],
+        }),
+      );
+      await retrying(() => client.delete(resourcePath(kindOf("PeerAuthentication"), a, "svc-3")));
       // Cut every open watch and compact etcd: the paused watches must come back as 410 Gone.
       await killApiserver("SIGKILL");
       await compactEtcd();
