@@ -36,7 +36,8 @@ export type Binaries = {
   etcdVersion: string;
 };
 
-type Component = {
+/** A Go program built from a wrapper module in this directory (see ensureGoTool). */
+export type Component = {
   name: string;
   moduleDir: string;
   packages: string[];
@@ -80,7 +81,7 @@ export function goEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   };
 }
 
-function requireVersion(gomod: string, module: string): string {
+export function requireVersion(gomod: string, module: string): string {
   const re = new RegExp(
     `^\\s*(?:require\\s+)?${module.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}\\s+(v\\S+)`,
     "m",
@@ -315,11 +316,21 @@ export async function ensureBinaries(): Promise<Binaries> {
   };
 }
 
+/**
+ * Builds (or finds in the cache) any Go program described by `c` and returns the directory that
+ * holds its outputs. New tools of the test bed (istioctl, ESO, Kyverno, gopher-lua, actionlint...)
+ * each describe their wrapper module in a file of their own and call this.
+ */
+export async function ensureGoTool(c: Component): Promise<string> {
+  const dir = path.join(cacheRoot(), componentKey(c));
+  if (c.outputs.every((o) => fs.existsSync(path.join(dir, o)))) return dir;
+  return buildComponent(findGo(), c);
+}
+
 /** Returns the helm binary, building it first (about a minute or two, see README) if not cached. */
 export async function ensureHelm(): Promise<{ helm: string; version: string }> {
   const c = helmComponent();
-  let dir = path.join(cacheRoot(), componentKey(c));
-  if (!fs.existsSync(path.join(dir, "helm"))) dir = await buildComponent(findGo(), c);
+  const dir = await ensureGoTool(c);
   return { helm: path.join(dir, "helm"), version: c.version };
 }
 
