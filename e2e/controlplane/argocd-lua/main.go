@@ -1,6 +1,6 @@
 // argocd-lua runs Argo CD resource health checks (resource_customizations/<group>/<Kind>/health.lua)
 // in gopher-lua, the Lua VM Argo CD embeds, with the libraries Argo CD gives them. Written for
-// meshward's tests (see README.md in this directory); it is not Argo CD code, only modelled on how
+// meshward's tests (see e2e/controlplane/README.md); it is not Argo CD code, only modelled on how
 // Argo CD's util/lua runs a health script:
 //
 //   - one fresh LState per run; the standard libraries are opened only when "useOpenLibs" is on
