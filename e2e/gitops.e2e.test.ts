@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
-import { runHealth } from "../operator/argocd/harness.ts";
+import { type ArgocdLua, argocdLua } from "../argocd/harness.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_DEFAULT_DENY } from "../operator/builders/meta.ts";
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import type { KubeClient, KubeObjectLike, ListResult } from "../operator/runtime/client.ts";
@@ -25,12 +25,14 @@ const TRACKING_ID = "argocd.argoproj.io/tracking-id";
 const INSTANCE_LABEL = "app.kubernetes.io/instance";
 
 let client: KubeClient;
+let lua: ArgocdLua;
 let op: OperatorProcess;
 let namespace = "";
 let repo = "";
 
 beforeAll(async () => {
   client = kube();
+  lua = await argocdLua();
   namespace = await createNamespace(client, "gitops");
   // Scoped to the Application's namespace, so what other test files left behind (namespaces still
   // being deleted) cannot add to this operator's queue or write counts.
@@ -230,7 +232,7 @@ describe("GitOps: profiles synced from Git like Argo CD does", () => {
       );
       expect(p.metadata?.labels?.[INSTANCE_LABEL]).toBe(APP);
       expect(p.metadata?.managedFields?.some((f) => f.manager === FIELD_MANAGER)).toBe(true);
-      expect(runHealth(p)).toMatchObject({ status: "Healthy" });
+      expect(lua.health(p)).toMatchObject({ status: "Healthy" });
     }
     await settled();
     first = await children();
@@ -331,7 +333,7 @@ describe("GitOps: profiles synced from Git like Argo CD does", () => {
     expect(versions(after)).toEqual(expected);
     for (const name of ["web", "api"]) {
       const p = (await getProfile(client, namespace, name)) as ProfileObject;
-      expect(runHealth(p)).toMatchObject({ status: "Healthy" });
+      expect(lua.health(p)).toMatchObject({ status: "Healthy" });
     }
   });
 });
