@@ -56,7 +56,9 @@ function chartCrdTemplate(): string {
   const spec = stringify({ spec: crd.spec }, { lineWidth: 0 }).trimEnd();
   // Helm would take "{{" in a description or rule for a template action.
   if (spec.includes("{{") || spec.includes("}}"))
-    throw new Error("the CRD contains {{ or }}: Helm would read it as a template; escape it in the chart's CRD");
+    throw new Error(
+      "the CRD contains {{ or }}: Helm would read it as a template; escape it in the chart's CRD",
+    );
   const labels = stringify(crd.metadata.labels).trimEnd().replace(/^/gm, "    ");
   return [
     `{{- /* ${HEADER} Source: operator/api/schema.ts, through scripts/gen.ts (the same CRD as crds/). */}}`,
@@ -67,7 +69,7 @@ function chartCrdTemplate(): string {
     `  name: ${crd.metadata.name}`,
     "  labels:",
     labels,
-    '    app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}',
+    "    app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}",
     "    app.kubernetes.io/managed-by: {{ .Release.Service }}",
     '    helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}',
     "  {{- if .Values.crds.keep }}",
