@@ -355,7 +355,8 @@ export class Informer<T extends KubeObjectLike> {
     }
     if (gone) throw gone;
     if (silent) throw new SilenceError("silent watch");
-    this.lastContact = Date.now();
+    // The server ended the stream (its timeout), not us.
+    if (!signal.aborted) this.lastContact = Date.now();
   }
 }
 
