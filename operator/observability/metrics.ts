@@ -26,6 +26,8 @@ export class Metrics {
   readonly registry = new Registry();
   /** The profiles the per-profile gauges describe (the informer cache); none until set. */
   #profiles: () => KubeObjectLike[] = () => [];
+  /** Series per cached object: the cache replaces an object on every change, so this never goes stale. */
+  readonly #series = new WeakMap<KubeObjectLike, ProfileSeries | undefined>();
   /** Running work-queue keys and when each started (for the unfinished-work gauges). */
   #inFlight: () => number[] = () => [];
   readonly #now: () => number;
@@ -73,7 +75,8 @@ export class Metrics {
       collect() {
         this.reset();
         for (const p of self.#profiles()) {
-          const s = profileSeries(p);
+          if (!self.#series.has(p)) self.#series.set(p, profileSeries(p));
+          const s = self.#series.get(p);
           const v = s && value(s);
           if (s && v !== undefined) this.set({ namespace: s.namespace, name: s.name }, v);
         }
