@@ -684,6 +684,26 @@ describe("values matrix: lint, render, API server schema (dry run), restricted P
     await ensureMonitoringCrds();
   });
 
+  it("the dry run is a real check: an unknown field or a wrong type is refused", async () => {
+    const objs = template("--set", "podMonitor.enabled=true", "--set", "prometheusRule.enabled=true");
+    const pm = structuredClone(one("PodMonitor", objs)) as Manifest & {
+      spec: { podMetricsEndpoints: Record<string, unknown>[] };
+    };
+    (pm.spec.podMetricsEndpoints[0] as Record<string, unknown>).scrapeEverything = true;
+    const rule = structuredClone(one("PrometheusRule", objs)) as Manifest & { spec: { groups: unknown } };
+    rule.spec.groups = "not a list";
+    for (const bad of [pm, rule]) {
+      const err = await client
+        .apply(pathOf(bad), bad, FIELD_MANAGER, true, { fieldValidation: "Strict", dryRun: "All" })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err, bad.kind).toBeInstanceOf(ApiError);
+      expect((err as ApiError).status, bad.kind).toBeGreaterThanOrEqual(400);
+    }
+  });
+
   it.each(MATRIX.map((c) => [c.name, c] as const))("%s", async (_name, tc) => {
     const lint = helm("lint", "--strict", "charts/meshward", "--namespace", releaseNs, ...tc.args);
     expect(lint.stderr + lint.stdout, "helm lint").toContain("1 chart(s) linted, 0 chart(s) failed");
