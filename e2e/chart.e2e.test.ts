@@ -681,6 +681,8 @@ async function ensureMonitoringCrds(): Promise<void> {
 
 describe("values matrix: lint, render, API server schema (dry run), restricted Pod Security", () => {
   beforeAll(async () => {
+    // The dry-run Pods need the chart's ServiceAccount to exist.
+    await applyChart();
     await ensureMonitoringCrds();
   });
 
