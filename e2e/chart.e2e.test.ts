@@ -6,10 +6,11 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { parse, parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { ensureHelm } from "./controlplane/build.ts";
+import { applyManifests, upstreamCrds } from "./controlplane/upstream.ts";
 import {
   ApiError,
   KubeClient,
@@ -17,12 +18,13 @@ import {
   type Resource,
   resourcePath,
 } from "../operator/runtime/client.ts";
-import { LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
+import { CRDS, LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
 import {
   CONFIGMAPS,
   createNamespace,
   deleteNamespace,
   kube,
+  kubeconfigPath,
   NAMESPACES,
   serviceAccountKubeconfig,
   waitFor,
@@ -106,6 +108,15 @@ const KINDS: Record<string, Resource> = {
     namespaced: true,
   },
 };
+for (const [kind, plural] of [
+  ["ServiceMonitor", "servicemonitors"],
+  ["PodMonitor", "podmonitors"],
+  ["PrometheusRule", "prometheusrules"],
+] as const)
+  KINDS[kind] = { group: "monitoring.coreos.com", version: "v1", plural, kind, namespaced: true };
+KINDS.ConfigMap = CONFIGMAPS;
+KINDS.CustomResourceDefinition = CRDS;
+const CLUSTER_KINDS = ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"];
 const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
 
 let helmBin = "";
@@ -166,10 +177,11 @@ async function forbidden(p: Promise<unknown>): Promise<boolean> {
 }
 
 let applied: Promise<void> | undefined;
-/** Server-side apply of the rendered chart but the CRD (the test bed has it already), once. */
+/** Server-side apply of the rendered chart, once. */
 function applyChart(): Promise<void> {
   applied ??= (async () => {
-    for (const o of rendered)
+    // The test bed has the CRD already (e2e/controlplane installs crds/).
+    for (const o of rendered.filter((x) => x.kind !== "CustomResourceDefinition"))
       await client.apply(pathOf(o), o, FIELD_MANAGER, true, { fieldValidation: "Strict" });
   })();
   return applied;
@@ -216,6 +228,7 @@ describe("chart", () => {
     expect(rendered.map((o) => o.kind).sort()).toEqual([
       "ClusterRole",
       "ClusterRoleBinding",
+      "CustomResourceDefinition",
       "Deployment",
       "PodDisruptionBudget",
       "Role",
@@ -224,8 +237,7 @@ describe("chart", () => {
       "ServiceAccount",
     ]);
     for (const o of rendered)
-      if (o.kind !== "ClusterRole" && o.kind !== "ClusterRoleBinding")
-        expect(o.metadata?.namespace).toBe(releaseNs);
+      if (!CLUSTER_KINDS.includes(o.kind ?? "")) expect(o.metadata?.namespace).toBe(releaseNs);
     const deploy = one("Deployment");
     expect(deploy.spec?.replicas).toBe(2);
     const pod = podTemplate();
@@ -238,15 +250,33 @@ describe("chart", () => {
         "--mesh-mode=sidecar",
         "--trust-domain=cluster.local",
         "--concurrency=4",
+        "--metrics-port=8080",
+        "--health-port=8081",
+        "--liveness-watch-seconds=600",
       ]),
     );
     expect(c.env).toContainEqual({
       name: "POD_NAMESPACE",
       valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
     });
-    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "metrics" });
-    expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
-    expect(c.ports).toEqual([{ name: "metrics", containerPort: 8080, protocol: "TCP" }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "health" });
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "health" });
+    expect(c.ports).toEqual([
+      { name: "metrics", containerPort: 8080, protocol: "TCP" },
+      { name: "health", containerPort: 8081, protocol: "TCP" },
+    ]);
+    expect(pod.spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(Object.keys(c.resources.requests).sort()).toEqual(["cpu", "memory"]);
     expect(Object.keys(c.resources.limits).sort()).toEqual(["cpu", "memory"]);
     expect(pod.spec.serviceAccountName).toBe(FULLNAME);
@@ -289,7 +319,14 @@ describe("chart", () => {
     );
     expect(objs.some((o) => o.kind === "PodDisruptionBudget")).toBe(false);
     expect(one("ServiceMonitor", objs).spec).toMatchObject({
-      endpoints: [{ port: "metrics", path: "/metrics" }],
+      endpoints: [
+        {
+          port: "metrics",
+          path: "/metrics",
+          honorLabels: true,
+          relabelings: [{ targetLabel: "job", replacement: `${releaseNs}/${FULLNAME}` }],
+        },
+      ],
     });
     const pod = (one("Deployment", objs).spec as { template: PodTemplate }).template
       .spec as PodTemplate["spec"] & Record<string, unknown>;
@@ -310,11 +347,26 @@ describe("chart", () => {
     });
   });
 
-  it("ships the same generated CRD as crds/", () => {
-    const crd = one("CustomResourceDefinition", template("--include-crds"));
-    expect(crd).toEqual(
-      parse(fs.readFileSync(path.join(ROOT, "crds/meshward.io_servicesecurityprofiles.yaml"), "utf8")),
+  it("renders the same generated CRD as crds/, kept on uninstall unless crds.keep is false", () => {
+    const file = parse(
+      fs.readFileSync(path.join(ROOT, "crds/meshward.io_servicesecurityprofiles.yaml"), "utf8"),
+    ) as Manifest;
+    const crd = one("CustomResourceDefinition");
+    expect(crd.spec).toEqual(file.spec);
+    expect(crd.metadata?.name).toBe(file.metadata?.name);
+    expect(crd.metadata?.labels).toMatchObject({
+      ...file.metadata?.labels,
+      "app.kubernetes.io/managed-by": "Helm",
+    });
+    expect(crd.metadata?.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    expect(one("CustomResourceDefinition", template("--set", "crds.keep=false")).metadata?.annotations).toBe(
+      undefined,
     );
+    expect(template("--set", "crds.enabled=false").some((o) => o.kind === "CustomResourceDefinition")).toBe(
+      false,
+    );
+    // Helm's crds/ folder is gone: it would install the CRD a second time, and never upgrade it.
+    expect(fs.existsSync(path.join(ROOT, "charts/meshward/crds"))).toBe(false);
   });
 
   it("rejects wrong values with the schema's message", () => {
@@ -326,12 +378,42 @@ describe("chart", () => {
       [["--set", "secretRefreshInterval=1d"], /at '\/secretRefreshInterval'/],
       [["--set", "watchNamespaces={Bad_Name}"], /at '\/watchNamespaces\/0'/],
       [["--set", "replica=3"], /additional properties 'replica' not allowed/],
+      // The digest has a value of its own now: "tag@sha256:…" in image.tag is refused.
+      [["--set", `image.tag=1.0@sha256:${"a".repeat(64)}`], /at '\/image\/tag'/],
+      [["--set", "image.digest=latest"], /at '\/image\/digest'/],
+      [["--set", "image.repository=meshward:1.0"], /at '\/image\/repository'/],
+      // Typos in the chart's own keys, at any depth.
+      [["--set", "podMonitor.enable=true"], /additional properties 'enable' not allowed/],
+      [["--set", "crds.kep=false"], /additional properties 'kep' not allowed/],
+      [["--set", "prometheusRule.notReadyFor=ten"], /at '\/prometheusRule\/notReadyFor'/],
+      [["--set", "podDisruptionBudget.minAvailable=half"], /at '\/podDisruptionBudget\/minAvailable'/],
+      [["--set-json", 'extraEnv=[{"value":"x"}]'], /at '\/extraEnv\/0': missing property 'name'/],
+      [["--set", "extraArgs={resync}"], /at '\/extraArgs\/0'/],
     ];
     for (const [args, message] of cases) {
       const r = helm("template", RELEASE, "charts/meshward", ...args);
       expect(r.status, args.join(" ")).not.toBe(0);
       expect(r.stderr, args.join(" ")).toContain("values don't meet the specifications of the schema");
       expect(r.stderr, args.join(" ")).toMatch(message);
+    }
+  });
+
+  it("refuses contradicting values with a message naming them", () => {
+    const cases: [string[], string][] = [
+      [
+        ["--set", "serviceMonitor.enabled=true", "--set", "podMonitor.enabled=true"],
+        "serviceMonitor.enabled and podMonitor.enabled: choose one",
+      ],
+      [["--set", "health.port=8080"], "health.port and metrics.port must differ"],
+      [
+        ["--set", "podDisruptionBudget.maxUnavailable=1"],
+        "podDisruptionBudget: set minAvailable or maxUnavailable, not both (with maxUnavailable, set minAvailable to null)",
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const r = helm("template", RELEASE, "charts/meshward", ...args);
+      expect(r.status, args.join(" ")).not.toBe(0);
+      expect(r.stderr, args.join(" ")).toContain(message);
     }
   });
 
@@ -369,6 +451,287 @@ describe("chart", () => {
       return list.items.length >= 2 ? list.items : undefined;
     });
     expect(pods.length).toBe(2);
+  });
+});
+
+const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+
+type Case = {
+  name: string;
+  args: string[];
+  check: (objs: Manifest[], pod: PodTemplate["spec"] & Record<string, unknown>, c: Container) => void;
+};
+
+const MATRIX: Case[] = [
+  {
+    name: "defaults",
+    args: [],
+    check: (objs, _pod, c) => {
+      expect((c as Container & { image: string }).image).toBe("meshward:0.1.0");
+      expect(one("PodDisruptionBudget", objs).spec).toEqual({
+        minAvailable: 1,
+        selector: {
+          matchLabels: { "app.kubernetes.io/name": "meshward", "app.kubernetes.io/instance": RELEASE },
+        },
+      });
+      for (const k of ["ServiceMonitor", "PodMonitor", "PrometheusRule", "ConfigMap"])
+        expect(
+          objs.some((o) => o.kind === k),
+          k,
+        ).toBe(false);
+    },
+  },
+  {
+    name: "digest only",
+    args: [
+      "--set",
+      `image.digest=${DIGEST}`,
+      "--set",
+      "image.repository=registry.example:5000/platform/meshward",
+    ],
+    check: (_objs, _pod, c) =>
+      expect((c as Container & { image: string }).image).toBe(
+        `registry.example:5000/platform/meshward@${DIGEST}`,
+      ),
+  },
+  {
+    name: "tag and digest",
+    args: ["--set", "image.tag=1.2.3", "--set", `image.digest=${DIGEST}`],
+    check: (_objs, _pod, c) =>
+      expect((c as Container & { image: string }).image).toBe(`meshward:1.2.3@${DIGEST}`),
+  },
+  {
+    name: "OpenShift: no UID or GID",
+    args: ["--set", "podSecurityContext.runAsUser=null", "--set", "podSecurityContext.runAsGroup=null"],
+    check: (_objs, pod, c) => {
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(c.securityContext.runAsUser).toBeUndefined();
+      expect(JSON.stringify(pod)).not.toContain("65532");
+    },
+  },
+  {
+    name: "ServiceMonitor",
+    args: ["--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom"],
+    check: (objs) => {
+      const sm = one("ServiceMonitor", objs);
+      expect(sm.metadata?.labels?.release).toBe("prom");
+      expect(sm.spec).toMatchObject({ endpoints: [{ port: "metrics", honorLabels: true }] });
+    },
+  },
+  {
+    name: "PodMonitor",
+    args: ["--set", "podMonitor.enabled=true", "--set", "podMonitor.interval=15s"],
+    check: (objs) => {
+      expect(objs.some((o) => o.kind === "ServiceMonitor")).toBe(false);
+      expect(one("PodMonitor", objs).spec).toEqual({
+        namespaceSelector: { matchNames: [releaseNs] },
+        selector: {
+          matchLabels: { "app.kubernetes.io/name": "meshward", "app.kubernetes.io/instance": RELEASE },
+        },
+        podMetricsEndpoints: [
+          {
+            port: "metrics",
+            path: "/metrics",
+            interval: "15s",
+            honorLabels: true,
+            relabelings: [{ targetLabel: "job", replacement: `${releaseNs}/${FULLNAME}` }],
+          },
+        ],
+      });
+    },
+  },
+  {
+    name: "PrometheusRule and Grafana dashboard",
+    args: [
+      "--set",
+      "prometheusRule.enabled=true",
+      "--set",
+      "prometheusRule.alertLabels.team=platform",
+      "--set",
+      "prometheusRule.exceptionExpiryDays=14",
+      "--set",
+      "grafanaDashboard.enabled=true",
+      "--set",
+      "grafanaDashboard.annotations.grafana_folder=Platform",
+    ],
+    check: (objs) => {
+      type Rule = { alert: string; expr: string; for?: string; labels: Record<string, string> };
+      const groups = (one("PrometheusRule", objs).spec as { groups: { rules: Rule[] }[] }).groups;
+      const rules = groups.flatMap((g) => g.rules);
+      expect(rules.map((r) => r.alert)).toEqual([
+        "MeshwardProfileNotReady",
+        "MeshwardProfileConflict",
+        "MeshwardDriftCorrectedRepeatedly",
+        "MeshwardExceptionExpiringSoon",
+        "MeshwardNotLeading",
+      ]);
+      const job = `job="${releaseNs}/${FULLNAME}"`;
+      for (const r of rules) {
+        expect(r.expr, r.alert).toContain(`{${job}`);
+        expect(r.labels.team, r.alert).toBe("platform");
+      }
+      const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
+      expect(byName.MeshwardProfileNotReady).toMatchObject({
+        expr: `max by (namespace, name) (meshward_profile_ready{${job}}) == 0`,
+        for: "10m",
+      });
+      expect(byName.MeshwardExceptionExpiringSoon?.expr).toBe(
+        `min by (namespace, name) (meshward_profile_exception_expiry_timestamp_seconds{${job}}) - time() < ${14 * 86400}`,
+      );
+      expect(byName.MeshwardDriftCorrectedRepeatedly?.expr).toBe(
+        `sum by (kind) (increase(meshward_drift_total{${job},action="corrected"}[1h])) > 3`,
+      );
+      const cm = one("ConfigMap", objs) as Manifest & { data: Record<string, string> };
+      expect(cm.metadata?.labels?.grafana_dashboard).toBe("1");
+      expect(cm.metadata?.annotations).toEqual({ grafana_folder: "Platform" });
+      const dash = JSON.parse(cm.data["meshward.json"] ?? "") as { uid: string; panels: unknown[] };
+      expect(dash.uid).toBe("meshward-operator");
+      expect(dash.panels.length).toBeGreaterThan(10);
+    },
+  },
+  {
+    name: "CRDs disabled",
+    args: ["--set", "crds.enabled=false"],
+    check: (objs) => expect(objs.some((o) => o.kind === "CustomResourceDefinition")).toBe(false),
+  },
+  {
+    name: "CRDs not kept",
+    args: ["--set", "crds.keep=false"],
+    check: (objs) => expect(one("CustomResourceDefinition", objs).metadata?.annotations).toBeUndefined(),
+  },
+  {
+    name: "PDB maxUnavailable",
+    args: ["--set", "podDisruptionBudget.minAvailable=null", "--set", "podDisruptionBudget.maxUnavailable=1"],
+    check: (objs) => {
+      const spec = one("PodDisruptionBudget", objs).spec as Record<string, unknown>;
+      expect(spec.maxUnavailable).toBe(1);
+      expect(spec.minAvailable).toBeUndefined();
+    },
+  },
+  {
+    name: "PDB minAvailable as a percentage, 3 replicas",
+    args: ["--set", "podDisruptionBudget.minAvailable=50%", "--set", "replicas=3"],
+    check: (objs) => expect(one("PodDisruptionBudget", objs).spec).toMatchObject({ minAvailable: "50%" }),
+  },
+  {
+    name: "PDB disabled",
+    args: ["--set", "podDisruptionBudget.enabled=false"],
+    check: (objs) => expect(objs.some((o) => o.kind === "PodDisruptionBudget")).toBe(false),
+  },
+  {
+    name: "extra args, env, volumes, spread, account annotations",
+    args: [
+      "--set",
+      "extraArgs={--resync-minutes=60}",
+      "--set-json",
+      'extraEnv=[{"name":"NODE_OPTIONS","value":"--max-old-space-size=400"},{"name":"NODE_NAME","valueFrom":{"fieldRef":{"fieldPath":"spec.nodeName"}}}]',
+      "--set-json",
+      'volumes=[{"name":"tmp","emptyDir":{"sizeLimit":"64Mi"}}]',
+      "--set-json",
+      'volumeMounts=[{"name":"tmp","mountPath":"/tmp"}]',
+      "--set-json",
+      'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"ScheduleAnyway"}]',
+      "--set",
+      "serviceAccount.annotations.iam\\.gke\\.io/gcp-service-account=meshward@example.iam.gserviceaccount.com",
+      "--set",
+      "podAnnotations.anything\\.example/free-form=yes",
+      "--set",
+      "containerSecurityContext.readOnlyRootFilesystem=true",
+    ],
+    check: (objs, pod, c) => {
+      expect(c.args.at(-1)).toBe("--resync-minutes=60");
+      expect(c.env.map((e) => e.name)).toEqual(["POD_NAMESPACE", "POD_NAME", "NODE_OPTIONS", "NODE_NAME"]);
+      expect(pod.volumes).toEqual([{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }]);
+      expect((c as Container & { volumeMounts: unknown }).volumeMounts).toEqual([
+        { name: "tmp", mountPath: "/tmp" },
+      ]);
+      expect(pod.topologySpreadConstraints).toEqual([
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: {
+            matchLabels: { "app.kubernetes.io/name": "meshward", "app.kubernetes.io/instance": RELEASE },
+          },
+        },
+      ]);
+      expect(one("ServiceAccount", objs).metadata?.annotations).toEqual({
+        "iam.gke.io/gcp-service-account": "meshward@example.iam.gserviceaccount.com",
+      });
+    },
+  },
+];
+
+/** Installs the Prometheus Operator CRDs the chart's monitoring objects need, unless they are served. */
+async function ensureMonitoringCrds(): Promise<void> {
+  const want = ["servicemonitors", "podmonitors", "prometheusrules"].map((p) => `${p}.monitoring.coreos.com`);
+  const missing: string[] = [];
+  for (const name of want) {
+    const found = await client.get(resourcePath(CRDS, undefined, name)).catch((e: unknown) => {
+      if (e instanceof ApiError && e.status === 404) return undefined;
+      throw e;
+    });
+    if (!found) missing.push(name);
+  }
+  if (missing.length === 0) return;
+  const crds = upstreamCrds("prometheusOperator").filter((c) => missing.includes(c.metadata?.name ?? ""));
+  expect(crds.map((c) => c.metadata?.name).sort()).toEqual([...missing].sort());
+  await applyManifests(kubeconfigPath(), crds as KubernetesObject[]);
+}
+
+describe("values matrix: lint, render, API server schema (dry run), restricted Pod Security", () => {
+  beforeAll(async () => {
+    // The dry-run Pods need the chart's ServiceAccount to exist.
+    await applyChart();
+    await ensureMonitoringCrds();
+  });
+
+  it("the dry run is a real check: an unknown field or a wrong type is refused", async () => {
+    const objs = template("--set", "podMonitor.enabled=true", "--set", "prometheusRule.enabled=true");
+    const pm = structuredClone(one("PodMonitor", objs)) as Manifest & {
+      spec: { podMetricsEndpoints: Record<string, unknown>[] };
+    };
+    (pm.spec.podMetricsEndpoints[0] as Record<string, unknown>).scrapeEverything = true;
+    const rule = structuredClone(one("PrometheusRule", objs)) as Manifest & { spec: { groups: unknown } };
+    rule.spec.groups = "not a list";
+    for (const bad of [pm, rule]) {
+      const err = await client
+        .apply(pathOf(bad), bad, FIELD_MANAGER, true, { fieldValidation: "Strict", dryRun: "All" })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err, bad.kind).toBeInstanceOf(ApiError);
+      expect((err as ApiError).status, bad.kind).toBeGreaterThanOrEqual(400);
+    }
+  });
+
+  it.each(MATRIX.map((c) => [c.name, c] as const))("%s", async (_name, tc) => {
+    const lint = helm("lint", "--strict", "charts/meshward", "--namespace", releaseNs, ...tc.args);
+    expect(lint.stderr + lint.stdout, "helm lint").toContain("1 chart(s) linted, 0 chart(s) failed");
+    const objs = template(...tc.args);
+    const deploy = one("Deployment", objs).spec as { template: PodTemplate };
+    const pod = deploy.template.spec as PodTemplate["spec"] & Record<string, unknown>;
+    tc.check(objs, pod, pod.containers[0] as Container);
+    // Every object against the API server's schema (built-in kinds, our CRD, the Prometheus
+    // Operator's CRDs): a server-side apply as a dry run with strict field validation.
+    for (const o of objs) {
+      await client
+        .apply(pathOf(o), o, FIELD_MANAGER, true, { fieldValidation: "Strict", dryRun: "All" })
+        .catch((e: unknown) => {
+          throw new Error(`${o.kind} ${o.metadata?.name}: ${e instanceof Error ? e.message : String(e)}`);
+        });
+    }
+    // The pod as the ReplicaSet would create it, in the namespace that enforces "restricted".
+    await client.request("POST", resourcePath(PODS, releaseNs), {
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "pss-check", labels: deploy.template.metadata.labels },
+        spec: pod,
+      },
+      query: { dryRun: "All" },
+    });
   });
 });
 
@@ -615,7 +978,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
     // The chart's own flags, with what the kubelet would substitute.
     const c = podTemplate().spec.containers[0] as Container;
     const args = c.args
-      .filter((a) => !a.startsWith("--identity=") && !a.startsWith("--metrics-port="))
+      .filter((a) => !/^--(identity|metrics-port|health-port)=/.test(a))
       .map((a) => a.replace("$(POD_NAMESPACE)", releaseNs));
     for (const name of ["chart-a", "chart-b"])
       ops.push(await startOperator({ name, kubeconfig: saKubeconfig, entry, args }));

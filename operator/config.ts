@@ -41,6 +41,20 @@ export const ConfigSchema = z.object({
   identity: z.string().min(1).default(`${os.hostname()}_${process.pid}`),
   metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
   metricsHost: z.string().default("0.0.0.0"),
+  healthPort: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .default(0)
+    .describe("Port of /healthz and /readyz; 0 serves them on the metrics port."),
+  livenessWatchSeconds: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86_400)
+    .default(600)
+    .describe("/healthz fails once a watch has heard nothing from the API server for this long."),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
   resyncMinutes: z.coerce
     .number()
@@ -69,6 +83,8 @@ const FLAGS = {
   identity: "MESHWARD_IDENTITY",
   "metrics-port": "MESHWARD_METRICS_PORT",
   "metrics-host": "MESHWARD_METRICS_HOST",
+  "health-port": "MESHWARD_HEALTH_PORT",
+  "liveness-watch-seconds": "MESHWARD_LIVENESS_WATCH_SECONDS",
   "log-level": "MESHWARD_LOG_LEVEL",
   "resync-minutes": "MESHWARD_RESYNC_MINUTES",
   "max-exception-days": "MESHWARD_MAX_EXCEPTION_DAYS",

@@ -4,7 +4,8 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { Metrics } from "./observability/metrics.ts";
-import { startServer } from "./observability/server.ts";
+import { combine, EventLoopHealth, WatchHealth } from "./observability/health.ts";
+import { startServers } from "./observability/server.ts";
 import { Controller } from "./reconcile/controller.ts";
 import { createLogger, type Logger } from "./runtime/log.ts";
 
@@ -23,20 +24,32 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
   let exitCode = 0;
   let leaderKnown = !cfg.leaderElection;
 
-  const server =
-    cfg.metricsPort > 0
-      ? await startServer(cfg.metricsPort, cfg.metricsHost, metrics, {
-          live: () => true,
-          ready: () => {
-            const synced = controller.cachesSynced;
-            const leader = !cfg.leaderElection || (controller.elector?.leaderKnown ?? false) || leaderKnown;
-            return {
-              ok: synced && leader,
-              detail: `caches ${synced ? "synced" : "syncing"}; leadership ${leader ? "known" : "unknown"}`,
-            };
-          },
-        })
-      : undefined;
+  metrics.setProfileSource(() => controller.profiles.list());
+  const loop = new EventLoopHealth();
+  loop.start();
+  const watches = new WatchHealth({
+    sources: () => [
+      ...controller.profiles.informers,
+      ...[...controller.children.values()].flatMap((i) => i.informers),
+      ...controller.crdInformers,
+    ],
+    maxSilenceMs: cfg.livenessWatchSeconds * 1000,
+  });
+  const servers = await startServers(
+    { metricsPort: cfg.metricsPort, healthPort: cfg.healthPort, host: cfg.metricsHost },
+    metrics,
+    {
+      live: () => combine(loop.check(), watches.check()),
+      ready: () => {
+        const synced = controller.cachesSynced;
+        const leader = !cfg.leaderElection || (controller.elector?.leaderKnown ?? false) || leaderKnown;
+        return {
+          ok: synced && leader,
+          detail: `caches ${synced ? "synced" : "syncing"}; leadership ${leader ? "known" : "unknown"}`,
+        };
+      },
+    },
+  );
   const gauge = setInterval(() => {
     for (const [kind, n] of controller.managedCounts()) metrics.managedObjects.set({ kind }, n);
   }, 15_000);
@@ -104,7 +117,8 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
     electorStop.abort();
     await electorRun?.catch(() => undefined);
     stop.abort();
-    server?.close();
+    loop.stop();
+    for (const s of servers) s.close();
     log.info({ exitCode }, "stopped");
     return exitCode;
   }

@@ -42,6 +42,48 @@ function crdYaml(): string {
   return `# ${HEADER} Source: operator/api/schema.ts\n${stringify(buildCrd(), { lineWidth: 0 })}`;
 }
 
+/**
+ * The chart's CRD: the same object as crds/, as a template, so that `helm upgrade` upgrades it
+ * (Helm never upgrades its crds/ folder). crds.enabled renders it; crds.keep adds
+ * helm.sh/resource-policy: keep, so that `helm uninstall` leaves it (and every profile).
+ */
+function chartCrdTemplate(): string {
+  const crd = buildCrd() as {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; labels: Record<string, string> };
+    spec: unknown;
+  };
+  const spec = stringify({ spec: crd.spec }, { lineWidth: 0 }).trimEnd();
+  // Helm would take "{{" in a description or rule for a template action.
+  if (spec.includes("{{") || spec.includes("}}"))
+    throw new Error(
+      "the CRD contains {{ or }}: Helm would read it as a template; escape it in the chart's CRD",
+    );
+  const labels = stringify(crd.metadata.labels).trimEnd().replace(/^/gm, "    ");
+  return [
+    `{{- /* ${HEADER} Source: operator/api/schema.ts, through scripts/gen.ts (the same CRD as crds/). */}}`,
+    "{{- if .Values.crds.enabled }}",
+    `apiVersion: ${crd.apiVersion}`,
+    `kind: ${crd.kind}`,
+    "metadata:",
+    `  name: ${crd.metadata.name}`,
+    "  labels:",
+    labels,
+    "    app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}",
+    "    app.kubernetes.io/managed-by: {{ .Release.Service }}",
+    '    helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}',
+    "  {{- if .Values.crds.keep }}",
+    "  annotations:",
+    "    # helm uninstall leaves the CRD, and so every profile and every object generated for them.",
+    "    helm.sh/resource-policy: keep",
+    "  {{- end }}",
+    spec,
+    "{{- end }}",
+    "",
+  ].join("\n");
+}
+
 interface UpstreamKind {
   upstream: "istio" | "externalSecrets";
   crd: string;
@@ -113,8 +155,8 @@ async function upstreamTypes(): Promise<string> {
 async function outputs(): Promise<Map<string, string>> {
   return new Map([
     ["crds/meshward.io_servicesecurityprofiles.yaml", crdYaml()],
-    // Helm installs crds/ before the templates (and never upgrades it: docs/install.md).
-    ["charts/meshward/crds/meshward.io_servicesecurityprofiles.yaml", crdYaml()],
+    // A template, not the chart's crds/ folder, which Helm never upgrades (docs/install.md).
+    ["charts/meshward/templates/crd.yaml", chartCrdTemplate()],
     ["charts/meshward/Chart.yaml", chartYaml()],
     ["docs/api.md", renderApiDoc()],
     ["operator/types/generated/upstream.ts", await upstreamTypes()],

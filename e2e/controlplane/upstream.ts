@@ -1,4 +1,4 @@
-// Upstream CRDs (Istio, External Secrets Operator) pinned in upstream.json.
+// Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator) pinned in upstream.json.
 // They are fetched with `go mod download` (module proxy + checksum database),
 // read from the Go module cache and never committed to this repository.
 import * as fs from "node:fs";
@@ -19,7 +19,9 @@ import { CONTROLPLANE_DIR, REPO_ROOT, TestbedError, goModDownload, log } from ".
 
 export const FIELD_MANAGER = "meshward-testbed";
 
-export type UpstreamName = "istio" | "externalSecrets";
+// prometheusOperator: only for validating the chart's ServiceMonitor, PodMonitor and PrometheusRule
+// (e2e/chart.e2e.test.ts installs those three); the test bed does not install it by itself.
+export type UpstreamName = "istio" | "externalSecrets" | "prometheusOperator";
 export type UpstreamPin = { module: string; version: string; path: string };
 export type UpstreamPins = Record<UpstreamName, UpstreamPin>;
 export type UpstreamSelection = { istio?: boolean; eso?: boolean };

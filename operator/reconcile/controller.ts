@@ -14,6 +14,7 @@ import {
 import { parseServiceRef } from "../builders/references.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { queueObserver } from "../observability/queue-metrics.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourceId, resourcePath } from "../runtime/client.ts";
 import { errorFields, Informer } from "../runtime/informer.ts";
 import { LeaderElector } from "../runtime/leader.ts";
@@ -199,15 +200,7 @@ export class Controller {
     );
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
       concurrency: cfg.concurrency,
-      metrics: {
-        depth: (n) => metrics.queueDepth.set(n),
-        latency: (s) => metrics.queueLatency.observe(s),
-        workDuration: (s, outcome) => {
-          metrics.reconcileDuration.observe(s);
-          metrics.reconciles.inc({ result: outcome });
-        },
-        retry: () => metrics.retries.inc(),
-      },
+      metrics: queueObserver(metrics, cfg.concurrency),
       onError: (key, err, retryInMs) =>
         log.warn(
           { key, error: errorFields(err), retryInMs },

@@ -59,6 +59,12 @@ export class Informer<T extends KubeObjectLike> {
   private running: Promise<void> | undefined;
   /** The last resourceVersion seen (list or watch event): where a resumed watch starts. */
   private lastRv = "";
+  /**
+   * When (Date.now()) the API server last answered: a list, a watch event or bookmark, a watch the
+   * server ended normally, or a 404 for an absent resource; the start time before that. 0 until
+   * start(). For the liveness check.
+   */
+  lastContact = 0;
   /** Relists, watch restarts, and watchdog reconnects since start. */
   readonly counters = { lists: 0, watches: 0, relists410: 0, errors: 0, silences: 0 };
 
@@ -210,16 +216,19 @@ export class Informer<T extends KubeObjectLike> {
   private async loop(signal: AbortSignal): Promise<void> {
     const backoff = new Backoff(this.o.backoff ?? { baseMs: 200, maxMs: 30_000 });
     const id = resourceId(this.resource);
+    this.lastContact = Date.now();
     while (!signal.aborted) {
       // List (on start, after 410 Gone, or after the resource went away).
       try {
         this.lastRv = await this.relist(signal);
+        this.lastContact = Date.now();
         this.setState("synced");
         backoff.reset();
       } catch (e) {
         if (signal.aborted) return;
         let waitMs: number;
         if (e instanceof ApiError && e.status === 404) {
+          this.lastContact = Date.now();
           if (this._state !== "absent") {
             this.o.log.info({ resource: id }, "resource not served by the API server (CRD not installed?)");
           }
@@ -312,6 +321,7 @@ export class Informer<T extends KubeObjectLike> {
         { ...this.query(), resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: timeout },
         (ev: WatchEvent<T>) => {
           lastActivity = Date.now();
+          this.lastContact = lastActivity;
           if (gone) return;
           if (ev.type === "ERROR") {
             const st = ev.object as unknown as { code?: number; reason?: string; message?: string };
@@ -345,6 +355,8 @@ export class Informer<T extends KubeObjectLike> {
     }
     if (gone) throw gone;
     if (silent) throw new SilenceError("silent watch");
+    // The server ended the stream (its timeout), not us.
+    if (!signal.aborted) this.lastContact = Date.now();
   }
 }
 

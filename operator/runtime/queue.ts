@@ -26,10 +26,12 @@ export type Outcome = "success" | "requeue" | "error" | "terminal";
 export interface QueueMetrics {
   /** Keys waiting to run (not running, not delayed). */
   depth?(n: number): void;
+  /** A key became ready or, while running, dirty (an add that a waiting key absorbs is not counted). */
+  added?(key: string): void;
   /** Seconds from the key becoming ready (add(), timer firing) to the start of its handler. */
-  latency?(seconds: number): void;
+  latency?(seconds: number, key: string): void;
   /** Seconds the handler took, with its outcome. */
-  workDuration?(seconds: number, outcome: Outcome): void;
+  workDuration?(seconds: number, outcome: Outcome, key: string): void;
   /** A handler failed with a retryable error. */
   retry?(): void;
 }
@@ -164,13 +166,18 @@ export class WorkQueue {
 
   // ---------------------------------------------------------------------------------------------------
 
-  #enqueue(key: string, at: number): void {
+  /** `fresh` false: a dirty key moving to ready after its run (its add was counted when it became dirty). */
+  #enqueue(key: string, at: number, fresh = true): void {
     if (this.#running.has(key)) {
-      if (!this.#dirty.has(key)) this.#dirty.set(key, at);
+      if (!this.#dirty.has(key)) {
+        this.#dirty.set(key, at);
+        this.#safe(() => this.#metrics.added?.(key));
+      }
       return;
     }
     if (this.#ready.has(key)) return;
     this.#ready.set(key, at);
+    if (fresh) this.#safe(() => this.#metrics.added?.(key));
     this.#reportDepth();
   }
 
@@ -234,7 +241,7 @@ export class WorkQueue {
       return;
     }
     const started = this.#now();
-    this.#safe(() => this.#metrics.latency?.(Math.max(0, started - readyAt) / 1000));
+    this.#safe(() => this.#metrics.latency?.(Math.max(0, started - readyAt) / 1000, key));
 
     let result: Result = undefined;
     let failed = false;
@@ -267,14 +274,14 @@ export class WorkQueue {
     const dirtyAt = this.#stopping ? undefined : this.#dirty.get(key);
     if (dirtyAt !== undefined && after !== undefined) after = 0;
 
-    this.#safe(() => this.#metrics.workDuration?.(seconds, outcome));
+    this.#safe(() => this.#metrics.workDuration?.(seconds, outcome, key));
     if (outcome === "error") this.#safe(() => this.#metrics.retry?.());
     if (failed) this.#safe(() => this.#onError?.(key, error, after));
 
     if (dirtyAt !== undefined) {
       this.#dirty.delete(key);
       this.#cancelTimer(key);
-      this.#enqueue(key, dirtyAt);
+      this.#enqueue(key, dirtyAt, false);
     } else if (after !== undefined && !this.#stopping) {
       this.#schedule(key, after);
     }

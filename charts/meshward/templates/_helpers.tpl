@@ -26,6 +26,34 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s-leader" (include "meshward.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* repository:tag, repository@digest (digest alone), or repository:tag@digest. */}}
 {{- define "meshward.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- $i := .Values.image -}}
+{{- if and $i.digest $i.tag -}}
+{{- printf "%s:%s@%s" $i.repository $i.tag $i.digest -}}
+{{- else if $i.digest -}}
+{{- printf "%s@%s" $i.repository $i.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $i.repository ($i.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The job label the ServiceMonitor/PodMonitor give the scraped series, and the alerts select. */}}
+{{- define "meshward.job" -}}
+{{- printf "%s/%s" .Release.Namespace (include "meshward.fullname" .) -}}
+{{- end -}}
+
+{{/* PromQL label matchers of every alert. */}}
+{{- define "meshward.alertSelector" -}}
+{{- .Values.prometheusRule.selector | default (printf "job=%q" (include "meshward.job" .)) -}}
+{{- end -}}
+
+{{/* Scrape settings both monitors share: the profile series keep their own namespace label. */}}
+{{- define "meshward.scrapeEndpoint" -}}
+path: /metrics
+interval: {{ .interval }}
+honorLabels: true
+relabelings:
+  - targetLabel: job
+    replacement: {{ include "meshward.job" .root | quote }}
 {{- end -}}

@@ -1,0 +1,37 @@
+// Per-profile gauge values from a profile as the cache holds it (pure): its status conditions and
+// the earliest expiry among its active exceptions. The status is read defensively (readStatus).
+import type { KubeObjectLike } from "../runtime/client.ts";
+import { readStatus } from "../reconcile/status.ts";
+
+export interface ProfileSeries {
+  namespace: string;
+  name: string;
+  ready: 0 | 1;
+  drifted: 0 | 1;
+  conflict: 0 | 1;
+  /** Unix seconds of the next active exception's expiry; undefined without one. */
+  nextExceptionExpiry?: number;
+}
+
+/** The series of one cached profile; undefined for an object without namespace and name. */
+export function profileSeries(p: KubeObjectLike): ProfileSeries | undefined {
+  const namespace = p.metadata?.namespace;
+  const name = p.metadata?.name;
+  if (!namespace || !name) return undefined;
+  const status = readStatus((p as { status?: unknown }).status);
+  const isTrue = (type: string): 0 | 1 =>
+    status?.conditions?.some((c) => c.type === type && c.status === "True") ? 1 : 0;
+  const expiries = (status?.exceptions ?? [])
+    .filter((e) => e.state === "Active")
+    .map((e) => Date.parse(e.expires))
+    .filter((t) => Number.isFinite(t));
+  const series: ProfileSeries = {
+    namespace,
+    name,
+    ready: isTrue("Ready"),
+    drifted: isTrue("Drifted"),
+    conflict: isTrue("Conflict"),
+  };
+  if (expiries.length > 0) series.nextExceptionExpiry = Math.min(...expiries) / 1000;
+  return series;
+}
