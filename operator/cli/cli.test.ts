@@ -45,13 +45,18 @@ describe("meshward CLI", () => {
     expect(r.out).toContain("kind: AuthorizationPolicy");
   });
 
-  const bad: [string, () => string, RegExp][] = [
-    ["not YAML", () => write("bad.yaml", "a: [1, 2\nb: }"), /not valid YAML \(line \d+\)/],
+  // Exit 1: the input was read and is invalid. Exit 2: it could not be read (an I/O error).
+  const bad: [string, () => string, RegExp, number][] = [
+    ["not YAML", () => write("bad.yaml", "a: [1, 2\nb: }"), /not valid YAML \(line \d+\)/, 1],
     [
-      "a wrong kind",
+      "a misspelt meshward kind",
       () =>
-        write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: b}\nspec: {}\n"),
+        write(
+          "kind.yaml",
+          "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfil\nmetadata: {name: a, namespace: b}\nspec: {}\n",
+        ),
       /kind: error: must be ServiceSecurityProfile/,
+      1,
     ],
     [
       "missing fields",
@@ -61,14 +66,16 @@ describe("meshward CLI", () => {
           "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata: {name: a}\n",
         ),
       /metadata.namespace: error: is required/,
+      1,
     ],
     [
       "a 5 MB file",
       () => write("big.yaml", `# ${"x".repeat(5 * 1024 * 1024)}\n`),
       /file is too large \(5\.2 MB; the limit is 1 MiB\)/,
+      1,
     ],
-    ["a binary file", () => write("bin.yaml", Buffer.from([0, 1, 2, 3])), /not a text file/],
-    ["a missing file", () => path.join(tmp, "nope.yaml"), /no such file or directory/],
+    ["a binary file", () => write("bin.yaml", Buffer.from([0, 1, 2, 3])), /not a text file/, 1],
+    ["a missing file", () => path.join(tmp, "nope.yaml"), /no such file or directory/, 2],
     [
       "a symlink loop",
       () => {
@@ -80,6 +87,7 @@ describe("meshward CLI", () => {
         return d;
       },
       /symbolic links/,
+      2,
     ],
     [
       "a YAML alias bomb",
@@ -89,12 +97,13 @@ describe("meshward CLI", () => {
           `a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`,
         ),
       /YAML|alias/i,
+      1,
     ],
   ];
-  for (const [what, make, message] of bad) {
-    it(`explains ${what} in one line, exit 1`, () => {
+  for (const [what, make, message, code] of bad) {
+    it(`explains ${what} in one line, exit ${code}`, () => {
       const r = cli("validate", make());
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(code);
       expect(r.err).toMatch(message);
       expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
     });
