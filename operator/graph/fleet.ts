@@ -7,7 +7,7 @@ import type { IngressRule, Profile } from "../api/schema.ts";
 import { profileKey } from "../builders/context.ts";
 import { serviceAccountName } from "../builders/meta.ts";
 import { parseServiceRef } from "../builders/references.ts";
-import { closest } from "./suggest.ts";
+import { closest } from "../api/suggest.ts";
 
 /** A profile with the file it came from ("" in the cluster). */
 export interface FleetProfile {

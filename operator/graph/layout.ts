@@ -3,7 +3,7 @@
 // closes one, in id order); within a column, nodes are ordered by the mean row of their callers,
 // then by id. No randomness, no floating-point surprises: the same graph always gives the same
 // drawing (the SVG is a golden file).
-import type { FleetGraph, GraphNode } from "./fleet.ts";
+import { edgeLabel, type FleetGraph, type GraphEdge, type GraphNode, oneSidedNote } from "./fleet.ts";
 
 export interface Placed {
   node: GraphNode;
@@ -22,14 +22,25 @@ export interface Layout {
 }
 
 export const CHAR_WIDTH = 7.2; // 12px Helvetica/Arial, an upper bound for lowercase text
+export const LABEL_CHAR_WIDTH = 6; // 10px, for edge labels
 export const NODE_HEIGHT = 34;
 const NODE_PADDING = 24;
-const COLUMN_GAP = 190; // room for edge labels between columns
+const MIN_COLUMN_GAP = 120;
 const ROW_GAP = 40;
 const MARGIN = 24;
 
 export function textWidth(s: string): number {
   return Math.ceil(s.length * CHAR_WIDTH);
+}
+
+/** The lines of an edge's label: ports and requests, then what a one-sided edge lacks. */
+export function labelLines(e: GraphEdge): string[] {
+  const note = oneSidedNote(e);
+  return note ? [edgeLabel(e), note] : [edgeLabel(e)];
+}
+
+export function labelWidth(e: GraphEdge): number {
+  return Math.ceil(Math.max(...labelLines(e).map((l) => l.length)) * LABEL_CHAR_WIDTH) + 8;
 }
 
 /** Column of every node: longest path from a source, over the graph without its back edges. */
@@ -65,6 +76,13 @@ export function columns(g: FleetGraph): Map<string, number> {
   for (const id of order.reverse()) {
     for (const to of forward.get(id) ?? []) col.set(to, Math.max(col.get(to) ?? 0, (col.get(id) ?? 0) + 1));
   }
+  // A node nobody calls (a namespace, a service account, an entry point) sits just left of its
+  // nearest callee rather than in the first column, so that its edges do not cross other columns.
+  const called = new Set(g.edges.filter((e) => e.from !== e.to).map((e) => e.to));
+  for (const n of g.nodes) {
+    const targets = (forward.get(n.id) ?? []).map((to) => col.get(to) ?? 0);
+    if (!called.has(n.id) && targets.length > 0) col.set(n.id, Math.max(0, Math.min(...targets) - 1));
+  }
   return col;
 }
 
@@ -86,6 +104,15 @@ export function layout(g: FleetGraph): Layout {
   }
   const widths = byColumn.map((nodes) => Math.max(0, ...nodes.map((n) => textWidth(n.label) + NODE_PADDING)));
   const rows = Math.max(0, ...byColumn.map((c) => c.length));
+  // Room between two columns for the widest label of the edges crossing that gap.
+  const gaps = byColumn.map((_, c) =>
+    Math.max(
+      MIN_COLUMN_GAP,
+      ...g.edges
+        .filter((e) => col.get(e.from) === c && col.get(e.to) === c + 1)
+        .map((e) => labelWidth(e) + 40),
+    ),
+  );
   const placed = new Map<string, Placed>();
   let x = MARGIN;
   byColumn.forEach((nodes, c) => {
@@ -104,11 +131,11 @@ export function layout(g: FleetGraph): Layout {
         height: NODE_HEIGHT,
       });
     }
-    x += w + COLUMN_GAP;
+    x += w + (gaps[c] ?? 0);
   });
   return {
     nodes: placed,
-    width: Math.max(x - COLUMN_GAP + MARGIN, 2 * MARGIN),
+    width: Math.max(x - (gaps.at(-1) ?? 0) + MARGIN, 2 * MARGIN),
     height: MARGIN * 2 + Math.max(rows, 1) * (NODE_HEIGHT + ROW_GAP) - ROW_GAP,
   };
 }

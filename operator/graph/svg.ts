@@ -3,7 +3,7 @@
 // profiles that were not given dashed boxes. Edges go from caller to callee with their ports and
 // requests; one-sided edges (denied at run time) are dashed and red. A legend explains the marks.
 import { edgeLabel, type FleetGraph, type GraphEdge, isOneSided, oneSidedNote } from "./fleet.ts";
-import { layout, type Placed, textWidth } from "./layout.ts";
+import { labelLines, labelWidth, type Layout, layout, type Placed } from "./layout.ts";
 
 const RED = "#d62728";
 const GREY = "#5f6b7a";
@@ -32,8 +32,11 @@ function nodeSvg(p: Placed): string {
   ].join("\n");
 }
 
-/** A path from the caller's right side to the callee's left side; backwards edges loop below. */
-function edgePath(a: Placed, b: Placed): { d: string; lx: number; ly: number } {
+/**
+ * A path from the caller's right side to the callee's left side; an edge back to an earlier (or
+ * the same) column loops below every node of the columns it spans.
+ */
+function edgePath(a: Placed, b: Placed, l: Layout): { d: string; lx: number; ly: number } {
   if (b.column > a.column) {
     const x1 = a.x + a.width;
     const y1 = a.y + a.height / 2;
@@ -50,21 +53,23 @@ function edgePath(a: Placed, b: Placed): { d: string; lx: number; ly: number } {
   const y1 = a.y + a.height;
   const x2 = b.x + b.width / 2;
   const y2 = b.y + b.height + 2;
-  const low = Math.max(y1, y2) + 46;
+  const spanned = [...l.nodes.values()].filter((p) => p.column >= b.column && p.column <= a.column);
+  const low = Math.max(...spanned.map((p) => p.y + p.height)) + 46;
   return {
     d: `M${n(x1)},${n(y1)} C${n(x1)},${n(low)} ${n(x2)},${n(low)} ${n(x2)},${n(y2)}`,
     lx: (x1 + x2) / 2,
-    ly: low - 10,
+    // The lowest point of the curve: its control points both sit at `low`.
+    ly: 0.75 * low + 0.125 * (y1 + y2),
   };
 }
 
-function edgeSvg(e: GraphEdge, a: Placed, b: Placed): string {
-  const { d, lx, ly } = edgePath(a, b);
+function edgeSvg(e: GraphEdge, a: Placed, b: Placed, l: Layout): string {
+  const { d, lx, ly } = edgePath(a, b, l);
   const one = isOneSided(e);
   const label = edgeLabel(e);
   const note = oneSidedNote(e);
-  const lines = note ? [label, note] : [label];
-  const w = Math.max(...lines.map(textWidth)) * 0.85 + 8;
+  const lines = labelLines(e);
+  const w = labelWidth(e);
   const h = lines.length * 13 + 4;
   const top = ly - h / 2;
   const texts = lines
@@ -90,7 +95,7 @@ export function svg(g: FleetGraph): string {
   const edges = g.edges.flatMap((e) => {
     const a = l.nodes.get(e.from);
     const b = l.nodes.get(e.to);
-    return a && b ? [edgeSvg(e, a, b)] : [];
+    return a && b ? [edgeSvg(e, a, b, l)] : [];
   });
   const ly = height - LEGEND_HEIGHT + 20;
   const legend = [
