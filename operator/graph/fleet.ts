@@ -92,67 +92,68 @@ export interface OneSided {
   message: string;
 }
 
-/** Every one-sided declaration among the given profiles, in input order. */
-export function findOneSided(fleet: FleetProfile[]): OneSided[] {
-  const byKey = new Map(fleet.map((f) => [keyOf(f.profile), f]));
+/** Finds a profile by "namespace/name": a map of the set (CLI) or the operator's cache. */
+export type Lookup = (key: string) => FleetProfile | undefined;
+
+/** The one-sided declarations `me` makes: peers it admits or calls that do not declare the other side. */
+export function oneSidedOf(me: FleetProfile, lookup: Lookup): OneSided[] {
+  const p = me.profile;
+  const key = keyOf(p);
   const out: OneSided[] = [];
-  for (const me of fleet) {
-    const p = me.profile;
-    const key = keyOf(p);
-    (p.spec.ingress ?? []).forEach((rule, i) =>
-      rule.from.forEach((s, j) => {
-        if (s.service === undefined) return;
-        const caller = byKey.get(resolve(s.service, p));
-        if (!caller || caller === me || egressPorts(caller.profile, p).length > 0) return;
-        const callerKey = keyOf(caller.profile);
-        out.push({
-          kind: "no-egress",
-          owner: key,
-          peer: callerKey,
-          ownerFile: me.file,
-          peerFile: caller.file,
-          path: `spec.ingress[${i}].from[${j}].service`,
-          message: `admits ${callerKey}, but ${callerKey}${where(caller.file)} declares no egress to ${key}, so the call is denied: add "- service: ${key}" to its spec.egress.to, or remove this entry`,
-        });
-      }),
-    );
-    (p.spec.egress?.to ?? []).forEach((t, k) => {
-      if (t.service === undefined) return;
-      const callee = byKey.get(resolve(t.service, p));
-      if (!callee || callee === me) return;
-      const calleeKey = keyOf(callee.profile);
-      const adm = admissions(callee.profile, p);
-      const base = {
+  (p.spec.ingress ?? []).forEach((rule, i) =>
+    rule.from.forEach((s, j) => {
+      if (s.service === undefined) return;
+      const callerKey = resolve(s.service, p);
+      const caller = callerKey === key ? undefined : lookup(callerKey);
+      if (!caller || egressPorts(caller.profile, p).length > 0) return;
+      out.push({
+        kind: "no-egress",
         owner: key,
-        peer: calleeKey,
+        peer: callerKey,
         ownerFile: me.file,
-        peerFile: callee.file,
+        peerFile: caller.file,
+        path: `spec.ingress[${i}].from[${j}].service`,
+        message: `admits ${callerKey}, but ${callerKey}${where(caller.file)} declares no egress to ${key}, so the call is denied: add "- service: ${key}" to its spec.egress.to, or remove this entry`,
+      });
+    }),
+  );
+  (p.spec.egress?.to ?? []).forEach((t, k) => {
+    if (t.service === undefined) return;
+    const calleeKey = resolve(t.service, p);
+    const callee = calleeKey === key ? undefined : lookup(calleeKey);
+    if (!callee) return;
+    const adm = admissions(callee.profile, p);
+    const base = { owner: key, peer: calleeKey, ownerFile: me.file, peerFile: callee.file };
+    if (adm.length === 0) {
+      out.push({
+        ...base,
+        kind: "not-admitted",
         path: `spec.egress.to[${k}].service`,
-      };
-      if (adm.length === 0) {
-        out.push({
-          ...base,
-          kind: "not-admitted",
-          message: `declares egress to ${calleeKey}, but ${calleeKey}${where(callee.file)} does not admit ${key}, so the call is denied: add "- service: ${key}" to the from list of one of its spec.ingress rules, or remove this entry`,
-        });
-        return;
-      }
-      const mine = [t.ports ?? []];
-      const theirs = adm.map((a) => a.rule.ports ?? []);
-      if (!portsOverlap(mine, theirs)) {
-        out.push({
-          ...base,
-          path: `spec.egress.to[${k}].ports`,
-          kind: "ports-disjoint",
-          message: `declares egress to ${calleeKey} on ${portText(mine)}, but ${calleeKey}${where(callee.file)} admits ${key} only on ${portText(theirs)}: make the ports agree`,
-        });
-      }
-    });
-  }
+        message: `declares egress to ${calleeKey}, but ${calleeKey}${where(callee.file)} does not admit ${key}, so the call is denied: add "- service: ${key}" to the from list of one of its spec.ingress rules, or remove this entry`,
+      });
+      return;
+    }
+    const mine = [t.ports ?? []];
+    const theirs = adm.map((a) => a.rule.ports ?? []);
+    if (!portsOverlap(mine, theirs)) {
+      out.push({
+        ...base,
+        kind: "ports-disjoint",
+        path: `spec.egress.to[${k}].ports`,
+        message: `declares egress to ${calleeKey} on ${portText(mine)}, but ${calleeKey}${where(callee.file)} admits ${key} only on ${portText(theirs)}: make the ports agree`,
+      });
+    }
+  });
   return out;
 }
 
-/** One-sided declarations made by one profile, against the other profiles (the operator's view). */
+/** Every one-sided declaration among the given profiles, in input order. */
+export function findOneSided(fleet: FleetProfile[]): OneSided[] {
+  const byKey = new Map(fleet.map((f) => [keyOf(f.profile), f]));
+  return fleet.flatMap((me) => oneSidedOf(me, (k) => byKey.get(k)));
+}
+
+/** One-sided declarations made by one profile of a set. */
 export function oneSidedFor(key: string, fleet: FleetProfile[]): OneSided[] {
   return findOneSided(fleet).filter((f) => f.owner === key);
 }
