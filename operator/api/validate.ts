@@ -58,9 +58,10 @@ export function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[
     if (def.innerType) s = def.innerType;
     else if (def.type === "pipe" && def.in) s = def.in;
     else if (i === path.length) return def.type === "object" ? Object.keys(def.shape ?? {}) : [];
-    else if (def.type === "array") ((s = def.element), i++);
-    else if (def.type === "record") ((s = def.valueType), i++);
-    else if (def.type === "object") s = def.shape?.[String(path[i++])];
+    else if (def.type === "array" || def.type === "record") {
+      s = def.type === "array" ? def.element : def.valueType;
+      i++;
+    } else if (def.type === "object") s = def.shape?.[String(path[i++])];
     else return [];
   }
   return [];

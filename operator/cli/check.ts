@@ -52,7 +52,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       file: o.ownerFile,
       profile: o.owner,
       path: o.path,
-      message: `${o.message} [other side: ${o.peerFile || o.peer}]`,
+      message: o.message, // names the other side's file
       severity: "warning",
     });
   }

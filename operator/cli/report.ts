@@ -73,12 +73,15 @@ export function jsonReport(loaded: LoadResult, result: CheckResult): string {
 }
 
 function xml(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+  return (
+    s
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;")
+      // Control characters other than tab and newlines are not allowed in XML 1.0 at all.
+      .replace(/\p{Cc}/gu, (c) => (c === "\t" || c === "\n" || c === "\r" ? c : ""))
+  );
 }
 
 /** JUnit XML: one test case per file; problems not tied to a file get a case of their own. */

@@ -43,6 +43,11 @@ describe("graph drawings", () => {
     });
   }
 
+  it("shows the current Mermaid in docs/graph.md", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/graph.md"), "utf8");
+    expect(doc).toContain(`\`\`\`mermaid\n${renderGraph(mixed, "mermaid")}\`\`\``);
+  });
+
   it("marks one-sided edges in every format", () => {
     expect(mixed.edges.filter((e) => e.state === "callee-only" || e.state === "caller-only").length).toBe(2);
     expect(renderGraph(mixed, "mermaid")).toMatch(/-\.->.*caller declares no egress/);
