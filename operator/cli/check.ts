@@ -64,7 +64,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       problems.push({
         file: s.file,
         path: s.document,
-        message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--skip-unknown=false"} fails on it)`,
+        message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--no-skip-unknown"} fails on it)`,
       });
     }
   }
