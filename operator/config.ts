@@ -93,6 +93,59 @@ const FLAGS = {
   kubeconfig: "KUBECONFIG",
 } as const;
 
+/** What each flag does, for --help. */
+const HELP: Record<keyof typeof FLAGS, string> = {
+  namespaces: "namespaces to watch, comma-separated; empty means all",
+  concurrency: "profiles reconciled at once (1-64)",
+  "trust-domain": "SPIFFE trust domain of the mesh",
+  "mesh-mode": "sidecar or ambient",
+  "leader-election": "elect one active replica through a Lease (true/false)",
+  "leader-election-namespace": "namespace of the Lease (POD_NAMESPACE when set)",
+  "lease-name": "name of the Lease",
+  identity: "this replica's name in the Lease (hostname_pid)",
+  "metrics-port": "port of /metrics, /healthz and /readyz; 0 turns them off",
+  "metrics-host": "address they listen on",
+  "log-level": "trace, debug, info, warn, error or fatal",
+  "resync-minutes": "minutes between full resyncs",
+  "max-exception-days": "longest exception a profile may declare, in days",
+  "secret-refresh-interval": "default refreshInterval of ExternalSecrets (e.g. 1h)",
+  "shutdown-timeout-seconds": "seconds to finish running work on SIGTERM",
+  kubeconfig: "kubeconfig file (default: in-cluster, then ~/.kube/config)",
+};
+
+/** `--help` or `--version` among the arguments: answered before any configuration is read. */
+export function infoRequest(argv: string[]): "help" | "version" | undefined {
+  if (argv.some((a) => a === "--help" || a === "-h")) return "help";
+  if (argv.some((a) => a === "--version" || a === "-v")) return "version";
+  return undefined;
+}
+
+/** The operator's --help: every flag with its environment variable and default. */
+export function usage(): string {
+  const shape = ConfigSchema.shape as Record<string, z.ZodType>;
+  const lines = Object.entries(FLAGS).map(([flag, envName]) => {
+    const def = (shape[camel(flag)] as unknown as { _zod: { def: { defaultValue?: unknown } } })._zod.def;
+    const dflt =
+      def.defaultValue === undefined || def.defaultValue === ""
+        ? ""
+        : ` (default ${String(def.defaultValue)})`;
+    return `  --${flag} <value>`.padEnd(40) + `${envName}\n      ${HELP[flag as keyof typeof FLAGS]}${dflt}`;
+  });
+  return [
+    "Usage: meshward-operator [flags]   (the container runs node dist/operator/main.js)",
+    "",
+    "The meshward operator. Every flag can also be set by its environment variable; a flag wins.",
+    "",
+    "Flags:                                  Environment:",
+    ...lines,
+    "  -h, --help                            show this help",
+    "  -v, --version                         print the version",
+    "",
+    "Exit codes: 0 stopped cleanly; 1 lost leadership or failed; 2 invalid configuration.",
+    "",
+  ].join("\n");
+}
+
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }

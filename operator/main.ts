@@ -2,12 +2,13 @@
 // /metrics; graceful shutdown on SIGTERM/SIGINT (stop taking work, finish what runs, release the
 // Lease, exit within the deadline).
 import { KubeConfig } from "@kubernetes/client-node";
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, infoRequest, loadConfig, usage } from "./config.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { combine, EventLoopHealth, WatchHealth } from "./observability/health.ts";
 import { startServers } from "./observability/server.ts";
 import { Controller } from "./reconcile/controller.ts";
 import { createLogger, type Logger } from "./runtime/log.ts";
+import { version } from "./version.ts";
 
 function kubeConfig(cfg: Config): KubeConfig {
   const kc = new KubeConfig();
@@ -125,6 +126,8 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
 }
 
 async function main(): Promise<void> {
+  const info = infoRequest(process.argv.slice(2));
+  if (info) return void process.stdout.write(info === "help" ? usage() : `meshward ${version()}\n`);
   let cfg: Config;
   try {
     cfg = loadConfig(process.argv.slice(2), process.env);

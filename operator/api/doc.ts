@@ -91,7 +91,7 @@ export function renderApiDoc(): string {
     "",
     "## status",
     "",
-    "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict` (see the README for reasons).",
+    "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict` (see the README for reasons), and `OneSided` on a profile that names other profiles (True, reason `UndeclaredPeer`, when a caller it admits declares no egress to it or a service it calls does not admit it; informational, Ready is not affected).",
     "",
     head,
     ...status,

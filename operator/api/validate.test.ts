@@ -99,7 +99,10 @@ describe("validateProfile", () => {
       problems({ selector: { app: "a" }, ingress: [{ from: [{ namespace: "x" }], ports: [1.5, "80"] }] }),
     ).toEqual([
       { path: "spec.ingress[0].ports[0]", message: "expected a whole number, got 1.5" },
-      { path: "spec.ingress[0].ports[1]", message: "expected a number, got a string" },
+      {
+        path: "spec.ingress[0].ports[1]",
+        message: 'expected a number, got the string "80": write 80 without quotes',
+      },
     ]);
     expect(problems({ selector: { app: "a" }, ingress: [[]] })).toEqual([
       { path: "spec.ingress[0]", message: "expected an object (a YAML mapping), got a list" },

@@ -1,6 +1,7 @@
 // Validation of a raw object as a ServiceSecurityProfile: the same rules the CRD enforces at
 // apply time, run offline (CLI) and at runtime (the operator; an older CRD may be installed).
 import type * as z from "zod";
+import { closest } from "./suggest.ts";
 import {
   API_VERSION,
   DNS_LABEL,
@@ -35,12 +36,61 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+/** The schema below optional/default/pipe wrappers (zod's internal definition, read only). */
+type Def = {
+  type: string;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+};
+function defOf(schema: z.ZodType): Def {
+  return (schema as unknown as { _zod: { def: Def } })._zod.def;
+}
+
+/** The field names an object accepts at `path` below `root` (for "did you mean"); [] when unknown. */
+export function fieldsAt(root: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let s: z.ZodType | undefined = root;
+  let i = 0;
+  while (s) {
+    const def = defOf(s);
+    if (def.innerType) s = def.innerType;
+    else if (def.type === "pipe" && def.in) s = def.in;
+    else if (i === path.length) return def.type === "object" ? Object.keys(def.shape ?? {}) : [];
+    else if (def.type === "array" || def.type === "record") {
+      s = def.type === "array" ? def.element : def.valueType;
+      i++;
+    } else if (def.type === "object") s = def.shape?.[String(path[i++])];
+    else return [];
+  }
+  return [];
+}
+
+function unknownKeysMessage(keys: string[], known: string[]): string {
+  const hints = keys.map((k) => {
+    const c = closest(k, known);
+    return c ? `"${k}" (did you mean "${c}"?)` : `"${k}"`;
+  });
+  const tail = hints.some((h) => h.includes("did you mean"))
+    ? ""
+    : known.length > 0
+      ? `: remove or check the spelling; the fields here are ${known.join(", ")}`
+      : ": remove or check the spelling";
+  return `unknown field${keys.length > 1 ? "s" : ""} ${hints.join(", ")}${tail}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, root: z.ZodType | undefined): string {
   switch (issue.code) {
     case "unrecognized_keys":
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}: remove or check the spelling`;
+      return unknownKeysMessage(issue.keys, root ? fieldsAt(root, issue.path) : []);
     case "invalid_type":
       if (issue.input === undefined) return "is required";
+      if ((issue.expected === "number" || issue.expected === "int") && typeof issue.input === "string") {
+        const n = issue.input.trim();
+        if (/^[0-9]+$/.test(n))
+          return `expected a number, got the string "${issue.input}": write ${Number(n)} without quotes`;
+      }
       return `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeType(issue.input)}`;
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
@@ -84,10 +134,11 @@ function describeType(v: unknown): string {
   return typeof v === "object" ? "an object" : typeof v;
 }
 
-export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): Problem[] {
+/** One problem per zod issue; `root` (the schema that was parsed) lets unknown fields get a suggestion. */
+export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[], root?: z.ZodType): Problem[] {
   return error.issues.map((issue) => ({
     path: formatPath([...prefix, ...issue.path]) || "(root)",
-    message: issueMessage(issue),
+    message: issueMessage(issue, root),
   }));
 }
 
@@ -142,7 +193,7 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   }
   // reportInput: without it zod leaves issue.input unset, and every wrong type would read "is required".
   const parsed = ProfileSpec.safeParse(raw.spec, { reportInput: true });
-  if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"]));
+  if (!parsed.success) problems.push(...zodProblems(parsed.error, ["spec"], ProfileSpec));
   // zod's record parser assigns keys onto a plain object, so an own "__proto__" key (JSON.parse and
   // YAML create one) silently vanishes from the selector instead of failing its key rule, which the
   // API server's CEL does reject. Report it as the API server would.

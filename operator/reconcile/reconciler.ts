@@ -17,6 +17,7 @@ import {
   SCOPE_LABEL,
   type MeshMode,
 } from "../builders/index.ts";
+import { oneSidedConditions } from "../graph/condition.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
@@ -249,8 +250,10 @@ export class Reconciler {
     }
     // The builders need the uid for owner references; the cache object always has it.
     if (raw.metadata?.uid) profile.metadata.uid = raw.metadata.uid;
-    const built = buildProfile(profile, this.context());
+    const ctx = this.context();
+    const built = buildProfile(profile, ctx);
     const outcome: Outcome = {
+      extra: oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
       generation,
       objects: [],
       conflicts: [],

@@ -29,6 +29,8 @@ export interface Outcome {
   /** Writes the API server refused (not retriable by waiting): "Kind name: message". */
   failures: string[];
   exceptions: ExceptionStatus[];
+  /** Conditions decided elsewhere (e.g. OneSided, operator/graph/condition.ts), written as they are. */
+  extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
 }
 
 const MAX_MESSAGE = 4000;
@@ -175,7 +177,12 @@ export function mergeConditions(
 export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now: Date): ProfileStatus {
   const status: ProfileStatus = {
     observedGeneration: o.generation,
-    conditions: mergeConditions(desiredConditions(o), existing?.conditions, o.generation, now),
+    conditions: mergeConditions(
+      [...desiredConditions(o), ...(o.extra ?? [])],
+      existing?.conditions,
+      o.generation,
+      now,
+    ),
     objects: o.objects.slice(0, 256).map((x) => (x.message ? { ...x, message: clip(x.message) } : x)),
   };
   if (o.exceptions.length > 0) status.exceptions = o.exceptions;

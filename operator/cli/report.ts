@@ -1,0 +1,132 @@
+// How `meshward validate` reports (pure): text lines for people, JSON for scripts, JUnit XML for CI
+// systems (one test case per file read; errors are failures, skipped-only files are skipped).
+import { isError } from "../api/validate.ts";
+import type { CheckResult } from "./check.ts";
+import type { FileProblem, LoadResult } from "./load.ts";
+
+export type ReportFormat = "text" | "json" | "junit";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit"];
+
+export function formatProblem(p: FileProblem): string {
+  const parts = [p.file, p.profile, p.path].filter((x) => x !== undefined && x !== "");
+  const level = isError(p) ? "error" : "warning";
+  return `${[...parts, level].join(": ")}: ${p.message}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** "3 other documents skipped (2 Deployment, 1 Kustomization)". */
+export function skippedSummary(loaded: LoadResult): string {
+  if (loaded.skipped.length === 0) return "";
+  const byKind = new Map<string, number>();
+  for (const s of loaded.skipped) byKind.set(s.kind || "no kind", (byKind.get(s.kind || "no kind") ?? 0) + 1);
+  const kinds = [...byKind.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+  return `${plural(loaded.skipped.length, "other document")} skipped (${kinds})`;
+}
+
+/** The text report: one line per note and problem, then a summary line. */
+export function textReport(command: string, loaded: LoadResult, result: CheckResult): string[] {
+  const lines = loaded.notes.map((n) => `${n.file}: note: ${n.message}`);
+  lines.push(...result.problems.map(formatProblem));
+  const extra = [
+    skippedSummary(loaded),
+    loaded.notes.length > 0 ? plural(loaded.notes.length, "template") + " skipped" : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  const head =
+    result.errors > 0
+      ? plural(result.errors, "error")
+      : `${plural(loaded.profiles.length, "profile")} valid${result.warnings > 0 ? `, ${plural(result.warnings, "warning")}` : ""}`;
+  lines.push(`meshward ${command}: ${head}${extra ? `; ${extra}` : ""}`);
+  return lines;
+}
+
+export function jsonReport(loaded: LoadResult, result: CheckResult): string {
+  const out = {
+    valid: result.exitCode === 0,
+    exitCode: result.exitCode,
+    profiles: loaded.profiles.map((l) => ({
+      file: l.file,
+      namespace: l.profile.metadata.namespace,
+      name: l.profile.metadata.name,
+    })),
+    errors: result.errors,
+    warnings: result.warnings,
+    problems: result.problems.map((p) => ({
+      file: p.file,
+      ...(p.profile && { profile: p.profile }),
+      path: p.path,
+      severity: isError(p) ? "error" : "warning",
+      message: p.message,
+    })),
+    skipped: loaded.skipped,
+    notes: loaded.notes,
+    files: loaded.files,
+  };
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+function xml(s: string): string {
+  return (
+    s
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")
+      .replace(/"/g, "&quot;")
+      // Control characters other than tab and newlines are not allowed in XML 1.0 at all.
+      .replace(/\p{Cc}/gu, (c) => (c === "\t" || c === "\n" || c === "\r" ? c : ""))
+  );
+}
+
+/** JUnit XML: one test case per file; problems not tied to a file get a case of their own. */
+export function junitReport(loaded: LoadResult, result: CheckResult): string {
+  const files = [...loaded.files];
+  for (const p of result.problems) if (!files.includes(p.file)) files.push(p.file);
+  const cases: string[] = [];
+  let failures = 0;
+  let skippedCases = 0;
+  for (const file of files) {
+    const name = file || "(inputs)";
+    const mine = result.problems.filter((p) => p.file === file);
+    const errors = mine.filter(isError);
+    const warnings = mine.filter((p) => !isError(p));
+    const profiles = loaded.profiles.filter((l) => l.file === file).length;
+    const body: string[] = [];
+    if (errors.length > 0) {
+      failures++;
+      const first = errors[0] as FileProblem;
+      body.push(
+        `      <failure type="error" message="${xml(`${plural(errors.length, "error")}: ${[first.path, first.message].filter(Boolean).join(": ")}`)}">${xml(errors.map(formatProblem).join("\n"))}</failure>`,
+      );
+    } else if (profiles === 0) {
+      const note = loaded.notes.find((n) => n.file === file);
+      const skipped = loaded.skipped.filter((s) => s.file === file).length;
+      skippedCases++;
+      body.push(
+        `      <skipped message="${xml(note ? note.message : `no meshward kinds (${plural(skipped, "document")} skipped)`)}"/>`,
+      );
+    }
+    if (warnings.length > 0)
+      body.push(`      <system-out>${xml(warnings.map(formatProblem).join("\n"))}</system-out>`);
+    cases.push(
+      body.length > 0
+        ? `    <testcase classname="meshward.validate" name="${xml(name)}">\n${body.join("\n")}\n    </testcase>`
+        : `    <testcase classname="meshward.validate" name="${xml(name)}"/>`,
+    );
+  }
+  return [
+    `<?xml version="1.0" encoding="UTF-8"?>`,
+    `<testsuites name="meshward validate" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skippedCases}">`,
+    `  <testsuite name="meshward validate" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skippedCases}">`,
+    ...cases,
+    `  </testsuite>`,
+    `</testsuites>`,
+    ``,
+  ].join("\n");
+}
