@@ -103,8 +103,11 @@ const HELP: Record<keyof typeof FLAGS, string> = {
   "leader-election-namespace": "namespace of the Lease (POD_NAMESPACE when set)",
   "lease-name": "name of the Lease",
   identity: "this replica's name in the Lease (hostname_pid)",
-  "metrics-port": "port of /metrics, /healthz and /readyz; 0 turns them off",
+  "metrics-port":
+    "port of /metrics (and of /healthz and /readyz unless --health-port is set); 0 turns them off",
   "metrics-host": "address they listen on",
+  "health-port": "port of /healthz and /readyz; 0 serves them on the metrics port",
+  "liveness-watch-seconds": "/healthz fails when a watch has not heard from the API server for this long",
   "log-level": "trace, debug, info, warn, error or fatal",
   "resync-minutes": "minutes between full resyncs",
   "max-exception-days": "longest exception a profile may declare, in days",
