@@ -19,8 +19,9 @@ function check(file: string, actual: string) {
   expect(actual).toBe(fs.readFileSync(file, "utf8"));
 }
 
+/** Loaded by a path relative to the working directory, as a user would pass it (files are named in the drawings). */
 function load(dir: string): FleetProfile[] {
-  const loaded = loadProfiles([dir]);
+  const loaded = loadProfiles([path.relative(process.cwd(), dir) || "."]);
   expect(loaded.problems).toEqual([]);
   return loaded.profiles;
 }
