@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { compile } from "json-schema-to-typescript";
 import { stringify } from "yaml";
-import { buildCrd } from "../operator/api/crd.ts";
+import { buildCrd, buildPolicyCrd } from "../operator/api/crd.ts";
 import { renderApiDoc } from "../operator/api/doc.ts";
 import { upstreamCrds, upstreamPins } from "../e2e/controlplane/upstream.ts";
 import { argocdOutputs } from "../operator/argocd/generate.ts";
@@ -39,6 +39,10 @@ function chartYaml(): string {
 
 function crdYaml(): string {
   return `# ${HEADER} Source: operator/api/schema.ts\n${stringify(buildCrd(), { lineWidth: 0 })}`;
+}
+
+function policyCrdYaml(): string {
+  return `# ${HEADER} Source: operator/api/policy.ts\n${stringify(buildPolicyCrd(), { lineWidth: 0 })}`;
 }
 
 interface UpstreamKind {
@@ -114,6 +118,8 @@ async function outputs(): Promise<Map<string, string>> {
     ["crds/meshward.io_servicesecurityprofiles.yaml", crdYaml()],
     // Helm installs crds/ before the templates (and never upgrades it: docs/install.md).
     ["charts/meshward/crds/meshward.io_servicesecurityprofiles.yaml", crdYaml()],
+    ["crds/meshward.io_meshwardpolicies.yaml", policyCrdYaml()],
+    ["charts/meshward/crds/meshward.io_meshwardpolicies.yaml", policyCrdYaml()],
     ["charts/meshward/Chart.yaml", chartYaml()],
     ["docs/api.md", renderApiDoc()],
     ["operator/types/generated/upstream.ts", await upstreamTypes()],

@@ -21,13 +21,13 @@ const DNS_LABEL_MSG =
 /** A Kubernetes object name (DNS subdomain), as ServiceAccount names are. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_KEY =
+export const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const HTTP_PATH = /^([*]|[/][^*?# ]*[*]?|[*][^*?# ]+)$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const DURATION = /^([0-9]+(ms|s|m|h))+$/;
-const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
+export const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
 const HTTPS_URL = /^https:[/][/][^ ]+$/;
 
 /** A list whose entries are unique by `key` (a list-map in the CRD; a rule for a friendly message). */
