@@ -217,26 +217,22 @@ export function buildAdmission(opts: BindingOptions): ClusterObject[] {
 }
 
 /**
- * The admission objects the MeshwardPolicies ask for: the two policies and, per MeshwardPolicy with
- * `admission`, a pair of bindings limited to its namespaceSelector. Where several select a namespace,
- * each binding is evaluated, so the strictest mode wins (Deny over Warn over Audit).
+ * The bindings the MeshwardPolicies ask for: per MeshwardPolicy with `admission`, a pair limited to
+ * its namespaceSelector (the two policies themselves come from the chart or `meshward admission`).
+ * Where several select a namespace, each binding is evaluated, so the strictest mode wins (Deny over
+ * Warn over Audit).
  */
 export function buildAdmissionForPolicies(policies: readonly MeshwardPolicy[]): ClusterObject[] {
-  const withAdmission = [...policies]
+  return [...policies]
     .filter((p) => p.spec.admission !== undefined)
-    .sort((a, b) => byString(a.metadata.name, b.metadata.name));
-  if (withAdmission.length === 0) return [];
-  return [
-    serviceAccountPolicy(),
-    baselinePolicy(),
-    ...withAdmission.flatMap((p) =>
+    .sort((a, b) => byString(a.metadata.name, b.metadata.name))
+    .flatMap((p) =>
       bindings({
         mode: p.spec.admission?.mode ?? "Deny",
         namespaceSelector: p.spec.namespaceSelector ?? {},
         suffix: p.metadata.name,
       }),
-    ),
-  ];
+    );
 }
 
 /** The manifest `meshward admission` prints: YAML documents, ready for kubectl apply. */

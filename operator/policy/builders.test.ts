@@ -70,18 +70,16 @@ describe("admission builders", () => {
       policy("c", {}),
     ]);
     expect(out.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
-      "ValidatingAdmissionPolicy meshward-profile-serviceaccount",
-      "ValidatingAdmissionPolicy meshward-workload-baseline",
       "ValidatingAdmissionPolicyBinding meshward-profile-serviceaccount-a",
       "ValidatingAdmissionPolicyBinding meshward-workload-baseline-a",
       "ValidatingAdmissionPolicyBinding meshward-profile-serviceaccount-b",
       "ValidatingAdmissionPolicyBinding meshward-workload-baseline-b",
     ]);
-    expect(out[4]?.spec).toMatchObject({
+    expect(out[2]?.spec).toMatchObject({
       validationActions: ["Warn"],
       matchResources: { namespaceSelector: { matchLabels: { team: "pay" } } },
     });
-    expect(out[2]?.spec.matchResources).toBeUndefined();
+    expect(out[0]?.spec.matchResources).toBeUndefined();
     expect(buildAdmissionForPolicies([policy("c", {})])).toEqual([]);
   });
 });

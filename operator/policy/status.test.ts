@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { validatePolicy } from "../api/validate-policy.ts";
 import { NOW, policy, profile } from "./fixtures.ts";
-import { contradictions, policyStatus } from "./status.ts";
+import { contradictions, type NamespaceInfo, policyStatus } from "./status.ts";
 
-const namespaces = [
+const namespaces: NamespaceInfo[] = [
   { name: "pay", labels: { team: "pay", tier: "prod" } },
   { name: "shop", labels: { team: "shop", tier: "prod" } },
   { name: "dev", labels: { tier: "dev" } },
