@@ -506,6 +506,8 @@ export interface Profile {
     uid?: string;
     generation?: number;
     resourceVersion?: string;
+    /** Orders profiles whose selectors overlap (the older keeps its pods: operator/policy/overlap.ts). */
+    creationTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };

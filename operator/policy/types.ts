@@ -2,8 +2,8 @@
 import type { MeshwardPolicy, GuardrailMode } from "../api/policy.ts";
 import type { Exception, Profile } from "../api/schema.ts";
 
-/** A profile with the metadata the engine needs to order profiles (overlap: older keeps). */
-export type PolicyProfile = Profile & { metadata: Profile["metadata"] & { creationTimestamp?: string } };
+/** A profile; metadata.creationTimestamp orders profiles whose selectors overlap (the older keeps). */
+export type PolicyProfile = Profile;
 
 export interface PolicyInput {
   profile: PolicyProfile;
