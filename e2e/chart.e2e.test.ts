@@ -347,21 +347,24 @@ describe("chart", () => {
     });
   });
 
-  it("renders the same generated CRD as crds/, kept on uninstall unless crds.keep is false", () => {
-    const file = parse(
-      fs.readFileSync(path.join(ROOT, "crds/meshward.io_servicesecurityprofiles.yaml"), "utf8"),
-    ) as Manifest;
-    const crd = one("CustomResourceDefinition");
-    expect(crd.spec).toEqual(file.spec);
-    expect(crd.metadata?.name).toBe(file.metadata?.name);
-    expect(crd.metadata?.labels).toMatchObject({
-      ...file.metadata?.labels,
-      "app.kubernetes.io/managed-by": "Helm",
-    });
-    expect(crd.metadata?.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
-    expect(one("CustomResourceDefinition", template("--set", "crds.keep=false")).metadata?.annotations).toBe(
-      undefined,
+  it("renders the same generated CRDs as crds/, kept on uninstall unless crds.keep is false", () => {
+    const crds = rendered.filter((o) => o.kind === "CustomResourceDefinition");
+    const files = ["meshward.io_servicesecurityprofiles.yaml", "meshward.io_meshwardpolicies.yaml"].map(
+      (f) => parse(fs.readFileSync(path.join(ROOT, "crds", f), "utf8")) as Manifest,
     );
+    expect(crds.map((c) => c.metadata?.name).sort()).toEqual(files.map((f) => f.metadata?.name).sort());
+    for (const file of files) {
+      const crd = crds.find((c) => c.metadata?.name === file.metadata?.name) as Manifest;
+      expect(crd.spec).toEqual(file.spec);
+      expect(crd.metadata?.labels).toMatchObject({
+        ...file.metadata?.labels,
+        "app.kubernetes.io/managed-by": "Helm",
+      });
+      expect(crd.metadata?.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    }
+    const notKept = template("--set", "crds.keep=false").filter((o) => o.kind === "CustomResourceDefinition");
+    expect(notKept).toHaveLength(2);
+    for (const crd of notKept) expect(crd.metadata?.annotations).toBe(undefined);
     expect(template("--set", "crds.enabled=false").some((o) => o.kind === "CustomResourceDefinition")).toBe(
       false,
     );

@@ -420,6 +420,8 @@ function plan(opts: UpOptions, bins: Binaries): LocalPlan {
         apiserverExtra,
         kcmExtra,
         opts.apiserverPort ?? process.env.MESHWARD_APISERVER_PORT ?? "",
+        // Fixed flags added since a bed may have started: a running one restarts with them.
+        "allow-privileged",
       ]),
     )
     .digest("hex")
@@ -568,6 +570,9 @@ async function startLocal(p: LocalPlan, opts: UpOptions): Promise<State> {
       ["service-cluster-ip-range", "10.96.0.0/16"],
       ["endpoint-reconciler-type", "none"],
       ["profiling", "false"],
+      // As kubeadm and kind set it: privileged pods are admission's business (e2e/policy.e2e.test.ts
+      // shows the admission policy refusing one), not refused by the API server's own validation.
+      ["allow-privileged", "true"],
     ]);
     if (p.audit) {
       apiFlags.set("audit-policy-file", auditPolicy);

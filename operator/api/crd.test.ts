@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { buildCrd } from "./crd.ts";
+import { buildCrd, buildPolicyCrd } from "./crd.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -59,6 +59,12 @@ describe("CRD bounds (CEL cost)", () => {
 
   it("bounds every string, list and map of crds/", () => {
     const file = path.resolve(import.meta.dirname, "../../crds/meshward.io_servicesecurityprofiles.yaml");
+    expect(check(root(parse(fs.readFileSync(file, "utf8"))))).toEqual([]);
+  });
+
+  it("bounds every string, list and map of the MeshwardPolicy CRD, generated and in crds/", () => {
+    expect(check(root(buildPolicyCrd()))).toEqual([]);
+    const file = path.resolve(import.meta.dirname, "../../crds/meshward.io_meshwardpolicies.yaml");
     expect(check(root(parse(fs.readFileSync(file, "utf8"))))).toEqual([]);
   });
 

@@ -12,6 +12,14 @@ import {
   SINGULAR,
   VERSION,
 } from "./schema.ts";
+import {
+  POLICY_KIND,
+  POLICY_PLURAL,
+  POLICY_SHORT_NAMES,
+  POLICY_SINGULAR,
+  PolicySpec,
+  PolicyStatus,
+} from "./policy.ts";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -41,24 +49,38 @@ function toSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
   ) as JsonSchema;
 }
 
-export function buildCrd(): Record<string, unknown> {
-  const conditionColumn = (type: string) => `.status.conditions[?(@.type=="${type}")].status`;
+interface KindDef {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  scope: "Namespaced" | "Cluster";
+  description: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  columns: Record<string, unknown>[];
+  rootRules: { rule: string; message: string }[];
+}
+
+const conditionColumn = (type: string) => `.status.conditions[?(@.type=="${type}")].status`;
+
+function crdOf(def: KindDef): Record<string, unknown> {
   return {
     apiVersion: "apiextensions.k8s.io/v1",
     kind: "CustomResourceDefinition",
     metadata: {
-      name: `${PLURAL}.${GROUP}`,
+      name: `${def.plural}.${GROUP}`,
       labels: { "app.kubernetes.io/name": "meshward", "app.kubernetes.io/part-of": "meshward" },
     },
     spec: {
       group: GROUP,
-      scope: "Namespaced",
+      scope: def.scope,
       names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: SINGULAR,
-        shortNames: SHORT_NAMES,
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        shortNames: def.shortNames,
         categories: CATEGORIES,
       },
       versions: [
@@ -67,35 +89,72 @@ export function buildCrd(): Record<string, unknown> {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
-            { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
-            {
-              name: "Reason",
-              type: "string",
-              jsonPath: `.status.conditions[?(@.type=="Ready")].reason`,
-              priority: 1,
-            },
-            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
-          ],
+          additionalPrinterColumns: def.columns,
           schema: {
             openAPIV3Schema: {
-              description:
-                "ServiceSecurityProfile declares what one service needs to be zero-trust: its identity, mTLS, who may call it, what it may call, end-user JWTs and secrets. meshward generates and keeps the matching Istio, Kubernetes and External Secrets objects.",
+              description: def.description,
               type: "object",
               required: ["spec"],
               properties: {
                 apiVersion: { type: "string" },
                 kind: { type: "string" },
                 metadata: { type: "object" },
-                spec: toSchema(ProfileSpec, "input"),
-                status: toSchema(ProfileStatus, "output"),
+                spec: toSchema(def.spec, "input"),
+                status: toSchema(def.status, "output"),
               },
-              "x-kubernetes-validations": [{ rule: NAME_RULE.cel, message: NAME_RULE.message }],
+              ...(def.rootRules.length > 0 && { "x-kubernetes-validations": def.rootRules }),
             },
           },
         },
       ],
     },
   };
+}
+
+export function buildCrd(): Record<string, unknown> {
+  return crdOf({
+    kind: KIND,
+    plural: PLURAL,
+    singular: SINGULAR,
+    shortNames: SHORT_NAMES,
+    scope: "Namespaced",
+    description:
+      "ServiceSecurityProfile declares what one service needs to be zero-trust: its identity, mTLS, who may call it, what it may call, end-user JWTs and secrets. meshward generates and keeps the matching Istio, Kubernetes and External Secrets objects.",
+    spec: ProfileSpec,
+    status: ProfileStatus,
+    columns: [
+      { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
+      { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
+      {
+        name: "Reason",
+        type: "string",
+        jsonPath: `.status.conditions[?(@.type=="Ready")].reason`,
+        priority: 1,
+      },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    rootRules: [{ rule: NAME_RULE.cel, message: NAME_RULE.message }],
+  });
+}
+
+/** The cluster-scoped MeshwardPolicy CRD (operator/api/policy.ts). Service teams get no RBAC on it. */
+export function buildPolicyCrd(): Record<string, unknown> {
+  return crdOf({
+    kind: POLICY_KIND,
+    plural: POLICY_PLURAL,
+    singular: POLICY_SINGULAR,
+    shortNames: POLICY_SHORT_NAMES,
+    scope: "Cluster",
+    description:
+      "MeshwardPolicy is written by the platform team: guardrails on what profiles of the selected namespaces may ask for (Enforce or Audit), approvals of exceptions, baseline rules every profile gets, an emergency quarantine of identities, and the workload baseline at admission.",
+    spec: PolicySpec,
+    status: PolicyStatus,
+    columns: [
+      { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
+      { name: "Namespaces", type: "integer", jsonPath: ".status.namespaceCount" },
+      { name: "Profiles", type: "integer", jsonPath: ".status.profileCount" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+    rootRules: [],
+  });
 }

@@ -21,13 +21,13 @@ const DNS_LABEL_MSG =
 /** A Kubernetes object name (DNS subdomain), as ServiceAccount names are. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_KEY =
+export const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+export const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const HTTP_PATH = /^([*]|[/][^*?# ]*[*]?|[*][^*?# ]+)$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const DURATION = /^([0-9]+(ms|s|m|h))+$/;
-const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
+export const TICKET = /^[A-Za-z0-9][-A-Za-z0-9_.#/:]*$/;
 const HTTPS_URL = /^https:[/][/][^ ]+$/;
 
 /** A list whose entries are unique by `key` (a list-map in the CRD; a rule for a friendly message). */
@@ -45,7 +45,7 @@ function uniqueBy<T extends Record<K, string>, K extends string>(
   ]);
 }
 
-const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
+export const dnsLabel = () => patterned(DNS_LABEL, DNS_LABEL_MSG, 63);
 
 const port = z.number().int().min(1).max(65535);
 const ports = z
@@ -68,7 +68,7 @@ export const HTTP_METHODS = [
 export const SELECTOR_KEY_MESSAGE =
   "selector keys must be label keys such as app or app.kubernetes.io/name (the part after the '/' at most 63 characters)";
 
-const labelSelector = withRules(
+export const labelSelector = withRules(
   z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
   [
     {
@@ -92,7 +92,7 @@ const labelSelector = withRules(
   "Labels of this service's pods (a label map, as Istio selectors are). Every generated policy selects these pods.",
 );
 
-const serviceRef = patterned(
+export const serviceRef = patterned(
   SERVICE_REF,
   "service must name another profile as <namespace>/<name> (or <name> in this namespace), e.g. checkout/checkout-api",
   127,
@@ -100,7 +100,7 @@ const serviceRef = patterned(
   "Another ServiceSecurityProfile, as <namespace>/<name> or <name> for the same namespace. Gives both its SPIFFE principal and its pod selector.",
 );
 
-const serviceAccountRef = z
+export const serviceAccountRef = z
   .object({
     namespace: dnsLabel().describe("Namespace of the service account."),
     // A pattern, not just a string: the name goes into a SPIFFE principal, where '*' is Istio's
@@ -170,6 +170,12 @@ export const IngressRule = z
     from: z.array(Source).min(1).max(32).describe("Callers allowed by this rule. At least one."),
     ports: ports.optional(),
     http: httpRule.optional(),
+    requireToken: z
+      .boolean()
+      .optional()
+      .describe(
+        "Whether callers of this rule need a valid end-user token. Omitted: requestAuthentication.requireToken decides. false suits callers without one, such as a metrics scraper.",
+      ),
   })
   .strict()
   .describe("Who may call this service, on which ports, with which requests.");
@@ -500,6 +506,8 @@ export interface Profile {
     uid?: string;
     generation?: number;
     resourceVersion?: string;
+    /** Orders profiles whose selectors overlap (the older keeps its pods: operator/policy/overlap.ts). */
+    creationTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };

@@ -206,6 +206,7 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
   if (typeof meta.uid === "string") metadata.uid = meta.uid;
   if (typeof meta.generation === "number") metadata.generation = meta.generation;
   if (typeof meta.resourceVersion === "string") metadata.resourceVersion = meta.resourceVersion;
+  if (typeof meta.creationTimestamp === "string") metadata.creationTimestamp = meta.creationTimestamp;
   if (isRecord(meta.labels)) metadata.labels = meta.labels as Record<string, string>;
   if (isRecord(meta.annotations)) metadata.annotations = meta.annotations as Record<string, string>;
   return {

@@ -42,7 +42,9 @@ function buildRule(
   // Fail closed: a rule whose callers are all unresolved allows nothing, so it is left out.
   if (principals.length === 0 && namespaces.length === 0) return undefined;
   const jwt = profile.spec.requestAuthentication;
-  const requestPrincipals = jwt?.requireToken ? uniq(jwt.jwt.map((j) => `${j.issuer}/*`)) : undefined;
+  // A rule may waive the token (a scraper has none); omitted, the profile-wide setting decides.
+  const needsToken = jwt !== undefined && (rule.requireToken ?? jwt.requireToken);
+  const requestPrincipals = needsToken ? uniq(jwt.jwt.map((j) => `${j.issuer}/*`)) : undefined;
   const from: { source: Source }[] = [];
   if (plaintextAllowed) {
     // Callers without mTLS have no principal or namespace: matching on them would deny exactly the

@@ -117,6 +117,29 @@ describe("builders", () => {
     });
   });
 
+  it("lets one ingress rule waive the token (requireToken: false) while the others keep it", () => {
+    const p = profile("edge", "edge", {
+      selector: { app: "edge" },
+      ingress: [
+        { from: [{ namespace: "gw" }] },
+        {
+          from: [{ serviceAccount: { namespace: "monitoring", name: "prometheus" } }],
+          ports: [9090],
+          requireToken: false,
+        },
+        { from: [{ namespace: "batch" }], requireToken: true },
+      ],
+      requestAuthentication: { jwt: [{ issuer: "https://a.example" }], requireToken: false },
+    });
+    const { objects } = buildProfile(p, makeContext({ now: NOW }));
+    const ap = find(objects, "AuthorizationPolicy").spec as { rules: { from: { source: unknown }[] }[] };
+    expect(ap.rules.map((r) => r.from)).toEqual([
+      [{ source: { namespaces: ["gw"] } }],
+      [{ source: { principals: ["cluster.local/ns/monitoring/sa/prometheus"] } }],
+      [{ source: { namespaces: ["batch"], requestPrincipals: ["https://a.example/*"] } }],
+    ]);
+  });
+
   it("honours PermissiveMtls only while unexpired and schedules the expiry", () => {
     const spec: ProfileSpecInput = {
       selector: { app: "legacy" },

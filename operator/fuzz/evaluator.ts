@@ -496,7 +496,8 @@ export function specAllowsL7(
       const path = req.http.path;
       if (paths.length > 0 && !paths.some((x) => specPathMatches(x, path))) return false;
     }
-    if (ra?.requireToken) {
+    // A rule may waive or demand the token itself; omitted, requestAuthentication.requireToken decides.
+    if (ra && (e.requireToken ?? ra.requireToken)) {
       if (!req.http || !req.jwt) return false;
       const iss = req.jwt.issuer;
       if (!ra.jwt.some((j) => j.issuer === iss)) return false;

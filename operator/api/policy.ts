@@ -1,0 +1,333 @@
+// The MeshwardPolicy API (meshward.io/v1alpha1, cluster-scoped): what the platform team sets for the
+// namespaces it selects. The single source of truth, like schema.ts is for profiles: the CRD in
+// crds/, the MeshwardPolicy part of docs/api.md and the TypeScript types derive from this file.
+// How several policies combine: docs/adr/0006-platform-policies.md.
+import * as z from "zod";
+import { isCanonical, parseCidr } from "./net.ts";
+import { patterned, withRules } from "./rules.ts";
+import {
+  Condition,
+  dnsLabel,
+  EgressTarget,
+  EXCEPTION_TYPES,
+  IngressRule,
+  LABEL_KEY,
+  LABEL_VALUE,
+  serviceAccountRef,
+  TICKET,
+} from "./schema.ts";
+
+export const POLICY_KIND = "MeshwardPolicy";
+export const POLICY_PLURAL = "meshwardpolicies";
+export const POLICY_SINGULAR = "meshwardpolicy";
+export const POLICY_SHORT_NAMES = ["mwp"];
+
+export const GUARDRAIL_MODES = ["Enforce", "Audit"] as const;
+export type GuardrailMode = (typeof GUARDRAIL_MODES)[number];
+export const ADMISSION_MODES = ["Deny", "Warn", "Audit"] as const;
+export type AdmissionMode = (typeof ADMISSION_MODES)[number];
+export const DEFAULT_MESH_ROOT_NAMESPACE = "istio-system";
+
+/** Placeholders a remote-key pattern may use. */
+export const KEY_PLACEHOLDERS = ["{namespace}", "{profile}"] as const;
+// Literal characters of remote keys, '*' (any run of characters, '/' included) and the placeholders.
+// No backslash or quote: it is embedded in CEL.
+export const KEY_PATTERN = /^([-._a-zA-Z0-9/:@+=*]|[{](namespace|profile)[}])+$/;
+const PROFILE_REF = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?[/][a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+const mode = (what: string) =>
+  z
+    .enum(GUARDRAIL_MODES)
+    .describe(
+      `Enforce: ${what} is refused, fail closed (not created, removed if it exists), Ready=False. Audit: applied as today and reported.`,
+    );
+
+const namespaceSelector = withRules(
+  z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
+  [
+    {
+      cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
+      message: "namespaceSelector keys must be label keys such as team or kubernetes.io/metadata.name",
+      check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
+    },
+    {
+      cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
+      message:
+        "namespaceSelector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
+    },
+  ],
+).describe(
+  "Labels a namespace must all carry to be governed by this policy (matchLabels semantics). Omitted or empty: every namespace.",
+);
+
+const profileRef = patterned(
+  PROFILE_REF,
+  "profile must name a ServiceSecurityProfile as <namespace>/<name>, e.g. shop/cart",
+  127,
+);
+
+const keyPattern = patterned(
+  KEY_PATTERN,
+  "key patterns use letters, digits, '-', '.', '_', '/', ':', '@', '+', '=', '*' (any characters) and the placeholders {namespace} and {profile}, e.g. {namespace}/*",
+  512,
+);
+
+export const StoreAllowance = z
+  .object({
+    kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
+    name: z.string().min(1).max(253).describe("Name of the store."),
+    keys: z
+      .array(keyPattern)
+      .min(1)
+      .max(16)
+      .describe(
+        "Remote keys a profile may read from this store, as patterns: '*' matches any characters, {namespace} and {profile} stand for the profile's namespace and name. E.g. {namespace}/*.",
+      ),
+  })
+  .strict()
+  .describe("One store profiles may read from, and which keys.");
+
+export const SecretsGuardrail = withRules(
+  z
+    .object({
+      mode: mode("a secret entry from a store or key not listed"),
+      stores: z
+        .array(StoreAllowance)
+        .max(16)
+        .describe("The only stores profiles may use, each with its key patterns. Empty: no store at all."),
+    })
+    .strict(),
+  [
+    {
+      cel: "self.stores.all(x, self.stores.exists_one(y, y.kind == x.kind && y.name == x.name))",
+      message: "each store (kind and name) may be listed once: merge its key patterns into one entry",
+      path: ["stores"],
+      check: (g) => new Set(g.stores.map((s) => `${s.kind}/${s.name}`)).size === g.stores.length,
+    },
+  ],
+).describe("Which secret stores and remote keys profiles may read.");
+
+const cidrList = (what: string) =>
+  withRules(z.array(z.string().min(1).max(43)).max(32), [
+    {
+      cel: "self.all(c, isCIDR(c) && cidr(c).masked() == cidr(c))",
+      message: `${what} must be network addresses with a prefix length and no host bits set, e.g. 10.0.0.0/8`,
+      check: (xs) =>
+        xs.every((c) => {
+          const p = parseCidr(c);
+          return p !== undefined && isCanonical(p);
+        }),
+    },
+  ]);
+
+export const EgressCidrGuardrail = z
+  .object({
+    mode: mode("an egress cidr outside the allowed ranges"),
+    allowed: cidrList("allowed ranges")
+      .optional()
+      .describe("An egress cidr must lie inside one of these. Omitted: any range (denied still applies)."),
+    denied: cidrList("denied ranges")
+      .optional()
+      .describe("No address of these may be opened (unless the profile's except covers it)."),
+  })
+  .strict()
+  .describe("Which IP ranges profiles may open for egress.");
+
+export const AdoptionGuardrail = z
+  .object({
+    mode: z
+      .enum(GUARDRAIL_MODES)
+      .describe(
+        "Enforce: the namespace-wide default deny is created. Audit: it is not, and the pods it would cut off are reported, so a shared namespace adopts meshward one service at a time.",
+      ),
+  })
+  .strict()
+  .describe("Whether the namespace-wide default deny NetworkPolicy is created.");
+
+export const Approval = z
+  .object({
+    profile: profileRef.describe("The profile whose exception is approved, as <namespace>/<name>."),
+    type: z.enum(EXCEPTION_TYPES).describe("The exception type approved."),
+    expires: z.iso
+      .datetime({ offset: false })
+      .max(64)
+      .describe(
+        "RFC 3339 UTC time the approval ends. The profile's exception must expire no later than this.",
+      ),
+    ticket: patterned(TICKET, "ticket must be a tracker reference such as SEC-1234", 128)
+      .optional()
+      .describe("The ticket that records the approval."),
+  })
+  .strict()
+  .describe("A platform-owned approval of one exception of one profile.");
+
+export const ExceptionsGuardrail = withRules(
+  z
+    .object({
+      mode: mode("an exception not allowed, too long or not approved"),
+      allowedTypes: z
+        .array(z.enum(EXCEPTION_TYPES))
+        .max(8)
+        .optional()
+        .describe("Exception types profiles may use. Omitted: every type."),
+      maxDays: z
+        .number()
+        .int()
+        .min(1)
+        .max(3650)
+        .optional()
+        .describe("How far ahead an exception may expire, in days. Omitted: the operator's limit."),
+      requireApproval: z
+        .boolean()
+        .default(true)
+        .describe("An exception takes effect only while an approval names it. Default true."),
+      approvals: z
+        .array(Approval)
+        .max(256)
+        .optional()
+        .describe("Approved exceptions: profile, type and expiry."),
+    })
+    .strict(),
+  [
+    {
+      cel: "!has(self.approvals) || self.approvals.all(a, self.approvals.exists_one(b, b.profile == a.profile && b.type == a.type))",
+      message: "one approval per profile and exception type: keep the one with the right expiry",
+      path: ["approvals"],
+      check: (g) =>
+        new Set((g.approvals ?? []).map((a) => `${a.profile}/${a.type}`)).size === (g.approvals ?? []).length,
+    },
+  ],
+).describe("Which exceptions profiles may write, for how long, and which the platform approved.");
+
+export const Guardrails = z
+  .object({
+    secrets: SecretsGuardrail.optional(),
+    egressCidrs: EgressCidrGuardrail.optional(),
+    adoption: AdoptionGuardrail.optional(),
+    exceptions: ExceptionsGuardrail.optional(),
+  })
+  .strict()
+  .describe(
+    "Bounds on what profiles may ask for. Selector overlap is always checked (no field): the older profile keeps its pods.",
+  );
+
+export const Baseline = z
+  .object({
+    ingress: z
+      .array(IngressRule)
+      .max(16)
+      .optional()
+      .describe(
+        "Ingress rules every governed profile gets (e.g. Prometheus on 15090). requireToken defaults to false here.",
+      ),
+    egress: z
+      .array(EgressTarget)
+      .max(16)
+      .optional()
+      .describe("Egress targets every governed profile gets (e.g. observability/otel-collector on 4317)."),
+  })
+  .strict()
+  .describe("Rules added to every governed profile, marked as coming from this policy.");
+
+export const QuarantinedIdentity = withRules(
+  z
+    .object({
+      profile: profileRef.optional().describe("A profile, as <namespace>/<name>: its pods and principal."),
+      serviceAccount: serviceAccountRef.optional().describe("A workload identity: its principal."),
+      reason: z.string().max(1024).optional().describe("Why, for the runbook and the audit trail."),
+    })
+    .strict(),
+  [
+    {
+      cel: "has(self.profile) != has(self.serviceAccount)",
+      message: "each quarantined identity sets exactly one of profile or serviceAccount",
+      check: (i) => (i.profile !== undefined) !== (i.serviceAccount !== undefined),
+    },
+  ],
+);
+
+export const Quarantine = z
+  .object({
+    meshRootNamespace: dnsLabel()
+      .default(DEFAULT_MESH_ROOT_NAMESPACE)
+      .describe("Istio's root namespace, where a policy applies mesh-wide. Default istio-system."),
+    identities: z
+      .array(QuarantinedIdentity)
+      .max(64)
+      .describe("Identities cut off everywhere, whatever namespaces the policy selects."),
+  })
+  .strict()
+  .describe(
+    "Emergency: a DENY AuthorizationPolicy in the mesh root namespace for these principals, and NetworkPolicy isolation of the quarantined profiles' pods (no ingress, DNS only).",
+  );
+
+export const Admission = z
+  .object({
+    mode: z
+      .enum(ADMISSION_MODES)
+      .describe(
+        "How the workload baseline is enforced at admission: Deny (refused), Warn (admitted with a warning), Audit (admitted, recorded in the audit log).",
+      ),
+  })
+  .strict()
+  .describe("Workload baselines checked by ValidatingAdmissionPolicies in governed namespaces.");
+
+export const PolicySpec = z
+  .object({
+    namespaceSelector: namespaceSelector.optional(),
+    guardrails: Guardrails.optional(),
+    baseline: Baseline.optional(),
+    quarantine: Quarantine.optional(),
+    admission: Admission.optional(),
+  })
+  .strict()
+  .describe("What the platform team sets for the namespaces it selects.");
+
+export const POLICY_CONDITION_TYPES = ["Ready", "Contradiction"] as const;
+
+export const PolicyProblem = z
+  .object({
+    path: z.string().max(512),
+    message: z.string().max(4096),
+  })
+  .strict();
+
+export const PolicyStatus = z
+  .object({
+    observedGeneration: z.number().int().min(0).optional(),
+    namespaceCount: z.number().int().min(0).optional().describe("Namespaces this policy governs."),
+    namespaces: z
+      .array(z.string().max(63))
+      .max(256)
+      .optional()
+      .describe("Governed namespaces, sorted (the first 256)."),
+    profileCount: z.number().int().min(0).optional().describe("Profiles in the governed namespaces."),
+    conditions: z
+      .array(Condition)
+      .max(8)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+    problems: z
+      .array(PolicyProblem)
+      .max(64)
+      .optional()
+      .describe("What is wrong: contradictions with other policies, approvals of missing profiles."),
+  })
+  .strict();
+
+export type PolicySpecInput = z.input<typeof PolicySpec>;
+export type PolicySpec = z.output<typeof PolicySpec>;
+export type PolicyStatus = z.output<typeof PolicyStatus>;
+export type PolicyProblem = z.output<typeof PolicyProblem>;
+export type Approval = z.output<typeof Approval>;
+export type QuarantinedIdentity = z.output<typeof QuarantinedIdentity>;
+
+/** A parsed MeshwardPolicy. */
+export interface MeshwardPolicy {
+  apiVersion: "meshward.io/v1alpha1";
+  kind: typeof POLICY_KIND;
+  metadata: { name: string; uid?: string; generation?: number; creationTimestamp?: string };
+  spec: PolicySpec;
+  status?: PolicyStatus;
+}

@@ -1,0 +1,85 @@
+// Golden files for the pure builders of quarantine and admission objects.
+// Refresh with UPDATE_GOLDEN=1 npx vitest run --project unit operator/policy/builders.test.ts, then review.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { DEFAULT_PLATFORM } from "../builders/context.ts";
+import { admissionManifest, buildAdmissionForPolicies } from "./admission.ts";
+import { policy, profile } from "./fixtures.ts";
+import { buildQuarantine } from "./quarantine.ts";
+
+function golden(name: string, actual: string) {
+  const file = path.join(import.meta.dirname, "testdata", name);
+  if (process.env.UPDATE_GOLDEN) fs.writeFileSync(file, actual);
+  expect(fs.existsSync(file), `${name} missing: run with UPDATE_GOLDEN=1`).toBe(true);
+  expect(actual).toBe(fs.readFileSync(file, "utf8"));
+}
+
+const yaml = (objects: object[]) => objects.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
+const ctx = { trustDomain: "cluster.local", dns: DEFAULT_PLATFORM.dns };
+const cart = profile("shop/cart", { selector: { app: "cart" } });
+const worker = profile("shop/worker", { selector: { app: "worker" }, serviceAccount: { name: "runner" } });
+const other = profile("pay/api", { selector: { app: "api" } });
+
+describe("quarantine builders", () => {
+  it("builds one DENY policy per root namespace and isolates quarantined profiles (golden)", () => {
+    const a = policy("emergency", {
+      quarantine: {
+        identities: [
+          { profile: "shop/cart", reason: "leaked token, INC-7" },
+          { serviceAccount: { namespace: "shop", name: "runner" } },
+        ],
+      },
+    });
+    const b = policy("ci", {
+      namespaceSelector: { team: "x" },
+      quarantine: {
+        identities: [{ serviceAccount: { namespace: "ci", name: "builder" } }, { profile: "shop/cart" }],
+      },
+    });
+    golden("quarantine.golden.yaml", yaml(buildQuarantine([a, b], [cart, worker, other], ctx)));
+  });
+
+  it("builds nothing when no identity is quarantined (lifting deletes what was built)", () => {
+    expect(
+      buildQuarantine([policy("p", { quarantine: { identities: [] } }), policy("q", {})], [cart], ctx),
+    ).toEqual([]);
+  });
+
+  it("denies the default principal of a profile that does not exist yet, without isolating anything", () => {
+    const out = buildQuarantine(
+      [policy("p", { quarantine: { identities: [{ profile: "shop/ghost" }] } })],
+      [cart],
+      ctx,
+    );
+    expect(out.map((o) => o.kind)).toEqual(["AuthorizationPolicy"]);
+    expect(JSON.stringify(out[0]?.spec)).toContain("cluster.local/ns/shop/sa/ghost");
+  });
+});
+
+describe("admission builders", () => {
+  it("prints the ValidatingAdmissionPolicies and bindings (golden)", () => {
+    golden("admission.golden.yaml", admissionManifest({ mode: "Deny" }));
+  });
+
+  it("binds per MeshwardPolicy with admission, limited to its namespaces", () => {
+    const out = buildAdmissionForPolicies([
+      policy("b", { namespaceSelector: { team: "pay" }, admission: { mode: "Warn" } }),
+      policy("a", { admission: { mode: "Deny" } }),
+      policy("c", {}),
+    ]);
+    expect(out.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
+      "ValidatingAdmissionPolicyBinding meshward-profile-serviceaccount-a",
+      "ValidatingAdmissionPolicyBinding meshward-workload-baseline-a",
+      "ValidatingAdmissionPolicyBinding meshward-profile-serviceaccount-b",
+      "ValidatingAdmissionPolicyBinding meshward-workload-baseline-b",
+    ]);
+    expect(out[2]?.spec).toMatchObject({
+      validationActions: ["Warn"],
+      matchResources: { namespaceSelector: { matchLabels: { team: "pay" } } },
+    });
+    expect(out[0]?.spec.matchResources).toBeUndefined();
+    expect(buildAdmissionForPolicies([policy("c", {})])).toEqual([]);
+  });
+});
