@@ -91,7 +91,7 @@ export function renderApiDoc(): string {
     "",
     "## status",
     "",
-    "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict` (see the README for reasons).",
+    "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict`, `SecretsReady` (see the README for reasons; secrets: [docs/secrets.md](secrets.md)).",
     "",
     head,
     ...status,
