@@ -46,6 +46,13 @@ const CLUSTER_SECRET_STORES: Resource = {
   kind: "ClusterSecretStore",
   namespaced: false,
 };
+const EXTERNAL_SECRETS: Resource = {
+  group: "external-secrets.io",
+  version: "v1",
+  plural: "externalsecrets",
+  kind: "ExternalSecret",
+  namespaced: true,
+};
 const MANAGER = "e2e-secrets";
 
 type Conditioned = KubeObjectLike & {
@@ -237,6 +244,19 @@ describe("secrets with External Secrets Operator running", () => {
       metadata: { name: "no-such-secret", namespace: source },
       stringData: { password: "late" },
     } as KubeObjectLike & { metadata: { name: string; namespace: string } });
+    // ESO retries a failing ExternalSecret with an exponential backoff (up to 7 minutes); a changed
+    // annotation makes it try at once (ESO's documented "force-sync"). An annotation meshward did
+    // not set is not drift, so meshward leaves it.
+    await client.apply(
+      resourcePath(EXTERNAL_SECRETS, app, "broken-db"),
+      {
+        apiVersion: "external-secrets.io/v1",
+        kind: "ExternalSecret",
+        metadata: { name: "broken-db", namespace: app, annotations: { "force-sync": String(Date.now()) } },
+      },
+      MANAGER,
+      true,
+    );
     const p = await waitCondition(client, app, "broken", { type: "Ready", status: "True" }, 60_000);
     expect(condition(p, "SecretsReady")).toMatchObject({ status: "True", reason: "SecretSynced" });
     expect(await syncedValue(app, "broken-db", "password")).toBe("late");
