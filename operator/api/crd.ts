@@ -125,6 +125,7 @@ export function buildCrd(): Record<string, unknown> {
     columns: [
       { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
       { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
+      { name: "Secrets", type: "string", jsonPath: conditionColumn("SecretsReady") },
       {
         name: "Reason",
         type: "string",

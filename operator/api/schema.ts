@@ -425,7 +425,7 @@ export const ProfileSpec = withRules(
   ],
 ).describe("What this service needs to be zero-trust.");
 
-export const CONDITION_TYPES = ["Ready", "Drifted", "Degraded", "Conflict"] as const;
+export const CONDITION_TYPES = ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady"] as const;
 export const OBJECT_STATES = ["InSync", "Drifted", "Missing", "Conflict"] as const;
 
 export const Condition = z
@@ -462,6 +462,30 @@ export const ExceptionStatus = z
   })
   .strict();
 
+export const SecretStatus = z
+  .object({
+    name: z.string().max(253).describe("The ExternalSecret (and Secret) name."),
+    ready: z
+      .enum(["True", "False", "Unknown"])
+      .describe("The ExternalSecret's Ready condition as External Secrets Operator reports it."),
+    reason: z
+      .string()
+      .max(1024)
+      .describe("ESO's reason (e.g. SecretSynced, SecretSyncedError), or meshward's."),
+    message: z.string().max(4096).optional(),
+    refreshTime: z.iso
+      .datetime({ offset: true })
+      .max(64)
+      .optional()
+      .describe("When ESO last fetched the secret from its store successfully."),
+    syncedResourceVersion: z
+      .string()
+      .max(256)
+      .optional()
+      .describe("The ExternalSecret version ESO last synced (ESO's status.syncedResourceVersion)."),
+  })
+  .strict();
+
 export const ProfileStatus = z
   .object({
     observedGeneration: z.number().int().min(0).optional(),
@@ -481,6 +505,14 @@ export const ProfileStatus = z
       .max(8)
       .optional()
       .describe("Exceptions and whether each is active or expired."),
+    secrets: z
+      .array(SecretStatus)
+      .max(16)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .describe(
+        "Each secret's sync state, read from its ExternalSecret's status (External Secrets Operator).",
+      ),
   })
   .strict();
 
@@ -494,6 +526,7 @@ export type Exception = z.output<typeof Exception>;
 export type Condition = z.output<typeof Condition>;
 export type ObjectStatus = z.output<typeof ObjectStatus>;
 export type ExceptionStatus = z.output<typeof ExceptionStatus>;
+export type SecretStatus = z.output<typeof SecretStatus>;
 export type ProfileStatus = z.output<typeof ProfileStatus>;
 
 /** A parsed profile: metadata is what the builders and reconciler need. */

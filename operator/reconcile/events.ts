@@ -17,7 +17,9 @@ export type EventReason =
   | "Conflict"
   | "InvalidSpec"
   | "ExceptionExpired"
-  | "ApplyFailed";
+  | "ApplyFailed"
+  | "SecretSynced"
+  | "SecretSyncFailed";
 
 export interface Regarding {
   apiVersion: string;

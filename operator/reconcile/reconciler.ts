@@ -23,6 +23,7 @@ import type { Result } from "../runtime/queue.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { EventSink, Regarding } from "./events.ts";
 import { type ChildKind, childKind } from "./kinds.ts";
+import { foldSecretHealth, secretInputs } from "./secret-health.ts";
 import { buildStatus, type MissingDependency, type Outcome, readStatus, statusEqual } from "./status.ts";
 
 /** What the reconciler reads and writes. The operator backs it with informers and the API; tests with a fake. */
@@ -52,6 +53,8 @@ export interface ReconcilerConfig {
 export interface Observer {
   drift?(kind: string, corrected: boolean): void;
   managed?(counts: Map<string, number>): void;
+  /** After each reconcile of a valid profile: how many of its secrets ESO has synced, failed, not yet reported. */
+  secrets?(profile: string, summary: { ready: number; failing: number; pending: number }): void;
 }
 
 type Log = {
@@ -81,6 +84,8 @@ function managers(o: KubeObjectLike): string {
 function describe(o: { kind: string; metadata: { name: string } }): string {
   return `${o.kind} ${o.metadata.name}`;
 }
+
+const ES_REF = { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret" } as const;
 
 /** How soon a profile whose writes the API server refused is tried again. */
 export const REFUSED_RETRY_MS = 60_000;
@@ -322,6 +327,14 @@ export class Reconciler {
     outcome.conflicts.sort();
     outcome.drift.sort();
     outcome.failures.sort();
+    // What External Secrets Operator says about each ExternalSecret (its status, from the cache).
+    const es = childKind("external-secrets.io/v1", "ExternalSecret");
+    const live = (n: string) =>
+      es && this.cluster.available(es) ? this.cluster.live(es, namespace, n) : undefined;
+    outcome.secrets = foldSecretHealth(secretInputs(profile, outcome.objects, live), previous?.secrets);
+    for (const e of outcome.secrets.events)
+      this.events.record(regarding, e.type, e.reason, e.note, { ...ES_REF, name: e.name, namespace });
+    this.observer.secrets?.(key, outcome.secrets.summary);
     await this.prune(profile, desiredNames, regarding);
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
     await this.writeStatus(namespace, name, previous, outcome);

@@ -9,8 +9,10 @@ import {
   ObjectStatus as ObjectStatusSchema,
   type ObjectStatus,
   type ProfileStatus,
+  SecretStatus as SecretStatusSchema,
 } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
+import type { SecretHealth } from "./secret-health.ts";
 
 export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
 
@@ -31,6 +33,8 @@ export interface Outcome {
   exceptions: ExceptionStatus[];
   /** Conditions decided elsewhere (e.g. OneSided, operator/graph/condition.ts), written as they are. */
   extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
+  /** ESO's verdict on each generated ExternalSecret (secret-health.ts); absent: not looked at. */
+  secrets?: SecretHealth;
 }
 
 const MAX_MESSAGE = 4000;
@@ -106,6 +110,7 @@ export function desiredConditions(o: Outcome): Draft[] {
   if (o.failures.length > 0) {
     degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
   }
+  if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
   const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
   if (refs.length > 0) {
     degradedReasons.push({
@@ -154,7 +159,9 @@ export function desiredConditions(o: Outcome): Draft[] {
       message: `${n} generated object${n === 1 ? " is" : "s are"} in sync with the profile`,
     };
   }
-  return [ready, drifted, degraded, conflict];
+  return o.secrets
+    ? [ready, drifted, degraded, conflict, o.secrets.condition]
+    : [ready, drifted, degraded, conflict];
 }
 
 /** Conditions with lastTransitionTime kept when the status did not flip, and observedGeneration set. */
@@ -186,6 +193,8 @@ export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now
     objects: o.objects.slice(0, 256).map((x) => (x.message ? { ...x, message: clip(x.message) } : x)),
   };
   if (o.exceptions.length > 0) status.exceptions = o.exceptions;
+  const secrets = o.secrets?.entries ?? (o.invalid?.length ? existing?.secrets : undefined);
+  if (secrets && secrets.length > 0) status.secrets = secrets;
   return status;
 }
 
@@ -207,6 +216,7 @@ export function statusEqual(current: ProfileStatus | undefined, next: ProfileSta
     conditions: s.conditions ?? [],
     objects: s.objects ?? [],
     exceptions: s.exceptions ?? [],
+    secrets: s.secrets ?? [],
   });
   return canonical(pick(current)) === canonical(pick(next));
 }
@@ -236,5 +246,7 @@ export function readStatus(v: unknown): ProfileStatus | undefined {
   if (objects) out.objects = objects;
   const exceptions = entries(raw.exceptions, ExceptionStatusSchema);
   if (exceptions) out.exceptions = exceptions;
+  const secrets = entries(raw.secrets, SecretStatusSchema);
+  if (secrets) out.secrets = secrets;
   return out;
 }
