@@ -2,10 +2,8 @@
 // children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
 // that reference it and to its namespace); the work queue; leader election.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { ProfileStatus } from "../api/schema.ts";
 import {
   DEFAULT_PLATFORM,
-  type KubeObject,
   MANAGED_BY,
   MANAGED_BY_LABEL,
   PROFILE_LABEL,
@@ -14,7 +12,8 @@ import {
 import { parseServiceRef } from "../builders/references.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import { ApiError, KubeClient, type KubeObjectLike, resourceId, resourcePath } from "../runtime/client.ts";
+import { classify } from "../runtime/classify.ts";
+import { ApiError, KubeClient, type KubeObjectLike, resourceId } from "../runtime/client.ts";
 import { errorFields, Informer } from "../runtime/informer.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { leaseApi } from "../runtime/lease-api.ts";
@@ -23,11 +22,10 @@ import { NamespacedInformers } from "../runtime/multi.ts";
 import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
-import { type Cluster, Reconciler } from "./reconciler.ts";
+import { apiWrites } from "./api-writes.ts";
+import { type Cluster, Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
-export const FIELD_MANAGER = "meshward";
 const VERSION = "0.1.0";
-export const STATUS_FIELD_MANAGER = "meshward-status";
 
 /** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
 export class ReferenceIndex {
@@ -103,6 +101,10 @@ export function ownerKey(o: KubeObjectLike): string | undefined {
   if (ref) return `${ns}/${ref.name}`;
   const label = labels[PROFILE_LABEL];
   return isName(label) ? `${ns}/${label}` : undefined;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof ApiError ? `${e.status} ${e.reason}: ${e.message}` : String(e);
 }
 
 export class Controller {
@@ -224,9 +226,12 @@ export class Controller {
     try {
       return await this.reconciler.reconcile(key);
     } catch (e) {
-      // A malformed request will not get better by retrying; a 403 may (RBAC can be fixed): it backs off.
-      if (e instanceof ApiError && (e.status === 400 || e.status === 422)) {
-        throw new TerminalError(`${e.status} ${e.reason}: ${e.message}`);
+      // The same classification as for each child's write: see runtime/classify.ts.
+      const cls = classify(e);
+      if (cls === "terminal") throw new TerminalError(errorMessage(e));
+      if (cls === "refused") {
+        log.warn({ error: errorFields(e), retryInMs: REFUSED_RETRY_MS }, "the API server refused a write");
+        return { requeueAfterMs: REFUSED_RETRY_MS };
       }
       throw e;
     }
@@ -280,39 +285,7 @@ export class Controller {
           .list()
           .filter((o) => o.metadata?.namespace === ns && o.metadata.labels?.[PROFILE_LABEL] === profile),
       available: (kind) => childInf(kind).state !== "absent",
-      read: async (kind, ns, name) => {
-        try {
-          return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name));
-        } catch (e) {
-          if (e instanceof ApiError && e.status === 404) return undefined;
-          throw e;
-        }
-      },
-      apply: (kind, obj: KubeObject, force) =>
-        client.apply<KubeObjectLike>(
-          resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
-          obj,
-          FIELD_MANAGER,
-          force,
-        ),
-      remove: async (kind, ns, name, uid) => {
-        await client.delete(resourcePath(kind.resource, ns, name), { uid });
-      },
-      applyStatus: async (ns, name, status: ProfileStatus) => {
-        const body = {
-          apiVersion: PROFILES.group + "/" + PROFILES.version,
-          kind: PROFILES.kind,
-          metadata: { name, namespace: ns },
-          status,
-        };
-        try {
-          await client.apply(resourcePath(PROFILES, ns, name, "status"), body, STATUS_FIELD_MANAGER, true);
-        } catch (e) {
-          // The profile is gone: nothing to report on.
-          if (e instanceof ApiError && e.status === 404) return;
-          throw e;
-        }
-      },
+      ...apiWrites(client),
     };
   }
 

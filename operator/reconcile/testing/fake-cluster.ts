@@ -2,12 +2,12 @@
 // recorded. Shared by reconciler.test.ts and the fuzzer (operator/fuzz/).
 import type { ProfileStatus } from "../../api/schema.ts";
 import type { KubeObject } from "../../builders/index.ts";
-import type { KubeObjectLike } from "../../runtime/client.ts";
+import { ApiError, type KubeObjectLike } from "../../runtime/client.ts";
 import type { ChildKind } from "../kinds.ts";
 import type { Cluster } from "../reconciler.ts";
 
 export type Call = {
-  op: "apply" | "remove" | "status" | "read";
+  op: "create" | "apply" | "remove" | "status" | "read";
   kind?: string;
   name: string;
   force?: boolean;
@@ -78,8 +78,20 @@ export class FakeCluster implements Cluster {
     this.calls.push({ op: "read", kind: kind.resource.kind, name });
     return this.objects.get(this.k(kind.resource.kind, ns, name));
   }
-  async apply(kind: ChildKind, obj: KubeObject, force: boolean) {
-    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
+  async create(kind: ChildKind, obj: KubeObject) {
+    this.calls.push({ op: "create", kind: kind.resource.kind, name: obj.metadata.name });
+    if (this.objects.has(this.k(obj.kind, obj.metadata.namespace, obj.metadata.name)))
+      throw new ApiError(409, "AlreadyExists", `${obj.kind} "${obj.metadata.name}" already exists`);
+    return this.store(obj);
+  }
+  async apply(kind: ChildKind, obj: KubeObject, uid: string) {
+    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force: true });
+    const prev = this.objects.get(this.k(obj.kind, obj.metadata.namespace, obj.metadata.name));
+    if (prev && uid && prev.metadata?.uid !== uid)
+      throw new ApiError(409, "Conflict", `the uid precondition ${uid} does not match ${prev.metadata?.uid}`);
+    return this.store(obj);
+  }
+  private store(obj: KubeObject) {
     const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
     const prev = this.objects.get(key);
     const stored = structuredClone({
