@@ -8,7 +8,8 @@ import { Metrics } from "../observability/metrics.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { createLogger } from "../runtime/log.ts";
 import { type FakeApi, startFakeApi } from "../runtime/testing/fake-api.ts";
-import { Controller, ownerKey, ReferenceIndex } from "./controller.ts";
+import { Controller } from "./controller.ts";
+import { ownerKey, ReferenceIndex } from "./mapping.ts";
 
 const KEY = /^[^/]+(\/[^/]+)?$/;
 const anyObject = fc.anything({ withNullPrototype: true, withObjectString: true, maxDepth: 4 });

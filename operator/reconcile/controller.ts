@@ -2,14 +2,7 @@
 // children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
 // that reference it and to its namespace); the work queue; leader election.
 import type { KubeConfig } from "@kubernetes/client-node";
-import {
-  DEFAULT_PLATFORM,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  PROFILE_LABEL,
-  SCOPE_LABEL,
-} from "../builders/index.ts";
-import { parseServiceRef } from "../builders/references.ts";
+import { DEFAULT_PLATFORM, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { classify } from "../runtime/classify.ts";
@@ -23,85 +16,11 @@ import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
 import { apiWrites } from "./api-writes.ts";
-import { type Cluster, Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
+import { cacheReads, childIndexes, keepsStatus, leanObject, profileIndexes } from "./cache.ts";
+import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
 const VERSION = "0.1.0";
-
-/** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
-export class ReferenceIndex {
-  private readonly out = new Map<string, Set<string>>();
-  private readonly inbound = new Map<string, Set<string>>();
-
-  /** The profiles a raw (possibly invalid) profile references, as keys. Never throws. */
-  static refs(raw: KubeObjectLike): Set<string> {
-    const namespace: unknown = raw?.metadata?.namespace;
-    const ns = typeof namespace === "string" ? namespace : "";
-    const spec = (raw as { spec?: { ingress?: unknown; egress?: { to?: unknown } } } | null)?.spec;
-    const out = new Set<string>();
-    const add = (ref: unknown) => {
-      if (typeof ref !== "string" || ref === "") return;
-      const r = parseServiceRef(ref, ns);
-      out.add(`${r.namespace}/${r.name}`);
-    };
-    if (Array.isArray(spec?.ingress)) {
-      for (const rule of spec.ingress as { from?: unknown }[]) {
-        if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
-      }
-    }
-    if (Array.isArray(spec?.egress?.to))
-      for (const t of spec.egress.to as { service?: unknown }[]) add(t?.service);
-    return out;
-  }
-
-  set(key: string, targets: Set<string>): void {
-    this.remove(key);
-    this.out.set(key, targets);
-    for (const t of targets) {
-      const s = this.inbound.get(t) ?? new Set<string>();
-      s.add(key);
-      this.inbound.set(t, s);
-    }
-  }
-
-  remove(key: string): void {
-    for (const t of this.out.get(key) ?? []) {
-      const s = this.inbound.get(t);
-      s?.delete(key);
-      if (s?.size === 0) this.inbound.delete(t);
-    }
-    this.out.delete(key);
-  }
-
-  /** Profiles that reference `key`. */
-  referrers(key: string): Set<string> {
-    return this.inbound.get(key) ?? new Set();
-  }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const isName = (v: unknown): v is string => typeof v === "string" && v !== "" && !v.includes("/");
-
-/**
- * The work-queue key an event on one of our generated objects maps to: its namespace for the shared
- * default deny, else the profile that owns it (controller owner reference, else our profile label).
- * Never throws: whatever the cache hands over, odd metadata maps to no key.
- */
-export function ownerKey(o: KubeObjectLike): string | undefined {
-  const meta: unknown = o?.metadata;
-  if (!isRecord(meta) || !isName(meta.namespace)) return undefined;
-  const ns = meta.namespace;
-  const labels = isRecord(meta.labels) ? meta.labels : {};
-  if (labels[SCOPE_LABEL] === "namespace") return ns;
-  const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
-  const ref = refs.find(
-    (r): r is { name: string } =>
-      isRecord(r) && r.controller === true && r.kind === "ServiceSecurityProfile" && isName(r.name),
-  );
-  if (ref) return `${ns}/${ref.name}`;
-  const label = labels[PROFILE_LABEL];
-  return isName(label) ? `${ns}/${label}` : undefined;
-}
 
 function errorMessage(e: unknown): string {
   return e instanceof ApiError ? `${e.status} ${e.reason}: ${e.message}` : String(e);
@@ -132,7 +51,14 @@ export class Controller {
     const restart = (resource: string) => (reason: string) =>
       metrics.informerRestarts.inc({ resource, reason });
     this.profiles = new NamespacedInformers<KubeObjectLike>(
-      { client: this.client, resource: PROFILES, log, onRestart: restart(resourceId(PROFILES)) },
+      {
+        client: this.client,
+        resource: PROFILES,
+        log,
+        onRestart: restart(resourceId(PROFILES)),
+        transform: (o) => leanObject(o, true),
+        indexes: profileIndexes,
+      },
       cfg.namespaces,
     );
     for (const kind of CHILD_KINDS) {
@@ -141,6 +67,8 @@ export class Controller {
           client: this.client,
           resource: kind.resource,
           labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+          transform: (o) => leanObject(o, keepsStatus(kind)),
+          indexes: childIndexes,
           log,
           onRestart: restart(resourceId(kind.resource)),
           onStateChange: (state, previous) => {
@@ -183,7 +111,7 @@ export class Controller {
       onRecorded: (reason) => metrics.events.inc({ reason }),
     });
     this.reconciler = new Reconciler(
-      this.cluster(),
+      { ...cacheReads(this.profiles, this.children), ...apiWrites(this.client) },
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
@@ -239,54 +167,16 @@ export class Controller {
 
   private wire(): void {
     this.profiles.on((type, obj, old) => {
-      const ns = obj.metadata?.namespace ?? "";
-      const key = `${ns}/${obj.metadata?.name ?? ""}`;
-      if (type === "delete") this.refs.remove(key);
-      else this.refs.set(key, ReferenceIndex.refs(obj));
-      if (type === "update" && old) {
-        // Our own status writes come back as updates: only spec, metadata and deletion matter.
-        const same =
-          old.metadata?.generation === obj.metadata?.generation &&
-          old.metadata?.deletionTimestamp === obj.metadata?.deletionTimestamp &&
-          JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
-        if (same) return;
-      }
-      if (type === "delete") this.reconciler.forget(key);
-      this.queue.add(key);
-      this.queue.add(ns);
-      for (const r of this.refs.referrers(key)) this.queue.add(r);
+      const keys = profileEventKeys(this.refs, type, obj, old);
+      if (type === "delete")
+        this.reconciler.forget(`${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`);
+      for (const k of keys) this.queue.add(k);
     });
     for (const inf of this.children.values()) {
-      inf.on((_type, obj) => {
-        const key = ownerKey(obj);
-        if (key) this.queue.add(key);
+      inf.on((_type, obj, old) => {
+        for (const k of childEventKeys(obj, old)) this.queue.add(k);
       });
     }
-  }
-
-  /** The reconciler's view of the cluster: reads from the caches, writes through the API. */
-  private cluster(): Cluster {
-    const client = this.client;
-    const profilesInf = () => this.profiles;
-    const childInf = (k: ChildKind) => {
-      const i = this.children.get(k);
-      if (!i) throw new Error(`no informer for ${k.resource.kind}`);
-      return i;
-    };
-    return {
-      profile: (key) => {
-        const [ns = "", name = ""] = key.split("/");
-        return profilesInf().get(ns, name);
-      },
-      profiles: () => profilesInf().list(),
-      live: (kind, ns, name) => childInf(kind).get(ns, name),
-      labelled: (kind, ns, profile) =>
-        childInf(kind)
-          .list()
-          .filter((o) => o.metadata?.namespace === ns && o.metadata.labels?.[PROFILE_LABEL] === profile),
-      available: (kind) => childInf(kind).state !== "absent",
-      ...apiWrites(client),
-    };
   }
 
   enqueueAll(): void {

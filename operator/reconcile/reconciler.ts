@@ -29,11 +29,12 @@ import { buildStatus, type MissingDependency, type Outcome, readStatus, statusEq
 /** What the reconciler reads and writes. The operator backs it with informers and the API; tests with a fake. */
 export interface Cluster {
   profile(key: string): KubeObjectLike | undefined;
-  profiles(): Iterable<KubeObjectLike>;
+  /** The cached profiles of one namespace (from an index, not a scan). */
+  profilesIn(namespace: string): Iterable<KubeObjectLike>;
   /** Cached live object of a kind we generate (only our labelled objects are cached). */
   live(kind: ChildKind, namespace: string, name: string): KubeObjectLike | undefined;
-  /** Cached objects of a kind carrying our profile label in a namespace. */
-  labelled(kind: ChildKind, namespace: string, profile: string): KubeObjectLike[];
+  /** Cached objects of a kind that belong to a profile (owner reference, else profile label). */
+  owned(kind: ChildKind, namespace: string, profile: string): KubeObjectLike[];
   /** False while the kind's CRD is not installed. */
   available(kind: ChildKind): boolean;
   /** One read from the API server, only after a create found the name taken (409 AlreadyExists). */
@@ -157,9 +158,7 @@ export class Reconciler {
   /** The shared default deny of a namespace: present while the namespace has a profile, gone after. */
   async reconcileNamespace(namespace: string): Promise<Result> {
     let count = 0;
-    for (const p of this.cluster.profiles()) {
-      if (p.metadata?.namespace === namespace && !p.metadata.deletionTimestamp) count++;
-    }
+    for (const p of this.cluster.profilesIn(namespace)) if (!p.metadata?.deletionTimestamp) count++;
     const kind = childKind("networking.k8s.io/v1", "NetworkPolicy");
     if (!kind) throw new Error("NetworkPolicy kind missing");
     const live = this.cluster.live(kind, namespace, NAMESPACE_DEFAULT_DENY);
@@ -404,7 +403,7 @@ export class Reconciler {
     for (const kind of CHILD_KINDS) {
       const names = desiredNames.get(kind) ?? new Set<string>();
       if (!this.cluster.available(kind)) continue;
-      for (const o of this.cluster.labelled(kind, profile.metadata.namespace, profile.metadata.name)) {
+      for (const o of this.cluster.owned(kind, profile.metadata.namespace, profile.metadata.name)) {
         const n = o.metadata?.name ?? "";
         if (names.has(n) || ownerUid(o) !== uid || !o.metadata?.uid) continue;
         try {

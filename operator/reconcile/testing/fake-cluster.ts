@@ -4,6 +4,7 @@ import type { ProfileStatus } from "../../api/schema.ts";
 import type { KubeObject } from "../../builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../../runtime/client.ts";
 import type { ChildKind } from "../kinds.ts";
+import { ownerKey } from "../mapping.ts";
 import type { Cluster } from "../reconciler.ts";
 
 export type Call = {
@@ -56,19 +57,19 @@ export class FakeCluster implements Cluster {
   profile(key: string) {
     return this.profilesMap.get(key);
   }
-  profiles() {
-    return this.profilesMap.values();
+  profilesIn(ns: string) {
+    return [...this.profilesMap.values()].filter((p) => p.metadata?.namespace === ns);
   }
   live(kind: ChildKind, ns: string, name: string) {
     const o = this.objects.get(this.k(kind.resource.kind, ns, name));
     return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
   }
-  labelled(kind: ChildKind, ns: string, profile: string) {
+  owned(kind: ChildKind, ns: string, profile: string) {
     return [...this.objects.values()].filter(
       (o) =>
         o.kind === kind.resource.kind &&
-        o.metadata?.namespace === ns &&
-        o.metadata.labels?.["meshward.io/profile"] === profile,
+        o.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" &&
+        ownerKey(o) === `${ns}/${profile}`,
     );
   }
   available(kind: ChildKind) {
