@@ -12,11 +12,23 @@ export const STATUS_FIELD_MANAGER = "meshward-status";
 
 export type ApiWrites = Pick<Cluster, "read" | "create" | "apply" | "remove" | "applyStatus">;
 
-export function apiWrites(client: KubeClient): ApiWrites {
+/**
+ * `signal` is asked at every request: when it aborts (leadership lost, shutdown), requests in
+ * flight are cancelled and new ones fail at once, so a replica that is no longer leader stops
+ * writing now, not after the shutdown timeout.
+ */
+export function apiWrites(
+  client: KubeClient,
+  signal: () => AbortSignal | undefined = () => undefined,
+): ApiWrites {
+  const opts = () => {
+    const s = signal();
+    return s ? { signal: s } : {};
+  };
   return {
     read: async (kind, ns, name) => {
       try {
-        return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name));
+        return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name), signal());
       } catch (e) {
         if (e instanceof ApiError && e.status === 404) return undefined;
         throw e;
@@ -27,6 +39,7 @@ export function apiWrites(client: KubeClient): ApiWrites {
         body: obj,
         query: { fieldManager: FIELD_MANAGER },
         verb: "create",
+        ...opts(),
       }),
     apply: (kind, obj: KubeObject, uid) =>
       client.apply<KubeObjectLike>(
@@ -35,9 +48,11 @@ export function apiWrites(client: KubeClient): ApiWrites {
         { ...obj, metadata: { ...obj.metadata, ...(uid && { uid }) } },
         FIELD_MANAGER,
         true,
+        undefined,
+        signal(),
       ),
     remove: async (kind, ns, name, uid) => {
-      await client.delete(resourcePath(kind.resource, ns, name), { uid });
+      await client.delete(resourcePath(kind.resource, ns, name), { uid }, signal());
     },
     applyStatus: async (ns, name, status: ProfileStatus) => {
       const body = {
@@ -47,7 +62,14 @@ export function apiWrites(client: KubeClient): ApiWrites {
         status,
       };
       try {
-        await client.apply(resourcePath(PROFILES, ns, name, "status"), body, STATUS_FIELD_MANAGER, true);
+        await client.apply(
+          resourcePath(PROFILES, ns, name, "status"),
+          body,
+          STATUS_FIELD_MANAGER,
+          true,
+          undefined,
+          signal(),
+        );
       } catch (e) {
         // The profile is gone: nothing to report on.
         if (e instanceof ApiError && e.status === 404) return;

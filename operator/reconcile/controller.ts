@@ -1,13 +1,13 @@
 // Wires the runtime to the reconciler: informers for profiles, their children and the CRDs the
 // children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
 // that reference it and to its namespace); the work queue; leader election.
-import type { KubeConfig } from "@kubernetes/client-node";
 import { DEFAULT_PLATFORM, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { classify } from "../runtime/classify.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourceId } from "../runtime/client.ts";
 import { errorFields, Informer } from "../runtime/informer.ts";
+import type { KubeConfigSource } from "../runtime/kubeconfig.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { leaseApi } from "../runtime/lease-api.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -40,8 +40,10 @@ export class Controller {
   private readonly metrics: Metrics;
   private reconcileSeq = 0;
   private started = false;
+  /** Aborted when this replica stops reconciling: every write of the reconciler carries it. */
+  private term = new AbortController();
 
-  constructor(cfg: Config, kc: KubeConfig, log: Logger, metrics: Metrics) {
+  constructor(cfg: Config, kc: KubeConfigSource, log: Logger, metrics: Metrics) {
     this.cfg = cfg;
     this.log = log;
     this.metrics = metrics;
@@ -109,9 +111,10 @@ export class Controller {
       log,
       instance: cfg.identity,
       onRecorded: (reason) => metrics.events.inc({ reason }),
+      signal: () => this.term.signal,
     });
     this.reconciler = new Reconciler(
-      { ...cacheReads(this.profiles, this.children), ...apiWrites(this.client) },
+      { ...cacheReads(this.profiles, this.children), ...apiWrites(this.client, () => this.term.signal) },
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
@@ -214,6 +217,7 @@ export class Controller {
 
   /** Starts reconciling (call once leadership is held, or at once without leader election). */
   startWorkers(): void {
+    this.term = new AbortController();
     if (this.started) {
       this.queue.resume();
     } else {
@@ -223,11 +227,23 @@ export class Controller {
     this.enqueueAll();
   }
 
+  /** Stops taking work and aborts every request of the reconciles in flight (leadership lost). */
   stopWorkers(): void {
     this.queue.pause();
+    this.term.abort(new Error("workers stopped"));
   }
 
-  makeElector(onStarted: () => void, onStopped: () => void): LeaderElector {
+  /** Stops for good: in-flight reconciles get up to `deadlineMs` (their requests are then aborted). */
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.queue.shutdown(deadlineMs);
+    this.term.abort(new Error("shut down"));
+  }
+
+  makeElector(
+    onStarted: () => void,
+    onStopped: () => void,
+    log: (msg: string, fields?: Record<string, unknown>) => void,
+  ): LeaderElector {
     this.elector = new LeaderElector({
       api: leaseApi(this.client),
       namespace: this.cfg.leaderElectionNamespace,
@@ -236,7 +252,7 @@ export class Controller {
       onStartedLeading: onStarted,
       onStoppedLeading: onStopped,
       onNewLeader: (identity) => this.log.info({ leader: identity }, "leader observed"),
-      log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      log,
     });
     return this.elector;
   }
