@@ -8,7 +8,7 @@ import { Metrics } from "../observability/metrics.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { fromClientNode } from "../runtime/kubeconfig.ts";
 import { createLogger } from "../runtime/log.ts";
-import { type FakeApi, startFakeApi } from "../runtime/testing/fake-api.ts";
+import { type FakeApi, startFakeApi } from "../../test-support/fake-api.ts";
 import { Controller } from "./controller.ts";
 import { ownerKey, ReferenceIndex } from "./mapping.ts";
 

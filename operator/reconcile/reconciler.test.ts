@@ -6,7 +6,7 @@ import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import { ApiError } from "../runtime/client.ts";
 import type { EventSink } from "./events.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
-import { FakeCluster } from "./testing/fake-cluster.ts";
+import { FakeCluster } from "../../test-support/fake-cluster.ts";
 
 const quiet = { info() {}, warn() {}, debug() {} };
 

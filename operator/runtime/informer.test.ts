@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient, type KubeObjectLike, type Resource } from "./client.ts";
 import { Informer, type InformerOptions } from "./informer.ts";
 import { createLogger } from "./log.ts";
-import { type FakeApi, type FakeApiOptions, startFakeApi } from "./testing/fake-api.ts";
+import { type FakeApi, type FakeApiOptions, startFakeApi } from "../../test-support/fake-api.ts";
 
 const THINGS: Resource = {
   group: "example.io",

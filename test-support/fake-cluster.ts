@@ -1,11 +1,11 @@
 // An in-memory Cluster for reconciler tests: profiles and live objects in maps, every write
-// recorded. Shared by reconciler.test.ts and the fuzzer (operator/fuzz/).
-import type { ProfileStatus } from "../../api/schema.ts";
-import type { KubeObject } from "../../builders/index.ts";
-import { ApiError, type KubeObjectLike } from "../../runtime/client.ts";
-import type { ChildKind } from "../kinds.ts";
-import { ownerKey } from "../mapping.ts";
-import type { Cluster } from "../reconciler.ts";
+// recorded. Shared by reconciler.test.ts and the fuzzer (test-support/fuzz/).
+import type { ProfileStatus } from "../operator/api/schema.ts";
+import type { KubeObject } from "../operator/builders/index.ts";
+import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
+import type { ChildKind } from "../operator/reconcile/kinds.ts";
+import { ownerKey } from "../operator/reconcile/mapping.ts";
+import type { Cluster } from "../operator/reconcile/reconciler.ts";
 
 export type Call = {
   op: "create" | "apply" | "remove" | "status" | "read";
