@@ -49,11 +49,12 @@ describe("creation without a read", () => {
     // Compatible with meshward's: a ServiceAccount without fields, and an AuthorizationPolicy with
     // the very selector and action meshward sets. An apply without force would have merged into
     // both (no field conflict), adding meshward's labels and owner reference.
-    const sa = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "api", namespace } };
+    const labels = { team: "theirs" }; // a label of theirs: compatible (meshward sets other keys)
+    const sa = { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "api", namespace, labels } };
     const ap = {
       apiVersion: "security.istio.io/v1",
       kind: "AuthorizationPolicy",
-      metadata: { name: "api", namespace },
+      metadata: { name: "api", namespace, labels },
       spec: { selector: { matchLabels: { app: "api" } }, action: "ALLOW" },
     };
     for (const o of [sa, ap]) {
