@@ -282,8 +282,18 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }
 
-/** Always: stop the operators and delete the namespaces this run made, and its own test bed. */
-async function tearDown(): Promise<void> {
+/**
+ * Always: stop the operators and delete the namespaces this run made, and its own test bed. Once:
+ * a signal and the failure it causes in main() share one tear-down (two would wait on each
+ * other's test-bed lock).
+ */
+let tornDown: Promise<void> | undefined;
+function tearDown(): Promise<void> {
+  tornDown ??= doTearDown();
+  return tornDown;
+}
+
+async function doTearDown(): Promise<void> {
   await cleanup(benchClient);
   if (ownTestbed && !args["keep-testbed"]) {
     log("stopping the test bed this run started (--keep-testbed keeps it)…");
