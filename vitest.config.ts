@@ -6,7 +6,13 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["operator/**/*.test.ts", "scripts/**/*.test.ts", "argocd/**/*.test.ts"],
+          include: [
+            "operator/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "argocd/**/*.test.ts",
+            "test-support/**/*.test.ts",
+            "bench/**/*.test.ts",
+          ],
           environment: "node",
         },
       },

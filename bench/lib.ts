@@ -78,6 +78,7 @@ export async function createFleet(
   perNs: number,
 ): Promise<Fleet> {
   const namespaces = Array.from({ length: Math.ceil(count / perNs) }, (_, i) => `${prefix}-${i}`);
+  for (const ns of namespaces) started.namespaces.add(ns);
   await pool(namespaces, 8, async (ns) => {
     await client.apply(
       resourcePath(NAMESPACES, undefined, ns),
@@ -108,6 +109,7 @@ export async function createFleet(
 }
 
 export async function deleteNamespaces(client: KubeClient, namespaces: string[]): Promise<void> {
+  for (const ns of namespaces) started.namespaces.delete(ns);
   await pool(namespaces, 8, async (ns) => {
     await client.delete(resourcePath(NAMESPACES, undefined, ns)).catch(() => undefined);
   });
@@ -182,6 +184,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * What the bench started, so that it is always cleaned up: operators still running are killed and
+ * namespaces it created are deleted, whether the bench finishes, fails or is interrupted.
+ */
+export const started = { operators: new Set<ChildProcess>(), namespaces: new Set<string>() };
+
+export async function cleanup(client: KubeClient | undefined): Promise<void> {
+  for (const proc of started.operators)
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  started.operators.clear();
+  const namespaces = [...started.namespaces];
+  started.namespaces.clear();
+  if (client && namespaces.length > 0) {
+    log(`cleaning up ${namespaces.length} namespaces…`);
+    await deleteNamespaces(client, namespaces).catch((e: unknown) =>
+      log(`could not delete every namespace: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
+}
+
 export interface Op {
   proc: ChildProcess;
   port: number;
@@ -196,6 +218,7 @@ export async function startOperator(
   extra: string[] = [],
 ): Promise<Op> {
   const port = await freePort();
+  const startedAt = Date.now();
   const logFile = path.join(ROOT, `.cache/bench-operator-${Date.now()}.log`);
   const out = fs.openSync(logFile, "w");
   const proc = spawn(
@@ -218,7 +241,13 @@ export async function startOperator(
     ],
     { stdio: ["ignore", out, out] },
   );
-  const exited = new Promise<void>((r) => proc.once("exit", () => r()));
+  started.operators.add(proc);
+  const exited = new Promise<void>((r) =>
+    proc.once("exit", () => {
+      started.operators.delete(proc);
+      r();
+    }),
+  );
   const metric = async (name: string, label?: string) => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     let sum = 0;
@@ -237,6 +266,7 @@ export async function startOperator(
     );
     if (ok) break;
     if (proc.exitCode !== null) throw new Error(`operator exited; see ${logFile}`);
+    if (Date.now() - startedAt > 300_000) throw new Error(`operator not ready after 300 s; see ${logFile}`);
     await sleep(50);
   }
   return {

@@ -84,3 +84,36 @@ it("releases the lease on SIGTERM so a successor takes over at once", async () =
   await waitFor("release-b to lead", async () => (await b.metric("meshward_leader")) === 1, 15_000, 50);
   expect(Date.now() - t0).toBeLessThan(5_000);
 });
+
+it("a lease namespace that does not exist: one error line saying what to do; not ready, no stack traces", async () => {
+  const missing = `${namespace}-absent`;
+  const op = await startOperator({
+    name: "no-lease-namespace",
+    args: ["--leader-election", "true", "--leader-election-namespace", missing],
+    ready: false,
+  });
+  ops.push(op);
+  const lines = () =>
+    op
+      .log()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; [k: string]: unknown });
+  // Wait for several attempts (the repeats are debug lines), so one error line means one in all.
+  await waitFor(
+    "three attempts to create the lease",
+    async () => lines().filter((l) => l.msg === "creating the lease failed").length >= 2,
+    60_000,
+  );
+  const errors = lines().filter((l) => l.level === "error" || l.level === "fatal");
+  expect(errors).toHaveLength(1);
+  expect(errors[0]?.msg).toContain(`the leader election namespace "${missing}" does not exist`);
+  expect(errors[0]?.msg).toContain(`kubectl create namespace ${missing}`);
+  expect(errors[0]?.msg).toContain("--leader-election-namespace");
+  expect(op.log()).not.toMatch(/"stack"/);
+  expect(lines().some((l) => l.level === "info" && /lease/.test(l.msg) && /failed/.test(l.msg))).toBe(false);
+  const ready = await fetch(`http://127.0.0.1:${op.port}/readyz`);
+  expect(ready.status).not.toBe(200);
+  expect(await ready.text()).toContain("leadership unknown");
+  expect(op.proc.exitCode).toBeNull();
+});

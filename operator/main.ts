@@ -1,30 +1,19 @@
-// The operator process: config → logger → caches → leader election → workers; /healthz, /readyz,
-// /metrics; graceful shutdown on SIGTERM/SIGINT (stop taking work, finish what runs, release the
-// Lease, exit within the deadline).
-import { KubeConfig } from "@kubernetes/client-node";
+// The operator process: config → logger → manager (caches → leader election → workers); /healthz,
+// /readyz, /metrics; graceful shutdown on SIGTERM/SIGINT (stop taking work, finish what runs,
+// release the Lease, exit within the deadline).
 import { type Config, ConfigError, infoRequest, loadConfig, usage } from "./config.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { combine, EventLoopHealth, WatchHealth } from "./observability/health.ts";
 import { startServers } from "./observability/server.ts";
-import { Controller } from "./reconcile/controller.ts";
+import { Manager } from "./reconcile/manager.ts";
+import { KubeConfigError, loadKubeConfig } from "./runtime/kubeconfig.ts";
 import { createLogger, type Logger } from "./runtime/log.ts";
 import { version } from "./version.ts";
 
-function kubeConfig(cfg: Config): KubeConfig {
-  const kc = new KubeConfig();
-  if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal): Promise<number> {
   const metrics = new Metrics();
-  const controller = new Controller(cfg, kubeConfig(cfg), log, metrics);
-  const stop = new AbortController();
-  const informersSignal = stop.signal;
-  let exitCode = 0;
-  let leaderKnown = !cfg.leaderElection;
-
+  const manager = new Manager(cfg, loadKubeConfig(cfg.kubeconfig), log, metrics);
+  const controller = manager.controller;
   metrics.setProfileSource(() => controller.profiles.list());
   const loop = new EventLoopHealth();
   loop.start();
@@ -39,23 +28,8 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
   const servers = await startServers(
     { metricsPort: cfg.metricsPort, healthPort: cfg.healthPort, host: cfg.metricsHost },
     metrics,
-    {
-      live: () => combine(loop.check(), watches.check()),
-      ready: () => {
-        const synced = controller.cachesSynced;
-        const leader = !cfg.leaderElection || (controller.elector?.leaderKnown ?? false) || leaderKnown;
-        return {
-          ok: synced && leader,
-          detail: `caches ${synced ? "synced" : "syncing"}; leadership ${leader ? "known" : "unknown"}`,
-        };
-      },
-    },
+    { live: () => combine(loop.check(), watches.check()), ready: () => manager.ready() },
   );
-  const gauge = setInterval(() => {
-    for (const [kind, n] of controller.managedCounts()) metrics.managedObjects.set({ kind }, n);
-  }, 15_000);
-  gauge.unref();
-
   log.info(
     {
       namespaces: cfg.namespaces.length ? cfg.namespaces : "all",
@@ -66,62 +40,13 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
     },
     "starting",
   );
-  await controller.startInformers(AbortSignal.any([informersSignal, signal]));
-  if (signal.aborted) return shutdown();
-  log.info({}, "caches synced");
-
-  const resync = setInterval(() => controller.enqueueAll(), cfg.resyncMinutes * 60_000);
-  resync.unref();
-
-  let electorRun: Promise<void> | undefined;
-  const electorStop = new AbortController();
-  if (cfg.leaderElection) {
-    const elector = controller.makeElector(
-      () => {
-        metrics.leader.set(1);
-        leaderKnown = true;
-        log.info({}, "became leader; reconciling");
-        controller.startWorkers();
-      },
-      () => {
-        metrics.leader.set(0);
-        controller.stopWorkers();
-        if (!signal.aborted) {
-          // Like controller-runtime: a replica that lost its lease exits, to be restarted clean.
-          log.error({}, "lost leadership; exiting");
-          exitCode = 1;
-          electorStop.abort();
-        }
-      },
-    );
-    electorRun = elector.run(electorStop.signal);
-  } else {
-    controller.startWorkers();
-  }
-
-  await new Promise<void>((resolve) => {
-    if (signal.aborted || electorStop.signal.aborted) return resolve();
-    signal.addEventListener("abort", () => resolve(), { once: true });
-    electorStop.signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-  return shutdown();
-
-  async function shutdown(): Promise<number> {
-    log.info({}, "shutting down");
-    clearInterval(gauge);
-    await controller.queue.shutdown(cfg.shutdownTimeoutSeconds * 1000);
-    if (controller.elector) {
-      await controller.elector
-        .release()
-        .catch((e: unknown) => log.warn({ error: String(e) }, "could not release the lease"));
-    }
-    electorStop.abort();
-    await electorRun?.catch(() => undefined);
-    stop.abort();
-    loop.stop();
-    for (const s of servers) s.close();
+  try {
+    const exitCode = await manager.run(signal);
     log.info({ exitCode }, "stopped");
     return exitCode;
+  } finally {
+    loop.stop();
+    for (const s of servers) s.close();
   }
 }
 
@@ -159,6 +84,10 @@ async function main(): Promise<void> {
     // Leave a moment for the last log lines, then exit even if a socket lingers.
     setTimeout(() => process.exit(code), 200).unref();
   } catch (e) {
+    if (e instanceof KubeConfigError) {
+      log.fatal({ error: e.message }, "cannot reach the cluster: fix the kubeconfig");
+      process.exit(2);
+    }
     log.fatal({ error: e instanceof Error ? e.message : String(e) }, "operator failed");
     process.exit(1);
   }

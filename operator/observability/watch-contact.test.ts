@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { KubeClient, type KubeObjectLike, type Resource } from "../runtime/client.ts";
 import { Informer } from "../runtime/informer.ts";
 import { createLogger } from "../runtime/log.ts";
-import { type FakeApi, startFakeApi } from "../runtime/testing/fake-api.ts";
+import { type FakeApi, startFakeApi } from "../../test-support/fake-api.ts";
 import { WatchHealth } from "./health.ts";
 
 const THINGS: Resource = {

@@ -6,9 +6,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../config.ts";
 import { Metrics } from "../observability/metrics.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
+import { fromClientNode } from "../runtime/kubeconfig.ts";
 import { createLogger } from "../runtime/log.ts";
-import { type FakeApi, startFakeApi } from "../runtime/testing/fake-api.ts";
-import { Controller, ownerKey, ReferenceIndex } from "./controller.ts";
+import { type FakeApi, startFakeApi } from "../../test-support/fake-api.ts";
+import { Controller } from "./controller.ts";
+import { ownerKey, ReferenceIndex } from "./mapping.ts";
 
 const KEY = /^[^/]+(\/[^/]+)?$/;
 const anyObject = fc.anything({ withNullPrototype: true, withObjectString: true, maxDepth: 4 });
@@ -167,7 +169,7 @@ describe("Controller wiring on a garbage-streaming API server", () => {
     });
     const sink: { level: string; msg: string }[] = [];
     const log = createLogger("debug", { write: (s: string) => void sink.push(JSON.parse(s)) });
-    const controller = new Controller(loadConfig([], {}), api.kubeConfig, log, new Metrics());
+    const controller = new Controller(loadConfig([], {}), fromClientNode(api.kubeConfig), log, new Metrics());
     const keys = new Set<string>();
     vi.spyOn(controller.queue, "add").mockImplementation((k: string) => void keys.add(k));
     const ctl = new AbortController();

@@ -1,22 +1,14 @@
-// Wires the runtime to the reconciler: informers for profiles, their children and the CRDs the
-// children need; event → key mapping (a child maps to its owning profile, a profile to the profiles
-// that reference it and to its namespace); the work queue; leader election.
-import type { KubeConfig } from "@kubernetes/client-node";
-import type { ProfileStatus } from "../api/schema.ts";
-import {
-  DEFAULT_PLATFORM,
-  type KubeObject,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  PROFILE_LABEL,
-  SCOPE_LABEL,
-} from "../builders/index.ts";
-import { parseServiceRef } from "../builders/references.ts";
+// Wires the runtime to the reconciler: informers (lean, indexed: cache.ts) for profiles, their
+// children and the CRDs the children need; their events to work-queue keys (mapping.ts); the work
+// queue and its error policy (classify); the leader elector. The lifecycle is manager.ts's.
+import { DEFAULT_PLATFORM, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { queueObserver } from "../observability/queue-metrics.ts";
-import { ApiError, KubeClient, type KubeObjectLike, resourceId, resourcePath } from "../runtime/client.ts";
+import { classify } from "../runtime/classify.ts";
+import { ApiError, KubeClient, type KubeObjectLike, resourceId } from "../runtime/client.ts";
 import { errorFields, Informer } from "../runtime/informer.ts";
+import type { KubeConfigSource } from "../runtime/kubeconfig.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { leaseApi } from "../runtime/lease-api.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -24,86 +16,15 @@ import { NamespacedInformers } from "../runtime/multi.ts";
 import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
-import { type Cluster, Reconciler } from "./reconciler.ts";
+import { apiWrites } from "./api-writes.ts";
+import { cacheReads, childIndexes, keepsStatus, leanObject, profileIndexes } from "./cache.ts";
+import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
-export const FIELD_MANAGER = "meshward";
 const VERSION = "0.1.0";
-export const STATUS_FIELD_MANAGER = "meshward-status";
 
-/** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
-export class ReferenceIndex {
-  private readonly out = new Map<string, Set<string>>();
-  private readonly inbound = new Map<string, Set<string>>();
-
-  /** The profiles a raw (possibly invalid) profile references, as keys. Never throws. */
-  static refs(raw: KubeObjectLike): Set<string> {
-    const namespace: unknown = raw?.metadata?.namespace;
-    const ns = typeof namespace === "string" ? namespace : "";
-    const spec = (raw as { spec?: { ingress?: unknown; egress?: { to?: unknown } } } | null)?.spec;
-    const out = new Set<string>();
-    const add = (ref: unknown) => {
-      if (typeof ref !== "string" || ref === "") return;
-      const r = parseServiceRef(ref, ns);
-      out.add(`${r.namespace}/${r.name}`);
-    };
-    if (Array.isArray(spec?.ingress)) {
-      for (const rule of spec.ingress as { from?: unknown }[]) {
-        if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
-      }
-    }
-    if (Array.isArray(spec?.egress?.to))
-      for (const t of spec.egress.to as { service?: unknown }[]) add(t?.service);
-    return out;
-  }
-
-  set(key: string, targets: Set<string>): void {
-    this.remove(key);
-    this.out.set(key, targets);
-    for (const t of targets) {
-      const s = this.inbound.get(t) ?? new Set<string>();
-      s.add(key);
-      this.inbound.set(t, s);
-    }
-  }
-
-  remove(key: string): void {
-    for (const t of this.out.get(key) ?? []) {
-      const s = this.inbound.get(t);
-      s?.delete(key);
-      if (s?.size === 0) this.inbound.delete(t);
-    }
-    this.out.delete(key);
-  }
-
-  /** Profiles that reference `key`. */
-  referrers(key: string): Set<string> {
-    return this.inbound.get(key) ?? new Set();
-  }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-const isName = (v: unknown): v is string => typeof v === "string" && v !== "" && !v.includes("/");
-
-/**
- * The work-queue key an event on one of our generated objects maps to: its namespace for the shared
- * default deny, else the profile that owns it (controller owner reference, else our profile label).
- * Never throws: whatever the cache hands over, odd metadata maps to no key.
- */
-export function ownerKey(o: KubeObjectLike): string | undefined {
-  const meta: unknown = o?.metadata;
-  if (!isRecord(meta) || !isName(meta.namespace)) return undefined;
-  const ns = meta.namespace;
-  const labels = isRecord(meta.labels) ? meta.labels : {};
-  if (labels[SCOPE_LABEL] === "namespace") return ns;
-  const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
-  const ref = refs.find(
-    (r): r is { name: string } =>
-      isRecord(r) && r.controller === true && r.kind === "ServiceSecurityProfile" && isName(r.name),
-  );
-  if (ref) return `${ns}/${ref.name}`;
-  const label = labels[PROFILE_LABEL];
-  return isName(label) ? `${ns}/${label}` : undefined;
+function errorMessage(e: unknown): string {
+  return e instanceof ApiError ? `${e.status} ${e.reason}: ${e.message}` : String(e);
 }
 
 export class Controller {
@@ -120,8 +41,10 @@ export class Controller {
   private readonly metrics: Metrics;
   private reconcileSeq = 0;
   private started = false;
+  /** Aborted when this replica stops reconciling: every write of the reconciler carries it. */
+  private term = new AbortController();
 
-  constructor(cfg: Config, kc: KubeConfig, log: Logger, metrics: Metrics) {
+  constructor(cfg: Config, kc: KubeConfigSource, log: Logger, metrics: Metrics) {
     this.cfg = cfg;
     this.log = log;
     this.metrics = metrics;
@@ -131,7 +54,14 @@ export class Controller {
     const restart = (resource: string) => (reason: string) =>
       metrics.informerRestarts.inc({ resource, reason });
     this.profiles = new NamespacedInformers<KubeObjectLike>(
-      { client: this.client, resource: PROFILES, log, onRestart: restart(resourceId(PROFILES)) },
+      {
+        client: this.client,
+        resource: PROFILES,
+        log,
+        onRestart: restart(resourceId(PROFILES)),
+        transform: (o) => leanObject(o, true),
+        indexes: profileIndexes,
+      },
       cfg.namespaces,
     );
     for (const kind of CHILD_KINDS) {
@@ -140,6 +70,8 @@ export class Controller {
           client: this.client,
           resource: kind.resource,
           labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+          transform: (o) => leanObject(o, keepsStatus(kind)),
+          indexes: childIndexes,
           log,
           onRestart: restart(resourceId(kind.resource)),
           onStateChange: (state, previous) => {
@@ -180,9 +112,10 @@ export class Controller {
       log,
       instance: cfg.identity,
       onRecorded: (reason) => metrics.events.inc({ reason }),
+      signal: () => this.term.signal,
     });
     this.reconciler = new Reconciler(
-      this.cluster(),
+      { ...cacheReads(this.profiles, this.children), ...apiWrites(this.client, () => this.term.signal) },
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
@@ -217,9 +150,12 @@ export class Controller {
     try {
       return await this.reconciler.reconcile(key);
     } catch (e) {
-      // A malformed request will not get better by retrying; a 403 may (RBAC can be fixed): it backs off.
-      if (e instanceof ApiError && (e.status === 400 || e.status === 422)) {
-        throw new TerminalError(`${e.status} ${e.reason}: ${e.message}`);
+      // The same classification as for each child's write: see runtime/classify.ts.
+      const cls = classify(e);
+      if (cls === "terminal") throw new TerminalError(errorMessage(e));
+      if (cls === "refused") {
+        log.warn({ error: errorFields(e), retryInMs: REFUSED_RETRY_MS }, "the API server refused a write");
+        return { requeueAfterMs: REFUSED_RETRY_MS };
       }
       throw e;
     }
@@ -227,86 +163,16 @@ export class Controller {
 
   private wire(): void {
     this.profiles.on((type, obj, old) => {
-      const ns = obj.metadata?.namespace ?? "";
-      const key = `${ns}/${obj.metadata?.name ?? ""}`;
-      if (type === "delete") this.refs.remove(key);
-      else this.refs.set(key, ReferenceIndex.refs(obj));
-      if (type === "update" && old) {
-        // Our own status writes come back as updates: only spec, metadata and deletion matter.
-        const same =
-          old.metadata?.generation === obj.metadata?.generation &&
-          old.metadata?.deletionTimestamp === obj.metadata?.deletionTimestamp &&
-          JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
-        if (same) return;
-      }
-      if (type === "delete") this.reconciler.forget(key);
-      this.queue.add(key);
-      this.queue.add(ns);
-      for (const r of this.refs.referrers(key)) this.queue.add(r);
+      const keys = profileEventKeys(this.refs, type, obj, old);
+      if (type === "delete")
+        this.reconciler.forget(`${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`);
+      for (const k of keys) this.queue.add(k);
     });
     for (const inf of this.children.values()) {
-      inf.on((_type, obj) => {
-        const key = ownerKey(obj);
-        if (key) this.queue.add(key);
+      inf.on((_type, obj, old) => {
+        for (const k of childEventKeys(obj, old)) this.queue.add(k);
       });
     }
-  }
-
-  /** The reconciler's view of the cluster: reads from the caches, writes through the API. */
-  private cluster(): Cluster {
-    const client = this.client;
-    const profilesInf = () => this.profiles;
-    const childInf = (k: ChildKind) => {
-      const i = this.children.get(k);
-      if (!i) throw new Error(`no informer for ${k.resource.kind}`);
-      return i;
-    };
-    return {
-      profile: (key) => {
-        const [ns = "", name = ""] = key.split("/");
-        return profilesInf().get(ns, name);
-      },
-      profiles: () => profilesInf().list(),
-      live: (kind, ns, name) => childInf(kind).get(ns, name),
-      labelled: (kind, ns, profile) =>
-        childInf(kind)
-          .list()
-          .filter((o) => o.metadata?.namespace === ns && o.metadata.labels?.[PROFILE_LABEL] === profile),
-      available: (kind) => childInf(kind).state !== "absent",
-      read: async (kind, ns, name) => {
-        try {
-          return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name));
-        } catch (e) {
-          if (e instanceof ApiError && e.status === 404) return undefined;
-          throw e;
-        }
-      },
-      apply: (kind, obj: KubeObject, force) =>
-        client.apply<KubeObjectLike>(
-          resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
-          obj,
-          FIELD_MANAGER,
-          force,
-        ),
-      remove: async (kind, ns, name, uid) => {
-        await client.delete(resourcePath(kind.resource, ns, name), { uid });
-      },
-      applyStatus: async (ns, name, status: ProfileStatus) => {
-        const body = {
-          apiVersion: PROFILES.group + "/" + PROFILES.version,
-          kind: PROFILES.kind,
-          metadata: { name, namespace: ns },
-          status,
-        };
-        try {
-          await client.apply(resourcePath(PROFILES, ns, name, "status"), body, STATUS_FIELD_MANAGER, true);
-        } catch (e) {
-          // The profile is gone: nothing to report on.
-          if (e instanceof ApiError && e.status === 404) return;
-          throw e;
-        }
-      },
-    };
   }
 
   enqueueAll(): void {
@@ -344,6 +210,7 @@ export class Controller {
 
   /** Starts reconciling (call once leadership is held, or at once without leader election). */
   startWorkers(): void {
+    this.term = new AbortController();
     if (this.started) {
       this.queue.resume();
     } else {
@@ -353,11 +220,23 @@ export class Controller {
     this.enqueueAll();
   }
 
+  /** Stops taking work and aborts every request of the reconciles in flight (leadership lost). */
   stopWorkers(): void {
     this.queue.pause();
+    this.term.abort(new Error("workers stopped"));
   }
 
-  makeElector(onStarted: () => void, onStopped: () => void): LeaderElector {
+  /** Stops for good: in-flight reconciles get up to `deadlineMs` (their requests are then aborted). */
+  async shutdown(deadlineMs: number): Promise<void> {
+    await this.queue.shutdown(deadlineMs);
+    this.term.abort(new Error("shut down"));
+  }
+
+  makeElector(
+    onStarted: () => void,
+    onStopped: () => void,
+    log: (msg: string, fields?: Record<string, unknown>) => void,
+  ): LeaderElector {
     this.elector = new LeaderElector({
       api: leaseApi(this.client),
       namespace: this.cfg.leaderElectionNamespace,
@@ -366,7 +245,7 @@ export class Controller {
       onStartedLeading: onStarted,
       onStoppedLeading: onStopped,
       onNewLeader: (identity) => this.log.info({ leader: identity }, "leader observed"),
-      log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      log,
     });
     return this.elector;
   }

@@ -50,6 +50,9 @@ class Bucket {
     this.tokens = capacity;
     this.last = now;
   }
+  idleSince(now: number): number {
+    return now - this.last;
+  }
   take(now: number): boolean {
     this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) / this.perMs);
     this.last = now;
@@ -65,13 +68,19 @@ export interface RecorderOptions {
   instance: string;
   now?: () => number;
   onRecorded?: (reason: EventReason) => void;
+  /** Asked at every write: aborted once this replica may no longer write (see api-writes.ts). */
+  signal?: () => AbortSignal | undefined;
 }
+
+/** A per-object bucket is full again after this long unused: forgetting it changes nothing. */
+const IDLE_MS = 60_000;
 
 export class EventRecorder implements EventSink {
   private readonly recent = new Map<string, number>();
   private readonly perObject = new Map<string, Bucket>();
   private readonly global: Bucket;
   private readonly now: () => number;
+  private lastEviction: number;
   suppressed = 0;
 
   private readonly o: RecorderOptions;
@@ -80,6 +89,7 @@ export class EventRecorder implements EventSink {
     this.o = o;
     this.now = o.now ?? Date.now;
     this.global = new Bucket(50, 100, this.now());
+    this.lastEviction = this.now();
   }
 
   /** Decides whether an event may be sent now (exported for tests). */
@@ -96,10 +106,21 @@ export class EventRecorder implements EventSink {
     }
     if (!bucket.take(now) || !this.global.take(now)) return false;
     this.recent.set(dedupKey, now);
-    if (this.recent.size > 10_000) {
-      for (const [k, t] of this.recent) if (now - t >= 60_000) this.recent.delete(k);
-    }
+    this.evict(now);
     return true;
+  }
+
+  /** Forgets, about once a minute, dedup entries and per-object buckets unused for a minute. */
+  private evict(now: number): void {
+    if (now - this.lastEviction < IDLE_MS) return;
+    this.lastEviction = now;
+    for (const [k, t] of this.recent) if (now - t >= IDLE_MS) this.recent.delete(k);
+    for (const [k, b] of this.perObject) if (b.idleSince(now) >= IDLE_MS) this.perObject.delete(k);
+  }
+
+  /** Per-object buckets held (for tests and metrics). */
+  get buckets(): number {
+    return this.perObject.size;
   }
 
   record(
@@ -132,8 +153,13 @@ export class EventRecorder implements EventSink {
       regarding,
       ...(related && { related }),
     };
+    const signal = this.o.signal?.();
     this.o.client
-      .request("POST", resourcePath(EVENTS, regarding.namespace), { body: event, verb: "create" })
+      .request("POST", resourcePath(EVENTS, regarding.namespace), {
+        body: event,
+        verb: "create",
+        ...(signal && { signal }),
+      })
       .then(() => this.o.onRecorded?.(reason))
       .catch((e: unknown) => this.o.log.warn({ error: errorFields(e), reason }, "could not record event"));
   }

@@ -6,7 +6,7 @@ import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import { ApiError } from "../runtime/client.ts";
 import type { EventSink } from "./events.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
-import { FakeCluster } from "./testing/fake-cluster.ts";
+import { FakeCluster } from "../../test-support/fake-cluster.ts";
 
 const quiet = { info() {}, warn() {}, debug() {} };
 
@@ -29,16 +29,17 @@ function cond(cluster: FakeCluster, key: string, type: string) {
 }
 
 describe("Reconciler", () => {
-  it("creates every child without force, then a second pass writes nothing", async () => {
+  it("creates every child with a plain create (no read, no apply), then a second pass writes nothing", async () => {
     const { cluster, r, recorded } = setup();
     cluster.putProfile("ns", "api", { selector: { app: "api" } });
     await r.reconcile("ns/api");
-    const applies = cluster.calls.filter((c) => c.op === "apply");
-    expect(applies.map((c) => `${c.kind}:${c.force}`).sort()).toEqual([
-      "AuthorizationPolicy:false",
-      "NetworkPolicy:false",
-      "PeerAuthentication:false",
-      "ServiceAccount:false",
+    expect(cluster.calls.filter((c) => c.op === "apply" || c.op === "read")).toEqual([]);
+    const creates = cluster.calls.filter((c) => c.op === "create");
+    expect(creates.map((c) => c.kind).sort()).toEqual([
+      "AuthorizationPolicy",
+      "NetworkPolicy",
+      "PeerAuthentication",
+      "ServiceAccount",
     ]);
     expect(cond(cluster, "ns/api", "Ready")).toMatchObject({
       status: "True",
@@ -86,6 +87,11 @@ describe("Reconciler", () => {
     cluster.putProfile("ns", "api", { selector: { app: "api" } });
     await r.reconcile("ns/api");
     expect(cluster.calls.some((c) => c.op === "apply" && c.kind === "PeerAuthentication")).toBe(false);
+    // The create was refused (409), then the object was read once to name its manager.
+    expect(cluster.calls.filter((c) => c.kind === "PeerAuthentication").map((c) => c.op)).toEqual([
+      "create",
+      "read",
+    ]);
     expect(cluster.objects.get("PeerAuthentication/ns/api")).toEqual(before);
     expect(cond(cluster, "ns/api", "Conflict")).toMatchObject({ status: "True", reason: "ObjectExists" });
     expect(cond(cluster, "ns/api", "Conflict")?.message).toContain(
@@ -96,7 +102,8 @@ describe("Reconciler", () => {
     cluster.calls = [];
     await r.reconcile("ns/api");
     expect(recorded.filter((e) => e.reason === "Conflict")).toHaveLength(1);
-    expect(cluster.writes()).toEqual([]);
+    expect(cluster.writes()).toEqual([]); // a known conflict is read, not written
+    expect(cluster.calls).toEqual([{ op: "read", kind: "PeerAuthentication", name: "api" }]);
   });
 
   it("restores an edited object with force under Correct, naming the field", async () => {
@@ -155,7 +162,7 @@ describe("Reconciler", () => {
     await r.reconcile("ns/api");
     expect(
       cluster.calls
-        .filter((c) => c.op === "apply")
+        .filter((c) => c.op === "create")
         .map((c) => c.kind)
         .sort(),
     ).toEqual(["NetworkPolicy", "ServiceAccount"]);
@@ -195,12 +202,12 @@ describe("Reconciler", () => {
 
   it("reports a write the API server refuses and retries it in a minute", async () => {
     const { cluster, r, recorded } = setup();
-    const apply = cluster.apply.bind(cluster);
-    cluster.apply = async (kind, obj, force) => {
+    const create = cluster.create.bind(cluster);
+    cluster.create = async (kind, obj) => {
       if (kind.resource.kind === "PeerAuthentication") {
-        throw new ApiError(403, "Forbidden", "peerauthentications is forbidden: User cannot patch resource");
+        throw new ApiError(403, "Forbidden", "peerauthentications is forbidden: User cannot create resource");
       }
-      return apply(kind, obj, force);
+      return create(kind, obj);
     };
     cluster.putProfile("ns", "api", { selector: { app: "api" } });
     const res = await r.reconcile("ns/api");
@@ -266,5 +273,52 @@ describe("Reconciler", () => {
     cluster.profilesMap.clear();
     await r.reconcile("ns");
     expect(cluster.objects.has("NetworkPolicy/ns/meshward-default-deny")).toBe(false);
+  });
+
+  it("a condition another controller owns on the profile costs zero status writes", async () => {
+    const { cluster, r } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    const p = cluster.profilesMap.get("ns/api") as { status: ProfileStatus };
+    p.status.conditions?.push({
+      type: "AuditPassed",
+      status: "True",
+      reason: "Audit",
+      message: "someone else's",
+      lastTransitionTime: "2026-11-20T00:00:00Z",
+    });
+    cluster.calls = [];
+    for (let i = 0; i < 3; i++) await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "status")).toEqual([]);
+    expect(cluster.writes()).toEqual([]);
+  });
+
+  it("collects results in desired order, whatever order the writes finish in", async () => {
+    const { cluster, r } = setup();
+    const create = cluster.create.bind(cluster);
+    // The first desired objects finish last.
+    const delays: Record<string, number> = {
+      ServiceAccount: 30,
+      PeerAuthentication: 20,
+      AuthorizationPolicy: 10,
+    };
+    cluster.create = async (kind, obj) => {
+      await new Promise((res) => setTimeout(res, delays[kind.resource.kind] ?? 0));
+      return create(kind, obj);
+    };
+    for (const k of ["ServiceAccount", "PeerAuthentication", "AuthorizationPolicy", "NetworkPolicy"])
+      cluster.putForeign(k, "ns", "api", {});
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    const status = cluster.profilesMap.get("ns/api")?.status as ProfileStatus;
+    expect(status.objects?.map((o) => o.kind)).toEqual([
+      "ServiceAccount",
+      "PeerAuthentication",
+      "AuthorizationPolicy",
+      "NetworkPolicy",
+    ]);
+    expect(cond(cluster, "ns/api", "Conflict")?.message).toMatch(
+      /ServiceAccount api .*; PeerAuthentication api .*; AuthorizationPolicy api .*; NetworkPolicy api/,
+    );
   });
 });

@@ -18,27 +18,36 @@ import {
   type MeshMode,
 } from "../builders/index.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
+import { classify } from "../runtime/classify.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { EventSink, Regarding } from "./events.ts";
-import { type ChildKind, childKind } from "./kinds.ts";
+import { CHILD_KINDS, type ChildKind, childKind } from "./kinds.ts";
+import { type ChildInput, type ChildPlan, describe, managers, ownerUid, planChild } from "./plan.ts";
 import { foldSecretHealth, secretInputs } from "./secret-health.ts";
 import { buildStatus, type MissingDependency, type Outcome, readStatus, statusEqual } from "./status.ts";
 
 /** What the reconciler reads and writes. The operator backs it with informers and the API; tests with a fake. */
 export interface Cluster {
   profile(key: string): KubeObjectLike | undefined;
-  profiles(): Iterable<KubeObjectLike>;
+  /** The cached profiles of one namespace (from an index, not a scan). */
+  profilesIn(namespace: string): Iterable<KubeObjectLike>;
   /** Cached live object of a kind we generate (only our labelled objects are cached). */
   live(kind: ChildKind, namespace: string, name: string): KubeObjectLike | undefined;
-  /** Cached objects of a kind carrying our profile label in a namespace. */
-  labelled(kind: ChildKind, namespace: string, profile: string): KubeObjectLike[];
+  /** Cached objects of a kind that belong to a profile (owner reference, else profile label). */
+  owned(kind: ChildKind, namespace: string, profile: string): KubeObjectLike[];
   /** False while the kind's CRD is not installed. */
   available(kind: ChildKind): boolean;
-  /** A read from the API server, for names not in the cache (an object someone else made). */
+  /** One read from the API server, only after a create found the name taken (409 AlreadyExists). */
   read(kind: ChildKind, namespace: string, name: string): Promise<KubeObjectLike | undefined>;
-  apply(kind: ChildKind, obj: KubeObject, force: boolean): Promise<KubeObjectLike>;
+  /** A plain create (POST): never touches an existing object; 409 AlreadyExists when the name is taken. */
+  create(kind: ChildKind, obj: KubeObject): Promise<KubeObjectLike>;
+  /**
+   * Server-side apply with force, on an object we own only: `uid` is the live object's uid, sent as
+   * a precondition, so an object replaced behind a stale cache is refused instead of taken over.
+   */
+  apply(kind: ChildKind, obj: KubeObject, uid: string): Promise<KubeObjectLike>;
   remove(kind: ChildKind, namespace: string, name: string, uid: string): Promise<void>;
   applyStatus(namespace: string, name: string, status: ProfileStatus): Promise<void>;
 }
@@ -68,32 +77,29 @@ export function isNamespaceKey(key: string): boolean {
   return !key.includes("/");
 }
 
-function ownerUid(o: KubeObjectLike): string | undefined {
-  return o.metadata?.ownerReferences?.find(
-    (r) => r.controller && r.kind === KIND && r.apiVersion.startsWith("meshward.io/"),
-  )?.uid;
-}
-
-function managers(o: KubeObjectLike): string {
-  const names = [
-    ...new Set((o.metadata?.managedFields ?? []).map((m) => m.manager).filter((m): m is string => !!m)),
-  ];
-  return names.length > 0 ? names.join(", ") : "unknown";
-}
-
-function describe(o: { kind: string; metadata: { name: string } }): string {
-  return `${o.kind} ${o.metadata.name}`;
-}
-
 const ES_REF = { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret" } as const;
 
 /** How soon a profile whose writes the API server refused is tried again. */
 export const REFUSED_RETRY_MS = 60_000;
 
-function isRetriable(e: unknown): boolean {
-  return (
-    !(e instanceof ApiError) || e.status === 0 || e.status === 429 || e.status >= 500 || e.status === 409
-  );
+/** What became of one desired object, once its plan was carried out. */
+interface ChildResult {
+  desired: KubeObject;
+  status: ObjectStatus;
+  plan: ChildPlan;
+  /** The API server refused the write: "Kind name: message", and whether a minute may help. */
+  failure?: { text: string; refused: boolean };
+}
+
+function childResult(desired: KubeObject, plan: ChildPlan): ChildResult {
+  const status: ObjectStatus = {
+    apiVersion: desired.apiVersion,
+    kind: desired.kind,
+    name: desired.metadata.name,
+    state: plan.state,
+    ...(plan.message !== undefined && { message: plan.message }),
+  };
+  return { desired, status, plan };
 }
 
 export class Reconciler {
@@ -158,9 +164,7 @@ export class Reconciler {
   /** The shared default deny of a namespace: present while the namespace has a profile, gone after. */
   async reconcileNamespace(namespace: string): Promise<Result> {
     let count = 0;
-    for (const p of this.cluster.profiles()) {
-      if (p.metadata?.namespace === namespace && !p.metadata.deletionTimestamp) count++;
-    }
+    for (const p of this.cluster.profilesIn(namespace)) if (!p.metadata?.deletionTimestamp) count++;
     const kind = childKind("networking.k8s.io/v1", "NetworkPolicy");
     if (!kind) throw new Error("NetworkPolicy kind missing");
     const live = this.cluster.live(kind, namespace, NAMESPACE_DEFAULT_DENY);
@@ -176,22 +180,42 @@ export class Reconciler {
       return;
     }
     const withHash = this.stamp(desired);
-    // Not in the cache yet (e.g. created a moment ago): ask the API server before creating.
-    const current = live ?? (await this.cluster.read(kind, namespace, NAMESPACE_DEFAULT_DENY));
-    if (current) {
-      if (current.metadata?.labels?.[SCOPE_LABEL] !== "namespace") {
-        this.log.warn(
-          { namespace, managers: managers(current) },
-          "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
-        );
-        return;
-      }
-      if (this.inSync(withHash, current)) return;
-      await this.cluster.apply(kind, withHash, true);
+    // Not in our (label-filtered) cache: create it; a name someone else holds is answered 409.
+    const current = live ?? (await this.createOrRead(kind, withHash));
+    if (!current) {
+      this.log.info({ namespace }, "created the namespace default deny");
       return;
     }
-    await this.cluster.apply(kind, withHash, false);
-    this.log.info({ namespace }, "created the namespace default deny");
+    if (
+      current.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY ||
+      current.metadata.labels[SCOPE_LABEL] !== "namespace" ||
+      !current.metadata.uid
+    ) {
+      this.log.warn(
+        { namespace, managers: managers(current) },
+        "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
+      );
+      return;
+    }
+    if (this.inSync(withHash, current)) return;
+    await this.cluster.apply(kind, withHash, current.metadata.uid);
+  }
+
+  /**
+   * Creates the object; undefined once created. When the name is taken (409 AlreadyExists) the
+   * object there is read once and returned, for the caller to decide whether it is ours.
+   */
+  private async createOrRead(kind: ChildKind, obj: KubeObject): Promise<KubeObjectLike | undefined> {
+    try {
+      await this.cluster.create(kind, obj);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 409)) throw e;
+    }
+    const existing = await this.cluster.read(kind, obj.metadata.namespace, obj.metadata.name);
+    // Deleted again in between: an error the queue retries, and the next try creates it.
+    if (!existing) throw new ApiError(409, "Conflict", `${describe(obj)} was deleted while being created`);
+    return existing;
   }
 
   private stamp(desired: KubeObject): KubeObject {
@@ -257,76 +281,59 @@ export class Reconciler {
     if (raw.metadata?.uid) profile.metadata.uid = raw.metadata.uid;
     const ctx = this.context();
     const built = buildProfile(profile, ctx);
-    const outcome: Outcome = {
-      extra: oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
-      generation,
-      objects: [],
-      conflicts: [],
-      drift: [],
-      missing: [],
-      warnings: built.problems,
-      failures: [],
-      exceptions: built.exceptions,
-    };
     const previousObjects = new Map((previous?.objects ?? []).map((o) => [`${o.kind}/${o.name}`, o]));
     const missing = new Set<MissingDependency>();
     const desiredNames = new Map<ChildKind, Set<string>>();
+    const related = (d: KubeObject): Regarding => ({
+      apiVersion: d.apiVersion,
+      kind: d.kind,
+      name: d.metadata.name,
+      namespace: d.metadata.namespace,
+    });
 
-    // Children are independent: their reads and writes go out together.
-    const changes: { created: string[]; updated: string[] } = { created: [], updated: [] };
-    const work: Promise<void>[] = [];
-    for (const desired of built.objects) {
+    // Children are independent: their writes go out together; results come back in desired order.
+    const work = built.objects.map((desired): Promise<ChildResult> => {
       const kind = childKind(desired.apiVersion, desired.kind);
       if (!kind) throw new Error(`no kind registered for ${desired.apiVersion} ${desired.kind}`);
       const names = desiredNames.get(kind) ?? new Set<string>();
       names.add(desired.metadata.name);
       desiredNames.set(kind, names);
-      const entry: ObjectStatus = {
-        apiVersion: desired.apiVersion,
-        kind: desired.kind,
-        name: desired.metadata.name,
-        state: "InSync",
-      };
-      outcome.objects.push(entry);
       if (!this.cluster.available(kind)) {
         if (kind.crd) missing.add(kind.crd.missingReason);
-        entry.state = "Missing";
-        entry.message = `the ${kind.crd?.name ?? kind.resource.plural} CRD is not installed`;
-        continue;
+        const message = `the ${kind.crd?.name ?? kind.resource.plural} CRD is not installed`;
+        return Promise.resolve(childResult(desired, { state: "Missing", message, action: { type: "none" } }));
       }
       const before = previousObjects.get(`${desired.kind}/${desired.metadata.name}`);
-      work.push(
-        this.reconcileChild(kind, desired, profile, entry, outcome, before, regarding).then(
-          (change) => {
-            if (change) changes[change].push(describe(desired));
-          },
-          (e: unknown) => {
-            if (isRetriable(e)) throw e;
-            const msg = e instanceof ApiError ? e.message : String(e);
-            entry.state = "Missing";
-            entry.message = msg;
-            outcome.failures.push(`${describe(desired)}: ${msg}`);
-            this.log.warn({ object: describe(desired), error: msg }, "the API server refused a write");
-            if (before?.message !== msg) {
-              this.events.record(regarding, "Warning", "ApplyFailed", `${describe(desired)}: ${msg}`);
-            }
-          },
-        ),
-      );
-    }
+      return this.runChild(kind, this.stamp(desired), profile, before);
+    });
     const settled = await Promise.allSettled(work);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    const results = settled.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    // Events for what was done (also when another child failed and the reconcile is retried).
+    const changes = { created: [] as string[], updated: [] as string[] };
+    for (const { desired, plan } of results) {
+      if (plan.driftSeen) this.observer.drift?.(desired.kind, plan.driftSeen === "corrected");
+      if (plan.event)
+        this.events.record(regarding, plan.event.type, plan.event.reason, plan.event.note, related(desired));
+      if (plan.change) changes[plan.change].push(describe(desired));
+    }
     // One event per reconcile for routine changes; drift and conflicts get one per object.
     if (changes.created.length > 0)
       this.events.record(regarding, "Normal", "Created", `created ${changes.created.join(", ")}`);
     if (changes.updated.length > 0)
       this.events.record(regarding, "Normal", "Updated", `updated ${changes.updated.join(", ")}`);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
-    outcome.missing = [...missing].sort();
-    // Children finish in any order: sort, so an unchanged situation writes an identical status.
-    outcome.conflicts.sort();
-    outcome.drift.sort();
-    outcome.failures.sort();
+    const outcome: Outcome = {
+      generation,
+      objects: results.map((r) => r.status),
+      conflicts: results.flatMap((r) => (r.plan.conflict ? [r.plan.conflict] : [])),
+      drift: results.flatMap((r) => (r.plan.drift ? [r.plan.drift] : [])),
+      missing: [...missing].sort(),
+      warnings: built.problems,
+      failures: results.flatMap((r) => (r.failure ? [r.failure.text] : [])),
+      exceptions: built.exceptions,
+      extra: oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
+    };
     // What External Secrets Operator says about each ExternalSecret (its status, from the cache).
     const es = childKind("external-secrets.io/v1", "ExternalSecret");
     const live = (n: string) =>
@@ -341,128 +348,64 @@ export class Reconciler {
     const requeue: number[] = [];
     if (built.nextChange) requeue.push(Math.max(0, built.nextChange.getTime() - this.now().getTime()) + 250);
     // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
-    if (outcome.failures.length > 0) requeue.push(REFUSED_RETRY_MS);
+    if (results.some((r) => r.failure?.refused)) requeue.push(REFUSED_RETRY_MS);
     return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
   }
 
-  private async reconcileChild(
+  /**
+   * Plans one child and carries the plan out. A create that finds the name taken reads the object
+   * once and plans again with it; so does a name that was someone else's last time. Transient
+   * errors reject (the reconcile is retried); writes the API server refuses become the child's
+   * state and message.
+   */
+  private async runChild(
     kind: ChildKind,
     desired: KubeObject,
     profile: Profile,
-    entry: ObjectStatus,
-    outcome: Outcome,
     before: ObjectStatus | undefined,
-    regarding: Regarding,
-  ): Promise<"created" | "updated" | undefined> {
-    // Warnings are events about changes: one already in the status was already told.
-    const known = (state: ObjectStatus["state"], message: string) =>
-      before?.state === state && before.message === message;
-    const stamped = this.stamp(desired);
-    const ns = desired.metadata.namespace;
-    const name = desired.metadata.name;
-    const uid = profile.metadata.uid;
-    const related: Regarding = { apiVersion: desired.apiVersion, kind: desired.kind, name, namespace: ns };
-    let live = this.cluster.live(kind, ns, name);
-    if (!live) {
-      // Not in our (label-filtered) cache: it may still exist, made by someone else.
-      live = await this.cluster.read(kind, ns, name);
-    }
-    if (live && ownerUid(live) !== uid) {
-      entry.state = "Conflict";
-      entry.message = `exists and is managed by ${managers(live)}, not by this profile`;
-      outcome.conflicts.push(`${describe(desired)} (managed by ${managers(live)})`);
-      if (!known("Conflict", entry.message)) {
-        this.events.record(
-          regarding,
-          "Warning",
-          "Conflict",
-          `${describe(desired)} exists and is not managed by this profile (managed by ${managers(live)}); left unchanged`,
-          related,
-        );
+  ): Promise<ChildResult> {
+    const input: ChildInput = {
+      desired,
+      live: this.cluster.live(kind, desired.metadata.namespace, desired.metadata.name),
+      before,
+      policy: profile.spec.driftPolicy,
+      owner: profile.metadata.uid,
+    };
+    try {
+      let plan = planChild(input);
+      if (plan.action.type === "read") {
+        const live = await this.cluster.read(kind, desired.metadata.namespace, desired.metadata.name);
+        plan = planChild({ ...input, live, looked: true });
       }
-      return;
-    }
-    const correct = profile.spec.driftPolicy === "Correct";
-    if (!live) {
-      const wasThere = before !== undefined && before.state !== "Missing" && before.state !== "Conflict";
-      const reportedDeleted = before?.state === "Missing" && before.message === "deleted outside the profile";
-      if ((wasThere || reportedDeleted) && !correct) {
-        entry.state = "Missing";
-        entry.message = "deleted outside the profile";
-        outcome.drift.push(`${describe(desired)}: deleted`);
-        if (!reportedDeleted) {
-          this.observer.drift?.(desired.kind, false);
-          this.events.record(
-            regarding,
-            "Warning",
-            "DriftDetected",
-            `${describe(desired)} was deleted; left deleted (driftPolicy: Report)`,
-            related,
-          );
+      if (plan.action.type === "create") {
+        const existing = await this.createOrRead(kind, desired);
+        if (existing) {
+          plan = planChild({ ...input, live: existing, looked: true });
+          // Gone again between the create and the read: the next try creates it.
+          if (plan.action.type === "create")
+            throw new ApiError(409, "Conflict", `${describe(desired)} changed while being created`);
         }
-        return;
       }
-      try {
-        await this.cluster.apply(kind, stamped, false);
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 409) {
-          // Created by someone else between our read and our apply: theirs.
-          entry.state = "Conflict";
-          entry.message = "exists and is managed by someone else";
-          outcome.conflicts.push(`${describe(desired)} (created concurrently by another manager)`);
-          return;
-        }
-        throw e;
-      }
-      if (wasThere || reportedDeleted) {
-        this.observer.drift?.(desired.kind, true);
-        this.events.record(
-          regarding,
-          "Normal",
-          "DriftCorrected",
-          `${describe(desired)} was deleted; recreated`,
-          related,
-        );
-        return undefined;
-      }
-      return "created";
+      if (plan.action.type === "apply") await this.cluster.apply(kind, desired, plan.action.uid);
+      return childResult(desired, plan);
+    } catch (e) {
+      const cls = classify(e);
+      if (cls === "retry") throw e;
+      const msg = e instanceof ApiError ? e.message : String(e);
+      this.log.warn({ object: describe(desired), error: msg }, "the API server refused a write");
+      const plan: ChildPlan = {
+        state: "Missing",
+        message: msg,
+        action: { type: "none" },
+        ...(before?.message !== msg && {
+          event: { type: "Warning", reason: "ApplyFailed", note: `${describe(desired)}: ${msg}` },
+        }),
+      };
+      return {
+        ...childResult(desired, plan),
+        failure: { text: `${describe(desired)}: ${msg}`, refused: cls === "refused" },
+      };
     }
-    const paths = driftPaths(stamped, live);
-    if (paths.length === 0) return;
-    const liveHash = live.metadata?.annotations?.[DESIRED_HASH_ANNOTATION];
-    if (liveHash === undefined || liveHash === stamped.metadata.annotations?.[DESIRED_HASH_ANNOTATION]) {
-      // We applied this very object before (or someone removed our stamp): it was edited.
-      const fields = paths.join(", ");
-      if (!correct) {
-        entry.state = "Drifted";
-        entry.message = `changed outside the profile: ${fields}`;
-        outcome.drift.push(`${describe(desired)}: ${fields}`);
-        if (!known("Drifted", entry.message)) {
-          this.observer.drift?.(desired.kind, false);
-          this.events.record(
-            regarding,
-            "Warning",
-            "DriftDetected",
-            `${describe(desired)} changed outside the profile: ${fields}; left as is (driftPolicy: Report)`,
-            related,
-          );
-        }
-        return;
-      }
-      await this.cluster.apply(kind, stamped, true);
-      this.observer.drift?.(desired.kind, true);
-      this.events.record(
-        regarding,
-        "Normal",
-        "DriftCorrected",
-        `${describe(desired)} changed outside the profile (${fields}); restored`,
-        related,
-      );
-      return;
-    }
-    // The profile (or the platform) asks for something new.
-    await this.cluster.apply(kind, stamped, true);
-    return "updated";
   }
 
   /** Deletes objects this profile owns that are no longer desired. Nothing else is ever deleted. */
@@ -473,9 +416,10 @@ export class Reconciler {
   ): Promise<void> {
     const uid = profile.metadata.uid;
     if (!uid) return;
-    for (const [kind, names] of this.kindsToPrune(desiredNames)) {
+    for (const kind of CHILD_KINDS) {
+      const names = desiredNames.get(kind) ?? new Set<string>();
       if (!this.cluster.available(kind)) continue;
-      for (const o of this.cluster.labelled(kind, profile.metadata.namespace, profile.metadata.name)) {
+      for (const o of this.cluster.owned(kind, profile.metadata.namespace, profile.metadata.name)) {
         const n = o.metadata?.name ?? "";
         if (names.has(n) || ownerUid(o) !== uid || !o.metadata?.uid) continue;
         try {
@@ -491,22 +435,6 @@ export class Reconciler {
         );
       }
     }
-  }
-
-  private kindsToPrune(desiredNames: Map<ChildKind, Set<string>>): Map<ChildKind, Set<string>> {
-    const out = new Map(desiredNames);
-    for (const apiKind of [
-      ["v1", "ServiceAccount"],
-      ["networking.k8s.io/v1", "NetworkPolicy"],
-      ["security.istio.io/v1", "PeerAuthentication"],
-      ["security.istio.io/v1", "AuthorizationPolicy"],
-      ["security.istio.io/v1", "RequestAuthentication"],
-      ["external-secrets.io/v1", "ExternalSecret"],
-    ] as const) {
-      const k = childKind(apiKind[0], apiKind[1]);
-      if (k && !out.has(k)) out.set(k, new Set());
-    }
-    return out;
   }
 
   private noteExpiredExceptions(

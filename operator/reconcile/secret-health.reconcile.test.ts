@@ -5,7 +5,7 @@ import type { ProfileStatus } from "../api/schema.ts";
 import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import type { EventSink } from "./events.ts";
 import { Reconciler } from "./reconciler.ts";
-import { FakeCluster } from "./testing/fake-cluster.ts";
+import { FakeCluster } from "../../test-support/fake-cluster.ts";
 
 const quiet = { info() {}, warn() {}, debug() {} };
 

@@ -211,9 +211,12 @@ function canonical(v: unknown): string {
 /** True when writing `next` would change nothing the operator owns in the status. */
 export function statusEqual(current: ProfileStatus | undefined, next: ProfileStatus): boolean {
   if (!current) return false;
+  // Only the conditions meshward writes: another controller's condition on the profile is not
+  // ours to compare (a write would not remove it, and would repeat on every reconcile).
+  const ours = new Set((next.conditions ?? []).map((c) => c.type));
   const pick = (s: ProfileStatus) => ({
     observedGeneration: s.observedGeneration,
-    conditions: s.conditions ?? [],
+    conditions: (s.conditions ?? []).filter((c) => ours.has(c.type)),
     objects: s.objects ?? [],
     exceptions: s.exceptions ?? [],
     secrets: s.secrets ?? [],

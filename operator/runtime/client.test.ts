@@ -4,7 +4,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { ApiError, KubeClient, type WatchEvent } from "./client.ts";
-import { type FakeApi, kubeConfigFor, startFakeApi } from "./testing/fake-api.ts";
+import { type FakeApi, kubeConfigFor, startFakeApi } from "../../test-support/fake-api.ts";
 
 const ev = (type: string, name: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ type, object: { kind: "Thing", metadata: { name, resourceVersion: name }, ...extra } });

@@ -1,7 +1,10 @@
 // A thin Kubernetes API client: JSON requests and watch streams over the kubeconfig's transport
-// (authentication and TLS come from @kubernetes/client-node). Generic: it knows resources, not kinds.
-import { type HttpMethod, type KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { type Dispatcher, fetch } from "undici";
+// (authentication and TLS from kubeconfig.ts). Generic: it knows resources, not kinds.
+import { fetch } from "undici";
+import { type ClusterData, fromClientNode, type KubeConfigSource, type UserData } from "./kubeconfig.ts";
+
+/** A client-node KubeConfig, read through its getters (client-node itself is not imported). */
+type ClientNodeConfig = { getCurrentCluster(): ClusterData | null; getCurrentUser(): UserData | null };
 
 /** Where a kind lives in the API. */
 export interface Resource {
@@ -110,18 +113,15 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_THROTTLED_ATTEMPTS = 5;
 
 export class KubeClient {
-  readonly kc: KubeConfig;
+  readonly source: KubeConfigSource;
   private readonly server: string;
   private readonly observers: RequestObserver[] = [];
 
   private readonly userAgent: string;
-  private dispatcher: Dispatcher | undefined;
 
-  constructor(kc: KubeConfig, opts: { userAgent?: string } = {}) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster");
-    this.kc = kc;
-    this.server = cluster.server.replace(/\/$/, "");
+  constructor(kc: KubeConfigSource | ClientNodeConfig, opts: { userAgent?: string } = {}) {
+    this.source = "getCurrentCluster" in kc ? fromClientNode(kc) : kc;
+    this.server = this.source.server;
     this.userAgent = opts.userAgent ?? "meshward";
   }
 
@@ -138,14 +138,10 @@ export class KubeClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.kc.applySecurityAuthentication(ctx);
-    // client-node makes a new connection pool (undici Agent) for every request, so every request
-    // would open a new TLS connection. One pool for the client keeps connections alive and reused;
-    // headers (tokens, which may rotate) still come fresh from the kubeconfig each time.
-    this.dispatcher ??= ctx.getDispatcher();
+    // One connection pool for the client keeps connections alive and reused; headers (tokens,
+    // which may rotate) come fresh from the kubeconfig each time.
     const headers: Record<string, string> = {
-      ...ctx.getHeaders(),
+      ...(await this.source.headers()),
       Accept: "application/json",
       "User-Agent": this.userAgent,
     };
@@ -163,7 +159,7 @@ export class KubeClient {
         method,
         headers,
         body,
-        dispatcher: this.dispatcher,
+        dispatcher: this.source.dispatcher(),
         signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
       });
       this.observe(verb, path, res.status);
@@ -231,16 +227,22 @@ export class KubeClient {
     fieldManager: string,
     force: boolean,
     extra?: Record<string, string>,
+    signal?: AbortSignal,
   ): Promise<T> {
     return this.request<T>("PATCH", path, {
       query: { fieldManager, force, ...extra },
       body: obj,
       contentType: "application/apply-patch+yaml",
       verb: "apply",
+      ...(signal && { signal }),
     });
   }
 
-  delete(path: string, preconditions?: { uid?: string; resourceVersion?: string }): Promise<unknown> {
+  delete(
+    path: string,
+    preconditions?: { uid?: string; resourceVersion?: string },
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     return this.request("DELETE", path, {
       body: {
         apiVersion: "v1",
@@ -249,6 +251,7 @@ export class KubeClient {
         ...(preconditions && { preconditions }),
       },
       verb: "delete",
+      ...(signal && { signal }),
     });
   }
 

@@ -2,9 +2,9 @@
 // well-formed objects of its kind, tells its handlers about nothing else, and does not restart.
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient, type KubeObjectLike, type Resource } from "./client.ts";
-import { Informer } from "./informer.ts";
+import { Informer, type InformerOptions } from "./informer.ts";
 import { createLogger } from "./log.ts";
-import { type FakeApi, type FakeApiOptions, startFakeApi } from "./testing/fake-api.ts";
+import { type FakeApi, type FakeApiOptions, startFakeApi } from "../../test-support/fake-api.ts";
 
 const THINGS: Resource = {
   group: "example.io",
@@ -46,7 +46,11 @@ function logSink() {
   return { log, lines };
 }
 
-async function run(opts: FakeApiOptions, until: (inf: Informer<KubeObjectLike>) => boolean) {
+async function run(
+  opts: FakeApiOptions,
+  until: (inf: Informer<KubeObjectLike>) => boolean,
+  extra: Partial<InformerOptions> = {},
+) {
   api = await startFakeApi(opts);
   const { log, lines } = logSink();
   const inf = new Informer<KubeObjectLike>({
@@ -54,6 +58,7 @@ async function run(opts: FakeApiOptions, until: (inf: Informer<KubeObjectLike>) 
     resource: THINGS,
     log,
     backoff: { baseMs: 5, maxMs: 20 },
+    ...extra,
   });
   const seen: string[] = [];
   inf.on((type, obj) => seen.push(`${type} ${obj.metadata?.name}`));
@@ -106,5 +111,45 @@ describe("Informer on garbage", () => {
     expect(inf.synced).toBe(true);
     expect(inf.counters.errors).toBe(1);
     expect(inf.list().map((o) => o.metadata?.name)).toEqual(["a"]);
+  });
+});
+
+describe("Informer transform and indexes", () => {
+  const owned = (name: string, rv: string, owner: string) => ({
+    ...thing(name, rv),
+    metadata: { ...thing(name, rv).metadata, labels: { owner }, managedFields: [{ manager: "m" }] },
+  });
+
+  it("caches the transformed object and keeps an index that follows moves and deletions", async () => {
+    const seen: unknown[] = [];
+    const { inf } = await run(
+      {
+        list: () => ({
+          items: [owned("a", "1", "x"), owned("b", "1", "x"), owned("c", "1", "y")],
+          metadata: { resourceVersion: "1" },
+        }),
+        watch: (_p, _u, n) =>
+          n > 1 ? [] : [line("MODIFIED", owned("b", "2", "y")), line("DELETED", owned("a", "3", "x"))],
+      },
+      (i) => i.byIndex("owner", "x").length === 0 && i.byIndex("owner", "y").length === 2,
+      {
+        transform: (o) => {
+          seen.push(o.metadata?.name);
+          const { managedFields: _drop, ...metadata } = o.metadata ?? {};
+          return { ...o, metadata };
+        },
+        indexes: { owner: (o) => o.metadata?.labels?.owner },
+      },
+    );
+    expect(inf.byIndex("owner", "x")).toEqual([]);
+    expect(
+      inf
+        .byIndex("owner", "y")
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(["b", "c"]);
+    expect(inf.countByIndex("owner", "y")).toBe(2);
+    expect(inf.list().every((o) => o.metadata?.managedFields === undefined)).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
   });
 });

@@ -6,6 +6,7 @@
 import { Backoff, sleep } from "./backoff.ts";
 import {
   ApiError,
+  apiVersionOf,
   type KubeClient,
   type KubeObjectLike,
   type Resource,
@@ -39,6 +40,13 @@ export interface InformerOptions {
   onRestart?: (reason: string) => void;
   /** Called when the state changes (e.g. absent → synced once a CRD is installed). */
   onStateChange?: (state: InformerState, previous: InformerState) => void;
+  /**
+   * Applied to every object before it is cached and handed to handlers (like controller-runtime's
+   * cache transform): drop what no reader needs, so the cache holds only that. Must not throw.
+   */
+  transform?: (obj: KubeObjectLike) => KubeObjectLike;
+  /** Secondary indexes: name → the index values of an object (see byIndex). */
+  indexes?: Record<string, (obj: KubeObjectLike) => string | undefined>;
 }
 
 export function objectKey(o: KubeObjectLike): string {
@@ -52,6 +60,8 @@ export class Informer<T extends KubeObjectLike> {
   readonly resource: Resource;
   private readonly o: InformerOptions;
   private readonly cache = new Map<string, T>();
+  /** index name → index value → object keys. */
+  private readonly index = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: InformerHandler<T>[] = [];
   private _state: InformerState = "starting";
   private syncWaiters: (() => void)[] = [];
@@ -71,6 +81,7 @@ export class Informer<T extends KubeObjectLike> {
   constructor(o: InformerOptions) {
     this.o = o;
     this.resource = o.resource;
+    for (const name of Object.keys(o.indexes ?? {})) this.index.set(name, new Map());
   }
 
   on(h: InformerHandler<T>): void {
@@ -92,6 +103,63 @@ export class Informer<T extends KubeObjectLike> {
 
   list(): T[] {
     return [...this.cache.values()];
+  }
+
+  /** Cached objects whose index `name` has `value` (no scan of the cache). */
+  byIndex(name: string, value: string): T[] {
+    const keys = this.index.get(name)?.get(value);
+    if (!keys) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.cache.get(k);
+      if (o) out.push(o);
+    }
+    return out;
+  }
+
+  /** How many cached objects index `name` has under `value`. */
+  countByIndex(name: string, value: string): number {
+    return this.index.get(name)?.get(value)?.size ?? 0;
+  }
+
+  /** Puts an object in the cache and its indexes (replacing the one under the same key). */
+  private put(key: string, obj: T): void {
+    const old = this.cache.get(key);
+    if (old) this.unindex(key, old);
+    this.cache.set(key, obj);
+    for (const [name, fn] of Object.entries(this.o.indexes ?? {})) {
+      const value = fn(obj);
+      if (value === undefined) continue;
+      const values = this.index.get(name) as Map<string, Set<string>>;
+      const keys = values.get(value) ?? new Set<string>();
+      keys.add(key);
+      values.set(value, keys);
+    }
+  }
+
+  private drop(key: string): void {
+    const old = this.cache.get(key);
+    if (!old) return;
+    this.unindex(key, old);
+    this.cache.delete(key);
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of Object.entries(this.o.indexes ?? {})) {
+      const value = fn(obj);
+      if (value === undefined) continue;
+      const values = this.index.get(name);
+      const keys = values?.get(value);
+      keys?.delete(key);
+      if (keys?.size === 0) values?.delete(value);
+    }
+  }
+
+  /** The object as cached: transformed, with apiVersion and kind filled in. */
+  private prepare(obj: T): T {
+    obj.apiVersion ??= apiVersionOf(this.resource);
+    obj.kind ??= this.resource.kind;
+    return (this.o.transform ? this.o.transform(obj) : obj) as T;
   }
 
   get size(): number {
@@ -173,19 +241,14 @@ export class Informer<T extends KubeObjectLike> {
         signal,
         verb: "list",
       });
-      const apiVersion = this.resource.group
-        ? `${this.resource.group}/${this.resource.version}`
-        : this.resource.version;
       if (!Array.isArray(page.items)) {
         throw new ApiError(0, "InvalidList", `list ${resourceId(this.resource)}: the answer has no items`);
       }
       for (const item of page.items) {
         // One odd item must not make every list fail (and the informer never sync): skip it.
         if (!this.acceptable(item)) continue;
-        // List items come without apiVersion/kind; fill them in so the cache holds whole objects.
-        item.apiVersion ??= apiVersion;
-        item.kind ??= this.resource.kind;
-        fresh.set(objectKey(item), item);
+        // List items come without apiVersion/kind; prepare() fills them in.
+        fresh.set(objectKey(item), this.prepare(item));
       }
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion;
@@ -193,13 +256,13 @@ export class Informer<T extends KubeObjectLike> {
     // Deletions that happened while we were not watching are seen here, as differences.
     for (const [k, old] of this.cache) {
       if (!fresh.has(k)) {
-        this.cache.delete(k);
+        this.drop(k);
         this.emit("delete", old, old);
       }
     }
     for (const [k, obj] of fresh) {
       const old = this.cache.get(k);
-      this.cache.set(k, obj);
+      this.put(k, obj);
       if (!old) this.emit("add", obj, undefined);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit("update", obj, old);
     }
@@ -208,7 +271,7 @@ export class Informer<T extends KubeObjectLike> {
 
   private clearAsAbsent(): void {
     for (const [k, old] of this.cache) {
-      this.cache.delete(k);
+      this.drop(k);
       this.emit("delete", old, old);
     }
   }
@@ -334,18 +397,15 @@ export class Informer<T extends KubeObjectLike> {
           if (ev.type === "BOOKMARK") return;
           // An object of another kind, or with garbled metadata, is not ours to cache.
           if (!this.acceptable(ev.object)) return;
-          ev.object.apiVersion ??= this.resource.group
-            ? `${this.resource.group}/${this.resource.version}`
-            : this.resource.version;
-          ev.object.kind ??= this.resource.kind;
-          const key = objectKey(ev.object);
+          const obj = this.prepare(ev.object);
+          const key = objectKey(obj);
           const old = this.cache.get(key);
           if (ev.type === "DELETED") {
-            this.cache.delete(key);
-            this.emit("delete", ev.object, old);
+            this.drop(key);
+            this.emit("delete", obj, old);
           } else {
-            this.cache.set(key, ev.object);
-            this.emit(old ? "update" : "add", ev.object, old);
+            this.put(key, obj);
+            this.emit(old ? "update" : "add", obj, old);
           }
         },
         signal,

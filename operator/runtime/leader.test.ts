@@ -41,7 +41,11 @@ class FakeLeaseApi implements LeaseApi {
     this.store = store;
   }
 
-  async #gate(): Promise<void> {
+  /** The signals of the calls that hung, to see that giving up aborts them. */
+  hung: AbortSignal[] = [];
+
+  async #gate(signal?: AbortSignal): Promise<void> {
+    if (this.mode === "hang" && signal) this.hung.push(signal);
     await (this.latencyMs > 0
       ? new Promise((resolve) => setTimeout(resolve, this.latencyMs))
       : Promise.resolve());
@@ -49,21 +53,21 @@ class FakeLeaseApi implements LeaseApi {
     if (this.mode === "hang") await new Promise(() => {});
   }
 
-  async get(namespace: string, name: string): Promise<Lease | undefined> {
-    await this.#gate();
+  async get(namespace: string, name: string, signal?: AbortSignal): Promise<Lease | undefined> {
+    await this.#gate(signal);
     const l = this.store.lease;
     if (!l || l.metadata.namespace !== namespace || l.metadata.name !== name) return undefined;
     return structuredClone(l);
   }
 
-  async create(lease: Lease): Promise<Lease> {
-    await this.#gate();
+  async create(lease: Lease, signal?: AbortSignal): Promise<Lease> {
+    await this.#gate(signal);
     if (this.store.lease) throw new StatusError(409, "leases.coordination.k8s.io already exists");
     return this.store.write(lease);
   }
 
-  async replace(lease: Lease): Promise<Lease> {
-    await this.#gate();
+  async replace(lease: Lease, signal?: AbortSignal): Promise<Lease> {
+    await this.#gate(signal);
     const cur = this.store.lease;
     if (!cur) throw new StatusError(404, "not found");
     if (lease.metadata.resourceVersion !== cur.metadata.resourceVersion) {
@@ -332,6 +336,11 @@ describe("LeaderElector", () => {
     await run([a], 2_000, () => !a.leading);
     expect(a.elector.isLeader).toBe(false);
     expect(times(a, "stopped")).toEqual([lastRenew + 10_000]);
+    // Every attempt given up was cancelled: its request cannot land later. (The last one is the
+    // acquire attempt that started after stepping down, still within its time.)
+    expect(a.api.hung.length).toBeGreaterThan(1);
+    expect(a.api.hung.slice(0, -1).every((sig) => sig.aborted)).toBe(true);
+    expect(a.api.hung.at(-1)?.aborted).toBe(false);
     await run([a], 60_000);
     expect(times(a, "stopped")).toHaveLength(1);
 

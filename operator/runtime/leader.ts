@@ -23,13 +23,14 @@ export interface Lease {
   };
 }
 
+/** Each call is given a signal that aborts when the attempt has timed out: the request must stop. */
 export interface LeaseApi {
   /** The Lease, or undefined when it does not exist (404). */
-  get(namespace: string, name: string): Promise<Lease | undefined>;
+  get(namespace: string, name: string, signal?: AbortSignal): Promise<Lease | undefined>;
   /** Creates the Lease; rejects (409) if it exists. */
-  create(lease: Lease): Promise<Lease>;
+  create(lease: Lease, signal?: AbortSignal): Promise<Lease>;
   /** Replaces the Lease (PUT) using metadata.resourceVersion; rejects on a conflict (409). */
-  replace(lease: Lease): Promise<Lease>;
+  replace(lease: Lease, signal?: AbortSignal): Promise<Lease>;
 }
 
 export interface LeaderElectorOptions {
@@ -247,25 +248,32 @@ export class LeaderElector {
     }
   }
 
-  /** One attempt, given up (as "failed") after `ms` or when the signal aborts; never rejects. */
+  /**
+   * One attempt, given up (as "failed") after `ms` or when the signal aborts; never rejects. Giving
+   * up aborts the attempt's requests: a renewal that timed out cannot land later.
+   */
   async #attemptWithin(ms: number, signal: AbortSignal): Promise<Attempt> {
     const giveUp = new AbortController();
     const onAbort = (): void => giveUp.abort();
     signal.addEventListener("abort", onAbort, { once: true });
-    const timeout = sleep(ms, giveUp.signal).then(() => "failed" as const);
+    const timer = new AbortController();
+    const timeout = sleep(ms, AbortSignal.any([giveUp.signal, timer.signal])).then(() => {
+      giveUp.abort();
+      return "failed" as const;
+    });
     try {
-      return await Promise.race([this.#attempt(), timeout]);
+      return await Promise.race([this.#attempt(giveUp.signal), timeout]);
     } finally {
       signal.removeEventListener("abort", onAbort);
-      giveUp.abort();
+      timer.abort();
     }
   }
 
   /** client-go's tryAcquireOrRenew. Never rejects. */
-  async #attempt(): Promise<Attempt> {
+  async #attempt(signal: AbortSignal): Promise<Attempt> {
     let lease: Lease | undefined;
     try {
-      lease = await this.#api.get(this.#namespace, this.#name);
+      lease = await this.#api.get(this.#namespace, this.#name, signal);
     } catch (err) {
       this.#log("reading the lease failed", { err });
       return "failed";
@@ -274,16 +282,19 @@ export class LeaderElector {
     if (!lease) {
       const t = microTime(this.#wall());
       try {
-        const created = await this.#api.create({
-          metadata: { name: this.#name, namespace: this.#namespace },
-          spec: {
-            holderIdentity: this.#identity,
-            leaseDurationSeconds: this.#leaseDurationSeconds,
-            acquireTime: t,
-            renewTime: t,
-            leaseTransitions: 0,
+        const created = await this.#api.create(
+          {
+            metadata: { name: this.#name, namespace: this.#namespace },
+            spec: {
+              holderIdentity: this.#identity,
+              leaseDurationSeconds: this.#leaseDurationSeconds,
+              acquireTime: t,
+              renewTime: t,
+              leaseTransitions: 0,
+            },
           },
-        });
+          signal,
+        );
         this.#observe(created);
         return "leader";
       } catch (err) {
@@ -304,18 +315,21 @@ export class LeaderElector {
     const t = microTime(this.#wall());
     const transitions = lease.spec.leaseTransitions ?? 0;
     try {
-      const updated = await this.#api.replace({
-        ...lease,
-        metadata: { ...lease.metadata },
-        spec: {
-          ...lease.spec,
-          holderIdentity: this.#identity,
-          leaseDurationSeconds: this.#leaseDurationSeconds,
-          acquireTime: ours ? (lease.spec.acquireTime ?? t) : t,
-          renewTime: t,
-          leaseTransitions: ours ? transitions : transitions + 1,
+      const updated = await this.#api.replace(
+        {
+          ...lease,
+          metadata: { ...lease.metadata },
+          spec: {
+            ...lease.spec,
+            holderIdentity: this.#identity,
+            leaseDurationSeconds: this.#leaseDurationSeconds,
+            acquireTime: ours ? (lease.spec.acquireTime ?? t) : t,
+            renewTime: t,
+            leaseTransitions: ours ? transitions : transitions + 1,
+          },
         },
-      });
+        signal,
+      );
       this.#observe(updated);
       return "leader";
     } catch (err) {

@@ -49,6 +49,17 @@ export class NamespacedInformers<T extends KubeObjectLike> {
     return inf?.get(`${namespace}/${name}`);
   }
 
+  /** Cached objects of one namespace whose index `name` has `value` (values are namespaced by the caller). */
+  byIndex(namespace: string, name: string, value: string): T[] {
+    if (this.all) return this.all.byIndex(name, value);
+    return this.byNamespace.get(namespace)?.byIndex(name, value) ?? [];
+  }
+
+  countByIndex(namespace: string, name: string, value: string): number {
+    if (this.all) return this.all.countByIndex(name, value);
+    return this.byNamespace.get(namespace)?.countByIndex(name, value) ?? 0;
+  }
+
   list(): T[] {
     return this.informers.flatMap((i) => i.list());
   }

@@ -2,7 +2,7 @@
 // from what the profile and its references mention, plus near misses (one label short, the next
 // port, a path one character off, an issuer that only shares a prefix or a suffix) and strangers.
 // Deterministic for a seed, so a fast-check counterexample replays.
-import type { Profile } from "../api/schema.ts";
+import type { Profile } from "../../operator/api/schema.ts";
 import { ISSUERS, LABEL_KEYS, LABEL_VALUES, NAMESPACES, SA_NAMES } from "./arbitraries.ts";
 import {
   AMBIENT_PROBE_IP,

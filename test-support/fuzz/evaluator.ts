@@ -9,7 +9,7 @@
 // evaluators are strict: a field they do not understand (matchExpressions, notPrincipals, when,
 // named ports, a DENY action, …) is an `Unexpected` error, so a builder that starts emitting it
 // fails the fuzzer until the evaluator learns it.
-import type { Profile } from "../api/schema.ts";
+import type { Profile } from "../../operator/api/schema.ts";
 
 export class Unexpected extends Error {
   override name = "Unexpected";

@@ -12,16 +12,16 @@
 //
 // Runs: 10,000 by default (about 20 s). More, or a replay of a failure (fast-check prints the
 // seed and path of a counterexample):
-//   FUZZ_RUNS=100000 npx vitest run --project unit operator/fuzz
-//   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run --project unit operator/fuzz
+//   FUZZ_RUNS=100000 npx vitest run --project unit test-support/fuzz
+//   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run --project unit test-support/fuzz
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Profile, ProfileStatus } from "../api/schema.ts";
-import { type Problem, validateProfile } from "../api/validate.ts";
-import { buildProfile, DEFAULT_PLATFORM, makeContext } from "../builders/index.ts";
-import type { KubeObjectLike } from "../runtime/client.ts";
-import { Reconciler } from "../reconcile/reconciler.ts";
-import { FakeCluster } from "../reconcile/testing/fake-cluster.ts";
+import type { Profile, ProfileStatus } from "../../operator/api/schema.ts";
+import { type Problem, validateProfile } from "../../operator/api/validate.ts";
+import { buildProfile, DEFAULT_PLATFORM, makeContext } from "../../operator/builders/index.ts";
+import type { KubeObjectLike } from "../../operator/runtime/client.ts";
+import { Reconciler } from "../../operator/reconcile/reconciler.ts";
+import { FakeCluster } from "../fake-cluster.ts";
 import { NOW, rawProfile, world } from "./arbitraries.ts";
 import {
   authorizationPolicyAllows,

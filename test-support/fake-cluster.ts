@@ -1,13 +1,14 @@
 // An in-memory Cluster for reconciler tests: profiles and live objects in maps, every write
-// recorded. Shared by reconciler.test.ts and the fuzzer (operator/fuzz/).
-import type { ProfileStatus } from "../../api/schema.ts";
-import type { KubeObject } from "../../builders/index.ts";
-import type { KubeObjectLike } from "../../runtime/client.ts";
-import type { ChildKind } from "../kinds.ts";
-import type { Cluster } from "../reconciler.ts";
+// recorded. Shared by reconciler.test.ts and the fuzzer (test-support/fuzz/).
+import type { ProfileStatus } from "../operator/api/schema.ts";
+import type { KubeObject } from "../operator/builders/index.ts";
+import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
+import type { ChildKind } from "../operator/reconcile/kinds.ts";
+import { ownerKey } from "../operator/reconcile/mapping.ts";
+import type { Cluster } from "../operator/reconcile/reconciler.ts";
 
 export type Call = {
-  op: "apply" | "remove" | "status" | "read";
+  op: "create" | "apply" | "remove" | "status" | "read";
   kind?: string;
   name: string;
   force?: boolean;
@@ -56,19 +57,19 @@ export class FakeCluster implements Cluster {
   profile(key: string) {
     return this.profilesMap.get(key);
   }
-  profiles() {
-    return this.profilesMap.values();
+  profilesIn(ns: string) {
+    return [...this.profilesMap.values()].filter((p) => p.metadata?.namespace === ns);
   }
   live(kind: ChildKind, ns: string, name: string) {
     const o = this.objects.get(this.k(kind.resource.kind, ns, name));
     return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
   }
-  labelled(kind: ChildKind, ns: string, profile: string) {
+  owned(kind: ChildKind, ns: string, profile: string) {
     return [...this.objects.values()].filter(
       (o) =>
         o.kind === kind.resource.kind &&
-        o.metadata?.namespace === ns &&
-        o.metadata.labels?.["meshward.io/profile"] === profile,
+        o.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" &&
+        ownerKey(o) === `${ns}/${profile}`,
     );
   }
   available(kind: ChildKind) {
@@ -78,8 +79,20 @@ export class FakeCluster implements Cluster {
     this.calls.push({ op: "read", kind: kind.resource.kind, name });
     return this.objects.get(this.k(kind.resource.kind, ns, name));
   }
-  async apply(kind: ChildKind, obj: KubeObject, force: boolean) {
-    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force });
+  async create(kind: ChildKind, obj: KubeObject) {
+    this.calls.push({ op: "create", kind: kind.resource.kind, name: obj.metadata.name });
+    if (this.objects.has(this.k(obj.kind, obj.metadata.namespace, obj.metadata.name)))
+      throw new ApiError(409, "AlreadyExists", `${obj.kind} "${obj.metadata.name}" already exists`);
+    return this.store(obj);
+  }
+  async apply(kind: ChildKind, obj: KubeObject, uid: string) {
+    this.calls.push({ op: "apply", kind: kind.resource.kind, name: obj.metadata.name, force: true });
+    const prev = this.objects.get(this.k(obj.kind, obj.metadata.namespace, obj.metadata.name));
+    if (prev && uid && prev.metadata?.uid !== uid)
+      throw new ApiError(409, "Conflict", `the uid precondition ${uid} does not match ${prev.metadata?.uid}`);
+    return this.store(obj);
+  }
+  private store(obj: KubeObject) {
     const key = this.k(obj.kind, obj.metadata.namespace, obj.metadata.name);
     const prev = this.objects.get(key);
     const stored = structuredClone({

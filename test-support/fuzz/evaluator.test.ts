@@ -1,8 +1,8 @@
 // The fuzzer's evaluator, pinned on hand-checked cases: a wrong evaluator would make the fuzzer
 // prove nothing.
 import { describe, expect, it } from "vitest";
-import type { Profile, ProfileSpecInput } from "../api/schema.ts";
-import { validateProfile } from "../api/validate.ts";
+import type { Profile, ProfileSpecInput } from "../../operator/api/schema.ts";
+import { validateProfile } from "../../operator/api/validate.ts";
 import {
   authorizationPolicyAllows,
   type IngressRequest,

@@ -3,16 +3,16 @@
 // asks for plus the governing policies' baseline rules (computed here from the policies, not by
 // the engine), or, for a quarantined profile, nothing but DNS. The quarantine NetworkPolicy admits
 // nothing in and only DNS out.
-//   FUZZ_RUNS=20000 npx vitest run --project unit operator/fuzz/policy.test.ts
+//   FUZZ_RUNS=20000 npx vitest run --project unit test-support/fuzz/policy.test.ts
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { MeshwardPolicy, PolicySpecInput } from "../api/policy.ts";
-import type { Profile } from "../api/schema.ts";
-import { validatePolicy } from "../api/validate-policy.ts";
-import { validateProfile } from "../api/validate.ts";
-import { buildProfile, DEFAULT_PLATFORM, makeContext } from "../builders/index.ts";
-import { evaluateProfile } from "../policy/engine.ts";
-import { buildQuarantine } from "../policy/quarantine.ts";
+import type { MeshwardPolicy, PolicySpecInput } from "../../operator/api/policy.ts";
+import type { Profile } from "../../operator/api/schema.ts";
+import { validatePolicy } from "../../operator/api/validate-policy.ts";
+import { validateProfile } from "../../operator/api/validate.ts";
+import { buildProfile, DEFAULT_PLATFORM, makeContext } from "../../operator/builders/index.ts";
+import { evaluateProfile } from "../../operator/policy/engine.ts";
+import { buildQuarantine } from "../../operator/policy/quarantine.ts";
 import { NAMESPACES, NOW, rawProfile, SA_NAMES, validCidr, world } from "./arbitraries.ts";
 import {
   authorizationPolicyAllows,

@@ -1,0 +1,80 @@
+// The reconciler's writes (and its one kind of read) through the API server. Creation is a plain
+// create, never an apply: it cannot touch an object someone else made. Server-side apply (with
+// force) is used only on an object we own, with its uid as a precondition (ADR 6).
+import type { ProfileStatus } from "../api/schema.ts";
+import type { KubeObject } from "../builders/index.ts";
+import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import { PROFILES } from "./kinds.ts";
+import type { Cluster } from "./reconciler.ts";
+
+export const FIELD_MANAGER = "meshward";
+export const STATUS_FIELD_MANAGER = "meshward-status";
+
+export type ApiWrites = Pick<Cluster, "read" | "create" | "apply" | "remove" | "applyStatus">;
+
+/**
+ * `signal` is asked at every request: when it aborts (leadership lost, shutdown), requests in
+ * flight are cancelled and new ones fail at once, so a replica that is no longer leader stops
+ * writing now, not after the shutdown timeout.
+ */
+export function apiWrites(
+  client: KubeClient,
+  signal: () => AbortSignal | undefined = () => undefined,
+): ApiWrites {
+  const opts = () => {
+    const s = signal();
+    return s ? { signal: s } : {};
+  };
+  return {
+    read: async (kind, ns, name) => {
+      try {
+        return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name), signal());
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return undefined;
+        throw e;
+      }
+    },
+    create: (kind, obj: KubeObject) =>
+      client.request<KubeObjectLike>("POST", resourcePath(kind.resource, obj.metadata.namespace), {
+        body: obj,
+        query: { fieldManager: FIELD_MANAGER },
+        verb: "create",
+        ...opts(),
+      }),
+    apply: (kind, obj: KubeObject, uid) =>
+      client.apply<KubeObjectLike>(
+        resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
+        // The uid is a precondition: the API server refuses to change an object with another uid.
+        { ...obj, metadata: { ...obj.metadata, ...(uid && { uid }) } },
+        FIELD_MANAGER,
+        true,
+        undefined,
+        signal(),
+      ),
+    remove: async (kind, ns, name, uid) => {
+      await client.delete(resourcePath(kind.resource, ns, name), { uid }, signal());
+    },
+    applyStatus: async (ns, name, status: ProfileStatus) => {
+      const body = {
+        apiVersion: PROFILES.group + "/" + PROFILES.version,
+        kind: PROFILES.kind,
+        metadata: { name, namespace: ns },
+        status,
+      };
+      try {
+        await client.apply(
+          resourcePath(PROFILES, ns, name, "status"),
+          body,
+          STATUS_FIELD_MANAGER,
+          true,
+          undefined,
+          signal(),
+        );
+      } catch (e) {
+        // The profile is gone: nothing to report on.
+        if (e instanceof ApiError && e.status === 404) return;
+        throw e;
+      }
+    },
+  };
+}

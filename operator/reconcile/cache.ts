@@ -1,0 +1,71 @@
+// The reconciler's reads, from the informers' caches, and what those caches keep: a transform
+// strips what no reader needs before an object is cached, and indexes find a profile's objects
+// and a namespace's profiles without scanning a cache (ADR 6).
+import type { KubeObjectLike } from "../runtime/client.ts";
+import type { NamespacedInformers } from "../runtime/multi.ts";
+import { ownerKey } from "./mapping.ts";
+import type { ChildKind } from "./kinds.ts";
+import type { Cluster } from "./reconciler.ts";
+
+/** Index of child objects by owning profile ("namespace/name"), or namespace for shared objects. */
+export const BY_OWNER = "owner";
+/** Index of profiles by namespace. */
+export const BY_NAMESPACE = "namespace";
+
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * The cached form of an object. Dropped: managedFields (kept: the managers' names, for Conflict
+ * messages), kubectl's last-applied annotation (a copy of the whole object), and the status unless
+ * `keepStatus` (a profile's status is its previous state; ExternalSecret's status is read for secret
+ * health). Kept: everything drift detection compares (metadata, spec and the top-level fields
+ * meshward sets).
+ */
+export function leanObject(obj: KubeObjectLike, keepStatus: boolean): KubeObjectLike {
+  const meta = obj.metadata;
+  if (!meta) return obj;
+  const { managedFields, annotations, ...rest } = meta;
+  const out: KubeObjectLike = { ...obj, metadata: rest };
+  if (!keepStatus) delete out.status;
+  const managers = [...new Set((managedFields ?? []).map((m) => m.manager).filter((m) => !!m))];
+  if (managers.length > 0)
+    out.metadata = { ...rest, managedFields: managers.map((manager) => ({ manager })) };
+  if (annotations) {
+    const kept = { ...annotations };
+    delete kept[LAST_APPLIED];
+    if (Object.keys(kept).length > 0) out.metadata = { ...out.metadata, annotations: kept };
+  }
+  return out;
+}
+
+/** Kinds whose status a reader needs (ExternalSecret: ESO reports the secret's health there). */
+export function keepsStatus(kind: ChildKind): boolean {
+  return kind.resource.kind === "ExternalSecret";
+}
+
+export const childIndexes = { [BY_OWNER]: (o: KubeObjectLike) => ownerKey(o) };
+export const profileIndexes = { [BY_NAMESPACE]: (o: KubeObjectLike) => o.metadata?.namespace };
+
+export type CacheReads = Pick<Cluster, "profile" | "profilesIn" | "live" | "owned" | "available">;
+
+/** The reconciler's reads, answered from the caches. */
+export function cacheReads(
+  profiles: NamespacedInformers<KubeObjectLike>,
+  children: ReadonlyMap<ChildKind, NamespacedInformers<KubeObjectLike>>,
+): CacheReads {
+  const childInf = (k: ChildKind) => {
+    const i = children.get(k);
+    if (!i) throw new Error(`no informer for ${k.resource.kind}`);
+    return i;
+  };
+  return {
+    profile: (key) => {
+      const [ns = "", name = ""] = key.split("/");
+      return profiles.get(ns, name);
+    },
+    profilesIn: (ns) => profiles.byIndex(ns, BY_NAMESPACE, ns),
+    live: (kind, ns, name) => childInf(kind).get(ns, name),
+    owned: (kind, ns, profile) => childInf(kind).byIndex(ns, BY_OWNER, `${ns}/${profile}`),
+    available: (kind) => childInf(kind).state !== "absent",
+  };
+}

@@ -1,0 +1,42 @@
+// The Event recorder's limits, and that it forgets what no longer limits anything.
+import { describe, expect, it } from "vitest";
+import type { KubeClient } from "../runtime/client.ts";
+import { createLogger } from "../runtime/log.ts";
+import { EventRecorder, type Regarding } from "./events.ts";
+
+const about = (name: string): Regarding => ({ apiVersion: "v1", kind: "X", name, namespace: "ns" });
+
+function recorder() {
+  let now = 1_000_000;
+  const r = new EventRecorder({
+    client: {} as KubeClient,
+    log: createLogger("silent"),
+    instance: "test",
+    now: () => now,
+  });
+  return { r, tick: (ms: number) => (now += ms) };
+}
+
+describe("EventRecorder", () => {
+  it("deduplicates the same note for a minute and limits each object to 10 a minute", () => {
+    const { r, tick } = recorder();
+    expect(r.admit(about("a"), "Created", "n")).toBe(true);
+    expect(r.admit(about("a"), "Created", "n")).toBe(false);
+    for (let i = 0; i < 9; i++) expect(r.admit(about("a"), "Created", `n${i}`)).toBe(true);
+    expect(r.admit(about("a"), "Created", "n10")).toBe(false);
+    tick(61_000);
+    expect(r.admit(about("a"), "Created", "n")).toBe(true);
+  });
+
+  it("evicts the buckets of objects not heard of for a minute", () => {
+    const { r, tick } = recorder();
+    for (let i = 0; i < 40; i++) {
+      r.admit(about(`p${i}`), "Created", "n");
+      tick(1_000);
+    }
+    expect(r.buckets).toBe(40);
+    tick(61_000);
+    r.admit(about("new"), "Created", "n");
+    expect(r.buckets).toBe(1);
+  });
+});

@@ -1,0 +1,63 @@
+// Event mapping: a child's event reaches its old and new owner; a profile's status-only update
+// enqueues nothing; the reference index follows spec changes.
+import { describe, expect, it } from "vitest";
+import type { KubeObjectLike } from "../runtime/client.ts";
+import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+
+const child = (owner: string, label = owner): KubeObjectLike => ({
+  metadata: {
+    name: "x",
+    namespace: "ns",
+    labels: { "meshward.io/profile": label },
+    ownerReferences: [
+      {
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        name: owner,
+        uid: "u",
+        controller: true,
+      },
+    ],
+  },
+});
+
+const profile = (
+  name: string,
+  generation: number,
+  calls: string[] = [],
+  status?: unknown,
+): KubeObjectLike => ({
+  metadata: { name, namespace: "ns", generation, resourceVersion: String(generation) },
+  spec: { selector: { app: name }, egress: { to: calls.map((service) => ({ service })) } },
+  ...(status !== undefined && { status }),
+});
+
+describe("childEventKeys", () => {
+  it("maps an update that moved the owner reference to both owners", () => {
+    expect(childEventKeys(child("b"), child("a")).sort()).toEqual(["ns/a", "ns/b"]);
+  });
+  it("maps an update that keeps the owner to that owner once", () => {
+    expect(childEventKeys(child("a"), child("a"))).toEqual(["ns/a"]);
+  });
+  it("maps an add to its owner", () => {
+    expect(childEventKeys(child("a"), undefined)).toEqual(["ns/a"]);
+  });
+});
+
+describe("profileEventKeys", () => {
+  it("enqueues the profile, its namespace and its referrers; a status-only update nothing", () => {
+    const refs = new ReferenceIndex();
+    expect(profileEventKeys(refs, "add", profile("a", 1, ["b"]), undefined)).toEqual(["ns/a", "ns"]);
+    expect(profileEventKeys(refs, "add", profile("b", 1), undefined)).toEqual(["ns/b", "ns", "ns/a"]);
+    expect(profileEventKeys(refs, "update", profile("b", 1, [], { x: 1 }), profile("b", 1))).toEqual([]);
+  });
+  it("follows a spec change of the references, and a deletion", () => {
+    const refs = new ReferenceIndex();
+    profileEventKeys(refs, "add", profile("a", 1, ["b"]), undefined);
+    profileEventKeys(refs, "update", profile("a", 2, ["c"]), profile("a", 1, ["b"]));
+    expect([...refs.referrers("ns/b")]).toEqual([]);
+    expect([...refs.referrers("ns/c")]).toEqual(["ns/a"]);
+    profileEventKeys(refs, "delete", profile("a", 2, ["c"]), profile("a", 2, ["c"]));
+    expect([...refs.referrers("ns/c")]).toEqual([]);
+  });
+});
