@@ -781,6 +781,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["", ["serviceaccounts"]],
         ["networking.k8s.io", ["networkpolicies"]],
         ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
+        ["telemetry.istio.io", ["telemetries"]],
         ["external-secrets.io", ["externalsecrets"]],
       ].map(([g, r]) => ({
         apiGroups: [g],
@@ -795,6 +796,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "peerauthentications.security.istio.io",
           "authorizationpolicies.security.istio.io",
           "requestauthentications.security.istio.io",
+          "telemetries.telemetry.istio.io",
           "externalsecrets.external-secrets.io",
         ],
         verbs: ["list", "watch"],

@@ -114,6 +114,7 @@ describe("generated objects on a real API server", () => {
       "PeerAuthentication",
       "RequestAuthentication",
       "ServiceAccount",
+      "Telemetry",
     ]);
     // Nothing was persisted by the dry run.
     const sa = await client.get<{ items: unknown[] }>(

@@ -116,6 +116,12 @@ const UPSTREAM_KINDS: UpstreamKind[] = [
     kind: "RequestAuthentication",
   },
   {
+    upstream: "istio",
+    crd: "telemetries.telemetry.istio.io",
+    version: "v1",
+    kind: "Telemetry",
+  },
+  {
     upstream: "externalSecrets",
     crd: "externalsecrets.external-secrets.io",
     version: "v1",

@@ -44,6 +44,8 @@ export type Component = {
   outputs: string[];
   ldflags: string;
   version: string;
+  /** build tags (`go build -tags`), as the upstream release build sets them */
+  tags?: string[];
 };
 
 export function log(msg: string): void {
@@ -166,7 +168,8 @@ function helmComponent(): Component {
 }
 
 function buildArgs(c: Component, outDir: string): string[] {
-  return ["build", "-trimpath", "-ldflags", c.ldflags, "-o", outDir + path.sep, ...c.packages];
+  const tags = c.tags?.length ? ["-tags", c.tags.join(",")] : [];
+  return ["build", "-trimpath", ...tags, "-ldflags", c.ldflags, "-o", outDir + path.sep, ...c.packages];
 }
 
 /** Short hash of the wrapper module (go.mod, go.sum, *.go) plus build flags and target platform. */

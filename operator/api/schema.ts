@@ -51,7 +51,23 @@ const port = z.number().int().min(1).max(65535);
 const ports = z
   .array(port)
   .max(16)
-  .describe("TCP ports. Omitted or empty means every TCP port (UDP and SCTP are never admitted).");
+  .describe(
+    "Ports of the entry's protocol (TCP unless `protocol` says otherwise). Omitted or empty means every port of that protocol; other protocols are never admitted.",
+  );
+
+export const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+const protocol = z
+  .enum(PROTOCOLS)
+  .optional()
+  .describe(
+    "Protocol of `ports`: TCP (when omitted), UDP or SCTP. UDP and SCTP are enforced by the NetworkPolicy only (Istio's proxies carry and authorize TCP only): a service that needs both writes one entry per protocol.",
+  );
+
+/** The protocol an ingress rule or egress target asks for (TCP when it names none). */
+export function protocolOf(entry: { protocol?: Protocol | undefined }): Protocol {
+  return entry.protocol ?? "TCP";
+}
 
 export const HTTP_METHODS = [
   "GET",
@@ -165,20 +181,47 @@ const httpRule = withRules(
   ],
 ).describe("Optional L7 rules (needs a sidecar, or a waypoint in ambient mode).");
 
-export const IngressRule = z
-  .object({
-    from: z.array(Source).min(1).max(32).describe("Callers allowed by this rule. At least one."),
-    ports: ports.optional(),
-    http: httpRule.optional(),
-    requireToken: z
-      .boolean()
-      .optional()
-      .describe(
-        "Whether callers of this rule need a valid end-user token. Omitted: requestAuthentication.requireToken decides. false suits callers without one, such as a metrics scraper.",
-      ),
-  })
-  .strict()
-  .describe("Who may call this service, on which ports, with which requests.");
+const NOT_TCP = "has(self.protocol) && self.protocol != 'TCP'";
+
+export const IngressRule = withRules(
+  z
+    .object({
+      from: z.array(Source).min(1).max(32).describe("Callers allowed by this rule. At least one."),
+      protocol,
+      ports: ports.optional(),
+      http: httpRule.optional(),
+      requireToken: z
+        .boolean()
+        .optional()
+        .describe(
+          "Whether callers of this rule need a valid end-user token. Omitted: requestAuthentication.requireToken decides. false suits callers without one, such as a metrics scraper.",
+        ),
+    })
+    .strict(),
+  [
+    {
+      cel: `!(${NOT_TCP}) || !has(self.http)`,
+      message:
+        "http rules apply to TCP only: remove http from this UDP/SCTP rule, or put the HTTP ports in a rule of their own without protocol",
+      path: ["http"],
+      check: (r) => protocolOf(r) === "TCP" || r.http === undefined,
+    },
+    {
+      cel: `!(${NOT_TCP}) || !self.from.exists(f, has(f.serviceAccount))`,
+      message:
+        "a UDP or SCTP rule cannot admit a serviceAccount: only the NetworkPolicy sees UDP and SCTP, and it cannot tell service accounts apart; name the caller's service or its whole namespace instead",
+      path: ["from"],
+      check: (r) => protocolOf(r) === "TCP" || r.from.every((f) => f.serviceAccount === undefined),
+    },
+    {
+      cel: `!(${NOT_TCP}) || !has(self.requireToken) || !self.requireToken`,
+      message:
+        "requireToken applies to TCP only (no end-user token travels over UDP or SCTP): remove requireToken from this UDP/SCTP rule",
+      path: ["requireToken"],
+      check: (r) => protocolOf(r) === "TCP" || r.requireToken !== true,
+    },
+  ],
+).describe("Who may call this service, on which protocol and ports, with which requests.");
 
 export const EgressTarget = withRules(
   z
@@ -190,6 +233,7 @@ export const EgressTarget = withRules(
         .max(16)
         .optional()
         .describe("Ranges inside cidr that stay blocked."),
+      protocol,
       ports: ports.optional(),
     })
     .strict(),
@@ -346,6 +390,21 @@ export const Exception = z
 
 export const DRIFT_POLICIES = ["Correct", "Report"] as const;
 
+export const ACCESS_LOG_MODES = ["Enabled", "Disabled"] as const;
+export type AccessLogMode = (typeof ACCESS_LOG_MODES)[number];
+
+export const Audit = z
+  .object({
+    accessLogs: z
+      .enum(ACCESS_LOG_MODES)
+      .optional()
+      .describe(
+        "Enabled: an Istio Telemetry turns on the mesh's access log (provider `envoy`) for this service's pods, so every request and connection is logged with the caller's principal and the authorization decision (docs/audit.md). Disabled: no Telemetry. Omitted: the platform default (Disabled unless the platform team sets it).",
+      ),
+  })
+  .strict()
+  .describe("Audit records of this service's traffic.");
+
 export const ProfileSpec = withRules(
   z
     .object({
@@ -381,6 +440,7 @@ export const ProfileSpec = withRules(
         .describe("Who may call this service. Empty means nobody."),
       egress: Egress.optional(),
       requestAuthentication: RequestAuthentication.optional(),
+      audit: Audit.optional(),
       secrets: uniqueBy(
         z.array(SecretSpec).max(16),
         "name",
@@ -421,6 +481,14 @@ export const ProfileSpec = withRules(
       path: ["exceptions"],
       check: (s) =>
         !(s.exceptions ?? []).some((e) => e.type === "PermissiveMtls") || s.mtls?.mode === "Permissive",
+    },
+    {
+      cel: "!has(self.requestAuthentication) || (has(self.requestAuthentication.requireToken) && !self.requestAuthentication.requireToken) || !has(self.ingress) || self.ingress.all(r, !has(r.protocol) || r.protocol == 'TCP')",
+      message:
+        "requestAuthentication.requireToken denies every request without a token, and UDP or SCTP traffic carries none: set requireToken: false, or remove the UDP/SCTP ingress rules",
+      path: ["ingress"],
+      check: (s) =>
+        !s.requestAuthentication?.requireToken || (s.ingress ?? []).every((r) => protocolOf(r) === "TCP"),
     },
   ],
 ).describe("What this service needs to be zero-trust.");
@@ -523,6 +591,7 @@ export type Source = z.output<typeof Source>;
 export type EgressTarget = z.output<typeof EgressTarget>;
 export type SecretSpec = z.output<typeof SecretSpec>;
 export type Exception = z.output<typeof Exception>;
+export type Audit = z.output<typeof Audit>;
 export type Condition = z.output<typeof Condition>;
 export type ObjectStatus = z.output<typeof ObjectStatus>;
 export type ExceptionStatus = z.output<typeof ExceptionStatus>;

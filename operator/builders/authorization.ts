@@ -1,5 +1,5 @@
 // AuthorizationPolicy (who may call the service) and RequestAuthentication (end-user JWTs).
-import type { IngressRule, Profile } from "../api/schema.ts";
+import { type IngressRule, type Profile, protocolOf } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import type { AuthorizationPolicy, RequestAuthentication } from "../types/generated/upstream.ts";
 import type { BuildContext } from "./context.ts";
@@ -84,8 +84,11 @@ export function buildAuthorizationPolicy(
   const rules: Rule[] = [];
   const plaintextAllowed = isPermissive(profile, exceptions);
   (profile.spec.ingress ?? []).forEach((rule, i) => {
+    // Built for every rule, so unresolved references are reported whatever the protocol. Istio's
+    // proxies carry and authorize TCP only: a UDP/SCTP rule is the NetworkPolicy's alone, and its
+    // ports must not reach `operation.ports` (callers would get those port numbers over TCP).
     const r = buildRule(rule, i, profile, ctx, plaintextAllowed, problems);
-    if (r) rules.push(r);
+    if (r && protocolOf(rule) === "TCP") rules.push(r);
     if (ctx.meshMode === "ambient" && rule.http) {
       problems.push({
         path: `spec.ingress[${i}].http`,

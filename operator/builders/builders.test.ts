@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
-import { buildNamespace, buildProfile, indexProfiles, type KubeObject, makeContext } from "./index.ts";
+import {
+  buildNamespace,
+  buildProfile,
+  DEFAULT_PLATFORM,
+  indexProfiles,
+  type KubeObject,
+  makeContext,
+} from "./index.ts";
 
 const NOW = new Date("2026-11-20T00:00:00Z");
 
@@ -290,6 +297,114 @@ describe("builders", () => {
       // After istiod's rule in sidecar mode: the CIDR and the service.
       expect(np.egress.slice(-2).map((r) => r.ports)).toEqual([tcp, tcp]);
     }
+  });
+
+  it("gives UDP and SCTP rules to the NetworkPolicy only, with their protocol", () => {
+    const p = profile("syslog", "logs", {
+      selector: { app: "syslog" },
+      ingress: [
+        { from: [{ service: "checkout/checkout-api" }], protocol: "UDP", ports: [514] },
+        { from: [{ namespace: "gw" }], ports: [8080] },
+        { from: [{ namespace: "telecom" }], protocol: "SCTP" },
+      ],
+      egress: {
+        dns: false,
+        to: [
+          { cidr: "10.30.0.0/24", protocol: "UDP", ports: [514] },
+          { service: "checkout/checkout-api", protocol: "UDP", ports: [8125] },
+          { service: "checkout/checkout-api", ports: [8080] },
+        ],
+      },
+    });
+    const rules = (meshMode: "sidecar" | "ambient") => {
+      const ctx = makeContext({ now: NOW, meshMode, profiles: indexProfiles([caller, p]) });
+      const { objects, problems } = buildProfile(p, ctx);
+      expect(problems).toEqual([]);
+      const np = find(objects, "NetworkPolicy").spec as {
+        ingress: { from: { ipBlock?: unknown }[]; ports?: unknown }[];
+        egress: { ports?: unknown }[];
+      };
+      const ap = find(objects, "AuthorizationPolicy").spec as { rules: unknown[] };
+      return {
+        ingress: np.ingress.filter((r) => r.from[0]?.ipBlock === undefined).map((r) => r.ports),
+        egress: np.egress.slice(-3).map((r) => r.ports),
+        ap: ap.rules,
+      };
+    };
+    const sidecar = rules("sidecar");
+    expect(sidecar.ingress).toEqual([
+      [{ protocol: "UDP", port: 514 }],
+      [{ protocol: "TCP", port: 8080 }],
+      [{ protocol: "SCTP" }],
+    ]);
+    expect(sidecar.egress).toEqual([
+      [{ protocol: "UDP", port: 514 }],
+      [{ protocol: "UDP", port: 8125 }],
+      [{ protocol: "TCP", port: 8080 }],
+    ]);
+    // Istio authorizes TCP only: the UDP and SCTP rules leave no trace (no port 514 over TCP).
+    expect(sidecar.ap).toEqual([
+      { from: [{ source: { namespaces: ["gw"] } }], to: [{ operation: { ports: ["8080"] } }] },
+    ]);
+    // Ambient: ztunnel tunnels TCP only, so HBONE joins the TCP entries and nothing else.
+    const ambient = rules("ambient");
+    expect(ambient.ingress).toEqual([
+      [{ protocol: "UDP", port: 514 }],
+      [
+        { protocol: "TCP", port: 8080 },
+        { protocol: "TCP", port: 15008 },
+      ],
+      [{ protocol: "SCTP" }],
+    ]);
+    expect(ambient.egress).toEqual([
+      [{ protocol: "UDP", port: 514 }],
+      [{ protocol: "UDP", port: 8125 }],
+      [
+        { protocol: "TCP", port: 8080 },
+        { protocol: "TCP", port: 15008 },
+      ],
+    ]);
+  });
+
+  it("reports an unresolved reference in a UDP rule, which allows nothing", () => {
+    const p = profile("syslog", "logs", {
+      selector: { app: "syslog" },
+      ingress: [{ from: [{ service: "nowhere/ghost" }], protocol: "UDP", ports: [514] }],
+    });
+    const { objects, problems } = buildProfile(p, makeContext({ now: NOW, profiles: indexProfiles([p]) }));
+    expect(problems.map((x) => x.path)).toEqual(["spec.ingress[0].from[0].service"]);
+    expect((find(objects, "NetworkPolicy").spec as { ingress: unknown[] }).ingress).toEqual([]);
+    expect(find(objects, "AuthorizationPolicy").spec).toEqual({
+      selector: { matchLabels: { app: "syslog" } },
+      action: "ALLOW",
+    });
+  });
+
+  it("turns on access logs with a Telemetry when the profile or the platform asks, in sidecar mode", () => {
+    const spec = { selector: { app: "pay" } };
+    const telemetry = (s: ProfileSpecInput, ctx: Parameters<typeof makeContext>[0]) =>
+      buildProfile(profile("pay", "pay", s, "uid-1"), makeContext({ now: NOW, ...ctx })).objects.filter(
+        (o) => o.kind === "Telemetry",
+      );
+    expect(telemetry(spec, {})).toEqual([]);
+    expect(telemetry({ ...spec, audit: { accessLogs: "Disabled" } }, {})).toEqual([]);
+    const [t] = telemetry({ ...spec, audit: { accessLogs: "Enabled" } }, {});
+    expect(t).toMatchObject({
+      apiVersion: "telemetry.istio.io/v1",
+      kind: "Telemetry",
+      metadata: { name: "pay", namespace: "pay", ownerReferences: [{ uid: "uid-1", controller: true }] },
+      spec: {
+        selector: { matchLabels: { app: "pay" } },
+        accessLogging: [{ providers: [{ name: "envoy" }] }],
+      },
+    });
+    // The platform default applies to profiles that say nothing, and a profile's own word wins.
+    const enabled = { defaults: { ...DEFAULT_PLATFORM, accessLogs: "Enabled" as const } };
+    expect(telemetry(spec, enabled)).toHaveLength(1);
+    expect(telemetry({ ...spec, audit: { accessLogs: "Disabled" } }, enabled)).toEqual([]);
+    expect(telemetry({ ...spec, audit: {} }, enabled)).toHaveLength(1);
+    // Ambient: no proxy of the pod reads a selector-based Telemetry (docs/audit.md).
+    expect(telemetry({ ...spec, audit: { accessLogs: "Enabled" } }, { meshMode: "ambient" })).toEqual([]);
   });
 
   it("keeps one shared default deny per namespace, and none without profiles", () => {

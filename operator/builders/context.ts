@@ -1,5 +1,5 @@
 // What the builders need besides the profile itself. Everything is passed in: builders do no I/O.
-import type { Profile } from "../api/schema.ts";
+import type { AccessLogMode, Profile } from "../api/schema.ts";
 
 export type MeshMode = "sidecar" | "ambient";
 
@@ -13,6 +13,11 @@ export interface PlatformDefaults {
   dns: { namespace: string; podSelector: Record<string, string> };
   /** Where istiod runs (sidecars need egress to it on 15012). */
   istiod: { namespace: string; podSelector: Record<string, string> };
+  /**
+   * Access logs (an Istio Telemetry) for profiles that do not set spec.audit.accessLogs. The
+   * extension point for a platform policy's default (docs/audit.md).
+   */
+  accessLogs: AccessLogMode;
 }
 
 export const DEFAULT_PLATFORM: PlatformDefaults = {
@@ -20,6 +25,9 @@ export const DEFAULT_PLATFORM: PlatformDefaults = {
   maxExceptionDays: 90,
   dns: { namespace: "kube-system", podSelector: { "k8s-app": "kube-dns" } },
   istiod: { namespace: "istio-system", podSelector: { app: "istiod" } },
+  // Opt-in: existing fleets get no new objects on upgrade, and a mesh that already logs every
+  // request (meshConfig.accessLogFile) would log each one twice (docs/audit.md).
+  accessLogs: "Disabled",
 };
 
 export interface BuildContext {

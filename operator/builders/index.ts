@@ -10,6 +10,7 @@ import type { KubeObject } from "./meta.ts";
 import { buildPeerAuthentication } from "./mtls.ts";
 import { buildNamespaceDefaultDeny, buildNetworkPolicy } from "./network.ts";
 import { buildExternalSecrets } from "./secrets.ts";
+import { buildTelemetry } from "./telemetry.ts";
 
 export * from "./context.ts";
 export * from "./meta.ts";
@@ -37,6 +38,8 @@ export function buildProfile(profile: Profile, ctx: BuildContext): BuildResult {
   const ra = buildRequestAuthentication(profile);
   if (ra) objects.push(ra);
   objects.push(buildNetworkPolicy(profile, ctx, problems));
+  const telemetry = buildTelemetry(profile, ctx);
+  if (telemetry) objects.push(telemetry);
   objects.push(...buildExternalSecrets(profile, ctx));
   const result: BuildResult = { objects, problems, exceptions: exceptions.status };
   if (exceptions.nextExpiry) result.nextChange = exceptions.nextExpiry;

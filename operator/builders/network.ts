@@ -7,7 +7,7 @@ import type {
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
 } from "@kubernetes/client-node";
-import type { Profile } from "../api/schema.ts";
+import { type Profile, type Protocol, protocolOf } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import type { BuildContext } from "./context.ts";
 import {
@@ -43,15 +43,20 @@ function inNamespace(namespace: string, podSelector?: Record<string, string>): V
 }
 
 /**
- * TCP ports of a rule; in ambient mode HBONE is added, since ztunnel tunnels the traffic on it.
- * The API's ports are TCP ports, so a rule without them admits every TCP port and nothing else: a
- * rule without `ports` would also admit UDP and SCTP, which no proxy sees or authorizes.
+ * The ports of a rule or target, always with their protocol: a NetworkPolicy rule without `ports`
+ * would admit every protocol, and the API's entries name one (TCP when omitted). Without port
+ * numbers, every port of that protocol. In ambient mode ztunnel tunnels TCP on HBONE, so HBONE is
+ * added to TCP entries when `hbone` is set; UDP and SCTP bypass ztunnel and the sidecars alike.
  */
-function tcpPorts(ports: number[] | undefined, ctx: BuildContext): V1NetworkPolicyPort[] {
-  if (!ports || ports.length === 0) return [{ protocol: "TCP" }];
-  const all = [...new Set(ports)];
-  if (ctx.meshMode === "ambient" && !all.includes(HBONE_PORT)) all.push(HBONE_PORT);
-  return all.map((port) => ({ protocol: "TCP", port }));
+function entryPorts(
+  entry: { ports?: number[] | undefined; protocol?: Protocol | undefined },
+  hbone: boolean,
+): V1NetworkPolicyPort[] {
+  const protocol = protocolOf(entry);
+  if (!entry.ports || entry.ports.length === 0) return [{ protocol }];
+  const all = [...new Set(entry.ports)];
+  if (hbone && protocol === "TCP" && !all.includes(HBONE_PORT)) all.push(HBONE_PORT);
+  return all.map((port) => ({ protocol, port }));
 }
 
 function ingressRules(profile: Profile, ctx: BuildContext): V1NetworkPolicyIngressRule[] {
@@ -72,7 +77,7 @@ function ingressRules(profile: Profile, ctx: BuildContext): V1NetworkPolicyIngre
       }
     });
     if (from.length === 0) return; // fail closed
-    rules.push({ from, ports: tcpPorts(rule.ports, ctx) });
+    rules.push({ from, ports: entryPorts(rule, ctx.meshMode === "ambient") });
   });
   if (ctx.meshMode === "ambient" && rules.length > 0) {
     rules.push({ from: [{ ipBlock: { cidr: AMBIENT_PROBE_CIDR } }] });
@@ -110,9 +115,7 @@ function egressRules(profile: Profile, ctx: BuildContext, problems: Problem[]): 
     }
     if (!peer) return; // fail closed
     // Traffic to addresses outside the mesh is not tunnelled, so HBONE is added for services only.
-    const ports =
-      t.service !== undefined ? tcpPorts(t.ports, ctx) : tcpPorts(t.ports, { ...ctx, meshMode: "sidecar" });
-    rules.push({ to: [peer], ports });
+    rules.push({ to: [peer], ports: entryPorts(t, ctx.meshMode === "ambient" && t.service !== undefined) });
   });
   return rules;
 }

@@ -67,6 +67,16 @@ export const CHILD_KINDS: ChildKind[] = [
   },
   {
     resource: {
+      group: "telemetry.istio.io",
+      version: "v1",
+      plural: "telemetries",
+      kind: "Telemetry",
+      namespaced: true,
+    },
+    crd: { name: "telemetries.telemetry.istio.io", missingReason: "IstioNotInstalled" },
+  },
+  {
+    resource: {
       group: "external-secrets.io",
       version: "v1",
       plural: "externalsecrets",

@@ -354,15 +354,36 @@ function http(h: Level): fc.Arbitrary<unknown> {
   return hostile(valid, fc.constantFrom({}, { methods: [], paths: [] }), h);
 }
 
+const badProtocol = fc.constantFrom("udp", "Tcp", "ICMP", "", "TCP ", 17, "SCTP\u0000");
+
+/** A port entry's protocol: omitted (TCP) or named, often UDP or SCTP. */
+function protocol(h: Level): fc.Arbitrary<unknown> {
+  return hostile(fc.constantFrom("TCP", "UDP", "SCTP"), badProtocol, h);
+}
+
+const notTcp = (r: Raw) => r.protocol === "UDP" || r.protocol === "SCTP";
+
 function ingressRule(h: Level): fc.Arbitrary<unknown> {
-  return fc.record(
+  const rule = fc.record(
     {
       from: hostile(fc.array(source(h), { minLength: 1, maxLength: 3 }), fc.constantFrom([]), h),
+      protocol: protocol(h),
       ports: ports(h),
       http: http(h),
     },
     { requiredKeys: ["from"] },
   );
+  if (h === 2) return rule;
+  // Below chaos, a UDP/SCTP rule is a valid one: no http, no serviceAccount caller (the schema
+  // rejects both; level 2 keeps them, so the rejection is exercised too).
+  return rule.map((r: Raw) => {
+    if (!notTcp(r)) return r;
+    const { http: _http, ...rest } = r;
+    const from = Array.isArray(r.from)
+      ? r.from.filter((f) => !(typeof f === "object" && f !== null && "serviceAccount" in f))
+      : r.from;
+    return { ...rest, from: Array.isArray(from) && from.length === 0 ? [{ namespace: "mon" }] : from };
+  });
 }
 
 export const validCidr = fc.constantFrom(
@@ -410,12 +431,16 @@ export const badCidr = fc.constantFrom(
 );
 
 function egressTarget(h: Level): fc.Arbitrary<unknown> {
-  const svc = fc.record({ service: serviceRef, ports: ports(h) }, { requiredKeys: ["service"] });
+  const svc = fc.record(
+    { service: serviceRef, protocol: protocol(h), ports: ports(h) },
+    { requiredKeys: ["service"] },
+  );
   const cidr = validCidr.chain((c) =>
     fc.record(
       {
         cidr: fc.constant(c),
         except: fc.subarray(exceptsFor[c] ?? []),
+        protocol: protocol(h),
         ports: ports(h),
       },
       { requiredKeys: ["cidr"] },
@@ -611,6 +636,19 @@ const unknownKey = fc.constantFrom(
   "selector ",
 );
 
+/**
+ * requireToken denies everything without a token, which UDP and SCTP never carry: the schema
+ * rejects it next to a UDP/SCTP ingress rule, so below chaos such a spec asks for no token.
+ */
+function withoutTokenOnUdp(spec: Raw): void {
+  const ra = spec.requestAuthentication;
+  const udp =
+    Array.isArray(spec.ingress) &&
+    spec.ingress.some((r) => typeof r === "object" && r !== null && notTcp(r as Raw));
+  if (udp && typeof ra === "object" && ra !== null)
+    spec.requestAuthentication = { ...ra, requireToken: false };
+}
+
 /** A profile spec at hostility level `h`. */
 export function spec(h: Level): fc.Arbitrary<unknown> {
   const body = fc
@@ -638,6 +676,16 @@ export function spec(h: Level): fc.Arbitrary<unknown> {
             { requiredKeys: [] },
           ),
           requestAuthentication: requestAuthentication(h),
+          audit: fc.record(
+            {
+              accessLogs: hostile(
+                fc.constantFrom("Enabled", "Disabled"),
+                fc.constantFrom("enabled", "On", true, ""),
+                h,
+              ),
+            },
+            { requiredKeys: [] },
+          ),
           secrets: secrets(h),
           driftPolicy: hostile(fc.constantFrom("Correct", "Report"), fc.constantFrom("correct", "Ignore"), h),
         },
@@ -648,6 +696,7 @@ export function spec(h: Level): fc.Arbitrary<unknown> {
     )
     .map(([s, em, extra]) => {
       const out: Raw = { ...s, ...em };
+      if (h < 2) withoutTokenOnUdp(out);
       return extra ? withOwnKey(out, extra[0], extra[1]) : out;
     });
   return h === 2 ? fc.oneof({ arbitrary: body, weight: 12 }, { arbitrary: wrongType, weight: 1 }) : body;

@@ -487,7 +487,8 @@ export function specAllowsL7(
   };
   return (spec.ingress ?? []).some((e) => {
     if (!e.from.some(callerMatches)) return false;
-    if (req.protocol !== "TCP") return false;
+    // Only a TCP entry asks the proxies for anything; UDP and SCTP entries are the NetworkPolicy's.
+    if (req.protocol !== "TCP" || entryProtocol(e) !== "TCP") return false;
     if (e.ports && e.ports.length > 0 && !e.ports.includes(req.port)) return false;
     if (e.http) {
       if (!req.http) return false;
@@ -506,23 +507,37 @@ export function specAllowsL7(
   });
 }
 
-/** TCP on one of `ports`; no ports means every TCP port. In ambient mode HBONE is added. */
-function tcpPortAllowed(
-  ports: number[] | undefined,
+/** An entry's protocol: docs/api.md says TCP when it names none. */
+function entryProtocol(entry: { protocol?: string | undefined }): Protocol {
+  const p = entry.protocol ?? "TCP";
+  if (p !== "TCP" && p !== "UDP" && p !== "SCTP") throw new Unexpected(`protocol ${p}`);
+  return p;
+}
+
+/**
+ * The entry's protocol on one of `ports`; no ports means every port of that protocol. In ambient
+ * mode HBONE is added to TCP entries (ztunnel tunnels TCP only).
+ */
+function portAllowed(
+  entry: { ports?: number[] | undefined; protocol?: string | undefined },
   protocol: Protocol,
   port: number,
   hbone: boolean,
 ): boolean {
-  if (protocol !== "TCP") return false;
-  if (!ports || ports.length === 0) return true;
-  return ports.includes(port) || (hbone && port === HBONE);
+  const asked = entryProtocol(entry);
+  if (protocol !== asked) return false;
+  if (!entry.ports || entry.ports.length === 0) return true;
+  return entry.ports.includes(port) || (hbone && asked === "TCP" && port === HBONE);
 }
 
 /**
  * L4, what the NetworkPolicy may allow into the service's pods. A service caller is its target's
- * pods; a serviceAccount caller can only be narrowed to its namespace (documented); a namespace
- * caller is every pod there. PermissiveMtls does not widen this. Ambient mode adds HBONE to the
- * listed ports and admits the kubelet probe address.
+ * pods; a serviceAccount caller can only be narrowed to its namespace (documented), which only TCP
+ * entries may ask for: the AuthorizationPolicy narrows TCP to the principal, while UDP and SCTP
+ * reach the pod past every proxy, so for them the NetworkPolicy is the whole answer and a
+ * serviceAccount caller asks for nothing; a namespace caller is every pod there. PermissiveMtls
+ * does not widen this. Ambient mode adds HBONE to the listed TCP ports and admits the kubelet
+ * probe address.
  */
 export function specAllowsL4Ingress(
   profile: Profile,
@@ -546,14 +561,17 @@ export function specAllowsL4Ingress(
     return pod.namespace === s.namespace;
   };
   return (spec.ingress ?? []).some(
-    (e) => e.from.some(callerMatches) && tcpPortAllowed(e.ports, req.protocol, req.port, ambient),
+    (e) =>
+      e.from.some(
+        (s) => (s.serviceAccount === undefined || entryProtocol(e) === "TCP") && callerMatches(s),
+      ) && portAllowed(e, req.protocol, req.port, ambient),
   );
 }
 
 /**
  * L4, what the NetworkPolicy may allow out of the service's pods: DNS (unless dns: false), istiod
- * on 15012 in sidecar mode, and each `to` entry: a service's pods (HBONE added in ambient mode) or
- * an address range minus its exceptions, on the listed TCP ports.
+ * on 15012 in sidecar mode, and each `to` entry: a service's pods (HBONE added to TCP in ambient
+ * mode) or an address range minus its exceptions, on the listed ports of the entry's protocol.
  */
 export function specAllowsEgress(
   profile: Profile,
@@ -590,7 +608,7 @@ export function specAllowsEgress(
         dest.kind === "pod" &&
         dest.namespace === tp.metadata.namespace &&
         hasLabels(dest.labels, tp.spec.selector) &&
-        tcpPortAllowed(t.ports, req.protocol, req.port, ambient)
+        portAllowed(t, req.protocol, req.port, ambient)
       );
     }
     if (t.cidr === undefined || dest.kind !== "ip") return false;
@@ -603,6 +621,6 @@ export function specAllowsEgress(
       })
     )
       return false;
-    return tcpPortAllowed(t.ports, req.protocol, req.port, false);
+    return portAllowed(t, req.protocol, req.port, false);
   });
 }

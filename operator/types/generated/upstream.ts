@@ -5503,6 +5503,2750 @@ export interface RequestAuthentication {
   spec: RequestAuthenticationSpec;
 }
 
+// telemetry.istio.io/v1 Telemetry
+/**
+ * Telemetry configuration for workloads. See more details at: https://istio.io/docs/reference/config/telemetry.html
+ */
+export interface TelemetrySpec {
+  /**
+   * Optional.
+   */
+  accessLogging?: {
+    /**
+     * Controls logging.
+     */
+    disabled?: boolean | null;
+    /**
+     * Optional.
+     */
+    filter?: {
+      /**
+       * CEL expression for selecting when requests/connections should be logged.
+       */
+      expression?: string;
+    };
+    /**
+     * Allows tailoring of logging behavior to specific conditions.
+     */
+    match?: {
+      /**
+       * This determines whether or not to apply the access logging configuration based on the direction of traffic relative to the proxied workload.
+       *
+       * Valid Options: CLIENT_AND_SERVER, CLIENT, SERVER
+       */
+      mode?: "CLIENT_AND_SERVER" | "CLIENT" | "SERVER";
+    };
+    /**
+     * Optional.
+     */
+    providers?: {
+      /**
+       * Required.
+       */
+      name: string;
+    }[];
+  }[];
+  /**
+   * Optional.
+   */
+  metrics?: {
+    /**
+     * Optional.
+     */
+    overrides?: {
+      /**
+       * Optional.
+       */
+      disabled?: boolean | null;
+      /**
+       * Match allows providing the scope of the override.
+       */
+      match?: {
+        [k: string]: unknown | undefined;
+      } & {
+        /**
+         * Allows free-form specification of a metric.
+         */
+        customMetric?: string;
+        /**
+         * One of the well-known [Istio Standard Metrics](https://istio.io/latest/docs/reference/config/metrics/).
+         *
+         * Valid Options: ALL_METRICS, REQUEST_COUNT, REQUEST_DURATION, REQUEST_SIZE, RESPONSE_SIZE, TCP_OPENED_CONNECTIONS, TCP_CLOSED_CONNECTIONS, TCP_SENT_BYTES, TCP_RECEIVED_BYTES, GRPC_REQUEST_MESSAGES, GRPC_RESPONSE_MESSAGES
+         */
+        metric?:
+          | "ALL_METRICS"
+          | "REQUEST_COUNT"
+          | "REQUEST_DURATION"
+          | "REQUEST_SIZE"
+          | "RESPONSE_SIZE"
+          | "TCP_OPENED_CONNECTIONS"
+          | "TCP_CLOSED_CONNECTIONS"
+          | "TCP_SENT_BYTES"
+          | "TCP_RECEIVED_BYTES"
+          | "GRPC_REQUEST_MESSAGES"
+          | "GRPC_RESPONSE_MESSAGES";
+        /**
+         * Controls which mode of metrics generation is selected: `CLIENT`, `SERVER`, or `CLIENT_AND_SERVER`.
+         *
+         * Valid Options: CLIENT_AND_SERVER, CLIENT, SERVER
+         */
+        mode?: "CLIENT_AND_SERVER" | "CLIENT" | "SERVER";
+      };
+      /**
+       * Optional.
+       */
+      tagOverrides?: {
+        [k: string]:
+          | {
+              /**
+               * Operation controls whether or not to update/add a tag, or to remove it.
+               *
+               * Valid Options: UPSERT, REMOVE
+               */
+              operation?: "UPSERT" | "REMOVE";
+              /**
+               * Value is only considered if the operation is `UPSERT`.
+               */
+              value?: string;
+            }
+          | undefined;
+      };
+    }[];
+    /**
+     * Optional.
+     */
+    providers?: {
+      /**
+       * Required.
+       */
+      name: string;
+    }[];
+    /**
+     * Optional.
+     */
+    reportingInterval?: string;
+  }[];
+  /**
+   * Optional.
+   */
+  selector?: {
+    /**
+     * One or more labels that indicate a specific set of pods/VMs on which a policy should be applied.
+     */
+    matchLabels?: {
+      [k: string]: string | undefined;
+    };
+  };
+  targetRef?: {
+    /**
+     * group is the group of the target resource.
+     */
+    group?: string;
+    /**
+     * kind is kind of the target resource.
+     */
+    kind: string;
+    /**
+     * name is the name of the target resource.
+     */
+    name: string;
+    /**
+     * namespace is the namespace of the referent.
+     */
+    namespace?: string;
+  };
+  /**
+   * Optional.
+   *
+   * @maxItems 16
+   */
+  targetRefs?:
+    | []
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ]
+    | [
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+        {
+          /**
+           * group is the group of the target resource.
+           */
+          group?: string;
+          /**
+           * kind is kind of the target resource.
+           */
+          kind: string;
+          /**
+           * name is the name of the target resource.
+           */
+          name: string;
+          /**
+           * namespace is the namespace of the referent.
+           */
+          namespace?: string;
+        },
+      ];
+  /**
+   * Optional.
+   */
+  tracing?: {
+    /**
+     * Optional.
+     */
+    customTags?: {
+      [k: string]:
+        | ({
+            [k: string]: unknown | undefined;
+          } & {
+            /**
+             * Environment adds the value of an environment variable to each span.
+             */
+            environment?: {
+              /**
+               * Optional.
+               */
+              defaultValue?: string;
+              /**
+               * Name of the environment variable from which to extract the tag value.
+               */
+              name: string;
+            };
+            /**
+             * Formatter adds the value of access logging substitution formatter.
+             */
+            formatter?: {
+              /**
+               * The formatter tag value to use, same formatter as HTTP access logging (e.g.
+               */
+              value: string;
+            };
+            /**
+             * RequestHeader adds the value of an header from the request to each span.
+             */
+            header?: {
+              /**
+               * Optional.
+               */
+              defaultValue?: string;
+              /**
+               * Name of the header from which to extract the tag value.
+               */
+              name: string;
+            };
+            /**
+             * Literal adds the same, hard-coded value to each span.
+             */
+            literal?: {
+              /**
+               * The tag value to use.
+               */
+              value: string;
+            };
+          })
+        | undefined;
+    };
+    /**
+     * Controls whether trace context headers (e.g., `traceparent`/`tracestate` for W3C, `X-B3-*` for Zipkin) are propagated in forwarded requests.
+     */
+    disableContextPropagation?: boolean | null;
+    /**
+     * Controls span reporting.
+     */
+    disableSpanReporting?: boolean | null;
+    /**
+     * Determines whether or not trace spans generated by Envoy will include Istio specific tags.
+     */
+    enableIstioTags?: boolean | null;
+    /**
+     * Allows tailoring of behavior to specific conditions.
+     */
+    match?: {
+      /**
+       * This determines whether or not to apply the tracing configuration based on the direction of traffic relative to the proxied workload.
+       *
+       * Valid Options: CLIENT_AND_SERVER, CLIENT, SERVER
+       */
+      mode?: "CLIENT_AND_SERVER" | "CLIENT" | "SERVER";
+    };
+    /**
+     * Optional.
+     */
+    providers?: {
+      /**
+       * Required.
+       */
+      name: string;
+    }[];
+    /**
+     * Controls the rate at which traffic will be selected for tracing if no prior sampling decision has been made.
+     */
+    randomSamplingPercentage?: number | null;
+    useRequestIdForTraceSampling?: boolean | null;
+  }[];
+}
+export interface Telemetry {
+  apiVersion: "telemetry.istio.io/v1";
+  kind: "Telemetry";
+  metadata: ObjectMeta;
+  spec: TelemetrySpec;
+}
+
 // external-secrets.io/v1 ExternalSecret
 /**
  * ExternalSecretSpec defines the desired state of ExternalSecret.
