@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
-import { ensureKyverno, type KyvernoBinaries } from "../../e2e/controlplane/kyverno.ts";
+import type { KyvernoBinaries } from "../../e2e/controlplane/kyverno.ts";
 import { applyManifests } from "../../e2e/controlplane/upstream.ts";
 import { ApiError, type KubeClient, resourcePath } from "../../operator/runtime/client.ts";
 import { freePort, log, sleep } from "../lib.ts";
@@ -128,8 +128,8 @@ export async function startKyverno(
   client: KubeClient,
   adminKubeconfig: string,
   workDir: string,
+  bins: KyvernoBinaries,
 ): Promise<KyvernoRun> {
-  const bins = await ensureKyverno();
   const moduleDir = path.dirname(bins.crdDir);
   log(`kyverno ${bins.version}: installing CRDs from ${bins.crdDir}`);
   await applyManifests(adminKubeconfig, yamlFiles(bins.crdDir).flatMap(readYaml), 120_000);

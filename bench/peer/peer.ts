@@ -1,6 +1,6 @@
 // `npm run bench:peer`: meshward side by side with Kyverno's generate rules (synchronize: true), the
-// same work on the same local test bed, in one run. Kyverno first (its own fresh bed), then meshward
-// alone on a fresh bed. Writes a section of docs/benchmarks.md. Not a test.
+// same work on the same local test bed, in one run: meshward alone on a fresh bed (while Kyverno builds,
+// the first time), then Kyverno on a fresh bed. Writes a section of docs/benchmarks.md. Not a test.
 //
 //   npm run bench:peer -- [--profiles 100] [--per-namespace 10] [--deletions 100] [--edits 10]
 //                         [--quiet-minutes 10] [--kyverno-timeout-minutes 60] [--concurrency 8]
@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import { AUDIT_LOG_PATH, down, up } from "../../e2e/controlplane/cluster.ts";
+import { ensureKyverno } from "../../e2e/controlplane/kyverno.ts";
 import { KubeClient } from "../../operator/runtime/client.ts";
 import { deleteNamespaces, log, sleep, startOperator } from "../lib.ts";
 import { AUDIT_ALL_POLICY, AuditLog } from "./audit.ts";
@@ -241,25 +242,13 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const loadStart = loadavg();
 
-  // ---- Kyverno
-  let b = await bed();
-  log(`test bed up (Kubernetes ${b.version}); starting Kyverno…`);
-  kyverno = await startKyverno(b.client, b.kubeconfig, WORK_DIR);
-  const policy = kyvernoPolicy();
-  await applyPolicy(b.client, kyverno, policy);
-  const k = kyverno;
-  const kSide: Side = {
-    name: "Kyverno",
-    users: KYVERNO_USERS,
-    pids: () => [k.admission.pid as number, k.background.pid as number],
-  };
-  await canary(b.client, kSide);
-  const kr = await measure(b.client, b.audit, kSide, "peer-k", CREATE_TIMEOUT_MS);
-  await kyverno.stop();
-  await deleteKyvernoWebhooks(b.client);
+  // Kyverno's build (minutes the first time) runs while meshward is measured.
+  const kyvernoBins = ensureKyverno();
+  kyvernoBins.catch(() => undefined);
 
   // ---- meshward, alone on a fresh bed
-  b = await bed();
+  let b = await bed();
+  log(`test bed up (Kubernetes ${b.version}); starting meshward…`);
   await ensureServiceAccount(b.client, MESHWARD_NS, MESHWARD_SA, "cluster-admin");
   const mkc = await serviceAccountKubeconfig(
     b.client,
@@ -282,6 +271,24 @@ async function main(): Promise<void> {
   } finally {
     await op.stop();
   }
+
+  // ---- Kyverno, on a fresh bed
+  log("waiting for Kyverno's binaries…");
+  const bins = await kyvernoBins;
+  b = await bed();
+  log(`test bed up (Kubernetes ${b.version}); starting Kyverno…`);
+  kyverno = await startKyverno(b.client, b.kubeconfig, WORK_DIR, bins);
+  await applyPolicy(b.client, kyverno, kyvernoPolicy());
+  const k = kyverno;
+  const kSide: Side = {
+    name: "Kyverno",
+    users: KYVERNO_USERS,
+    pids: () => [k.admission.pid as number, k.background.pid as number],
+  };
+  await canary(b.client, kSide);
+  const kr = await measure(b.client, b.audit, kSide, "peer-k", CREATE_TIMEOUT_MS);
+  await kyverno.stop();
+  await deleteKyvernoWebhooks(b.client);
 
   const table = peerTable(mr.result, kr.result, N);
   process.stdout.write(`\n${table}\n\n`);
