@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { countRequests, parseAuditLines } from "./audit.ts";
 import { kyvernoPolicy } from "./policy.ts";
+import { canonical } from "./work.ts";
 import { spliceSection } from "./report.ts";
 import { peerTable, ratio, type SideResult } from "./table.ts";
 
@@ -178,5 +179,14 @@ describe("kyvernoPolicy", () => {
     const text = JSON.stringify(spec);
     expect(text).not.toContain("zzkyverno");
     expect(text).toContain("{{request.object.spec.selector.app}}");
+  });
+});
+
+describe("canonical", () => {
+  it("ignores key order, not array order", () => {
+    expect(canonical({ b: 1, a: { d: [2, 1], c: null } })).toBe(
+      canonical({ a: { c: null, d: [2, 1] }, b: 1 }),
+    );
+    expect(canonical([1, 2])).not.toBe(canonical([2, 1]));
   });
 });

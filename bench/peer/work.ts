@@ -220,6 +220,17 @@ export function p(xs: number[], q: number): number | null {
   return xs.length ? Math.round(percentile(xs, q)) : null;
 }
 
+/** JSON with object keys sorted: the API server returns fields in its own order. */
+export function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object")
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(v);
+}
+
 /** Compares the generated objects of one profile and one namespace with meshward's builders (labels aside). */
 export async function sameAsBuilders(client: KubeClient, w: Workload): Promise<string[]> {
   const diffs: string[] = [];
@@ -234,7 +245,7 @@ export async function sameAsBuilders(client: KubeClient, w: Workload): Promise<s
     );
     const field = o.kind === "ServiceAccount" ? "automountServiceAccountToken" : "spec";
     if (!got) diffs.push(`${o.kind} ${o.metadata.name}: missing`);
-    else if (JSON.stringify(got[field]) !== JSON.stringify(o[field]))
+    else if (canonical(got[field]) !== canonical(o[field]))
       diffs.push(`${o.kind} ${o.metadata.name}: ${field} differs`);
   }
   return diffs;
