@@ -1,6 +1,6 @@
 // `npm run bench:peer`: meshward side by side with Kyverno's generate rules (synchronize: true), the
-// same work on the same local test bed, in one run: meshward alone on a fresh bed (while Kyverno builds,
-// the first time), then Kyverno on a fresh bed. Writes a section of docs/benchmarks.md. Not a test.
+// same work on the same local test bed, in one run: Kyverno's binaries built (or found cached), meshward
+// alone on a fresh bed, then Kyverno on a fresh bed. Writes a section of docs/benchmarks.md. Not a test.
 //
 //   npm run bench:peer -- [--profiles 100] [--per-namespace 10] [--deletions 100] [--edits 10]
 //                         [--quiet-minutes 10] [--kyverno-timeout-minutes 60] [--concurrency 8]
@@ -13,7 +13,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { AUDIT_LOG_PATH, down, up } from "../../e2e/controlplane/cluster.ts";
 import { ensureKyverno } from "../../e2e/controlplane/kyverno.ts";
 import { KubeClient } from "../../operator/runtime/client.ts";
-import { deleteNamespaces, log, sleep, startOperator } from "../lib.ts";
+import { deleteNamespaces, log, type Op, sleep, startOperator } from "../lib.ts";
 import { AUDIT_ALL_POLICY, AuditLog } from "./audit.ts";
 import { ensureServiceAccount, serviceAccountKubeconfig, serviceAccountUser } from "./identity.ts";
 import {
@@ -215,12 +215,14 @@ async function measure(client: KubeClient, audit: AuditLog, side: Side, prefix: 
 }
 
 let kyverno: KyvernoRun | undefined;
+let operator: Op | undefined;
 let cleaning: Promise<void> | undefined;
 
 /** Stops the peer's processes, removes its files (tokens, kubeconfigs), takes the test bed down. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     await stopAllKyverno().catch(() => undefined);
+    await operator?.stop().catch(() => undefined);
     await down().catch((e: unknown) => log(`down failed: ${String(e)}`));
     for (const f of fs.existsSync(WORK_DIR) ? fs.readdirSync(WORK_DIR) : []) {
       if (f !== "logs") fs.rmSync(path.join(WORK_DIR, f), { recursive: true, force: true });
@@ -235,16 +237,19 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     void cleanup().finally(() => process.exit(130));
   });
 }
-process.once("exit", killAllKyvernoSync);
+process.once("exit", () => {
+  killAllKyvernoSync();
+  if (operator?.proc.exitCode === null) operator.proc.kill("SIGKILL");
+});
 
 async function main(): Promise<void> {
   fs.mkdirSync(WORK_DIR, { recursive: true });
   const started = new Date().toISOString();
   const loadStart = loadavg();
 
-  // Kyverno's build (minutes the first time) runs while meshward is measured.
-  const kyvernoBins = ensureKyverno();
-  kyvernoBins.catch(() => undefined);
+  // Kyverno's binaries first (a long build the first time; cached afterwards), so that no build is
+  // left running if the benchmark stops.
+  const bins = await ensureKyverno();
 
   // ---- meshward, alone on a fresh bed
   let b = await bed();
@@ -261,6 +266,7 @@ async function main(): Promise<void> {
   // too slow) and exited during a trial run. Its lease renewals are therefore not in its counts.
   const opArgs: string[] = [];
   const op = await startOperator(mkc, 4, opArgs);
+  operator = op;
   const mSide: Side = {
     name: "meshward",
     users: [serviceAccountUser(MESHWARD_NS, MESHWARD_SA)],
@@ -275,8 +281,6 @@ async function main(): Promise<void> {
   }
 
   // ---- Kyverno, on a fresh bed
-  log("waiting for Kyverno's binaries…");
-  const bins = await kyvernoBins;
   b = await bed();
   log(`test bed up (Kubernetes ${b.version}); starting Kyverno…`);
   kyverno = await startKyverno(b.client, b.kubeconfig, WORK_DIR, bins);
