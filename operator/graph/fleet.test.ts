@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Profile } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
 import {
+  edgeLabel,
   buildGraph,
   type EdgeState,
   type FleetProfile,
@@ -189,6 +190,12 @@ describe("buildGraph", () => {
       "ns:batch -> d/job": "external",
     });
   });
+  it("names a protocol other than TCP in the edge label", () => {
+    const g = buildGraph([
+      profile("a/api", { egress: { to: [{ cidr: "10.30.0.0/24", ports: [514], protocol: "UDP" }] } }),
+    ]);
+    expect(g.edges.map(edgeLabel)).toEqual(["514 UDP"]);
+  });
   it("merges the rules between two services into one edge with every port, method and path", () => {
     const g = buildGraph([
       profile("a/api", {
@@ -208,6 +215,7 @@ describe("buildGraph", () => {
         from: "b/web",
         to: "a/api",
         ports: [8080, 9090],
+        protocols: ["TCP"],
         methods: ["GET", "POST"],
         paths: ["/admin", "/v1/*"],
         state: "both",

@@ -235,6 +235,8 @@ export interface GraphEdge {
   to: string;
   /** Admitted (or, for egress-only edges, declared) ports; empty means every port. */
   ports: number[];
+  /** Protocols of those ports (TCP unless a rule says UDP or SCTP). */
+  protocols: string[];
   methods: string[];
   paths: string[];
   state: EdgeState;
@@ -279,9 +281,20 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
     state: EdgeState,
     ports: number[] | undefined,
     rule?: IngressRule,
+    protocol: string = rule?.protocol ?? "TCP",
   ) => {
     const k = `${from}\u0000${to}`;
-    const e = edges.get(k) ?? { from, to, ports: [], methods: [], paths: [], state, anyPort: false };
+    const e = edges.get(k) ?? {
+      from,
+      to,
+      ports: [],
+      protocols: [],
+      methods: [],
+      paths: [],
+      state,
+      anyPort: false,
+    };
+    e.protocols.push(protocol);
     if (!ports || ports.length === 0) e.anyPort = true;
     else e.ports.push(...ports);
     e.methods.push(...(rule?.http?.methods ?? []));
@@ -338,18 +351,18 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
     for (const t of caller.spec.egress?.to ?? []) {
       if (t.cidr !== undefined) {
         const label = t.except?.length ? `${t.cidr} except ${t.except.join(", ")}` : t.cidr;
-        add(from, node(`cidr:${label}`, "cidr", label), "external", t.ports);
+        add(from, node(`cidr:${label}`, "cidr", label), "external", t.ports, undefined, t.protocol);
         continue;
       }
       if (t.service === undefined) continue;
       const to = resolve(t.service, caller);
       const callee = byKey.get(to);
       if (!callee) {
-        add(from, node(to, "missing", to), "external", t.ports);
+        add(from, node(to, "missing", to), "external", t.ports, undefined, t.protocol);
         continue;
       }
       const adm = admissions(callee.profile, caller);
-      if (adm.length === 0) add(from, to, "caller-only", t.ports);
+      if (adm.length === 0) add(from, to, "caller-only", t.ports, undefined, t.protocol);
       else if (adm.every((a) => a.via === "namespace")) {
         // Admitted through a namespace entry: drawn as a profile edge too, since both sides agree.
         for (const a of adm) add(from, to, "both", a.rule.ports, a.rule);
@@ -363,6 +376,7 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
       .map(({ anyPort, ...e }) => ({
         ...e,
         ports: anyPort ? [] : sortedUnique(e.ports),
+        protocols: sortedUnique(e.protocols),
         methods: sortedUnique(e.methods),
         paths: sortedUnique(e.paths),
       }))
@@ -373,6 +387,8 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
 /** "8080 · GET, POST /v1/x" for an edge label; "any port" when every port is admitted. */
 export function edgeLabel(e: GraphEdge): string {
   const parts = [e.ports.length === 0 ? "any port" : e.ports.join(", ")];
+  // TCP goes unsaid; any other protocol is named ("514 UDP").
+  if (e.protocols.some((p) => p !== "TCP")) parts.push(e.protocols.join("+"));
   if (e.methods.length > 0) parts.push(e.methods.join(","));
   if (e.paths.length > 0) parts.push(e.paths.join(" "));
   return parts.join(" ");
