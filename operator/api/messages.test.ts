@@ -76,7 +76,13 @@ describe("numbers written as strings", () => {
 describe("fieldsAt", () => {
   it("walks objects, lists and optional fields of the schema", () => {
     expect(fieldsAt(ProfileSpec, [])).toContain("ingress");
-    expect(fieldsAt(ProfileSpec, ["ingress", 0])).toEqual(["from", "protocol", "ports", "http", "requireToken"]);
+    expect(fieldsAt(ProfileSpec, ["ingress", 0])).toEqual([
+      "from",
+      "protocol",
+      "ports",
+      "http",
+      "requireToken",
+    ]);
     expect(fieldsAt(ProfileSpec, ["ingress", 3, "from", 1])).toEqual([
       "service",
       "serviceAccount",
