@@ -65,7 +65,7 @@ describe("npm package", () => {
     expect(pkg.private).toBeUndefined();
     expect(pkg.files).toContain("dist/operator/");
     expect(pkg.bin.meshward).toBe("bin/meshward.js");
-    expect(pkg.engines?.node).toMatch(/^>=\d+$/);
+    expect(pkg.engines?.node).toMatch(/^>=\d+(\.\d+){0,2}$/);
     expect(pkg.scripts.prepack).toBe("npm run build");
   });
 
