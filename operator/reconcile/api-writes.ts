@@ -1,6 +1,6 @@
 // The reconciler's writes (and its one kind of read) through the API server. Creation is a plain
 // create, never an apply: it cannot touch an object someone else made. Server-side apply (with
-// force) is used only on an object we own, with its uid as a precondition (ADR 6).
+// force) is used only on an object we own, with its uid as a precondition (ADR 7).
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";

@@ -1,6 +1,6 @@
 // The reconciler's reads, from the informers' caches, and what those caches keep: a transform
 // strips what no reader needs before an object is cached, and indexes find a profile's objects
-// and a namespace's profiles without scanning a cache (ADR 6).
+// and a namespace's profiles without scanning a cache (ADR 7).
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { ownerKey } from "./mapping.ts";

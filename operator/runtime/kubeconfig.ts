@@ -5,7 +5,7 @@
 // basic auth, and exec credential plugins (client.authentication.k8s.io, cached until expiry).
 //
 // Ours instead of @kubernetes/client-node's KubeConfig: importing client-node loads its generated
-// API models at once (about 80 MB of RSS, ADR 6), and all the operator used from it was this.
+// API models at once (about 80 MB of RSS, ADR 7), and all the operator used from it was this.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
