@@ -2,6 +2,7 @@
 // reason and a message a service team can act on; lastTransitionTime moves only when a status flips.
 import type * as z from "zod";
 import {
+  CONDITION_TYPES,
   Condition as ConditionSchema,
   type Condition,
   ExceptionStatus as ExceptionStatusSchema,
@@ -12,7 +13,11 @@ import {
   SecretStatus as SecretStatusSchema,
 } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
+import { ONE_SIDED } from "../graph/condition.ts";
 import type { SecretHealth } from "./secret-health.ts";
+
+/** Every condition type meshward writes (a type it stops writing must still count as a change). */
+const OWN_CONDITIONS: ReadonlySet<string> = new Set([...CONDITION_TYPES, ONE_SIDED]);
 
 export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
 
@@ -213,7 +218,7 @@ export function statusEqual(current: ProfileStatus | undefined, next: ProfileSta
   if (!current) return false;
   // Only the conditions meshward writes: another controller's condition on the profile is not
   // ours to compare (a write would not remove it, and would repeat on every reconcile).
-  const ours = new Set((next.conditions ?? []).map((c) => c.type));
+  const ours = new Set([...OWN_CONDITIONS, ...(next.conditions ?? []).map((c) => c.type)]);
   const pick = (s: ProfileStatus) => ({
     observedGeneration: s.observedGeneration,
     conditions: (s.conditions ?? []).filter((c) => ours.has(c.type)),
