@@ -11,8 +11,7 @@ import {
   EgressTarget,
   EXCEPTION_TYPES,
   IngressRule,
-  LABEL_KEY,
-  LABEL_VALUE,
+  labelMap,
   serviceAccountRef,
   TICKET,
 } from "./schema.ts";
@@ -42,21 +41,9 @@ const mode = (what: string) =>
       `Enforce: ${what} is refused, fail closed (not created, removed if it exists), Ready=False. Audit: applied as today and reported.`,
     );
 
-const namespaceSelector = withRules(
-  z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
-  [
-    {
-      cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
-      message: "namespaceSelector keys must be label keys such as team or kubernetes.io/metadata.name",
-      check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
-    },
-    {
-      cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
-      message:
-        "namespaceSelector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-      check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
-    },
-  ],
+const namespaceSelector = labelMap(
+  "namespaceSelector",
+  "namespaceSelector keys must be label keys such as team or kubernetes.io/metadata.name",
 ).describe(
   "Labels a namespace must all carry to be governed by this policy (matchLabels semantics). Omitted or empty: every namespace.",
 );

@@ -3,7 +3,7 @@
 // (`npm run gen`; `npm run gen:check` fails when a derived file is stale).
 import * as z from "zod";
 import { containsCidr, isCanonical, parseCidr } from "./net.ts";
-import { patterned, withRules } from "./rules.ts";
+import { patterned, type Rule, withRules } from "./rules.ts";
 
 export const GROUP = "meshward.io";
 export const VERSION = "v1alpha1";
@@ -84,27 +84,33 @@ export const HTTP_METHODS = [
 export const SELECTOR_KEY_MESSAGE =
   "selector keys must be label keys such as app or app.kubernetes.io/name (the part after the '/' at most 63 characters)";
 
-export const labelSelector = withRules(
-  z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }),
-  [
-    {
-      cel: "self.size() >= 1 && self.size() <= 16",
-      message: "selector needs 1 to 16 labels that pick this service's pods, e.g. {app: payments-api}",
-      check: (m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16,
-    },
+/**
+ * A label map with matchLabels semantics (at most 16 labels), keys and values checked as Kubernetes
+ * label keys and values. `field` names it in the value message; `rules` run before those checks.
+ */
+export function labelMap(field: string, keyMessage: string, rules: Rule<Record<string, string>>[] = []) {
+  return withRules(z.record(z.string().max(317), z.string().max(63)).meta({ maxProperties: 16 }), [
+    ...rules,
     {
       cel: `self.all(k, k.matches('${LABEL_KEY.source}'))`,
-      message: SELECTOR_KEY_MESSAGE,
+      message: keyMessage,
       check: (m) => Object.keys(m).every((k) => LABEL_KEY.test(k)),
     },
     {
       cel: `self.all(k, self[k].matches('${LABEL_VALUE.source}'))`,
-      message:
-        "selector values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      message: `${field} values must be label values: 1-63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`,
       check: (m) => Object.values(m).every((v) => LABEL_VALUE.test(v)),
     },
-  ],
-).describe(
+  ]);
+}
+
+export const labelSelector = labelMap("selector", SELECTOR_KEY_MESSAGE, [
+  {
+    cel: "self.size() >= 1 && self.size() <= 16",
+    message: "selector needs 1 to 16 labels that pick this service's pods, e.g. {app: payments-api}",
+    check: (m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 16,
+  },
+]).describe(
   "Labels of this service's pods (a label map, as Istio selectors are). Every generated policy selects these pods.",
 );
 
