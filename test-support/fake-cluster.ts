@@ -1,5 +1,6 @@
 // An in-memory Cluster for reconciler tests: profiles and live objects in maps, every write
 // recorded. Shared by reconciler.test.ts and the fuzzer (test-support/fuzz/).
+import type { PolicyStatus } from "../operator/api/policy.ts";
 import type { ProfileStatus } from "../operator/api/schema.ts";
 import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
@@ -18,6 +19,9 @@ export class FakeCluster implements Cluster {
   objects = new Map<string, KubeObjectLike>();
   profilesMap = new Map<string, KubeObjectLike>();
   absent = new Set<string>();
+  policiesMap = new Map<string, KubeObjectLike>();
+  namespaceLabelsMap = new Map<string, Record<string, string>>();
+  podsMap = new Map<string, { name: string; labels: Record<string, string> }[]>();
   calls: Call[] = [];
   private rv = 1;
   private uid = 1;
@@ -113,6 +117,49 @@ export class FakeCluster implements Cluster {
   async applyStatus(ns: string, name: string, status: ProfileStatus) {
     this.calls.push({ op: "status", name });
     const p = this.profilesMap.get(`${ns}/${name}`);
+    if (p) p.status = structuredClone(status);
+  }
+  putPolicy(name: string, spec: Record<string, unknown>, creationTimestamp = "2026-01-01T00:00:00Z") {
+    this.policiesMap.set(name, {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "MeshwardPolicy",
+      metadata: {
+        name,
+        uid: `mp-${this.uid++}`,
+        generation: 1,
+        resourceVersion: String(this.rv++),
+        creationTimestamp,
+      },
+      spec,
+    });
+  }
+  policies() {
+    return [...this.policiesMap.values()];
+  }
+  allProfiles() {
+    return [...this.profilesMap.values()];
+  }
+  namespaces() {
+    return [...this.namespaceLabelsMap.entries()].map(([name, labels]) => ({ name, labels }));
+  }
+  namespaceLabels(ns: string) {
+    return this.namespaceLabelsMap.get(ns);
+  }
+  ownedByKey(kind: ChildKind, key: string) {
+    return [...this.objects.values()].filter(
+      (o) =>
+        o.kind === kind.resource.kind &&
+        o.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" &&
+        ownerKey(o) === key,
+    );
+  }
+  async pods(ns: string) {
+    this.calls.push({ op: "read", kind: "Pod", name: ns });
+    return this.podsMap.get(ns) ?? [];
+  }
+  async applyPolicyStatus(name: string, status: PolicyStatus) {
+    this.calls.push({ op: "status", kind: "MeshwardPolicy", name });
+    const p = this.policiesMap.get(name);
     if (p) p.status = structuredClone(status);
   }
   writes() {

@@ -126,6 +126,7 @@ export function buildCrd(): Record<string, unknown> {
       { name: "Ready", type: "string", jsonPath: conditionColumn("Ready") },
       { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
       { name: "Secrets", type: "string", jsonPath: conditionColumn("SecretsReady") },
+      { name: "Policy", type: "string", jsonPath: `.status.conditions[?(@.type=="Compliant")].reason` },
       {
         name: "Reason",
         type: "string",

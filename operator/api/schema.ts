@@ -499,7 +499,14 @@ export const ProfileSpec = withRules(
   ],
 ).describe("What this service needs to be zero-trust.");
 
-export const CONDITION_TYPES = ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady"] as const;
+export const CONDITION_TYPES = [
+  "Ready",
+  "Drifted",
+  "Degraded",
+  "Conflict",
+  "SecretsReady",
+  "Compliant",
+] as const;
 export const OBJECT_STATES = ["InSync", "Drifted", "Missing", "Conflict"] as const;
 
 export const Condition = z
@@ -560,6 +567,60 @@ export const SecretStatus = z
   })
   .strict();
 
+export const PolicyFinding = z
+  .object({
+    reason: z
+      .string()
+      .max(64)
+      .describe(
+        "SecretNotAllowed, EgressCidrNotAllowed, ExceptionNotAllowed, PendingApproval, SelectorOverlap or Quarantined.",
+      ),
+    rule: z.string().max(128).describe("The guardrail, as its field of MeshwardPolicy spec."),
+    mode: z
+      .enum(["Enforce", "Audit"])
+      .describe("Enforce: the part was not applied (removed if it existed). Audit: applied, and reported."),
+    path: z
+      .string()
+      .max(512)
+      .describe("The field of the profile, e.g. spec.secrets[0].data[1].remoteRef.key."),
+    message: z.string().max(4096).describe("What is wrong and what to write instead."),
+    policies: z.array(z.string().max(253)).max(16).describe("The MeshwardPolicies that forbid it."),
+  })
+  .strict();
+
+export const BaselineEntry = z
+  .object({
+    path: z.string().max(512).describe("The entry of the effective profile, e.g. spec.ingress[2]."),
+    policies: z.array(z.string().max(253)).max(16).describe("The MeshwardPolicies that add it."),
+  })
+  .strict();
+
+export const PolicyReport = z
+  .object({
+    governedBy: z
+      .array(z.string().max(253))
+      .max(32)
+      .optional()
+      .describe("The MeshwardPolicies that select this profile's namespace."),
+    quarantinedBy: z
+      .array(z.string().max(253))
+      .max(32)
+      .optional()
+      .describe("The MeshwardPolicies that quarantine this profile's identity."),
+    findings: z
+      .array(PolicyFinding)
+      .max(32)
+      .optional()
+      .describe("What the platform's guardrails refuse (Enforce) or would refuse (Audit)."),
+    baseline: z
+      .array(BaselineEntry)
+      .max(32)
+      .optional()
+      .describe("Rules the platform's policies add to this profile (baseline rules)."),
+  })
+  .strict()
+  .describe("What the platform's MeshwardPolicies decided for this profile.");
+
 export const ProfileStatus = z
   .object({
     observedGeneration: z.number().int().min(0).optional(),
@@ -587,6 +648,7 @@ export const ProfileStatus = z
       .describe(
         "Each secret's sync state, read from its ExternalSecret's status (External Secrets Operator).",
       ),
+    policy: PolicyReport.optional(),
   })
   .strict();
 
@@ -603,6 +665,8 @@ export type ObjectStatus = z.output<typeof ObjectStatus>;
 export type ExceptionStatus = z.output<typeof ExceptionStatus>;
 export type SecretStatus = z.output<typeof SecretStatus>;
 export type ProfileStatus = z.output<typeof ProfileStatus>;
+export type PolicyFinding = z.output<typeof PolicyFinding>;
+export type PolicyReport = z.output<typeof PolicyReport>;
 
 /** A parsed profile: metadata is what the builders and reconciler need. */
 export interface Profile {

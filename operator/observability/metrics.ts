@@ -112,6 +112,22 @@ export class Metrics {
     "Unix time at which the profile's next active exception expires; no series without one.",
     (s) => s.nextExceptionExpiry,
   );
+  readonly profilePolicyRefused = this.#profileGauge(
+    "meshward_profile_policy_refused",
+    "Parts of the profile the platform's MeshwardPolicies refuse (Enforce findings; not applied).",
+    (s) => s.policyRefused,
+  );
+  readonly profilePolicyAudit = this.#profileGauge(
+    "meshward_profile_policy_audit",
+    "Parts of the profile a MeshwardPolicy in Audit would refuse (applied, reported): who breaks when it is enforced.",
+    (s) => s.policyAudit,
+  );
+  readonly adoptionUncoveredPods = new Gauge({
+    name: "meshward_adoption_uncovered_pods",
+    help: "Namespaces whose adoption is Audit: pods no profile selects, which the namespace default deny would cut off.",
+    labelNames: ["namespace"],
+    registers: [this.registry],
+  });
   readonly drift = new Counter({
     name: "meshward_drift_total",
     help: "Drift found on generated objects, by kind and whether it was corrected.",

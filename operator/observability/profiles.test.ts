@@ -51,12 +51,52 @@ describe("profileSeries", () => {
       { ready: 0, drifted: 0, conflict: 0, nextExceptionExpiry: Date.parse("2026-12-15T00:00:00Z") / 1000 },
     ],
     [
+      "policy findings: refused (Enforce) and reported (Audit) counted apart",
+      {
+        policy: {
+          findings: [
+            {
+              reason: "SecretNotAllowed",
+              rule: "guardrails.secrets",
+              mode: "Enforce",
+              path: "spec.secrets[0]",
+              message: "m",
+              policies: ["p"],
+            },
+            {
+              reason: "EgressCidrNotAllowed",
+              rule: "guardrails.egressCidrs",
+              mode: "Audit",
+              path: "spec.egress.to[0]",
+              message: "m",
+              policies: ["p"],
+            },
+            {
+              reason: "PendingApproval",
+              rule: "guardrails.exceptions",
+              mode: "Audit",
+              path: "spec.exceptions[0]",
+              message: "m",
+              policies: ["p"],
+            },
+          ],
+        },
+      },
+      { ready: 0, drifted: 0, conflict: 0, policyRefused: 1, policyAudit: 2 },
+    ],
+    [
       "an unparsable expiry is ignored",
       { exceptions: [exc("soon", "Active")] },
       { ready: 0, drifted: 0, conflict: 0 },
     ],
   ])("%s", (_name, status, want) => {
-    expect(profileSeries(p(status))).toEqual({ namespace: "ns", name: "a", ...want });
+    expect(profileSeries(p(status))).toEqual({
+      namespace: "ns",
+      name: "a",
+      policyRefused: 0,
+      policyAudit: 0,
+      ...want,
+    });
   });
 
   it("skips objects without namespace or name", () => {

@@ -11,6 +11,9 @@ export interface ProfileSeries {
   conflict: 0 | 1;
   /** Unix seconds of the next active exception's expiry; undefined without one. */
   nextExceptionExpiry?: number;
+  /** Findings of the platform's policies: refused (Enforce) and reported only (Audit). */
+  policyRefused: number;
+  policyAudit: number;
 }
 
 /** The series of one cached profile; undefined for an object without namespace and name. */
@@ -31,6 +34,8 @@ export function profileSeries(p: KubeObjectLike): ProfileSeries | undefined {
     ready: isTrue("Ready"),
     drifted: isTrue("Drifted"),
     conflict: isTrue("Conflict"),
+    policyRefused: (status?.policy?.findings ?? []).filter((f) => f.mode === "Enforce").length,
+    policyAudit: (status?.policy?.findings ?? []).filter((f) => f.mode === "Audit").length,
   };
   if (expiries.length > 0) series.nextExceptionExpiry = Math.min(...expiries) / 1000;
   return series;

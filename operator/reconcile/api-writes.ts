@@ -1,16 +1,22 @@
 // The reconciler's writes (and its one kind of read) through the API server. Creation is a plain
 // create, never an apply: it cannot touch an object someone else made. Server-side apply (with
 // force) is used only on an object we own, with its uid as a precondition (ADR 7).
+import type { PolicyStatus } from "../api/policy.ts";
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
-import { PROFILES } from "./kinds.ts";
+import { PODS, POLICIES, PROFILES } from "./kinds.ts";
 import type { Cluster } from "./reconciler.ts";
 
 export const FIELD_MANAGER = "meshward";
 export const STATUS_FIELD_MANAGER = "meshward-status";
 
-export type ApiWrites = Pick<Cluster, "read" | "create" | "apply" | "remove" | "applyStatus">;
+export type ApiWrites = Pick<
+  Cluster,
+  "read" | "create" | "apply" | "remove" | "applyStatus" | "applyPolicyStatus" | "pods"
+>;
+
+const POD_PAGE = 500;
 
 /**
  * `signal` is asked at every request: when it aborts (leadership lost, shutdown), requests in
@@ -75,6 +81,46 @@ export function apiWrites(
         if (e instanceof ApiError && e.status === 404) return;
         throw e;
       }
+    },
+    applyPolicyStatus: async (name, status: PolicyStatus) => {
+      const body = {
+        apiVersion: `${POLICIES.group}/${POLICIES.version}`,
+        kind: POLICIES.kind,
+        metadata: { name },
+        status,
+      };
+      try {
+        await client.apply(
+          resourcePath(POLICIES, undefined, name, "status"),
+          body,
+          STATUS_FIELD_MANAGER,
+          true,
+          undefined,
+          signal(),
+        );
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return;
+        throw e;
+      }
+    },
+    pods: async (ns) => {
+      type PodList = {
+        metadata?: { continue?: string };
+        items?: { metadata?: { name?: string; labels?: Record<string, string> } }[];
+      };
+      const out: { name: string; labels: Record<string, string> }[] = [];
+      let next: string | undefined;
+      do {
+        const page: PodList = await client.request<PodList>("GET", resourcePath(PODS, ns), {
+          query: { limit: POD_PAGE, continue: next },
+          verb: "list",
+          ...opts(),
+        });
+        for (const p of page.items ?? [])
+          out.push({ name: p.metadata?.name ?? "", labels: p.metadata?.labels ?? {} });
+        next = page.metadata?.continue || undefined;
+      } while (next);
+      return out;
     },
   };
 }

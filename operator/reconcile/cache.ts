@@ -2,6 +2,7 @@
 // strips what no reader needs before an object is cached, and indexes find a profile's objects
 // and a namespace's profiles without scanning a cache (ADR 7).
 import type { KubeObjectLike } from "../runtime/client.ts";
+import type { Informer } from "../runtime/informer.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { ownerKey } from "./mapping.ts";
 import type { ChildKind } from "./kinds.ts";
@@ -46,12 +47,46 @@ export function keepsStatus(kind: ChildKind): boolean {
 export const childIndexes = { [BY_OWNER]: (o: KubeObjectLike) => ownerKey(o) };
 export const profileIndexes = { [BY_NAMESPACE]: (o: KubeObjectLike) => o.metadata?.namespace };
 
-export type CacheReads = Pick<Cluster, "profile" | "profilesIn" | "live" | "owned" | "available">;
+export type CacheReads = Pick<
+  Cluster,
+  | "profile"
+  | "profilesIn"
+  | "live"
+  | "owned"
+  | "available"
+  | "policies"
+  | "allProfiles"
+  | "namespaces"
+  | "namespaceLabels"
+  | "ownedByKey"
+>;
+
+/**
+ * The cached form of a namespace: its name and labels are all the policies need (which
+ * MeshwardPolicies select it).
+ */
+export function leanNamespace(obj: KubeObjectLike): KubeObjectLike {
+  const m = obj.metadata ?? {};
+  const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
+  if (m.name !== undefined) metadata.name = m.name;
+  if (m.uid !== undefined) metadata.uid = m.uid;
+  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  if (m.labels !== undefined) metadata.labels = m.labels;
+  if (m.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
+}
+
+/** The platform's caches: MeshwardPolicies and namespaces (cluster-scoped, one informer each). */
+export interface PlatformCaches {
+  policies: Informer<KubeObjectLike>;
+  namespaces: Informer<KubeObjectLike>;
+}
 
 /** The reconciler's reads, answered from the caches. */
 export function cacheReads(
   profiles: NamespacedInformers<KubeObjectLike>,
   children: ReadonlyMap<ChildKind, NamespacedInformers<KubeObjectLike>>,
+  platform: PlatformCaches,
 ): CacheReads {
   const childInf = (k: ChildKind) => {
     const i = children.get(k);
@@ -67,5 +102,14 @@ export function cacheReads(
     live: (kind, ns, name) => childInf(kind).get(ns, name),
     owned: (kind, ns, profile) => childInf(kind).byIndex(ns, BY_OWNER, `${ns}/${profile}`),
     available: (kind) => childInf(kind).state !== "absent",
+    policies: () => platform.policies.list(),
+    allProfiles: () => profiles.list(),
+    namespaces: () =>
+      platform.namespaces
+        .list()
+        .filter((n) => !n.metadata?.deletionTimestamp)
+        .map((n) => ({ name: n.metadata?.name ?? "", labels: n.metadata?.labels ?? {} })),
+    namespaceLabels: (ns) => platform.namespaces.get(ns)?.metadata?.labels,
+    ownedByKey: (kind, key) => childInf(kind).byIndexAll(BY_OWNER, key),
   };
 }

@@ -15,13 +15,37 @@ import type { Logger } from "../runtime/log.ts";
 import { NamespacedInformers } from "../runtime/multi.ts";
 import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
-import { CHILD_KINDS, type ChildKind, CRDS, PROFILES } from "./kinds.ts";
+import { CHILD_KINDS, type ChildKind, CRDS, NAMESPACES, POLICIES, PROFILES } from "./kinds.ts";
 import { apiWrites } from "./api-writes.ts";
-import { cacheReads, childIndexes, keepsStatus, leanObject, profileIndexes } from "./cache.ts";
-import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import {
+  BY_NAMESPACE,
+  type CacheReads,
+  cacheReads,
+  childIndexes,
+  keepsStatus,
+  leanNamespace,
+  leanObject,
+  profileIndexes,
+} from "./cache.ts";
+import {
+  childEventKeys,
+  namespaceEventKeys,
+  overlapPeerKeys,
+  policyEventKeys,
+  policyStatusKeys,
+  profileEventKeys,
+  ReferenceIndex,
+} from "./mapping.ts";
+import { QUARANTINE_KEY } from "./keys.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
 const VERSION = "0.1.0";
+
+/**
+ * A policy's status counts namespaces and profiles: changes are gathered for this long and written
+ * once, not once per profile while a fleet starts.
+ */
+const POLICY_STATUS_DELAY_MS = 2_000;
 
 function errorMessage(e: unknown): string {
   return e instanceof ApiError ? `${e.status} ${e.reason}: ${e.message}` : String(e);
@@ -33,8 +57,13 @@ export class Controller {
   readonly profiles: NamespacedInformers<KubeObjectLike>;
   readonly children = new Map<ChildKind, NamespacedInformers<KubeObjectLike>>();
   readonly crdInformers: Informer<KubeObjectLike>[] = [];
+  /** The platform's MeshwardPolicies (cluster-scoped). */
+  readonly policies: Informer<KubeObjectLike>;
+  /** Namespaces, name and labels only: which policies govern each. */
+  readonly namespaces: Informer<KubeObjectLike>;
   readonly reconciler: Reconciler;
   readonly refs = new ReferenceIndex();
+  private readonly reads: CacheReads;
   elector: LeaderElector | undefined;
   private readonly cfg: Config;
   private readonly log: Logger;
@@ -88,6 +117,21 @@ export class Controller {
       );
       this.children.set(kind, inf);
     }
+    this.policies = new Informer<KubeObjectLike>({
+      client: this.client,
+      resource: POLICIES,
+      log,
+      onRestart: restart(resourceId(POLICIES)),
+      // A policy's status is its previous state, compared before each status write.
+      transform: (o) => leanObject(o, true),
+    });
+    this.namespaces = new Informer<KubeObjectLike>({
+      client: this.client,
+      resource: NAMESPACES,
+      log,
+      onRestart: restart(resourceId(NAMESPACES)),
+      transform: leanNamespace,
+    });
     // CRDs the children need: when one appears, its informer stops waiting and lists at once.
     for (const kind of CHILD_KINDS) {
       if (!kind.crd) continue;
@@ -107,6 +151,10 @@ export class Controller {
       });
       this.crdInformers.push(crd);
     }
+    this.reads = cacheReads(this.profiles, this.children, {
+      policies: this.policies,
+      namespaces: this.namespaces,
+    });
     const events = new EventRecorder({
       client: this.client,
       log,
@@ -115,7 +163,10 @@ export class Controller {
       signal: () => this.term.signal,
     });
     this.reconciler = new Reconciler(
-      { ...cacheReads(this.profiles, this.children), ...apiWrites(this.client, () => this.term.signal) },
+      {
+        ...this.reads,
+        ...apiWrites(this.client, () => this.term.signal),
+      },
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
@@ -129,6 +180,10 @@ export class Controller {
       log,
       {
         drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }),
+        adoption: (namespace, uncovered) => {
+          if (uncovered === undefined) metrics.adoptionUncoveredPods.remove({ namespace });
+          else metrics.adoptionUncoveredPods.set({ namespace }, uncovered);
+        },
       },
     );
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
@@ -161,12 +216,38 @@ export class Controller {
     }
   }
 
+  private profilesIn = (ns: string) => this.profiles.byIndex(ns, BY_NAMESPACE, ns);
+
+  private policyStatuses(): void {
+    for (const k of policyStatusKeys(this.policies.list())) this.queue.addAfter(k, POLICY_STATUS_DELAY_MS);
+  }
+
   private wire(): void {
     this.profiles.on((type, obj, old) => {
       const keys = profileEventKeys(this.refs, type, obj, old);
       if (type === "delete")
         this.reconciler.forget(`${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`);
+      if (keys.length === 0) return;
       for (const k of keys) this.queue.add(k);
+      // Which of two overlapping profiles keeps the pods, and what a quarantine isolates, may change.
+      for (const k of overlapPeerKeys(obj, old, this.profilesIn)) this.queue.add(k);
+      if (this.policies.size > 0) {
+        this.queue.add(QUARANTINE_KEY);
+        this.policyStatuses();
+      }
+    });
+    this.policies.on((type, obj, old) => {
+      const keys = policyEventKeys(type, obj, old, {
+        namespaces: this.reads.namespaces,
+        profilesIn: this.profilesIn,
+      });
+      for (const k of keys) this.queue.add(k);
+      if (keys.length > 0 || type === "add") this.policyStatuses();
+    });
+    this.namespaces.on((type, obj, old) => {
+      const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
+      for (const k of keys) this.queue.add(k);
+      if (keys.length > 0) this.policyStatuses();
     });
     for (const inf of this.children.values()) {
       inf.on((_type, obj, old) => {
@@ -189,20 +270,30 @@ export class Controller {
         if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") namespaces.add(o.metadata.namespace ?? "");
     }
     for (const ns of namespaces) if (ns) this.queue.add(ns);
+    // Quarantine objects with no policy left must go too.
+    this.queue.add(QUARANTINE_KEY);
+    for (const k of policyStatusKeys(this.policies.list())) this.queue.add(k);
   }
 
   /** Informers of every kind; resolves once each has listed (or found its resource absent). */
   async startInformers(signal: AbortSignal): Promise<void> {
     this.profiles.start(signal);
+    void this.policies.start(signal);
+    void this.namespaces.start(signal);
     for (const inf of this.children.values()) inf.start(signal);
     for (const crd of this.crdInformers) void crd.start(signal);
     await this.profiles.waitForSync(signal);
+    // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
+    await this.policies.waitForSync(signal);
+    await this.namespaces.waitForSync(signal);
     await Promise.all([...this.children.values()].map((i) => i.waitForSync(signal)));
   }
 
   get cachesSynced(): boolean {
     return (
       this.profiles.synced &&
+      this.policies.synced &&
+      this.namespaces.synced &&
       [...this.children.values()].every((i) => i.synced) &&
       this.crdInformers.every((i) => i.synced)
     );

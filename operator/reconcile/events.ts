@@ -6,6 +6,7 @@ import type { KubeClient } from "../runtime/client.ts";
 import { resourcePath } from "../runtime/client.ts";
 import { errorFields } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
+import type { FindingReason } from "../policy/types.ts";
 import { EVENTS } from "./kinds.ts";
 
 export type EventReason =
@@ -19,7 +20,11 @@ export type EventReason =
   | "ExceptionExpired"
   | "ApplyFailed"
   | "SecretSynced"
-  | "SecretSyncFailed";
+  | "SecretSyncFailed"
+  // The platform's policies (operator/policy): a finding, its end, and an adoption audit.
+  | FindingReason
+  | "Compliant"
+  | "AdoptionAudit";
 
 export interface Regarding {
   apiVersion: string;

@@ -1,5 +1,6 @@
 // The kinds meshward reads and writes, and which CRD (if any) must be installed for each.
 import type { Resource } from "../runtime/client.ts";
+import { POLICY_KIND, POLICY_PLURAL } from "../api/policy.ts";
 import { GROUP, KIND, PLURAL, VERSION } from "../api/schema.ts";
 
 export const PROFILES: Resource = {
@@ -117,3 +118,20 @@ export function childKind(apiVersion: string, kind: string): ChildKind | undefin
       (c.resource.group ? `${c.resource.group}/${c.resource.version}` : c.resource.version) === apiVersion,
   );
 }
+
+/** The platform team's policies (cluster-scoped; operator/api/policy.ts). */
+export const POLICIES: Resource = {
+  group: GROUP,
+  version: VERSION,
+  plural: POLICY_PLURAL,
+  kind: POLICY_KIND,
+  namespaced: false,
+};
+export const NAMESPACES: Resource = {
+  group: "",
+  version: "v1",
+  plural: "namespaces",
+  kind: "Namespace",
+  namespaced: false,
+};
+export const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };

@@ -3,8 +3,11 @@
 // shared default deny; a profile maps to itself, its namespace and the profiles that reference it.
 import { PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import { parseServiceRef } from "../builders/references.ts";
+import { QUARANTINE_SCOPE } from "../policy/quarantine.ts";
+import { canOverlap, selects } from "../policy/selectors.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { InformerEventType } from "../runtime/informer.ts";
+import { policyKey, QUARANTINE_KEY } from "./keys.ts";
 
 /** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
 export class ReferenceIndex {
@@ -63,7 +66,7 @@ const isName = (v: unknown): v is string => typeof v === "string" && v !== "" &&
 
 /**
  * The work-queue key an event on one of our generated objects maps to: its namespace for the shared
- * default deny, else the profile that owns it (controller owner reference, else our profile label).
+ * default deny, the quarantine key for quarantine objects, else the profile that owns it (controller owner reference, else our profile label).
  * Never throws: whatever the cache hands over, odd metadata maps to no key.
  */
 export function ownerKey(o: KubeObjectLike): string | undefined {
@@ -72,6 +75,7 @@ export function ownerKey(o: KubeObjectLike): string | undefined {
   const ns = meta.namespace;
   const labels = isRecord(meta.labels) ? meta.labels : {};
   if (labels[SCOPE_LABEL] === "namespace") return ns;
+  if (labels[SCOPE_LABEL] === QUARANTINE_SCOPE) return QUARANTINE_KEY;
   const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
   const ref = refs.find(
     (r): r is { name: string } =>
@@ -123,4 +127,133 @@ function sameSpec(a: KubeObjectLike, b: KubeObjectLike | undefined): boolean {
     a.metadata?.generation !== undefined &&
     a.metadata.generation === b.metadata?.generation
   );
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelsOf(v: unknown): Labels {
+  if (!isRecord(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
+
+function selectorOf(o: KubeObjectLike | undefined): Labels | undefined {
+  const spec = (o as { spec?: { selector?: unknown } } | undefined)?.spec;
+  return isRecord(spec?.selector) ? labelsOf(spec.selector) : undefined;
+}
+
+/**
+ * The other profiles of a namespace whose selectors can match a pod that a changed profile's old or
+ * new selector matches: the selector-overlap decision of each may change with it.
+ */
+export function overlapPeerKeys(
+  obj: KubeObjectLike,
+  old: KubeObjectLike | undefined,
+  profilesIn: (namespace: string) => Iterable<KubeObjectLike>,
+): string[] {
+  const ns = obj.metadata?.namespace ?? "";
+  const name = obj.metadata?.name ?? "";
+  const mine = [selectorOf(obj), selectorOf(old)].filter((s): s is Labels => s !== undefined);
+  if (mine.length === 0) return [];
+  const out: string[] = [];
+  for (const p of profilesIn(ns)) {
+    if (p.metadata?.name === name) continue;
+    const theirs = selectorOf(p);
+    if (theirs && mine.some((s) => canOverlap(s, theirs))) out.push(`${ns}/${p.metadata?.name ?? ""}`);
+  }
+  return out;
+}
+
+/** Keys for an event on a namespace: when its labels change, which policies govern it may change. */
+export function namespaceEventKeys(
+  type: InformerEventType,
+  obj: KubeObjectLike,
+  old: KubeObjectLike | undefined,
+  profilesIn: (namespace: string) => Iterable<KubeObjectLike>,
+): string[] {
+  const ns = obj.metadata?.name ?? "";
+  if (!ns) return [];
+  if (type === "update" && JSON.stringify(obj.metadata?.labels) === JSON.stringify(old?.metadata?.labels))
+    return [];
+  const keys = [ns];
+  for (const p of profilesIn(ns)) keys.push(`${ns}/${p.metadata?.name ?? ""}`);
+  return keys.length > 1 ? keys : [];
+}
+
+interface PolicyShape {
+  namespaceSelector?: unknown;
+  guardrails?: unknown;
+  baseline?: unknown;
+  admission?: unknown;
+  quarantine?: { identities?: unknown };
+}
+
+function specOf(o: KubeObjectLike | undefined): PolicyShape | undefined {
+  const spec = (o as { spec?: unknown } | undefined)?.spec;
+  return isRecord(spec) ? (spec as PolicyShape) : undefined;
+}
+
+/** Profile keys a quarantine names (by profile, or every profile of a ServiceAccount's namespace). */
+function quarantinedKeys(
+  spec: PolicyShape | undefined,
+  profilesIn: (namespace: string) => Iterable<KubeObjectLike>,
+): string[] {
+  const ids = spec?.quarantine?.identities;
+  if (!Array.isArray(ids)) return [];
+  const out: string[] = [];
+  for (const id of ids as unknown[]) {
+    if (!isRecord(id)) continue;
+    if (typeof id.profile === "string") out.push(id.profile);
+    else if (isRecord(id.serviceAccount) && isName(id.serviceAccount.namespace)) {
+      const ns = id.serviceAccount.namespace;
+      for (const p of profilesIn(ns)) out.push(`${ns}/${p.metadata?.name ?? ""}`);
+    }
+  }
+  return out;
+}
+
+export interface PolicyEventContext {
+  namespaces: () => Iterable<{ name: string; labels: Labels }>;
+  profilesIn: (namespace: string) => Iterable<KubeObjectLike>;
+}
+
+/**
+ * Keys for an event on a MeshwardPolicy. A change to its quarantine alone reaches only the
+ * quarantine and the profiles it names (old and new), so an emergency quarantine is not queued
+ * behind the whole fleet; any other change reaches every profile and namespace it governed or
+ * governs. Policy statuses are separate keys (policyStatusKeys).
+ */
+export function policyEventKeys(
+  type: InformerEventType,
+  obj: KubeObjectLike,
+  old: KubeObjectLike | undefined,
+  ctx: PolicyEventContext,
+): string[] {
+  const now = specOf(obj);
+  const before = type === "update" ? specOf(old) : undefined;
+  if (type === "update" && JSON.stringify(now) === JSON.stringify(before)) return [];
+  const keys = new Set<string>([QUARANTINE_KEY]);
+  for (const k of quarantinedKeys(now, ctx.profilesIn)) keys.add(k);
+  for (const k of quarantinedKeys(before, ctx.profilesIn)) keys.add(k);
+  const rest = (s: PolicyShape | undefined) => JSON.stringify({ ...s, quarantine: undefined });
+  if (type === "update" && rest(now) === rest(before)) return [...keys];
+  const selectors = [now, before]
+    .filter((s): s is PolicyShape => s !== undefined)
+    .map((s) => labelsOf(s.namespaceSelector));
+  for (const ns of ctx.namespaces()) {
+    if (!selectors.some((sel) => selects(sel, ns.labels))) continue;
+    let any = false;
+    for (const p of ctx.profilesIn(ns.name)) {
+      keys.add(`${ns.name}/${p.metadata?.name ?? ""}`);
+      any = true;
+    }
+    if (any) keys.add(ns.name);
+  }
+  return [...keys];
+}
+
+/** The status keys of every policy (a policy's status names its contradictions with the others). */
+export function policyStatusKeys(policies: Iterable<KubeObjectLike>): string[] {
+  const out: string[] = [];
+  for (const p of policies) if (p.metadata?.name) out.push(policyKey(p.metadata.name));
+  return out;
 }

@@ -2,31 +2,45 @@
 // reads the profile from the cache, validates it, builds the desired objects, compares them with
 // the cached live objects, acts, and writes status when it changed. It never modifies or deletes
 // an object that it does not own.
+import type { PolicyStatus } from "../api/policy.ts";
 import type { ExceptionStatus, ObjectStatus, Profile, ProfileStatus } from "../api/schema.ts";
 import { API_VERSION, KIND } from "../api/schema.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
 import {
   type BuildContext,
+  type BuildResult,
   buildNamespace,
   buildProfile,
   type KubeObject,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
   NAMESPACE_DEFAULT_DENY,
   type PlatformDefaults,
-  SCOPE_LABEL,
   type MeshMode,
 } from "../builders/index.ts";
+import { byString } from "../builders/meta.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
+import { adoption, governingPolicies } from "../policy/combine.ts";
+import { evaluateProfile, type Finding, type PolicyOutcome } from "../policy/engine.ts";
+import { defaultNamespaceLabels } from "../policy/fleet.ts";
+import { selects } from "../policy/selectors.ts";
 import { classify } from "../runtime/classify.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
-import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { EventSink, Regarding } from "./events.ts";
+import { parseKey } from "./keys.ts";
 import { CHILD_KINDS, type ChildKind, childKind } from "./kinds.ts";
 import { type ChildInput, type ChildPlan, describe, managers, ownerUid, planChild } from "./plan.ts";
+import { PlatformReconciler } from "./platform.ts";
+import { PolicyBook } from "./policies.ts";
 import { foldSecretHealth, secretInputs } from "./secret-health.ts";
-import { buildStatus, type MissingDependency, type Outcome, readStatus, statusEqual } from "./status.ts";
+import { createOrRead, ensureShared, isShared, stamp } from "./shared.ts";
+import {
+  buildStatus,
+  type MissingDependency,
+  type Outcome,
+  type PolicyVerdict,
+  readStatus,
+  statusEqual,
+} from "./status.ts";
 
 /** What the reconciler reads and writes. The operator backs it with informers and the API; tests with a fake. */
 export interface Cluster {
@@ -50,6 +64,19 @@ export interface Cluster {
   apply(kind: ChildKind, obj: KubeObject, uid: string): Promise<KubeObjectLike>;
   remove(kind: ChildKind, namespace: string, name: string, uid: string): Promise<void>;
   applyStatus(namespace: string, name: string, status: ProfileStatus): Promise<void>;
+  /** Every cached MeshwardPolicy, raw (the reconciler validates them). */
+  policies(): Iterable<KubeObjectLike>;
+  /** Every cached profile (for a policy's status and the quarantine). */
+  allProfiles(): Iterable<KubeObjectLike>;
+  /** Every cached namespace, with its labels. */
+  namespaces(): Iterable<{ name: string; labels: Readonly<Record<string, string>> }>;
+  /** The labels of a namespace from the cache; undefined when it is not cached. */
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Cached objects of a kind owned by a fleet-wide key (e.g. the quarantine's), in any namespace. */
+  ownedByKey(kind: ChildKind, key: string): KubeObjectLike[];
+  /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
+  pods(namespace: string): Promise<{ name: string; labels: Readonly<Record<string, string>> }[]>;
+  applyPolicyStatus(name: string, status: PolicyStatus): Promise<void>;
 }
 
 export interface ReconcilerConfig {
@@ -64,6 +91,8 @@ export interface Observer {
   managed?(counts: Map<string, number>): void;
   /** After each reconcile of a valid profile: how many of its secrets ESO has synced, failed, not yet reported. */
   secrets?(profile: string, summary: { ready: number; failing: number; pending: number }): void;
+  /** After a namespace's adoption audit: pods the default deny would cut off (undefined: no audit). */
+  adoption?(namespace: string, uncovered: number | undefined): void;
 }
 
 type Log = {
@@ -71,11 +100,6 @@ type Log = {
   warn(o: object, m: string): void;
   debug(o: object, m: string): void;
 };
-
-/** A profile key is "namespace/name"; a namespace key (for the shared default deny) is just "namespace". */
-export function isNamespaceKey(key: string): boolean {
-  return !key.includes("/");
-}
 
 const ES_REF = { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret" } as const;
 
@@ -112,6 +136,10 @@ export class Reconciler {
     string,
     { rv: string | undefined; profile: Profile | undefined; problems: Problem[] }
   >();
+  private readonly book: PolicyBook;
+  private readonly platform: PlatformReconciler;
+  /** The last adoption audit note per namespace (an Event only when it changes). */
+  private readonly adoptionNotes = new Map<string, string>();
 
   constructor(cluster: Cluster, cfg: ReconcilerConfig, events: EventSink, log: Log, observer: Observer = {}) {
     this.cluster = cluster;
@@ -119,6 +147,14 @@ export class Reconciler {
     this.events = events;
     this.log = log;
     this.observer = observer;
+    this.book = new PolicyBook(() => cluster.policies());
+    this.platform = new PlatformReconciler(cluster, this.book, {
+      trustDomain: cfg.trustDomain,
+      dns: cfg.defaults.dns,
+      now: () => this.now(),
+      log,
+      profiles: (raw) => this.validate(raw).profile,
+    });
   }
 
   private now(): Date {
@@ -141,6 +177,21 @@ export class Reconciler {
     this.validated.delete(key);
   }
 
+  /** The valid, not deleted profiles of a namespace. */
+  private validIn(namespace: string): Profile[] {
+    const out: Profile[] = [];
+    for (const raw of this.cluster.profilesIn(namespace)) {
+      if (raw.metadata?.deletionTimestamp) continue;
+      const p = this.validate(raw).profile;
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  private labelsOf(namespace: string): Readonly<Record<string, string>> {
+    return this.cluster.namespaceLabels(namespace) ?? defaultNamespaceLabels(namespace);
+  }
+
   private context(): BuildContext {
     const lookup = {
       get: (key: string): Profile | undefined => {
@@ -158,79 +209,77 @@ export class Reconciler {
   }
 
   async reconcile(key: string): Promise<Result> {
-    return isNamespaceKey(key) ? this.reconcileNamespace(key) : this.reconcileProfile(key);
+    const k = parseKey(key);
+    switch (k.type) {
+      case "profile":
+        return this.reconcileProfile(key);
+      case "namespace":
+        return this.reconcileNamespace(k.namespace);
+      case "quarantine":
+        return this.platform.reconcileQuarantine();
+      case "policy":
+        return this.platform.reconcilePolicy(k.name);
+    }
   }
 
-  /** The shared default deny of a namespace: present while the namespace has a profile, gone after. */
+  /**
+   * The shared default deny of a namespace: present while the namespace has a profile and its
+   * policies adopt it (adoption Enforce, the default); otherwise gone. Under adoption Audit the
+   * pods it would cut off (those no profile selects) are reported instead.
+   */
   async reconcileNamespace(namespace: string): Promise<Result> {
     let count = 0;
     for (const p of this.cluster.profilesIn(namespace)) if (!p.metadata?.deletionTimestamp) count++;
     const kind = childKind("networking.k8s.io/v1", "NetworkPolicy");
     if (!kind) throw new Error("NetworkPolicy kind missing");
     const live = this.cluster.live(kind, namespace, NAMESPACE_DEFAULT_DENY);
-    const [desired] = buildNamespace(namespace, count);
+    const adopt = adoption(governingPolicies(this.book.valid(), this.labelsOf(namespace)));
+    const [desired] = adopt.createDefaultDeny ? buildNamespace(namespace, count) : [];
+    if (!adopt.createDefaultDeny && count > 0) await this.auditAdoption(namespace, adopt.policies);
+    else if (this.adoptionNotes.delete(namespace)) this.observer.adoption?.(namespace, undefined);
     if (!desired) {
-      const ours =
-        live?.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY &&
-        live.metadata.labels[SCOPE_LABEL] === "namespace";
-      if (live && ours && live.metadata?.uid) {
+      if (live && isShared(live, "namespace") && live.metadata?.uid) {
         await this.cluster.remove(kind, namespace, NAMESPACE_DEFAULT_DENY, live.metadata.uid);
-        this.log.info({ namespace }, "deleted the namespace default deny: no profile left");
+        this.log.info(
+          { namespace },
+          count > 0
+            ? "deleted the namespace default deny: the namespace adopts meshward in Audit"
+            : "deleted the namespace default deny: no profile left",
+        );
       }
       return;
     }
-    const withHash = this.stamp(desired);
-    // Not in our (label-filtered) cache: create it; a name someone else holds is answered 409.
-    const current = live ?? (await this.createOrRead(kind, withHash));
-    if (!current) {
-      this.log.info({ namespace }, "created the namespace default deny");
-      return;
-    }
-    if (
-      current.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY ||
-      current.metadata.labels[SCOPE_LABEL] !== "namespace" ||
-      !current.metadata.uid
-    ) {
+    const r = await ensureShared(this.cluster, kind, stamp(desired), live, "namespace");
+    if (r.result === "created") this.log.info({ namespace }, "created the namespace default deny");
+    if (r.result === "foreign")
       this.log.warn(
-        { namespace, managers: managers(current) },
+        { namespace, managers: managers(r.current) },
         "a NetworkPolicy named meshward-default-deny exists and is not ours; leaving it",
       );
-      return;
-    }
-    if (this.inSync(withHash, current)) return;
-    await this.cluster.apply(kind, withHash, current.metadata.uid);
   }
 
-  /**
-   * Creates the object; undefined once created. When the name is taken (409 AlreadyExists) the
-   * object there is read once and returned, for the caller to decide whether it is ours.
-   */
-  private async createOrRead(kind: ChildKind, obj: KubeObject): Promise<KubeObjectLike | undefined> {
-    try {
-      await this.cluster.create(kind, obj);
-      return undefined;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 409)) throw e;
-    }
-    const existing = await this.cluster.read(kind, obj.metadata.namespace, obj.metadata.name);
-    // Deleted again in between: an error the queue retries, and the next try creates it.
-    if (!existing) throw new ApiError(409, "Conflict", `${describe(obj)} was deleted while being created`);
-    return existing;
-  }
-
-  private stamp(desired: KubeObject): KubeObject {
-    const hash = hashOf(desired);
-    return {
-      ...desired,
-      metadata: {
-        ...desired.metadata,
-        annotations: { ...desired.metadata.annotations, [DESIRED_HASH_ANNOTATION]: hash },
-      },
-    };
-  }
-
-  private inSync(stamped: KubeObject, live: KubeObjectLike): boolean {
-    return driftPaths(stamped, live).length === 0;
+  /** Adoption Audit: which pods the namespace default deny would cut off, as an Event on the namespace. */
+  private async auditAdoption(namespace: string, policies: string[]): Promise<void> {
+    const selectors = this.validIn(namespace).map((p) => p.spec.selector);
+    const pods = await this.cluster.pods(namespace);
+    const cut = pods
+      .filter((pod) => !selectors.some((s) => selects(s, pod.labels)))
+      .map((pod) => pod.name)
+      .sort(byString);
+    this.observer.adoption?.(namespace, cut.length);
+    const why = `the namespace default deny is not created (adoption: Audit in MeshwardPolicy ${policies.join(", ")})`;
+    const note =
+      cut.length === 0
+        ? `${why}; every pod is selected by a profile: adoption can be set to Enforce`
+        : `${why}; enforcing it would cut off ${cut.length} pod${cut.length === 1 ? "" : "s"} that no profile selects: ${cut.slice(0, 10).join(", ")}${cut.length > 10 ? ", …" : ""}. Give them profiles, then set adoption to Enforce`;
+    if (this.adoptionNotes.get(namespace) === note) return;
+    this.adoptionNotes.set(namespace, note);
+    this.events.record(
+      { apiVersion: "v1", kind: "Namespace", name: namespace, namespace },
+      cut.length === 0 ? "Normal" : "Warning",
+      "AdoptionAudit",
+      note,
+    );
   }
 
   async reconcileProfile(key: string): Promise<Result> {
@@ -280,7 +329,19 @@ export class Reconciler {
     // The builders need the uid for owner references; the cache object always has it.
     if (raw.metadata?.uid) profile.metadata.uid = raw.metadata.uid;
     const ctx = this.context();
-    const built = buildProfile(profile, ctx);
+    // The platform's policies first: what they refuse is not built (fail closed), what they add is.
+    const verdict = evaluateProfile({
+      profile,
+      namespaceProfiles: this.validIn(namespace),
+      policies: this.book.valid(),
+      namespaceLabels: this.labelsOf(namespace),
+      now: ctx.now,
+      maxExceptionDays: this.cfg.defaults.maxExceptionDays,
+    });
+    // A profile that loses a selector overlap builds nothing: what it owned is pruned below.
+    const built: BuildResult = verdict.effective
+      ? buildProfile(verdict.effective, ctx)
+      : { objects: [], problems: [], exceptions: [] };
     const previousObjects = new Map((previous?.objects ?? []).map((o) => [`${o.kind}/${o.name}`, o]));
     const missing = new Set<MissingDependency>();
     const desiredNames = new Map<ChildKind, Set<string>>();
@@ -304,7 +365,7 @@ export class Reconciler {
         return Promise.resolve(childResult(desired, { state: "Missing", message, action: { type: "none" } }));
       }
       const before = previousObjects.get(`${desired.kind}/${desired.metadata.name}`);
-      return this.runChild(kind, this.stamp(desired), profile, before);
+      return this.runChild(kind, stamp(desired), profile, before);
     });
     const settled = await Promise.allSettled(work);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -333,7 +394,9 @@ export class Reconciler {
       failures: results.flatMap((r) => (r.failure ? [r.failure.text] : [])),
       exceptions: built.exceptions,
       extra: oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
+      policy: policyVerdict(verdict),
     };
+    this.noteFindings(previous?.policy?.findings, verdict.findings, regarding);
     // What External Secrets Operator says about each ExternalSecret (its status, from the cache).
     const es = childKind("external-secrets.io/v1", "ExternalSecret");
     const live = (n: string) =>
@@ -346,7 +409,12 @@ export class Reconciler {
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
     await this.writeStatus(namespace, name, previous, outcome);
     const requeue: number[] = [];
-    if (built.nextChange) requeue.push(Math.max(0, built.nextChange.getTime() - this.now().getTime()) + 250);
+    const ends: Date[] = built.nextChange ? [built.nextChange] : [];
+    // An approval that ends takes its exception with it.
+    for (const a of verdict.approvals) if (a.approvedUntil) ends.push(new Date(a.approvedUntil));
+    for (const c of ends)
+      if (c.getTime() > this.now().getTime() - 1000)
+        requeue.push(Math.max(0, c.getTime() - this.now().getTime()) + 250);
     // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
     if (results.some((r) => r.failure?.refused)) requeue.push(REFUSED_RETRY_MS);
     return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
@@ -378,7 +446,7 @@ export class Reconciler {
         plan = planChild({ ...input, live, looked: true });
       }
       if (plan.action.type === "create") {
-        const existing = await this.createOrRead(kind, desired);
+        const existing = await createOrRead(this.cluster, kind, desired);
         if (existing) {
           plan = planChild({ ...input, live: existing, looked: true });
           // Gone again between the create and the read: the next try creates it.
@@ -437,6 +505,28 @@ export class Reconciler {
     }
   }
 
+  /** One Event per new finding (Warning), and one when the last finding is gone. */
+  private noteFindings(
+    before: readonly { reason: string; mode: string; path: string }[] | undefined,
+    after: readonly Finding[],
+    regarding: Regarding,
+  ): void {
+    const id = (f: { reason: string; mode: string; path: string }) => `${f.mode}|${f.reason}|${f.path}`;
+    const seen = new Set((before ?? []).map(id));
+    for (const f of after) {
+      if (seen.has(id(f))) continue;
+      const prefix = f.mode === "Audit" ? "[Audit: applied, would be refused] " : "";
+      this.events.record(regarding, "Warning", f.reason, `${prefix}${f.path}: ${f.message}`);
+    }
+    if (after.length === 0 && before && before.length > 0)
+      this.events.record(
+        regarding,
+        "Normal",
+        "Compliant",
+        "every finding of the platform's policies is resolved",
+      );
+  }
+
   private noteExpiredExceptions(
     before: ExceptionStatus[] | undefined,
     after: ExceptionStatus[],
@@ -465,4 +555,13 @@ export class Reconciler {
     if (statusEqual(previous, next)) return;
     await this.cluster.applyStatus(namespace, name, next);
   }
+}
+
+function policyVerdict(v: PolicyOutcome): PolicyVerdict {
+  return {
+    governedBy: v.governedBy,
+    quarantinedBy: v.quarantinedBy,
+    findings: v.findings,
+    baseline: v.baseline,
+  };
 }

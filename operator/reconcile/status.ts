@@ -10,10 +10,12 @@ import {
   ObjectStatus as ObjectStatusSchema,
   type ObjectStatus,
   type ProfileStatus,
+  PolicyReport as PolicyReportSchema,
   SecretStatus as SecretStatusSchema,
 } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import { ONE_SIDED } from "../graph/condition.ts";
+import type { BaselineMark, Finding } from "../policy/types.ts";
 import type { SecretHealth } from "./secret-health.ts";
 
 /** Every condition type meshward writes (a type it stops writing must still count as a change). */
@@ -40,6 +42,15 @@ export interface Outcome {
   extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
   /** ESO's verdict on each generated ExternalSecret (secret-health.ts); absent: not looked at. */
   secrets?: SecretHealth;
+  /** What the platform's MeshwardPolicies decided (operator/policy); absent: not evaluated. */
+  policy?: PolicyVerdict;
+}
+
+export interface PolicyVerdict {
+  governedBy: string[];
+  quarantinedBy: string[];
+  findings: Finding[];
+  baseline: BaselineMark[];
 }
 
 const MAX_MESSAGE = 4000;
@@ -144,7 +155,16 @@ export function desiredConditions(o: Outcome): Draft[] {
 
   let ready: Draft;
   const blocking = degradedReasons.filter((d) => d.reason !== "Warning");
-  if (o.conflicts.length > 0)
+  const enforced = o.policy?.findings.filter((f) => f.mode === "Enforce") ?? [];
+  const first = enforced[0];
+  if (first)
+    ready = {
+      type: "Ready",
+      status: "False",
+      reason: first.reason,
+      message: `${first.reason === "SelectorOverlap" ? "nothing of this profile is applied" : "the platform's policy refused part of this profile; the rest is applied"}: ${list(enforced.map(findingText))}`,
+    };
+  else if (o.conflicts.length > 0)
     ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
   else if (o.drift.length > 0)
     ready = { type: "Ready", status: "False", reason: "Drifted", message: drifted.message };
@@ -164,9 +184,61 @@ export function desiredConditions(o: Outcome): Draft[] {
       message: `${n} generated object${n === 1 ? " is" : "s are"} in sync with the profile`,
     };
   }
-  return o.secrets
-    ? [ready, drifted, degraded, conflict, o.secrets.condition]
-    : [ready, drifted, degraded, conflict];
+  const out = [ready, drifted, degraded, conflict];
+  if (o.secrets) out.push(o.secrets.condition);
+  if (o.policy) out.push(compliance(o.policy));
+  return out;
+}
+
+function findingText(f: Finding): string {
+  return `${f.path}: ${f.message}`;
+}
+
+/** The Compliant condition: what the platform's policies refuse (Enforce) or would refuse (Audit). */
+export function compliance(v: PolicyVerdict): Draft {
+  if (v.findings.length === 0) {
+    return {
+      type: "Compliant",
+      status: "True",
+      reason: "Compliant",
+      message:
+        v.governedBy.length > 0
+          ? `complies with MeshwardPolicy ${v.governedBy.join(", ")}`
+          : "no MeshwardPolicy governs this namespace",
+    };
+  }
+  // Enforce findings first: they are what changed the profile.
+  const ordered = [
+    ...v.findings.filter((f) => f.mode === "Enforce"),
+    ...v.findings.filter((f) => f.mode === "Audit"),
+  ];
+  const audit = ordered.every((f) => f.mode === "Audit");
+  return {
+    type: "Compliant",
+    status: "False",
+    reason: ordered[0]?.reason ?? "PolicyViolation",
+    message: `${audit ? "applied as written; the platform's policy runs in Audit and would refuse" : "refused by the platform's policy"}: ${list(ordered.map((f) => `${f.mode === "Audit" ? "[Audit] " : ""}${findingText(f)}`))}`,
+  };
+}
+
+/** The status.policy report, or undefined when there is nothing to say. */
+function policyReport(v: PolicyVerdict | undefined): ProfileStatus["policy"] {
+  if (!v) return undefined;
+  const r: NonNullable<ProfileStatus["policy"]> = {};
+  if (v.governedBy.length > 0) r.governedBy = v.governedBy.slice(0, 32);
+  if (v.quarantinedBy.length > 0) r.quarantinedBy = v.quarantinedBy.slice(0, 32);
+  if (v.findings.length > 0)
+    r.findings = v.findings.slice(0, 32).map((f) => ({
+      reason: f.reason,
+      rule: f.rule,
+      mode: f.mode,
+      path: f.path,
+      message: clip(f.message),
+      policies: f.policies.slice(0, 16),
+    }));
+  if (v.baseline.length > 0)
+    r.baseline = v.baseline.slice(0, 32).map((b) => ({ path: b.path, policies: b.policies.slice(0, 16) }));
+  return Object.keys(r).length > 0 ? r : undefined;
 }
 
 /** Conditions with lastTransitionTime kept when the status did not flip, and observedGeneration set. */
@@ -200,6 +272,8 @@ export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now
   if (o.exceptions.length > 0) status.exceptions = o.exceptions;
   const secrets = o.secrets?.entries ?? (o.invalid?.length ? existing?.secrets : undefined);
   if (secrets && secrets.length > 0) status.secrets = secrets;
+  const policy = o.invalid?.length ? existing?.policy : policyReport(o.policy);
+  if (policy) status.policy = policy;
   return status;
 }
 
@@ -225,6 +299,7 @@ export function statusEqual(current: ProfileStatus | undefined, next: ProfileSta
     objects: s.objects ?? [],
     exceptions: s.exceptions ?? [],
     secrets: s.secrets ?? [],
+    policy: s.policy ?? {},
   });
   return canonical(pick(current)) === canonical(pick(next));
 }
@@ -256,5 +331,7 @@ export function readStatus(v: unknown): ProfileStatus | undefined {
   if (exceptions) out.exceptions = exceptions;
   const secrets = entries(raw.secrets, SecretStatusSchema);
   if (secrets) out.secrets = secrets;
+  const policy = PolicyReportSchema.safeParse(raw.policy);
+  if (policy.success && policy.data) out.policy = policy.data;
   return out;
 }

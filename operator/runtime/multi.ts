@@ -55,6 +55,11 @@ export class NamespacedInformers<T extends KubeObjectLike> {
     return this.byNamespace.get(namespace)?.byIndex(name, value) ?? [];
   }
 
+  /** Cached objects of every watched namespace whose index `name` has `value`. */
+  byIndexAll(name: string, value: string): T[] {
+    return this.informers.flatMap((i) => i.byIndex(name, value));
+  }
+
   countByIndex(namespace: string, name: string, value: string): number {
     if (this.all) return this.all.countByIndex(name, value);
     return this.byNamespace.get(namespace)?.countByIndex(name, value) ?? 0;

@@ -1,0 +1,29 @@
+// Work-queue keys. A profile is "namespace/name"; a namespace (its shared default deny) is
+// "namespace"; the platform's fleet-wide objects use names no Kubernetes object can have ('@').
+export type Key =
+  | { type: "profile"; namespace: string; name: string }
+  | { type: "namespace"; namespace: string }
+  | { type: "quarantine" }
+  | { type: "policy"; name: string };
+
+/** The quarantine objects of every MeshwardPolicy (one DENY per mesh root, the isolation policies). */
+export const QUARANTINE_KEY = "@quarantine";
+const POLICY_PREFIX = "@policy/";
+
+/** The status of one MeshwardPolicy. */
+export function policyKey(name: string): string {
+  return `${POLICY_PREFIX}${name}`;
+}
+
+export function parseKey(key: string): Key {
+  if (key === QUARANTINE_KEY) return { type: "quarantine" };
+  if (key.startsWith(POLICY_PREFIX)) return { type: "policy", name: key.slice(POLICY_PREFIX.length) };
+  const slash = key.indexOf("/");
+  if (slash < 0) return { type: "namespace", namespace: key };
+  return { type: "profile", namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** A profile key is "namespace/name"; a namespace key (for the shared default deny) is just "namespace". */
+export function isNamespaceKey(key: string): boolean {
+  return parseKey(key).type === "namespace";
+}
