@@ -129,6 +129,12 @@ export class Controller {
       log,
       {
         drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }),
+        // A reconcile that ends after its profile's delete event must not bring the entry back.
+        secrets: (key, summary) => {
+          const [ns = "", name = ""] = key.split("/");
+          if (this.profiles.get(ns, name)) metrics.secretStates.set(key, summary);
+          else metrics.secretStates.forget(key);
+        },
       },
     );
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
@@ -164,8 +170,11 @@ export class Controller {
   private wire(): void {
     this.profiles.on((type, obj, old) => {
       const keys = profileEventKeys(this.refs, type, obj, old);
-      if (type === "delete")
-        this.reconciler.forget(`${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`);
+      if (type === "delete") {
+        const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+        this.reconciler.forget(key);
+        this.metrics.secretStates.forget(key);
+      }
       for (const k of keys) this.queue.add(k);
     });
     for (const inf of this.children.values()) {
