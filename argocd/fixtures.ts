@@ -13,8 +13,13 @@ export interface FixtureCase {
   name: string;
   what: string;
   status: HealthCode;
-  /** A part of the message that shows the case is the right one. */
-  messageIncludes: string;
+  /** Parts of the message that show the case is the right one. */
+  messageIncludes: string | string[];
+  /**
+   * The condition whose message the health carries word for word: Ready for Healthy and Degraded
+   * unless said otherwise; none for Progressing unless said (meshward's own waiting messages).
+   */
+  from?: "Ready" | "SecretsReady";
 }
 
 export const FIXTURES: FixtureCase[] = [
@@ -41,6 +46,23 @@ export const FIXTURES: FixtureCase[] = [
     what: "an ingress entry naming a profile that does not exist",
     status: "Degraded",
     messageIncludes: "no ServiceSecurityProfile",
+  },
+  {
+    name: "secret-failing",
+    what: "a secret whose remote key does not exist, with External Secrets Operator running",
+    status: "Degraded",
+    messageIncludes: [
+      "1 of 1 secret cannot be synced by External Secrets Operator: api-db (remote key no-such-secret (property password) from ClusterSecretStore ",
+      "): SecretSyncedError: could not get secret data from provider",
+    ],
+  },
+  {
+    name: "secret-pending",
+    what: "a secret External Secrets Operator has not reported on (it does not watch the namespace)",
+    status: "Progressing",
+    messageIncludes:
+      "1 of 1 secret not synced yet: api-db (remote key db-creds (property password) from ClusterSecretStore ",
+    from: "SecretsReady",
   },
   {
     name: "istio-not-installed",
@@ -74,16 +96,16 @@ interface ObjectWithStatus {
 export function checkHealth(obj: unknown, c: FixtureCase, health: Health): void {
   const where = `${c.name} (${c.what})`;
   if (health.status !== c.status) throw new Error(`${where}: status ${health.status}, want ${c.status}`);
-  if (!health.message?.includes(c.messageIncludes))
+  for (const part of typeof c.messageIncludes === "string" ? [c.messageIncludes] : c.messageIncludes)
+    if (!health.message?.includes(part))
+      throw new Error(`${where}: message ${JSON.stringify(health.message)} lacks ${JSON.stringify(part)}`);
+  const from = c.from ?? (c.status === "Progressing" ? undefined : "Ready");
+  if (!from) return;
+  const cond = (obj as ObjectWithStatus).status?.conditions?.find((x) => x.type === from);
+  if (!cond) throw new Error(`${where}: the object has no ${from} condition`);
+  if (health.message !== cond.message)
     throw new Error(
-      `${where}: message ${JSON.stringify(health.message)} lacks ${JSON.stringify(c.messageIncludes)}`,
-    );
-  if (c.status === "Progressing") return;
-  const ready = (obj as ObjectWithStatus).status?.conditions?.find((x) => x.type === "Ready");
-  if (!ready) throw new Error(`${where}: the object has no Ready condition`);
-  if (health.message !== ready.message)
-    throw new Error(
-      `${where}: message ${JSON.stringify(health.message)} is not Ready's ${JSON.stringify(ready.message)}`,
+      `${where}: message ${JSON.stringify(health.message)} is not ${from}'s ${JSON.stringify(cond.message)}`,
     );
 }
 

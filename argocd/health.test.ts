@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { ProfileStatus } from "../operator/api/schema.ts";
+import { foldSecretHealth, type SecretInput } from "../operator/reconcile/secret-health.ts";
 import { buildStatus, type Outcome } from "../operator/reconcile/status.ts";
 import { checkHealth, FIXTURES, inputPath, readFixture, readHealthTest } from "./fixtures.ts";
 import {
@@ -214,6 +215,100 @@ describe("on every status the operator can write", () => {
         });
     });
   }
+  describe("secrets, as External Secrets Operator reports them", () => {
+    const spec = (name: string, key: string) => ({
+      name,
+      storeRef: { kind: "ClusterSecretStore" as const, name: "vault" },
+      data: [{ secretKey: "password", remoteRef: { key, property: "password" } }],
+    });
+    const externalSecret = (status?: string, reason = "", message = "") => ({
+      metadata: { generation: 1 },
+      status: status
+        ? {
+            conditions: [{ type: "Ready", status, reason, message }],
+            refreshTime: "2026-12-01T00:00:00Z",
+            syncedResourceVersion: "1-abc",
+          }
+        : {},
+    });
+    const input = (name: string, key: string, live: unknown): SecretInput => ({
+      spec: spec(name, key) as SecretInput["spec"],
+      object: { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", name, state: "InSync" },
+      live,
+    });
+    const health = (inputs: SecretInput[], extra: Partial<Outcome> = {}) => {
+      const status = buildStatus(
+        { ...base, ...extra, secrets: foldSecretHealth(inputs, undefined) },
+        undefined,
+        new Date(),
+      );
+      const byType = (t: string) => status.conditions?.find((c) => c.type === t);
+      const results = LIBS.map((libs) => lua.health({ metadata: { generation: 3 }, status }, { libs }));
+      expect(results[1]).toEqual(results[0]);
+      return { health: results[0], ready: byType("Ready"), secrets: byType("SecretsReady") };
+    };
+    const synced = externalSecret("True", "SecretSynced", "secret synced");
+    const failed = externalSecret("False", "SecretSyncedError", "could not get secret data from provider");
+
+    it("every secret synced: Healthy, with Ready's message", () => {
+      const r = health([input("api-db", "db", synced)]);
+      expect(r.secrets?.status).toBe("True");
+      expect(r.health).toEqual({ status: "Healthy", message: r.ready?.message });
+    });
+
+    it("one cannot be synced: Degraded, naming the secret, its remote key and ESO's reason and message", () => {
+      const r = health([input("api-db", "db", synced), input("cache", "no-such-key", failed)]);
+      expect(r.ready).toMatchObject({ status: "False", reason: "SecretSyncFailed" });
+      expect(r.health).toEqual({ status: "Degraded", message: r.ready?.message });
+      expect(r.health?.message).toContain(
+        "1 of 2 secrets cannot be synced by External Secrets Operator: cache (remote key no-such-key (property password) from ClusterSecretStore vault): SecretSyncedError: could not get secret data from provider",
+      );
+    });
+
+    it("one cannot be synced and another object conflicts: Degraded with Ready's message (the conflict)", () => {
+      const r = health([input("cache", "no-such-key", failed)], {
+        conflicts: ["ServiceAccount api (managed by x)"],
+      });
+      expect(r.ready?.reason).toBe("Conflict");
+      expect(r.health).toEqual({ status: "Degraded", message: r.ready?.message });
+    });
+
+    it("one not reported on yet: Progressing, with SecretsReady's message (Ready stays True)", () => {
+      const r = health([input("api-db", "db", synced), input("cache", "db", externalSecret())]);
+      expect(r.ready?.status).toBe("True");
+      expect(r.secrets).toMatchObject({ status: "Unknown", reason: "Pending" });
+      expect(r.health).toEqual({ status: "Progressing", message: r.secrets?.message });
+      expect(r.health?.message).toContain("1 of 2 secrets not synced yet: cache (remote key db");
+    });
+
+    it("SecretsReady=False under Ready=True (a status another writer made): Degraded, SecretsReady's message", () => {
+      const status: ProfileStatus = {
+        observedGeneration: 3,
+        conditions: [
+          {
+            type: "Ready",
+            status: "True",
+            reason: "Reconciled",
+            message: "ok",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+          {
+            type: "SecretsReady",
+            status: "False",
+            reason: "SecretSyncedError",
+            message: "",
+            lastTransitionTime: "2026-01-01T00:00:00Z",
+          },
+        ],
+      };
+      for (const libs of LIBS)
+        expect(lua.health({ metadata: { generation: 3 }, status }, { libs })).toEqual({
+          status: "Degraded",
+          message: "SecretsReady=False (SecretSyncedError)",
+        });
+    });
+  });
+
   it("warning only is still Healthy", () => {
     const status = buildStatus(
       { ...base, warnings: [{ path: "spec", message: "ambient mode needs a waypoint" }] },

@@ -1,7 +1,8 @@
 // The Argo CD health check (argocd/resource_customizations/meshward.io/ServiceSecurityProfile/,
 // run by gopher-lua through argocd-lua as Argo CD runs it) on profiles the real operator reconciled:
-// Healthy, Degraded for drift, conflict, a missing reference and missing Istio, Progressing before
-// the first reconcile and right after a spec change. UPDATE_FIXTURES=1 writes each object to
+// Healthy, Degraded for drift, conflict, a missing reference, a secret External Secrets Operator
+// (really running) cannot sync, and missing Istio, Progressing for a secret ESO has not reported on,
+// before the first reconcile and right after a spec change. UPDATE_FIXTURES=1 writes each object to
 // testdata/ and their healths to health_test.yaml, which argocd/health.test.ts checks without a
 // cluster (and Argo CD's own test would, once upstream).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,12 +14,14 @@ import { resourcePath } from "../operator/runtime/client.ts";
 import { createNamespace, deleteNamespace, kube, kubeconfigPath } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, getProfile, kindOf, type ProfileObject, waitCondition } from "./support/profiles.ts";
+import { type SecretSource, startSecretSource } from "./support/secret-source.ts";
 
 const UPDATE = process.env.UPDATE_FIXTURES === "1";
 
 let client: KubeClient;
 let lua: ArgocdLua;
 let op: OperatorProcess | undefined;
+let vault: SecretSource | undefined;
 const namespaces: string[] = [];
 const checked = new Map<string, Health>();
 let istioRemoved = false;
@@ -30,6 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
+  await vault?.stop();
   for (const n of namespaces) await deleteNamespace(client, n);
   // Leave the test bed as the other files expect it.
   if (istioRemoved) await installUpstreamCrds(kubeconfigPath(), { istio: true, eso: false });
@@ -103,6 +107,36 @@ describe("Argo CD health of real profiles", () => {
       "reference-not-found",
       await waitCondition(client, n, "api", { status: "False", reason: "ReferenceNotFound" }),
     );
+  });
+
+  it("Degraded: a secret whose remote key does not exist, with ESO's reason; Progressing: a secret ESO has not reported on", async () => {
+    const failingNs = await ns("argo-secret");
+    const pendingNs = await ns("argo-secret-pending");
+    // ESO watches failingNs only: in pendingNs the ExternalSecret is created and never reported on.
+    vault = await startSecretSource(client, { watch: failingNs });
+    await vault.storeReady();
+    await applyProfile(client, failingNs, "api", {
+      ...PLAIN,
+      secrets: [vault.secretSpec("api-db", "no-such-secret")],
+    });
+    check(
+      "secret-failing",
+      await waitCondition(client, failingNs, "api", { type: "SecretsReady", status: "False" }, 60_000),
+    );
+    await applyProfile(client, pendingNs, "api", {
+      ...PLAIN,
+      secrets: [vault.secretSpec("api-db", "db-creds")],
+    });
+    // First "NotCreated" (the ExternalSecret not in meshward's cache yet), then "Pending".
+    const pending = await waitCondition(client, pendingNs, "api", {
+      type: "SecretsReady",
+      status: "Unknown",
+      reason: "Pending",
+    });
+    expect(pending.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    check("secret-pending", pending);
+    await vault.stop();
+    vault = undefined;
   });
 
   it("Progressing before the first reconcile and right after a spec change; Healthy once meshward caught up", async () => {

@@ -565,6 +565,7 @@ const MATRIX: Case[] = [
       expect(rules.map((r) => r.alert)).toEqual([
         "MeshwardProfileNotReady",
         "MeshwardProfileConflict",
+        "MeshwardSecretsFailing",
         "MeshwardDriftCorrectedRepeatedly",
         "MeshwardExceptionExpiringSoon",
         "MeshwardNotLeading",
@@ -578,6 +579,10 @@ const MATRIX: Case[] = [
       expect(byName.MeshwardProfileNotReady).toMatchObject({
         expr: `max by (namespace, name) (meshward_profile_ready{${job}}) == 0`,
         for: "10m",
+      });
+      expect(byName.MeshwardSecretsFailing).toMatchObject({
+        expr: `max by (namespace, name) (meshward_profile_secrets_failing{${job}}) > 0`,
+        for: "15m",
       });
       expect(byName.MeshwardExceptionExpiringSoon?.expr).toBe(
         `min by (namespace, name) (meshward_profile_exception_expiry_timestamp_seconds{${job}}) - time() < ${14 * 86400}`,

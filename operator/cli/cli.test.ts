@@ -273,6 +273,36 @@ describe("fleet checks across the inputs", () => {
     expect(r.code).toBe(0);
     expect(cli("validate", "--strict", dir).code).toBe(1);
   });
+
+  it("--fleet: egress on UDP to a port the callee admits on TCP only is one-sided, naming both protocols", () => {
+    const dir = path.join(tmp, "one-sided-protocol");
+    fs.mkdirSync(dir);
+    const api = write(
+      "one-sided-protocol/api.yaml",
+      profileYaml("shop", "api", "  egress:\n    to: [{service: cart, ports: [514], protocol: UDP}]\n"),
+    );
+    const cart = write(
+      "one-sided-protocol/cart.yaml",
+      profileYaml("shop", "cart", "  ingress:\n    - from: [{service: api}]\n      ports: [514]\n"),
+    );
+    const r = cli("validate", "--fleet", dir);
+    expect(r.err).toContain(
+      `${api}: shop/api: spec.egress.to[0].ports: warning: declares egress to shop/cart on UDP port 514, but shop/cart (${cart}) admits shop/api only on TCP port 514: make the ports and protocols agree`,
+    );
+    expect(r.code).toBe(0);
+    expect(cli("validate", "--fleet", "--strict", dir).code).toBe(1);
+    fs.writeFileSync(
+      cart,
+      profileYaml(
+        "shop",
+        "cart",
+        "  ingress:\n    - from: [{service: api}]\n      ports: [514]\n      protocol: UDP\n",
+      ),
+    );
+    const fixed = cli("validate", "--fleet", "--strict", dir);
+    expect(fixed.err).not.toContain("make the ports and protocols agree");
+    expect(fixed.code).toBe(0);
+  });
 });
 
 describe("output formats and exit codes", () => {

@@ -52,6 +52,23 @@ describe("oneSidedConditions", () => {
       names: ["shop/web", "shop/db", "spec.ingress[0].from[0].service", "spec.egress.to[0].service"],
     },
     {
+      name: "True when the egress names UDP 514 and the callee admits 514 on TCP only",
+      me: profile("shop/api", { egress: { to: [{ service: "cart", ports: [514], protocol: "UDP" }] } }),
+      cache: [profile("shop/cart", { ingress: [{ from: [{ service: "api" }], ports: [514] }] })],
+      want: ["True", "UndeclaredPeer"],
+      names: ["spec.egress.to[0].ports", "on UDP port 514", "admits shop/api only on TCP port 514"],
+    },
+    {
+      name: "False when both sides name UDP 514",
+      me: profile("shop/api", { egress: { to: [{ service: "cart", ports: [514], protocol: "UDP" }] } }),
+      cache: [
+        profile("shop/cart", {
+          ingress: [{ from: [{ service: "api" }], ports: [514], protocol: "UDP" }],
+        }),
+      ],
+      want: ["False", "PeersDeclared"],
+    },
+    {
       name: "peers not in the cache are not one-sided (they are missing references)",
       me: api,
       cache: [],

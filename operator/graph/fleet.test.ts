@@ -96,6 +96,63 @@ describe("findOneSided", () => {
       want: [],
     },
     {
+      name: "the same port number on another protocol: UDP 514 is not TCP 514",
+      fleet: [
+        profile("shop/cart", { ingress: [{ from: [{ service: "shop/api" }], ports: [514] }] }),
+        profile("shop/api", { egress: { to: [{ service: "shop/cart", ports: [514], protocol: "UDP" }] } }),
+      ],
+      want: [["ports-disjoint", "shop/api", "shop/cart", "spec.egress.to[0].ports"]],
+    },
+    {
+      name: "the same port and protocol named on both sides (UDP)",
+      fleet: [
+        profile("shop/cart", {
+          ingress: [{ from: [{ service: "shop/api" }], ports: [514], protocol: "UDP" }],
+        }),
+        profile("shop/api", { egress: { to: [{ service: "shop/cart", ports: [514], protocol: "UDP" }] } }),
+      ],
+      want: [],
+    },
+    {
+      name: "TCP named on one side, left to its default on the other",
+      fleet: [
+        profile("shop/cart", {
+          ingress: [{ from: [{ service: "shop/api" }], ports: [514], protocol: "TCP" }],
+        }),
+        profile("shop/api", { egress: { to: [{ service: "shop/cart", ports: [514] }] } }),
+      ],
+      want: [],
+    },
+    {
+      name: "egress on every UDP port does not reach a callee that admits TCP only",
+      fleet: [
+        profile("a/api", admits("b/web")),
+        profile("b/web", { egress: { to: [{ service: "a/api", protocol: "UDP" }] } }),
+      ],
+      want: [["ports-disjoint", "b/web", "a/api", "spec.egress.to[0].ports"]],
+    },
+    {
+      name: "every port admitted on SCTP meets SCTP egress on one port",
+      fleet: [
+        profile("a/api", { ingress: [{ from: [{ service: "b/web" }], protocol: "SCTP" }] }),
+        profile("b/web", { egress: { to: [{ service: "a/api", ports: [3868], protocol: "SCTP" }] } }),
+      ],
+      want: [],
+    },
+    {
+      name: "one of the callee's rules admits the egress protocol: enough",
+      fleet: [
+        profile("shop/cart", {
+          ingress: [
+            { from: [{ service: "shop/api" }], ports: [514] },
+            { from: [{ service: "shop/api" }], ports: [514], protocol: "UDP" },
+          ],
+        }),
+        profile("shop/api", { egress: { to: [{ service: "shop/cart", ports: [514], protocol: "UDP" }] } }),
+      ],
+      want: [],
+    },
+    {
       name: "a peer that is not in the set is not one-sided (it is a missing reference)",
       fleet: [profile("a/api", admits("b/web")), profile("c/x", calls("d/y"))],
       want: [],
@@ -118,6 +175,30 @@ describe("findOneSided", () => {
     const [p] = findOneSided([profile("a/api", {}), profile("b/web", calls("a/api"))]);
     expect(p?.message).toContain(
       'but a/api (api.yaml) does not admit b/web, so the call is denied: add "- service: b/web"',
+    );
+  });
+
+  it("names the protocols of both sides when they differ", () => {
+    const [o] = findOneSided([
+      profile("shop/cart", {
+        ingress: [{ from: [{ service: "shop/api" }, { namespace: "ops" }], ports: [514, 8080] }],
+      }),
+      profile("shop/api", { egress: { to: [{ service: "shop/cart", ports: [514], protocol: "UDP" }] } }),
+    ]);
+    expect(o?.message).toBe(
+      "declares egress to shop/cart on UDP port 514, but shop/cart (cart.yaml) admits shop/api only on TCP ports 514, 8080: make the ports and protocols agree",
+    );
+    const [every] = findOneSided([
+      profile("shop/cart", {
+        ingress: [
+          { from: [{ service: "shop/api" }], ports: [53], protocol: "UDP" },
+          { from: [{ service: "shop/api" }], ports: [8080] },
+        ],
+      }),
+      profile("shop/api", { egress: { to: [{ service: "shop/cart", protocol: "SCTP" }] } }),
+    ]);
+    expect(every?.message).toContain(
+      "on every SCTP port, but shop/cart (cart.yaml) admits shop/api only on TCP port 8080 and UDP port 53:",
     );
   });
 

@@ -3,7 +3,7 @@
 // say so: the callee admits the caller (spec.ingress) and the caller declares egress to the callee
 // (spec.egress.to; an omitted egress means DNS only). One side alone is denied at run time.
 // The CLI (validate, graph) and the operator (the OneSided condition) use the same functions.
-import type { IngressRule, Profile } from "../api/schema.ts";
+import { type IngressRule, type Profile, type Protocol, PROTOCOLS, protocolOf } from "../api/schema.ts";
 import { profileKey } from "../builders/context.ts";
 import { serviceAccountName } from "../builders/meta.ts";
 import { parseServiceRef } from "../builders/references.ts";
@@ -51,24 +51,50 @@ function admissions(callee: Profile, caller: Profile): Admission[] {
   return out;
 }
 
-/** Ports of the caller's egress entries naming the callee; [] in the list means every port. */
-function egressPorts(caller: Profile, callee: Profile): number[][] {
+/** The ports of one protocol a declaration covers; an empty list means every port of it. */
+interface PortSet {
+  protocol: Protocol;
+  ports: number[];
+}
+
+function portSet(entry: { protocol?: Protocol | undefined; ports?: number[] | undefined }): PortSet {
+  return { protocol: protocolOf(entry), ports: entry.ports ?? [] };
+}
+
+/** Ports of the caller's egress entries naming the callee, one set per entry. */
+function egressPorts(caller: Profile, callee: Profile): PortSet[] {
   const calleeKey = keyOf(callee);
   return (caller.spec.egress?.to ?? [])
     .filter((t) => t.service !== undefined && resolve(t.service, caller) === calleeKey)
-    .map((t) => t.ports ?? []);
+    .map(portSet);
 }
 
-function portsOverlap(a: number[][], b: number[][]): boolean {
-  if (a.some((p) => p.length === 0) || b.some((p) => p.length === 0)) return a.length > 0 && b.length > 0;
-  const set = new Set(b.flat());
-  return a.flat().some((p) => set.has(p));
+/** True when some port of `a` is a port of `b` of the same protocol (TCP 514 is not UDP 514). */
+function portsOverlap(a: PortSet[], b: PortSet[]): boolean {
+  return a.some((x) =>
+    b.some(
+      (y) =>
+        x.protocol === y.protocol &&
+        (x.ports.length === 0 || y.ports.length === 0 || x.ports.some((p) => y.ports.includes(p))),
+    ),
+  );
 }
 
-function portText(ports: number[][]): string {
-  if (ports.some((p) => p.length === 0)) return "every port";
-  const all = [...new Set(ports.flat())].sort((x, y) => x - y);
-  return `port${all.length === 1 ? "" : "s"} ${all.join(", ")}`;
+/** "TCP port 8080", "every UDP port", "TCP ports 80, 443 and UDP port 514". */
+function portText(sets: PortSet[]): string {
+  const byProtocol = new Map<Protocol, number[] | "every">();
+  for (const s of sets) {
+    const seen = byProtocol.get(s.protocol) ?? [];
+    byProtocol.set(s.protocol, seen === "every" || s.ports.length === 0 ? "every" : [...seen, ...s.ports]);
+  }
+  return [...byProtocol.entries()]
+    .sort(([a], [b]) => PROTOCOLS.indexOf(a) - PROTOCOLS.indexOf(b))
+    .map(([protocol, ports]) => {
+      if (ports === "every") return `every ${protocol} port`;
+      const all = [...new Set(ports)].sort((x, y) => x - y);
+      return `${protocol} port${all.length === 1 ? "" : "s"} ${all.join(", ")}`;
+    })
+    .join(" and ");
 }
 
 function where(file: string): string {
@@ -80,7 +106,7 @@ export interface OneSided {
   /**
    * no-egress: owner (the callee) admits peer, which declares no egress to it.
    * not-admitted: owner (the caller) declares egress to peer, which does not admit it.
-   * ports-disjoint: both declare, but on no common port.
+   * ports-disjoint: both declare, but on no common port of the same protocol (TCP unless named).
    */
   kind: "no-egress" | "not-admitted" | "ports-disjoint";
   owner: string;
@@ -133,14 +159,14 @@ export function oneSidedOf(me: FleetProfile, lookup: Lookup): OneSided[] {
       });
       return;
     }
-    const mine = [t.ports ?? []];
-    const theirs = adm.map((a) => a.rule.ports ?? []);
+    const mine = [portSet(t)];
+    const theirs = adm.map((a) => portSet(a.rule));
     if (!portsOverlap(mine, theirs)) {
       out.push({
         ...base,
         kind: "ports-disjoint",
         path: `spec.egress.to[${k}].ports`,
-        message: `declares egress to ${calleeKey} on ${portText(mine)}, but ${calleeKey}${where(callee.file)} admits ${key} only on ${portText(theirs)}: make the ports agree`,
+        message: `declares egress to ${calleeKey} on ${portText(mine)}, but ${calleeKey}${where(callee.file)} admits ${key} only on ${portText(theirs)}: make the ports and protocols agree`,
       });
     }
   });

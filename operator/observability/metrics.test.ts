@@ -188,6 +188,42 @@ describe("per-profile gauges", () => {
   });
 });
 
+describe("secret health", () => {
+  it("meshward_secrets sums what the reconciler reported, by state, and drops a deleted profile", async () => {
+    const m = new Metrics();
+    let s = await scrape(m);
+    for (const state of ["ready", "failing", "pending"])
+      expect(s.get(`meshward_secrets{state="${state}"}`)).toBe(0);
+    m.secretStates.set("shop/api", { ready: 1, failing: 1, pending: 0 });
+    m.secretStates.set("shop/web", { ready: 2, failing: 0, pending: 1 });
+    s = await scrape(m);
+    expect(s.get('meshward_secrets{state="ready"}')).toBe(3);
+    expect(s.get('meshward_secrets{state="failing"}')).toBe(1);
+    expect(s.get('meshward_secrets{state="pending"}')).toBe(1);
+    m.secretStates.forget("shop/api");
+    s = await scrape(m);
+    expect(s.get('meshward_secrets{state="failing"}')).toBe(0);
+    expect(s.get('meshward_secrets{state="ready"}')).toBe(2);
+  });
+
+  it("meshward_profile_secrets_failing follows the cached status; no series without secrets", async () => {
+    const m = new Metrics();
+    const secret = (name: string, ready: string) => ({ name, ready, reason: "R", message: "m" });
+    m.setProfileSource(
+      () =>
+        [
+          { metadata: { namespace: "shop", name: "api" }, status: { secrets: [secret("db", "False")] } },
+          { metadata: { namespace: "shop", name: "web" }, status: { secrets: [secret("db", "True")] } },
+          { metadata: { namespace: "shop", name: "plain" }, status: {} },
+        ] as KubeObjectLike[],
+    );
+    const s = await scrape(m);
+    expect(s.get('meshward_profile_secrets_failing{namespace="shop",name="api"}')).toBe(1);
+    expect(s.get('meshward_profile_secrets_failing{namespace="shop",name="web"}')).toBe(0);
+    expect(s.has('meshward_profile_secrets_failing{namespace="shop",name="plain"}')).toBe(false);
+  });
+});
+
 describe("build info", () => {
   it("tells the package version and the Node.js version", async () => {
     const s = await scrape(new Metrics());

@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { buildInfo } from "./build-info.ts";
 import { profileSeries, type ProfileSeries } from "./profiles.ts";
+import { SECRET_STATES, SecretStates } from "./secret-states.ts";
 
 /** The controller name in controller-runtime's labels (`controller`, and the work queue's `name`). */
 export const CONTROLLER = "servicesecurityprofile";
@@ -28,6 +29,8 @@ export class Metrics {
   #profiles: () => KubeObjectLike[] = () => [];
   /** Series per cached object: the cache replaces an object on every change, so this never goes stale. */
   readonly #series = new WeakMap<KubeObjectLike, ProfileSeries | undefined>();
+  /** Secret health per profile as the reconciler last reported it (meshward_secrets). */
+  readonly secretStates = new SecretStates();
   /** Running work-queue keys and when each started (for the unfinished-work gauges). */
   #inFlight: () => number[] = () => [];
   readonly #now: () => number;
@@ -128,6 +131,12 @@ export class Metrics {
     labelNames: ["namespace"],
     registers: [this.registry],
   });
+  readonly profileSecretsFailing = this.#profileGauge(
+    "meshward_profile_secrets_failing",
+    "Secrets of the profile that External Secrets Operator cannot sync (status.secrets ready=False); no series for a profile without secrets.",
+    (s) => s.secretsFailing,
+  );
+  readonly secrets = this.#secretsGauge();
   readonly drift = new Counter({
     name: "meshward_drift_total",
     help: "Drift found on generated objects, by kind and whether it was corrected.",
@@ -267,6 +276,20 @@ export class Metrics {
     "How many seconds has the longest running processor for workqueue been running.",
     (ages) => Math.max(0, ...ages),
   );
+
+  #secretsGauge(): Gauge<"state"> {
+    const states = this.secretStates;
+    return new Gauge({
+      name: "meshward_secrets",
+      help: "Secrets of all profiles by state: ready (synced by External Secrets Operator), failing (ESO cannot sync them), pending (ESO has not reported yet). Written by the leader, after each reconcile.",
+      labelNames: ["state"],
+      registers: [this.registry],
+      collect() {
+        const totals = states.totals();
+        for (const state of SECRET_STATES) this.set({ state }, totals[state]);
+      },
+    });
+  }
 
   #inFlightGauge(name: string, help: string, of: (agesSeconds: number[]) => number): Gauge {
     // eslint-disable-next-line @typescript-eslint/no-this-alias

@@ -99,6 +99,20 @@ describe("profileSeries", () => {
     });
   });
 
+  it("counts the secrets ESO cannot sync; no value for a profile without secrets", () => {
+    const secret = (name: string, ready: string) => ({ name, ready, reason: "R", message: "m" });
+    expect(
+      profileSeries(
+        p({ secrets: [secret("db", "False"), secret("api", "True"), secret("cache", "Unknown")] }),
+      )?.secretsFailing,
+    ).toBe(1);
+    expect(profileSeries(p({ secrets: [secret("db", "True")] }))?.secretsFailing).toBe(0);
+    expect(profileSeries(p({ secrets: [] }))).not.toHaveProperty("secretsFailing");
+    expect(profileSeries(p({ secrets: [{ name: "db", ready: "Broken" }] }))).not.toHaveProperty(
+      "secretsFailing",
+    );
+  });
+
   it("skips objects without namespace or name", () => {
     expect(profileSeries(p(undefined, { name: "a" }))).toBeUndefined();
     expect(profileSeries(p(undefined, { namespace: "ns" }))).toBeUndefined();

@@ -1,5 +1,6 @@
-// Per-profile gauge values from a profile as the cache holds it (pure): its status conditions and
-// the earliest expiry among its active exceptions. The status is read defensively (readStatus).
+// Per-profile gauge values from a profile as the cache holds it (pure): its status conditions, the
+// earliest expiry among its active exceptions and how many of its secrets cannot be synced. The
+// status is read defensively (readStatus).
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { readStatus } from "../reconcile/status.ts";
 
@@ -9,6 +10,8 @@ export interface ProfileSeries {
   ready: 0 | 1;
   drifted: 0 | 1;
   conflict: 0 | 1;
+  /** Secrets ESO cannot sync (status.secrets ready=False); undefined for a profile without secrets. */
+  secretsFailing?: number;
   /** Unix seconds of the next active exception's expiry; undefined without one. */
   nextExceptionExpiry?: number;
   /** Findings of the platform's policies: refused (Enforce) and reported only (Audit). */
@@ -37,6 +40,8 @@ export function profileSeries(p: KubeObjectLike): ProfileSeries | undefined {
     policyRefused: (status?.policy?.findings ?? []).filter((f) => f.mode === "Enforce").length,
     policyAudit: (status?.policy?.findings ?? []).filter((f) => f.mode === "Audit").length,
   };
+  const secrets = status?.secrets ?? [];
+  if (secrets.length > 0) series.secretsFailing = secrets.filter((e) => e.ready === "False").length;
   if (expiries.length > 0) series.nextExceptionExpiry = Math.min(...expiries) / 1000;
   return series;
 }

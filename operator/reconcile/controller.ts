@@ -184,6 +184,12 @@ export class Controller {
           if (uncovered === undefined) metrics.adoptionUncoveredPods.remove({ namespace });
           else metrics.adoptionUncoveredPods.set({ namespace }, uncovered);
         },
+        // A reconcile that ends after its profile's delete event must not bring the entry back.
+        secrets: (key, summary) => {
+          const [ns = "", name = ""] = key.split("/");
+          if (this.profiles.get(ns, name)) metrics.secretStates.set(key, summary);
+          else metrics.secretStates.forget(key);
+        },
       },
     );
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
@@ -225,8 +231,11 @@ export class Controller {
   private wire(): void {
     this.profiles.on((type, obj, old) => {
       const keys = profileEventKeys(this.refs, type, obj, old);
-      if (type === "delete")
-        this.reconciler.forget(`${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`);
+      if (type === "delete") {
+        const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+        this.reconciler.forget(key);
+        this.metrics.secretStates.forget(key);
+      }
       if (keys.length === 0) return;
       for (const k of keys) this.queue.add(k);
       // Which of two overlapping profiles keeps the pods, and what a quarantine isolates, may change.

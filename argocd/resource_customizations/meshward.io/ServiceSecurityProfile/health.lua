@@ -10,8 +10,13 @@
 -- libraries: no string or math, strings have no methods) and as a built-in script (all of them).
 --
 --   no status, or status.observedGeneration ~= metadata.generation  -> Progressing
---   Ready=True                                                        -> Healthy
---   Ready=False or Unknown (Drifted, Conflict, InvalidSpec, ...)      -> Degraded, Ready's message
+--   Ready=False or Unknown (Drifted, Conflict, SecretSyncFailed, ...) -> Degraded, Ready's message
+--   Ready=True, SecretsReady=False                                    -> Degraded, SecretsReady's message
+--   Ready=True, SecretsReady=Unknown (ESO has not synced a secret yet) -> Progressing, SecretsReady's message
+--   Ready=True otherwise                                              -> Healthy
+--
+-- A secret External Secrets Operator cannot sync makes Ready False (reason SecretSyncFailed) with
+-- SecretsReady's message: the secret, its remote key, the store and ESO's reason.
 --
 -- Each check below returns a health when it decides, or nil to leave it to the next one; they run
 -- in the order of `checks` at the end. A new rule is one more function in that list.
@@ -76,20 +81,41 @@ local function readyNotReported(o)
   return nil
 end
 
--- Healthy when Ready=True, otherwise Degraded; the message is Ready's, word for word.
-local function fromReady(o)
-  local ready = condition(o.status, "Ready")
-  local message = ready.message
-  if message == nil or message == "" then
-    message = "Ready=" .. describe(ready.status) .. " (" .. describe(ready.reason) .. ")"
+-- A condition's message, or its status and reason when it has none.
+local function messageOf(c)
+  if c.message == nil or c.message == "" then
+    return c.type .. "=" .. describe(c.status) .. " (" .. describe(c.reason) .. ")"
   end
-  if ready.status == "True" then
-    return { status = "Healthy", message = message }
-  end
-  return { status = "Degraded", message = message }
+  return c.message
 end
 
-local checks = { notReconciledYet, readyNotReported, fromReady }
+-- Degraded unless Ready=True; the message is Ready's, word for word.
+local function readyFalse(o)
+  local ready = condition(o.status, "Ready")
+  if ready.status == "True" then
+    return nil
+  end
+  return { status = "Degraded", message = messageOf(ready) }
+end
+
+-- Ready=True, but External Secrets Operator has not synced every secret: Degraded if one cannot be
+-- synced, Progressing while one is not synced yet; the message is SecretsReady's.
+local function secretsNotReady(o)
+  local secrets = condition(o.status, "SecretsReady")
+  if secrets == nil or secrets.status == "True" then
+    return nil
+  end
+  if secrets.status == "False" then
+    return { status = "Degraded", message = messageOf(secrets) }
+  end
+  return { status = "Progressing", message = messageOf(secrets) }
+end
+
+local function healthy(o)
+  return { status = "Healthy", message = messageOf(condition(o.status, "Ready")) }
+end
+
+local checks = { notReconciledYet, readyNotReported, readyFalse, secretsNotReady, healthy }
 
 local hs = {}
 for _, check in ipairs(checks) do
