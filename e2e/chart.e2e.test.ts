@@ -787,6 +787,10 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
     expect(one("ClusterRole").rules).toEqual([
       { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles"], verbs: ["list", "watch"] },
       { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles/status"], verbs: ["patch"] },
+      { apiGroups: ["meshward.io"], resources: ["meshwardpolicies"], verbs: ["list", "watch"] },
+      { apiGroups: ["meshward.io"], resources: ["meshwardpolicies/status"], verbs: ["patch"] },
+      { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
+      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
       ...[
         ["", ["serviceaccounts"]],
         ["networking.k8s.io", ["networkpolicies"]],
@@ -890,6 +894,12 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         name: "default",
       },
       { verb: "create", resource: "pods", namespace: testNs },
+      // The platform's policies bound the operator too: it may write only their status.
+      { verb: "create", resource: "meshwardpolicies", group: "meshward.io" },
+      { verb: "patch", resource: "meshwardpolicies", group: "meshward.io", name: "default" },
+      { verb: "delete", resource: "meshwardpolicies", group: "meshward.io", name: "default" },
+      { verb: "get", resource: "pods", namespace: testNs, name: "x" },
+      { verb: "watch", resource: "pods" },
       { verb: "update", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
       { verb: "delete", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
       { verb: "update", resource: "networkpolicies", group: "networking.k8s.io", namespace: testNs },
