@@ -3,6 +3,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { validatePolicy } from "../api/validate-policy.ts";
+import { validateProfile } from "../api/validate.ts";
+import { admissionManifest } from "../policy/admission.ts";
+import { evaluateProfile } from "../policy/engine.ts";
+import { defaultNamespaceLabels } from "../policy/fleet.ts";
 import { run } from "./main.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -368,10 +374,11 @@ describe("output formats and exit codes", () => {
     expect(r.code).toBe(2);
   });
 
-  it("render -o json prints the objects as a JSON list", () => {
+  it("render -o json prints the objects and the baseline rules policies added", () => {
     const r = cli("render", "-o", "json", fleetFile("orders-api"), ...NOW);
-    const objects = JSON.parse(r.out) as { kind: string }[];
-    expect(objects.map((o) => o.kind)).toContain("AuthorizationPolicy");
+    const j = JSON.parse(r.out) as { objects: { kind: string }[]; baseline: unknown[] };
+    expect(j.objects.map((o) => o.kind)).toContain("AuthorizationPolicy");
+    expect(j.baseline).toEqual([]);
     expect(r.code).toBe(0);
   });
 });
@@ -391,6 +398,405 @@ describe("meshward graph", () => {
     const r = cli("graph", path.join(ROOT, "examples/invalid/port-out-of-range.yaml"));
     expect(r.out).toBe("");
     expect(r.err).toContain("nothing drawn");
+    expect(r.code).toBe(1);
+  });
+});
+
+describe("platform policies offline: the cluster's answer", () => {
+  const SHOP_CART = profileYaml(
+    "shop",
+    "cart",
+    `  secrets:
+    - name: db
+      storeRef: {kind: ClusterSecretStore, name: vault}
+      data:
+        - {secretKey: password, remoteRef: {key: payments/db, property: password}}
+        - {secretKey: user, remoteRef: {key: shop/db, property: user}}
+`,
+  );
+  function policyYaml(name: string, spec: string): string {
+    return `apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: ${name}}\nspec:\n${spec}`;
+  }
+  const secretsPolicy = (mode: string, extra = "") =>
+    policyYaml(
+      "default",
+      `  guardrails:
+    secrets:
+      mode: ${mode}
+      stores: [{kind: ClusterSecretStore, name: vault, keys: ["{namespace}/*"]}]
+${extra}`,
+    );
+  /** The finding the operator's engine gives for the same inputs (what it writes in status). */
+  function engineFindings(profileText: string, policyText: string) {
+    const prof = validateProfile(parse(profileText));
+    const pol = validatePolicy(parse(policyText));
+    if (!prof.ok || !pol.ok) throw new Error("fixture invalid");
+    return evaluateProfile({
+      profile: prof.profile,
+      namespaceProfiles: [prof.profile],
+      policies: [pol.policy],
+      namespaceLabels: defaultNamespaceLabels(prof.profile.metadata.namespace),
+      now: new Date(NOW[1] as string),
+    }).findings;
+  }
+
+  it("a foreign secret key: refused under Enforce, warned under Audit, with the message the cluster gives", () => {
+    const dir = path.join(tmp, "secrets");
+    fs.mkdirSync(dir, { recursive: true });
+    const prof = write("secrets/cart.yaml", SHOP_CART);
+    const enforce = write("secrets-enforce.yaml", secretsPolicy("Enforce"));
+    const audit = write("secrets-audit.yaml", secretsPolicy("Audit"));
+    const [finding] = engineFindings(SHOP_CART, secretsPolicy("Enforce"));
+    expect(finding).toMatchObject({
+      reason: "SecretNotAllowed",
+      path: "spec.secrets[0].data[0].remoteRef.key",
+    });
+    const message = finding?.message ?? "";
+    expect(message).toContain('does not allow remote key "payments/db" from ClusterSecretStore vault');
+
+    const e = cli("validate", prof, "--policy", enforce, ...NOW);
+    expect(e.err).toContain(
+      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: error: ${message} [SecretNotAllowed, Enforce, MeshwardPolicy default]`,
+    );
+    expect(e.err).toContain("meshward validate: 1 error");
+    expect(e.code).toBe(1);
+
+    const a = cli("validate", prof, "--policy", audit, ...NOW);
+    expect(a.err).toContain(
+      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: warning: ${message} [SecretNotAllowed, Audit, MeshwardPolicy default]`,
+    );
+    expect(a.err).toContain("1 profile valid under 1 MeshwardPolicy, 1 warning");
+    expect(a.code).toBe(0);
+    expect(cli("validate", "--strict", prof, "--policy", audit, ...NOW).code).toBe(1);
+
+    // The policy among the inputs (a directory) counts the same as --policy.
+    fs.copyFileSync(enforce, path.join(dir, "policy.yaml"));
+    expect(cli("validate", dir, ...NOW).err).toContain(`error: ${message}`);
+    fs.rmSync(path.join(dir, "policy.yaml"));
+
+    // JSON and JUnit carry the finding too.
+    const j = JSON.parse(cli("validate", "-o", "json", prof, "--policy", enforce, ...NOW).out) as {
+      policies: { name: string }[];
+      problems: Record<string, unknown>[];
+    };
+    expect(j.policies).toEqual([{ file: enforce, name: "default" }]);
+    expect(j.problems).toEqual([
+      {
+        file: prof,
+        profile: "shop/cart",
+        path: "spec.secrets[0].data[0].remoteRef.key",
+        severity: "error",
+        message,
+        reason: "SecretNotAllowed",
+        rule: "guardrails.secrets",
+        mode: "Enforce",
+        policies: ["default"],
+      },
+    ]);
+    const x = cli("validate", "-o", "junit", prof, "--policy", audit, ...NOW).out;
+    expect(x).toContain("<system-out>");
+    expect(x).toContain("SecretNotAllowed, Audit");
+    expect(cli("validate", "-o", "junit", prof, "--policy", enforce, ...NOW).out).toContain(
+      '<failure type="error" message="1 error: spec.secrets[0].data[0].remoteRef.key: MeshwardPolicy default',
+    );
+
+    // render: what the cluster applies. Enforce leaves the refused key out (exit 1), Audit keeps it.
+    const re = cli("render", prof, "--policy", enforce, ...NOW);
+    expect(re.code).toBe(1);
+    expect(re.err).toContain("what the cluster would apply is printed (the refused parts left out)");
+    const secret = (out: string) =>
+      parseAllDocuments(out)
+        .map((d) => d.toJS() as { kind: string; spec: { data: { remoteRef: { key: string } }[] } })
+        .find((o) => o.kind === "ExternalSecret");
+    expect(secret(re.out)?.spec.data.map((d) => d.remoteRef.key)).toEqual(["shop/db"]);
+    const ra = cli("render", prof, "--policy", audit, ...NOW);
+    expect(ra.code).toBe(0);
+    expect(secret(ra.out)?.spec.data.map((d) => d.remoteRef.key)).toEqual(["payments/db", "shop/db"]);
+  });
+
+  it("a self-written exception is PendingApproval until the policy approves it", () => {
+    const prof = profileYaml(
+      "legacy",
+      "billing",
+      `  mtls: {mode: Permissive}
+  exceptions:
+    - {type: PermissiveMtls, reason: "old clients", ticket: SEC-1, expires: "2026-12-01T00:00:00Z"}
+`,
+    );
+    const pending = policyYaml("default", "  guardrails:\n    exceptions: {mode: Enforce}\n");
+    const approved = policyYaml(
+      "default",
+      `  guardrails:
+    exceptions:
+      mode: Enforce
+      approvals: [{profile: legacy/billing, type: PermissiveMtls, expires: "2026-12-15T00:00:00Z"}]
+`,
+    );
+    const f = write("billing.yaml", prof);
+    const [finding] = engineFindings(prof, pending);
+    expect(finding?.reason).toBe("PendingApproval");
+    const r = cli("validate", f, "--policy", write("pending.yaml", pending), ...NOW);
+    expect(r.err).toContain(
+      `${f}: legacy/billing: spec.exceptions[0]: error: ${finding?.message} [PendingApproval, Enforce, MeshwardPolicy default]`,
+    );
+    expect(r.err).toContain(
+      "ask the platform team for an approval {profile: legacy/billing, type: PermissiveMtls, expires: 2026-12-01T00:00:00Z}",
+    );
+    expect(r.code).toBe(1);
+    // Enforcement stays on: rendered without the exception (STRICT mTLS).
+    expect(cli("render", f, "--policy", write("pending.yaml", pending), ...NOW).out).toContain(
+      "mode: STRICT",
+    );
+    const ok = cli("validate", f, "--policy", write("approved.yaml", approved), ...NOW);
+    expect(ok.err).toBe("meshward validate: 1 profile valid under 1 MeshwardPolicy");
+    expect(ok.code).toBe(0);
+    expect(cli("render", f, "--policy", write("approved.yaml", approved), ...NOW).out).toContain(
+      "mode: PERMISSIVE",
+    );
+  });
+
+  it("two profiles in the input whose selectors overlap: the newer builds nothing (no policy needed)", () => {
+    const a = write(
+      "overlap-a.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata: {name: a-shop, namespace: shop}\nspec:\n  selector: {app: shop}\n",
+    );
+    const b = write(
+      "overlap-b.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata: {name: b-web, namespace: shop}\nspec:\n  selector: {app: shop, tier: web}\n",
+    );
+    const r = cli("validate", a, b, ...NOW);
+    expect(r.err).toContain(
+      `${b}: shop/b-web: spec.selector: error: spec.selector {app: shop, tier: web} can match the same pods as ServiceSecurityProfile shop/a-shop (selector {app: shop}), which is older and keeps them`,
+    );
+    expect(r.err).toContain("[SelectorOverlap, Enforce]");
+    expect(r.code).toBe(1);
+    const rendered = cli("render", a, b, ...NOW);
+    expect(rendered.out).toContain("# from ServiceSecurityProfile shop/a-shop");
+    expect(rendered.out).not.toContain("shop/b-web");
+    expect(rendered.code).toBe(1);
+  });
+
+  it("render shows baseline rules as coming from the policy, in valid YAML, and the quarantine objects", () => {
+    const pol = write(
+      "baseline.yaml",
+      policyYaml(
+        "scrape",
+        `  baseline:
+    ingress:
+      - from: [{serviceAccount: {namespace: monitoring, name: prometheus}}]
+        ports: [15090]
+  quarantine:
+    identities: [{profile: shop/cart, reason: INC-7}]
+`,
+      ),
+    );
+    const web = write("web.yaml", profileYaml("shop", "web", ""));
+    const cart = write("cart.yaml", profileYaml("shop", "cart", ""));
+    const r = cli("render", web, cart, "--policy", pol, ...NOW);
+    expect(r.out).toContain(
+      '# baseline rule from MeshwardPolicy scrape: spec.ingress[0] {"from":[{"serviceAccount":{"namespace":"monitoring","name":"prometheus"}}],"ports":[15090],"requireToken":false}\n# from ServiceSecurityProfile shop/web',
+    );
+    const docs = parseAllDocuments(r.out);
+    for (const d of docs) expect(d.errors).toEqual([]);
+    const objs = docs.map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string }; spec: unknown },
+    );
+    const webPolicy = objs.find((o) => o.kind === "AuthorizationPolicy" && o.metadata.name === "web");
+    expect(JSON.stringify(webPolicy?.spec)).toContain("cluster.local/ns/monitoring/sa/prometheus");
+    // Quarantined: no baseline for shop/cart, a DENY in istio-system and an isolating NetworkPolicy.
+    expect(
+      objs.find((o) => o.kind === "AuthorizationPolicy" && o.metadata.namespace === "istio-system"),
+    ).toMatchObject({
+      metadata: { name: "meshward-quarantine" },
+      spec: {
+        action: "DENY",
+        rules: [{ from: [{ source: { principals: ["cluster.local/ns/shop/sa/cart"] } }] }],
+      },
+    });
+    expect(
+      objs.some((o) => o.kind === "NetworkPolicy" && o.metadata.name === "meshward-quarantine-cart"),
+    ).toBe(true);
+    expect(r.err).toContain(
+      "shop/cart: spec: error: this profile's identity is quarantined by MeshwardPolicy scrape",
+    );
+    expect(r.code).toBe(1);
+
+    const j = JSON.parse(cli("render", "-o", "json", web, "--policy", pol, ...NOW).out) as {
+      baseline: unknown[];
+    };
+    expect(j.baseline).toEqual([
+      {
+        profile: "shop/web",
+        path: "spec.ingress[0]",
+        policies: ["scrape"],
+        rule: {
+          from: [{ serviceAccount: { namespace: "monitoring", name: "prometheus" } }],
+          ports: [15090],
+          requireToken: false,
+        },
+      },
+    ]);
+    const v = JSON.parse(cli("validate", "-o", "json", web, "--policy", pol, ...NOW).out) as {
+      baseline: unknown[];
+    };
+    expect(v.baseline).toEqual(j.baseline);
+  });
+
+  it("a namespaceSelector governs only the namespaces whose labels match (--namespace-labels)", () => {
+    const prof = write("ns-cart.yaml", SHOP_CART);
+    const pol = write(
+      "prod.yaml",
+      policyYaml(
+        "prod",
+        `  namespaceSelector: {tier: prod}
+  guardrails:
+    secrets:
+      mode: Enforce
+      stores: [{kind: ClusterSecretStore, name: vault, keys: ["{namespace}/*"]}]
+`,
+      ),
+    );
+    expect(cli("validate", prof, "--policy", pol, ...NOW).code).toBe(0);
+    const r = cli("validate", prof, "--policy", pol, "--namespace-labels", "shop:tier=prod,team=a", ...NOW);
+    expect(r.err).toContain("MeshwardPolicy prod does not allow remote key");
+    expect(r.code).toBe(1);
+    for (const bad of ["shop", "shop:tier", "Shop:tier=prod", "shop:tier=prod,=x"]) {
+      const u = cli("validate", prof, "--namespace-labels", bad);
+      expect(u.err, bad).toMatch(/--namespace-labels/);
+      expect(u.code, bad).toBe(2);
+    }
+  });
+
+  it("a bad policy: file, policy, field and what to write; exit 1 like an invalid profile", () => {
+    const pol = write(
+      "bad-policy.yaml",
+      policyYaml(
+        "team-keys",
+        `  guardrails:
+    secrets:
+      mode: Enforce
+      stores: [{name: vault, keys: ["{team}/*"]}]
+`,
+      ),
+    );
+    const prof = write("ok.yaml", profileYaml("shop", "ok", ""));
+    const r = cli("validate", prof, "--policy", pol, ...NOW);
+    expect(r.err).toContain(
+      `${pol}: MeshwardPolicy team-keys: spec.guardrails.secrets.stores[0].keys[0]: error: key patterns use letters, digits`,
+    );
+    expect(r.err).toContain("the placeholders {namespace} and {profile}, e.g. {namespace}/*");
+    expect(r.code).toBe(1);
+    expect(cli("render", prof, "--policy", pol, ...NOW).out).toBe("");
+    // A namespaced policy, a profile given as --policy, a duplicate name.
+    const ns = write(
+      "ns-policy.yaml",
+      policyYaml("x", "  {}\n").replace("{name: x}", "{name: x, namespace: y}"),
+    );
+    expect(cli("validate", prof, "--policy", ns).err).toContain(
+      "MeshwardPolicy x: metadata.namespace: error: must be omitted: a MeshwardPolicy is cluster-scoped",
+    );
+    const asPolicy = cli("validate", prof, "--policy", write("other.yaml", profileYaml("shop", "other", "")));
+    expect(asPolicy.err).toContain("--policy reads MeshwardPolicies only, not ServiceSecurityProfile");
+    const dup = write(
+      "dup.yaml",
+      `${policyYaml("default", "  {}\n")}\n---\n${policyYaml("default", "  {}\n")}`,
+    );
+    expect(cli("validate", dup).err).toContain(
+      "document 2: metadata.name: error: MeshwardPolicy default is also defined in",
+    );
+    expect(cli("validate", prof, "--policy", path.join(tmp, "missing.yaml")).code).toBe(2);
+  });
+
+  it("a folder of policies alone is valid input; contradictions are reported as in the policy's status", () => {
+    const dir = path.join(tmp, "platform");
+    fs.mkdirSync(dir, { recursive: true });
+    const store = (name: string) =>
+      policyYaml(
+        name,
+        `  guardrails:\n    secrets:\n      mode: Enforce\n      stores: [{name: ${name}, keys: ["{namespace}/*"]}]\n`,
+      );
+    fs.writeFileSync(path.join(dir, "vault.yaml"), store("vault"));
+    expect(cli("validate", dir).err).toBe("meshward validate: 0 profiles valid under 1 MeshwardPolicy");
+    fs.writeFileSync(path.join(dir, "aws.yaml"), store("aws"));
+    const r = cli("validate", dir, write("c.yaml", profileYaml("shop", "c", "")));
+    expect(r.err).toContain(
+      "vault.yaml: MeshwardPolicy vault: spec.guardrails.secrets.stores: warning: contradicts MeshwardPolicy aws",
+    );
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("meshward admission", () => {
+  it("prints the admission policies and bindings: mode Warn by default, --mode, --namespace-selector", () => {
+    const r = cli("admission");
+    expect(r.out).toBe(admissionManifest({ mode: "Warn" }));
+    expect(r.code).toBe(0);
+    const kinds = parseAllDocuments(r.out).map((d) => (d.toJS() as { kind: string }).kind);
+    expect(kinds).toEqual([
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicy",
+      "ValidatingAdmissionPolicyBinding",
+      "ValidatingAdmissionPolicyBinding",
+    ]);
+    const d = cli("admission", "--mode", "Deny", "--namespace-selector", "team=shop,tier=prod");
+    expect(d.out).toBe(
+      admissionManifest({ mode: "Deny", namespaceSelector: { team: "shop", tier: "prod" } }),
+    );
+    expect(d.out).toContain("validationActions:\n    - Deny\n");
+    expect(d.out).toContain("matchLabels:\n        team: shop\n        tier: prod\n");
+    const j = JSON.parse(cli("admission", "-o", "json", "--mode", "Audit").out) as { kind: string }[];
+    expect(j).toHaveLength(4);
+  });
+
+  it("--policy: one pair of bindings per MeshwardPolicy with spec.admission", () => {
+    const pol = write(
+      "admission.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: prod}\nspec:\n  namespaceSelector: {tier: prod}\n  admission: {mode: Deny}\n---\napiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: other}\nspec: {}\n",
+    );
+    const r = cli("admission", "--policy", pol);
+    const objs = parseAllDocuments(r.out).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, unknown> },
+    );
+    expect(objs.map((o) => `${o.kind} ${o.metadata.name}`)).toEqual([
+      "ValidatingAdmissionPolicy meshward-profile-serviceaccount",
+      "ValidatingAdmissionPolicy meshward-workload-baseline",
+      "ValidatingAdmissionPolicyBinding meshward-profile-serviceaccount-prod",
+      "ValidatingAdmissionPolicyBinding meshward-workload-baseline-prod",
+    ]);
+    expect(objs[2]?.spec).toMatchObject({
+      validationActions: ["Deny"],
+      matchResources: { namespaceSelector: { matchLabels: { tier: "prod" } } },
+    });
+    expect(r.code).toBe(0);
+    const none = cli(
+      "admission",
+      "--policy",
+      write(
+        "no-admission.yaml",
+        "apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: a}\nspec: {}\n",
+      ),
+    );
+    expect(none.err).toContain("no MeshwardPolicy among 1 sets spec.admission");
+  });
+
+  it("bad flags and bad policies: a clear message, exit 2 or 1", () => {
+    expect(cli("admission", "--mode", "Block").err).toContain(
+      '--mode must be one of Deny, Warn, Audit, not "Block"',
+    );
+    expect(cli("admission", "--mode", "Block").code).toBe(2);
+    expect(cli("admission", "--namespace-selector", "team").err).toContain("--namespace-selector");
+    expect(cli("admission", "--policy", "x.yaml", "--mode", "Deny").err).toContain("exclude each other");
+    expect(cli("admission", "extra.yaml").code).toBe(2);
+    expect(cli("validate", FLEET, "--mode", "Deny").err).toContain(
+      "--mode is an option of meshward admission only",
+    );
+    const bad = write(
+      "bad-admission.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: a}\nspec:\n  admission: {mode: Block}\n",
+    );
+    const r = cli("admission", "--policy", bad);
+    expect(r.err).toContain(`${bad}: MeshwardPolicy a: spec.admission.mode: error:`);
+    expect(r.out).toBe("");
     expect(r.code).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-// The `meshward` command line: validate, render, graph, crds. Bad input gets one line per problem
+// The `meshward` command line: validate, render, graph, crds, admission. Bad input gets one line per problem
 // and a documented exit code (docs/cli.md), never a stack trace. All I/O of the CLI is here and in
 // load.ts; the checks, reports and drawings are pure.
 import * as fs from "node:fs";
@@ -9,36 +9,65 @@ import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
+import { ADMISSION_MODES, type AdmissionMode } from "../api/policy.ts";
+import { isError } from "../api/validate.ts";
+import {
+  admissionManifest,
+  baselinePolicy,
+  buildAdmission,
+  buildAdmissionForPolicies,
+  serviceAccountPolicy,
+} from "../policy/admission.ts";
 import { check, EXIT } from "./check.ts";
 import { loadProfiles } from "./load.ts";
+import { applyPolicies, parseLabels, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";
-import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
+import { formatProblem, jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 
 const USAGE = `Usage: meshward <command> [options] <file|dir|->...
 
 Commands:
-  validate <file|dir|->...  check profiles; every problem with file, profile and field
+  validate <file|dir|->...  check profiles and platform policies; every problem with file, profile and field
   render <file|dir|->...    print every object the profiles produce (YAML); references resolve among the inputs
   graph <file|dir|->...     draw who may call whom (Mermaid, Graphviz DOT or SVG)
   crds                      print the ServiceSecurityProfile CustomResourceDefinition
+  admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
 
 Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
 that are not meshward kinds (Deployments, Services, kustomization.yaml, ...) are skipped and counted;
 Helm templates ({{ ... }}) are skipped with a note.
 
+Platform policies: MeshwardPolicy documents among the inputs or given with --policy are applied as
+the operator applies them: an Enforce finding is an error, an Audit finding a warning, each with the
+message the cluster puts in the profile's status. render prints the effective profiles (refused
+parts left out, baseline rules added and marked by a comment) and the quarantine objects.
+
 Options:
-  -o, --output <format>     validate: text (default), json, junit; render: yaml (default), json;
-                            graph: mermaid (default), dot, svg
+  -o, --output <format>     validate: text (default), json, junit; render and admission: yaml
+                            (default), json; graph: mermaid (default), dot, svg
+  --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
+  --namespace-labels <ns:k=v,...>
+                            labels of a namespace, added to kubernetes.io/metadata.name (repeatable),
+                            to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a
   --fleet                   the inputs are the whole fleet: a service: reference to a profile that is
                             not among them is an error (otherwise a warning)
-  --strict                  warnings, unknown kinds and an input without profiles fail (exit 1)
+  --strict                  warnings (Audit findings too), unknown kinds and an input without
+                            profiles fail (exit 1)
   --skip-unknown            skip documents that are not meshward kinds (default; --no-skip-unknown
                             makes each an error)
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
-  --now <time>              evaluate exceptions at this RFC 3339 time instead of now
+  --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
   -h, --help                show this help
   -v, --version             print the version
+
+admission options:
+  --mode <mode>             Deny, Warn (default) or Audit
+  --namespace-selector <k=v,...>
+                            bind only in namespaces with all these labels (default: every namespace
+                            that holds profiles)
+  --policy <file|dir>       instead of --mode and --namespace-selector: one pair of bindings per
+                            MeshwardPolicy with spec.admission, with its mode and namespaceSelector
 
 Exit codes: 0 valid; 1 invalid (an error, or with --strict a warning); 2 usage or I/O error (bad flag,
 missing or unreadable file); 3 internal error (a bug: please report it).
@@ -55,6 +84,7 @@ const OUTPUTS: Record<string, readonly string[]> = {
   validate: REPORT_FORMATS,
   render: ["yaml", "json"],
   graph: GRAPH_FORMATS,
+  admission: ["yaml", "json"],
 };
 
 function usageError(io: Io, message: string): number {
@@ -62,25 +92,33 @@ function usageError(io: Io, message: string): number {
   return EXIT.usage;
 }
 
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    allowNegative: true,
+    options: {
+      output: { type: "string", short: "o" },
+      fleet: { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
+      "skip-unknown": { type: "boolean", default: true },
+      "trust-domain": { type: "string" },
+      "mesh-mode": { type: "string" },
+      now: { type: "string" },
+      policy: { type: "string", multiple: true },
+      "namespace-labels": { type: "string", multiple: true },
+      mode: { type: "string" },
+      "namespace-selector": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
 export function run(argv: string[], io: Io): number {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      allowNegative: true,
-      options: {
-        output: { type: "string", short: "o" },
-        fleet: { type: "boolean", default: false },
-        strict: { type: "boolean", default: false },
-        "skip-unknown": { type: "boolean", default: true },
-        "trust-domain": { type: "string" },
-        "mesh-mode": { type: "string" },
-        now: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
+    parsed = parseOptions(argv);
   } catch (e) {
     return usageError(io, (e as Error).message);
   }
@@ -112,11 +150,19 @@ export function run(argv: string[], io: Io): number {
   }
   const formats = OUTPUTS[command];
   if (!formats)
-    return usageError(io, `unknown command "${command}"; the commands are validate, render, graph, crds`);
+    return usageError(
+      io,
+      `unknown command "${command}"; the commands are validate, render, graph, crds, admission`,
+    );
   const output = v.output ?? formats[0] ?? "";
   if (!formats.includes(output)) {
     return usageError(io, `meshward ${command} -o must be one of ${formats.join(", ")}, not "${output}"`);
   }
+  if (command === "admission") return admission(io, v, paths, output);
+  for (const flag of ["mode", "namespace-selector"] as const)
+    if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
+  const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
+  if (typeof namespaceLabels === "string") return usageError(io, namespaceLabels);
   if (paths.length === 0) {
     return usageError(
       io,
@@ -124,35 +170,119 @@ export function run(argv: string[], io: Io): number {
     );
   }
 
-  const loaded = loadProfiles(paths, { readStdin: io.readStdin });
-  const built = render(loaded.profiles, {
-    trustDomain: v["trust-domain"] ?? "cluster.local",
-    meshMode: meshMode as MeshMode,
-    defaults: DEFAULT_PLATFORM,
+  const loaded = loadProfiles(paths, { readStdin: io.readStdin, policyPaths: v.policy ?? [] });
+  const trustDomain = v["trust-domain"] ?? "cluster.local";
+  const policy = applyPolicies(loaded, {
     now,
+    trustDomain,
+    dns: DEFAULT_PLATFORM.dns,
+    namespaceLabels,
+    fleet: v.fleet,
   });
-  const result = check(loaded, built.problems, {
+  const built = render(
+    policy.effective,
+    { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now },
+    policy,
+  );
+  const result = check(loaded, [...built.problems, ...policy.problems], {
     fleet: v.fleet,
     strict: v.strict,
     skipUnknown: v["skip-unknown"],
   });
 
   if (command === "validate") {
-    if (output === "json") io.out(jsonReport(loaded, result));
+    if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
     else if (output === "junit") io.out(junitReport(loaded, result));
     else for (const line of textReport(command, loaded, result)) io.err(line);
     return result.exitCode;
   }
-  // render and graph: problems on stderr, the result on stdout only when there is no error.
+  // render and graph: problems on stderr, the result on stdout only when the inputs are valid. A
+  // policy's finding does not stop them: they show what the cluster would apply (refused parts
+  // left out), and still exit 1 for an Enforce finding.
   const lines = textReport(command, loaded, result);
   for (const line of lines.slice(0, -1)) io.err(line);
-  if (result.exitCode !== EXIT.valid) {
+  const blocking = result.exitCode === EXIT.usage || result.problems.some((p) => isError(p) && !p.finding);
+  if (blocking) {
     io.err(`${lines.at(-1) ?? ""}; nothing ${command === "render" ? "rendered" : "drawn"}`);
     return result.exitCode;
   }
+  if (result.exitCode !== EXIT.valid)
+    io.err(`${lines.at(-1) ?? ""}; what the cluster would apply is printed (the refused parts left out)`);
+  else if (policy.baseline.length > 0)
+    io.err(
+      `meshward ${command}: ${policy.baseline.length} baseline rule${policy.baseline.length === 1 ? "" : "s"} added by MeshwardPolicies (${[...new Set(policy.baseline.map((b) => b.profile))].join(", ")})`,
+    );
   if (command === "render")
-    io.out(output === "json" ? `${JSON.stringify(built.objects, null, 2)}\n` : built.yaml);
-  else io.out(renderGraph(buildGraph(loaded.profiles), output as GraphFormat));
+    io.out(
+      output === "json"
+        ? `${JSON.stringify(
+            {
+              objects: built.objects,
+              baseline: policy.baseline.map((b) => ({
+                profile: b.profile,
+                path: b.path,
+                policies: b.policies,
+                rule: b.rule,
+              })),
+            },
+            null,
+            2,
+          )}\n`
+        : built.yaml,
+    );
+  else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
+  return result.exitCode;
+}
+
+type Values = ReturnType<typeof parseOptions>["values"];
+
+/** `meshward admission`: the workload baseline's admission policies and bindings. */
+function admission(io: Io, v: Values, paths: string[], output: string): number {
+  if (paths.length > 0)
+    return usageError(io, `meshward admission takes no inputs (got ${paths.join(" ")}); use --policy FILE`);
+  const print = (objects: readonly unknown[]) =>
+    io.out(
+      output === "json"
+        ? `${JSON.stringify(objects, null, 2)}\n`
+        : objects.map((o) => stringify(o, { lineWidth: 0 })).join("---\n"),
+    );
+  if (v.policy === undefined) {
+    const mode = v.mode ?? "Warn";
+    if (!(ADMISSION_MODES as readonly string[]).includes(mode))
+      return usageError(io, `--mode must be one of ${ADMISSION_MODES.join(", ")}, not "${mode}"`);
+    const selector = v["namespace-selector"]
+      ? parseLabels(v["namespace-selector"], "--namespace-selector")
+      : {};
+    if (typeof selector === "string") return usageError(io, selector);
+    const opts = { mode: mode as AdmissionMode, namespaceSelector: selector };
+    io.out(
+      output === "json" ? `${JSON.stringify(buildAdmission(opts), null, 2)}\n` : admissionManifest(opts),
+    );
+    return EXIT.valid;
+  }
+  for (const flag of ["mode", "namespace-selector"] as const)
+    if (v[flag] !== undefined)
+      return usageError(
+        io,
+        `--${flag} and --policy exclude each other: with --policy each MeshwardPolicy's spec.admission and namespaceSelector decide`,
+      );
+  const loaded = loadProfiles([], { readStdin: io.readStdin, policyPaths: v.policy });
+  const problems = loaded.problems;
+  for (const line of problems.map(formatProblem)) io.err(line);
+  if (problems.length > 0) {
+    const code = problems.some((p) => p.io) ? EXIT.usage : EXIT.invalid;
+    io.err(
+      `meshward admission: ${problems.length} error${problems.length === 1 ? "" : "s"}; nothing printed`,
+    );
+    return code;
+  }
+  const policies = loaded.policies.map((l) => l.policy);
+  const bound = buildAdmissionForPolicies(policies);
+  if (bound.length === 0)
+    io.err(
+      `meshward admission: no MeshwardPolicy among ${loaded.policies.length} sets spec.admission: the admission policies are printed without bindings (they take effect only once bound)`,
+    );
+  print([serviceAccountPolicy(), baselinePolicy(), ...bound]);
   return EXIT.valid;
 }
 
