@@ -9,20 +9,13 @@ import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
-import { ADMISSION_MODES, type AdmissionMode } from "../api/policy.ts";
 import { isError } from "../api/validate.ts";
-import {
-  admissionManifest,
-  baselinePolicy,
-  buildAdmission,
-  buildAdmissionForPolicies,
-  serviceAccountPolicy,
-} from "../policy/admission.ts";
+import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { loadProfiles } from "./load.ts";
-import { applyPolicies, parseLabels, parseNamespaceLabels } from "./policy.ts";
+import { applyPolicies, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";
-import { formatProblem, jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
+import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 
 const USAGE = `Usage: meshward <command> [options] <file|dir|->...
 
@@ -158,7 +151,20 @@ export function run(argv: string[], io: Io): number {
   if (!formats.includes(output)) {
     return usageError(io, `meshward ${command} -o must be one of ${formats.join(", ")}, not "${output}"`);
   }
-  if (command === "admission") return admission(io, v, paths, output);
+  if (command === "admission") {
+    const r = admission({
+      inputs: paths,
+      output: output as "yaml" | "json",
+      mode: v.mode,
+      namespaceSelector: v["namespace-selector"],
+      policyPaths: v.policy,
+      readStdin: io.readStdin,
+    });
+    if ("usage" in r) return usageError(io, r.usage);
+    for (const line of r.err) io.err(line);
+    if (r.out) io.out(r.out);
+    return r.code;
+  }
   for (const flag of ["mode", "namespace-selector"] as const)
     if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
   const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
@@ -232,58 +238,6 @@ export function run(argv: string[], io: Io): number {
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
   return result.exitCode;
-}
-
-type Values = ReturnType<typeof parseOptions>["values"];
-
-/** `meshward admission`: the workload baseline's admission policies and bindings. */
-function admission(io: Io, v: Values, paths: string[], output: string): number {
-  if (paths.length > 0)
-    return usageError(io, `meshward admission takes no inputs (got ${paths.join(" ")}); use --policy FILE`);
-  const print = (objects: readonly unknown[]) =>
-    io.out(
-      output === "json"
-        ? `${JSON.stringify(objects, null, 2)}\n`
-        : objects.map((o) => stringify(o, { lineWidth: 0 })).join("---\n"),
-    );
-  if (v.policy === undefined) {
-    const mode = v.mode ?? "Warn";
-    if (!(ADMISSION_MODES as readonly string[]).includes(mode))
-      return usageError(io, `--mode must be one of ${ADMISSION_MODES.join(", ")}, not "${mode}"`);
-    const selector = v["namespace-selector"]
-      ? parseLabels(v["namespace-selector"], "--namespace-selector")
-      : {};
-    if (typeof selector === "string") return usageError(io, selector);
-    const opts = { mode: mode as AdmissionMode, namespaceSelector: selector };
-    io.out(
-      output === "json" ? `${JSON.stringify(buildAdmission(opts), null, 2)}\n` : admissionManifest(opts),
-    );
-    return EXIT.valid;
-  }
-  for (const flag of ["mode", "namespace-selector"] as const)
-    if (v[flag] !== undefined)
-      return usageError(
-        io,
-        `--${flag} and --policy exclude each other: with --policy each MeshwardPolicy's spec.admission and namespaceSelector decide`,
-      );
-  const loaded = loadProfiles([], { readStdin: io.readStdin, policyPaths: v.policy });
-  const problems = loaded.problems;
-  for (const line of problems.map(formatProblem)) io.err(line);
-  if (problems.length > 0) {
-    const code = problems.some((p) => p.io) ? EXIT.usage : EXIT.invalid;
-    io.err(
-      `meshward admission: ${problems.length} error${problems.length === 1 ? "" : "s"}; nothing printed`,
-    );
-    return code;
-  }
-  const policies = loaded.policies.map((l) => l.policy);
-  const bound = buildAdmissionForPolicies(policies);
-  if (bound.length === 0)
-    io.err(
-      `meshward admission: no MeshwardPolicy among ${loaded.policies.length} sets spec.admission: the admission policies are printed without bindings (they take effect only once bound)`,
-    );
-  print([serviceAccountPolicy(), baselinePolicy(), ...bound]);
-  return EXIT.valid;
 }
 
 export function main(): void {
