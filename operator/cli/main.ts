@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { buildCrd } from "../api/crd.ts";
+import { buildCrd, buildPolicyCrd } from "../api/crd.ts";
 import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
@@ -23,7 +23,7 @@ Commands:
   validate <file|dir|->...  check profiles and platform policies; every problem with file, profile and field
   render <file|dir|->...    print every object the profiles produce (YAML); references resolve among the inputs
   graph <file|dir|->...     draw who may call whom (Mermaid, Graphviz DOT or SVG)
-  crds                      print the ServiceSecurityProfile CustomResourceDefinition
+  crds                      print the CustomResourceDefinitions (ServiceSecurityProfile, MeshwardPolicy)
   admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
 
 Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
@@ -138,7 +138,7 @@ export function run(argv: string[], io: Io): number {
     return usageError(io, `--now must be an RFC 3339 time such as 2026-12-31T00:00:00Z, not "${v.now}"`);
   }
   if (command === "crds") {
-    io.out(stringify(buildCrd(), { lineWidth: 0 }));
+    io.out([buildCrd(), buildPolicyCrd()].map((c) => stringify(c, { lineWidth: 0 })).join("---\n"));
     return EXIT.valid;
   }
   const formats = OUTPUTS[command];
