@@ -712,6 +712,37 @@ ${extra}`,
     expect(cli("validate", prof, "--policy", path.join(tmp, "missing.yaml")).code).toBe(2);
   });
 
+  it("reads policies as kubectl get -o yaml prints them (a v1 List, with status and server fields)", () => {
+    const list = write(
+      "kubectl-list.yaml",
+      `apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+  - apiVersion: meshward.io/v1alpha1
+    kind: MeshwardPolicy
+    metadata:
+      name: default
+      uid: 0b7c5b9e-1111-4222-8333-944455556666
+      generation: 3
+      resourceVersion: "812"
+      creationTimestamp: "2026-11-01T00:00:00Z"
+      managedFields: [{manager: kubectl, operation: Apply}]
+    spec:
+      guardrails:
+        secrets:
+          mode: Enforce
+          stores: [{kind: ClusterSecretStore, name: vault, keys: ["{namespace}/*"]}]
+    status:
+      namespaceCount: 4
+      conditions: [{type: Ready, status: "True", reason: Evaluated, message: "", lastTransitionTime: "2026-11-01T00:00:00Z"}]
+`,
+    );
+    const r = cli("validate", write("list-cart.yaml", SHOP_CART), "--policy", list, ...NOW);
+    expect(r.err).toContain('error: MeshwardPolicy default does not allow remote key "payments/db"');
+    expect(r.code).toBe(1);
+  });
+
   it("a folder of policies alone is valid input; contradictions are reported as in the policy's status", () => {
     const dir = path.join(tmp, "platform");
     fs.mkdirSync(dir, { recursive: true });

@@ -160,6 +160,11 @@ function isMeshwardDocument(raw: unknown): boolean {
   return kind === KIND || kind === POLICY_KIND || str(apiVersion).startsWith(`${GROUP}/`);
 }
 
+function isList(raw: unknown): raw is { items: unknown[] } {
+  const o = raw as { apiVersion?: unknown; kind?: unknown; items?: unknown };
+  return o.apiVersion === "v1" && o.kind === "List" && Array.isArray(o.items);
+}
+
 function isPolicyDocument(raw: unknown): boolean {
   return (raw as { kind?: unknown }).kind === POLICY_KIND;
 }
@@ -263,6 +268,25 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
     profiles.push({ file, profile: r.profile });
   };
 
+  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean) => {
+    if (!isMeshwardDocument(raw)) {
+      const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
+        string,
+        unknown
+      >;
+      skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
+      return;
+    }
+    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly);
+    else if (policyOnly)
+      problems.push({
+        file,
+        path: at(where, "kind"),
+        message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
+      });
+    else addProfile(raw, file, where);
+  };
+
   const seen = new Set<string>();
   const inputs = collectFiles(args, problems, seen).map((name) => ({ name, policyOnly: false }));
   const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen).map((name) => ({
@@ -309,19 +333,10 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         return;
       }
       if (raw === null || raw === undefined) return; // empty document
-      if (!isMeshwardDocument(raw)) {
-        const o = (typeof raw === "object" && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-        skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
-        return;
-      }
-      if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly);
-      else if (policyOnly)
-        problems.push({
-          file,
-          path: at(where, "kind"),
-          message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
-        });
-      else addProfile(raw, file, where);
+      // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
+      if (isList(raw))
+        raw.items.forEach((item, j) => addDocument(item, file, at(where, `items[${j}]`), policyOnly));
+      else addDocument(raw, file, where, policyOnly);
     });
   }
   return { profiles, policies, problems, skipped, notes, files };
