@@ -762,6 +762,41 @@ items:
   });
 });
 
+describe("the example fleet under the example platform policy (examples/policies)", () => {
+  const POLICIES = path.join(ROOT, "examples/policies");
+
+  it("validates with one Audit finding, the approved exception honoured, a baseline rule per profile", () => {
+    const r = cli("validate", "-o", "json", FLEET, "--policy", POLICIES, ...NOW);
+    const j = JSON.parse(r.out) as {
+      problems: { profile: string; reason: string; mode: string; severity: string }[];
+      baseline: { profile: string; path: string }[];
+    };
+    expect(j.problems).toMatchObject([
+      { profile: "legacy/legacy-billing", reason: "SecretNotAllowed", mode: "Audit", severity: "warning" },
+    ]);
+    expect(j.baseline.map((b) => b.profile)).toEqual([
+      "checkout/checkout-api",
+      "edge/edge-api",
+      "legacy/legacy-billing",
+      "orders/orders-api",
+      "payments/payments-api",
+    ]);
+    expect(r.code).toBe(0);
+    const rendered = cli("render", FLEET, "--policy", POLICIES, ...NOW).out;
+    expect(rendered).toContain("mode: PERMISSIVE"); // legacy-billing's approved exception
+    expect(rendered.split("# baseline rule from MeshwardPolicy platform: spec.ingress[")).toHaveLength(6);
+  });
+
+  it("meshward admission --policy binds with the policy's mode", () => {
+    const objs = parseAllDocuments(cli("admission", "--policy", POLICIES).out).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string }; spec: { validationActions?: string[] } },
+    );
+    expect(
+      objs.filter((o) => o.kind === "ValidatingAdmissionPolicyBinding").map((o) => o.spec.validationActions),
+    ).toEqual([["Warn"], ["Warn"]]);
+  });
+});
+
 describe("meshward admission", () => {
   it("prints the admission policies and bindings: mode Warn by default, --mode, --namespace-selector", () => {
     const r = cli("admission");
