@@ -1266,40 +1266,87 @@ describe("RBAC for people: service teams write profiles, never MeshwardPolicies"
   });
   const mwp = (verb: string): Attrs => ({ verb, resource: "meshwardpolicies", group: "meshward.io" });
 
+  const clusterBindings: string[] = [];
+
+  /** A ServiceAccount of the team's namespace bound to `role`, in that namespace or cluster-wide. */
+  async function account(name: string, role: string, clusterWide: boolean): Promise<KubeClient> {
+    await client.request("POST", resourcePath(KINDS.ServiceAccount as Resource, teamNs), {
+      body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+    });
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: clusterWide ? "ClusterRoleBinding" : "RoleBinding",
+      metadata: { name: clusterWide ? `e2e-${teamNs}-${name}` : name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ kind: "ServiceAccount", name, namespace: teamNs }],
+    };
+    await client.request(
+      "POST",
+      resourcePath(KINDS[binding.kind] as Resource, clusterWide ? undefined : teamNs),
+      { body: binding },
+    );
+    if (clusterWide) clusterBindings.push(binding.metadata.name);
+    const kc = new KubeConfig();
+    kc.loadFromFile(
+      await serviceAccountKubeconfig(client, teamNs, name, path.join(WORK, `${name}.kubeconfig`)),
+    );
+    return new KubeClient(kc);
+  }
+
   beforeAll(async () => {
     await applyChart();
     teamNs = await createNamespace(client, "chart-team");
     otherNs = await createNamespace(client, "chart-other");
     namespaces.push(teamNs, otherNs);
-    // One ServiceAccount per built-in role, bound to it in the team's namespace only (a RoleBinding,
-    // as a cluster admin hands a namespace to a team), each with a token of its own.
-    for (const role of ["admin", "edit", "view"]) {
-      const name = `team-${role}`;
-      await client.request("POST", resourcePath(KINDS.ServiceAccount as Resource, teamNs), {
-        body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
-      });
-      await client.request("POST", resourcePath(KINDS.RoleBinding as Resource, teamNs), {
-        body: {
-          apiVersion: "rbac.authorization.k8s.io/v1",
-          kind: "RoleBinding",
-          metadata: { name },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
-          subjects: [{ kind: "ServiceAccount", name, namespace: teamNs }],
-        },
-      });
-      const kc = new KubeConfig();
-      kc.loadFromFile(
-        await serviceAccountKubeconfig(client, teamNs, name, path.join(WORK, `${name}.kubeconfig`)),
-      );
-      teams[role] = new KubeClient(kc);
-    }
+    // One account per built-in role, bound to it in the team's namespace only (a RoleBinding, as a
+    // cluster admin hands a namespace to a team); and admin and edit bound cluster-wide (a
+    // ClusterRoleBinding), where a rule aggregated into them would reach cluster-scoped policies.
+    for (const role of ["admin", "edit", "view"]) teams[role] = await account(`team-${role}`, role, false);
+    for (const role of ["admin", "edit"])
+      teams[`cluster-${role}`] = await account(`cluster-${role}`, role, true);
     // The clusterrole-aggregation controller copies the chart's rules into admin, edit and view.
-    for (const [role, attrs] of [
+    for (const [who, attrs] of [
       ["admin", ssp("create", teamNs)],
       ["edit", ssp("create", teamNs)],
       ["view", ssp("list", teamNs)],
+      ["cluster-admin", mwp("list")],
+      ["cluster-edit", mwp("list")],
     ] as const)
-      await waitFor(`the chart's rules aggregated into ${role}`, () => can(teams[role] as KubeClient, attrs));
+      await waitFor(`the chart's rules aggregated for ${who}`, () => can(teams[who] as KubeClient, attrs));
+  });
+
+  afterAll(async () => {
+    for (const name of clusterBindings)
+      await client
+        .delete(resourcePath(KINDS.ClusterRoleBinding as Resource, undefined, name))
+        .catch(() => undefined);
+  });
+
+  it("admin and edit bound cluster-wide read MeshwardPolicies and still cannot write one", async () => {
+    for (const role of ["cluster-admin", "cluster-edit"]) {
+      const who = teams[role] as KubeClient;
+      expect(await can(who, ssp("create", otherNs)), `${role} create profiles`).toBe(true);
+      for (const verb of ["get", "list", "watch"])
+        expect(await can(who, mwp(verb)), `${role} ${verb} meshwardpolicies`).toBe(true);
+      for (const verb of ["create", "update", "patch", "delete", "deletecollection"])
+        expect(await can(who, mwp(verb)), `${role} ${verb} meshwardpolicies`).toBe(false);
+      expect(
+        await forbidden(
+          who.request("POST", resourcePath(POLICIES), {
+            body: {
+              apiVersion: "meshward.io/v1alpha1",
+              kind: "MeshwardPolicy",
+              metadata: { name: `e2e-${role}-attempt` },
+              spec: {},
+            },
+          }),
+        ),
+        role,
+      ).toBe(true);
+      expect(await who.get(resourcePath(POLICIES, undefined, `${FULLNAME}-default`))).toMatchObject({
+        kind: "MeshwardPolicy",
+      });
+    }
   });
 
   it("a namespace admin or editor may write profiles in its namespace, and no MeshwardPolicy", async () => {
