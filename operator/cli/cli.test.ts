@@ -369,6 +369,11 @@ describe("output formats and exit codes", () => {
       "junit",
       "mermaid",
       "Exit codes",
+      "admission",
+      "--policy",
+      "--namespace-labels",
+      "--namespace-selector",
+      "Deny, Warn (default) or Audit",
     ])
       expect(help).toContain(word);
   });
