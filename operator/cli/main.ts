@@ -13,7 +13,7 @@ import { isError } from "../api/validate.ts";
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { loadProfiles } from "./load.ts";
-import { applyPolicies, parseNamespaceLabels } from "./policy.ts";
+import { applyPolicies, baselineJson, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 
@@ -212,28 +212,16 @@ export function run(argv: string[], io: Io): number {
     io.err(`${lines.at(-1) ?? ""}; nothing ${command === "render" ? "rendered" : "drawn"}`);
     return result.exitCode;
   }
-  if (result.exitCode !== EXIT.valid)
-    io.err(`${lines.at(-1) ?? ""}; what the cluster would apply is printed (the refused parts left out)`);
-  else if (policy.baseline.length > 0)
+  if (policy.baseline.length > 0)
     io.err(
       `meshward ${command}: ${policy.baseline.length} baseline rule${policy.baseline.length === 1 ? "" : "s"} added by MeshwardPolicies (${[...new Set(policy.baseline.map((b) => b.profile))].join(", ")})`,
     );
+  if (result.exitCode !== EXIT.valid)
+    io.err(`${lines.at(-1) ?? ""}; what the cluster would apply is printed (the refused parts left out)`);
   if (command === "render")
     io.out(
       output === "json"
-        ? `${JSON.stringify(
-            {
-              objects: built.objects,
-              baseline: policy.baseline.map((b) => ({
-                profile: b.profile,
-                path: b.path,
-                policies: b.policies,
-                rule: b.rule,
-              })),
-            },
-            null,
-            2,
-          )}\n`
+        ? `${JSON.stringify({ objects: built.objects, baseline: baselineJson(policy.baseline) }, null, 2)}\n`
         : built.yaml,
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));

@@ -42,6 +42,11 @@ export interface PolicyOptions {
   fleet: boolean;
 }
 
+/** A baseline entry as the JSON outputs show it (the file is already on the profile). */
+export function baselineJson(entries: readonly BaselineEntry[]): Omit<BaselineEntry, "file">[] {
+  return entries.map((b) => ({ profile: b.profile, path: b.path, policies: b.policies, rule: b.rule }));
+}
+
 export function labelsOf(extra: NamespaceLabels): (namespace: string) => Record<string, string> {
   return (ns) => ({ ...defaultNamespaceLabels(ns), ...extra.get(ns) });
 }

@@ -3,7 +3,7 @@
 import { isError } from "../api/validate.ts";
 import type { CheckResult } from "./check.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
-import type { BaselineEntry } from "./policy.ts";
+import { type BaselineEntry, baselineJson } from "./policy.ts";
 
 export type ReportFormat = "text" | "json" | "junit";
 export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit"];
@@ -85,7 +85,7 @@ export function jsonReport(
       // A policy finding: reason, rule, mode and policies as in the profile's status.policy.findings.
       ...p.finding,
     })),
-    baseline: baseline.map((b) => ({ profile: b.profile, path: b.path, policies: b.policies, rule: b.rule })),
+    baseline: baselineJson(baseline),
     skipped: loaded.skipped,
     notes: loaded.notes,
     files: loaded.files,
