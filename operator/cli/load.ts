@@ -1,6 +1,6 @@
 // Reading profiles and platform policies (MeshwardPolicy) from files, directories and stdin for the
-// CLI. A service's repository holds
-// more than profiles (Deployments, Services, kustomization.yaml, Helm templates, rendered objects):
+// CLI. A service's repository holds more than profiles (Deployments, Services, kustomization.yaml,
+// Helm templates, rendered objects, `kubectl get -o yaml` Lists, whose items are read one by one):
 // documents that are not meshward kinds are skipped and counted, files that are templates rather
 // than YAML are skipped with a note. Every failure becomes a one-line problem with the file it is
 // about; nothing here throws for bad input.
