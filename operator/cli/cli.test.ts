@@ -652,6 +652,42 @@ ${extra}`,
     expect(v.baseline).toEqual(j.baseline);
   });
 
+  it("adoption in Audit: no namespace default deny rendered; an egress range outside the allowed one is left out", () => {
+    const pol = write(
+      "adoption.yaml",
+      policyYaml(
+        "shared",
+        `  guardrails:
+    adoption: {mode: Audit}
+    egressCidrs: {mode: Enforce, allowed: [10.0.0.0/8]}
+`,
+      ),
+    );
+    const prof = write(
+      "egress.yaml",
+      profileYaml(
+        "shared",
+        "api",
+        "  egress:\n    to:\n      - {cidr: 0.0.0.0/0, ports: [443]}\n      - {cidr: 10.1.0.0/16, ports: [5432]}\n",
+      ),
+    );
+    const r = cli("render", prof, "--policy", pol, ...NOW);
+    expect(r.out).not.toContain("name: meshward-default-deny");
+    expect(r.out).toContain(
+      "# no namespace-wide default deny in shared: adoption is Audit (MeshwardPolicy shared)",
+    );
+    expect(r.out).toContain("cidr: 10.1.0.0/16");
+    expect(r.out).not.toContain("0.0.0.0/0");
+    expect(r.err).toContain(
+      "shared/api: spec.egress.to[0].cidr: error: MeshwardPolicy shared allows egress only inside 10.0.0.0/8: narrow 0.0.0.0/0 to an allowed range",
+    );
+    expect(r.code).toBe(1);
+    // Without the policy: the default deny and the wide range, as written.
+    const plain = cli("render", prof, ...NOW);
+    expect(plain.out).toContain("name: meshward-default-deny");
+    expect(plain.out).toContain("0.0.0.0/0");
+  });
+
   it("a namespaceSelector governs only the namespaces whose labels match (--namespace-labels)", () => {
     const prof = write("ns-cart.yaml", SHOP_CART);
     const pol = write(
