@@ -19,6 +19,8 @@ import {
   resourcePath,
 } from "../operator/runtime/client.ts";
 import { CRDS, LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
+import { validatePolicy } from "../operator/api/validate-policy.ts";
+import { run as runCli } from "../operator/cli/main.ts";
 import {
   CONFIGMAPS,
   createNamespace,
@@ -116,7 +118,27 @@ for (const [kind, plural] of [
   KINDS[kind] = { group: "monitoring.coreos.com", version: "v1", plural, kind, namespaced: true };
 KINDS.ConfigMap = CONFIGMAPS;
 KINDS.CustomResourceDefinition = CRDS;
-const CLUSTER_KINDS = ["ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"];
+const POLICIES: Resource = {
+  group: "meshward.io",
+  version: "v1alpha1",
+  plural: "meshwardpolicies",
+  kind: "MeshwardPolicy",
+  namespaced: false,
+};
+KINDS.MeshwardPolicy = POLICIES;
+for (const [kind, plural] of [
+  ["ValidatingAdmissionPolicy", "validatingadmissionpolicies"],
+  ["ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings"],
+] as const)
+  KINDS[kind] = { group: "admissionregistration.k8s.io", version: "v1", plural, kind, namespaced: false };
+const CLUSTER_KINDS = [
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "CustomResourceDefinition",
+  "MeshwardPolicy",
+  "ValidatingAdmissionPolicy",
+  "ValidatingAdmissionPolicyBinding",
+];
 const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
 
 let helmBin = "";
@@ -211,7 +233,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(ops.map((o) => o.stop()));
-  for (const o of rendered.filter((x) => x.kind === "ClusterRole" || x.kind === "ClusterRoleBinding")) {
+  for (const o of rendered.filter(
+    (x) => CLUSTER_KINDS.includes(x.kind ?? "") && x.kind !== "CustomResourceDefinition",
+  )) {
     await client.delete(pathOf(o)).catch(() => undefined);
   }
   for (const n of namespaces) await deleteNamespace(client, n);
@@ -226,11 +250,15 @@ describe("chart", () => {
 
   it("renders every object, the Deployment as specified", () => {
     expect(rendered.map((o) => o.kind).sort()).toEqual([
-      "ClusterRole",
+      "ClusterRole", // the operator's
+      "ClusterRole", // profiles-edit, aggregated into admin and edit
+      "ClusterRole", // platform-admin
+      "ClusterRole", // view, aggregated into view, edit and admin
       "ClusterRoleBinding",
       "CustomResourceDefinition",
       "CustomResourceDefinition",
       "Deployment",
+      "MeshwardPolicy", // the default policy, in Audit
       "PodDisruptionBudget",
       "Role",
       "RoleBinding",
@@ -599,6 +627,85 @@ const MATRIX: Case[] = [
     },
   },
   {
+    name: "default policy: Audit, exceptions need approval, no secrets guardrail without stores",
+    args: [],
+    check: (objs) => {
+      const policy = one("MeshwardPolicy", objs);
+      expect(policy.metadata?.name).toBe(`${FULLNAME}-default`);
+      // An empty allow-list would refuse every secret: without stores there is no secrets guardrail.
+      expect(policy.spec).toEqual({
+        guardrails: { exceptions: { mode: "Audit", maxDays: 90, requireApproval: true } },
+      });
+      expect(validatePolicy(policy).ok).toBe(true);
+    },
+  },
+  {
+    name: "default policy with secret stores, Enforce",
+    args: [
+      "--set",
+      "defaultPolicy.mode=Enforce",
+      "--set",
+      "defaultPolicy.secretStores[0].name=vault",
+      "--set",
+      "defaultPolicy.secretStores[1].kind=SecretStore",
+      "--set",
+      "defaultPolicy.secretStores[1].name=local",
+    ],
+    check: (objs) => {
+      const policy = one("MeshwardPolicy", objs);
+      expect(policy.spec).toEqual({
+        guardrails: {
+          secrets: {
+            mode: "Enforce",
+            stores: [
+              { kind: "ClusterSecretStore", name: "vault", keys: ["{namespace}/*"] },
+              { kind: "SecretStore", name: "local", keys: ["{namespace}/*"] },
+            ],
+          },
+          exceptions: { mode: "Enforce", maxDays: 90, requireApproval: true },
+        },
+      });
+      expect(validatePolicy(policy).ok).toBe(true);
+    },
+  },
+  {
+    name: "no default policy, no roles for people",
+    args: [
+      "--set",
+      "defaultPolicy.enabled=false",
+      "--set",
+      "userRoles.aggregateToDefaultRoles=false",
+      "--set",
+      "userRoles.platformAdmin=false",
+    ],
+    check: (objs) => {
+      expect(objs.some((o) => o.kind === "MeshwardPolicy")).toBe(false);
+      expect(one("ClusterRole", objs).metadata?.name).toBe(FULLNAME);
+    },
+  },
+  {
+    name: "admission with the defaults: what `meshward admission` prints",
+    args: ["--set", "admission.enabled=true"],
+    check: (objs) => expect(withoutLabels(admissionObjects(objs))).toEqual(cliAdmission()),
+  },
+  {
+    name: "admission Deny in labelled namespaces: what `meshward admission --mode Deny --namespace-selector` prints",
+    args: [
+      "--set",
+      "admission.enabled=true",
+      "--set",
+      "admission.mode=Deny",
+      "--set",
+      "admission.namespaceSelector.team=shop",
+      "--set",
+      "admission.namespaceSelector.tier=prod",
+    ],
+    check: (objs) =>
+      expect(withoutLabels(admissionObjects(objs))).toEqual(
+        cliAdmission("--mode", "Deny", "--namespace-selector", "team=shop,tier=prod"),
+      ),
+  },
+  {
     name: "CRDs disabled",
     args: ["--set", "crds.enabled=false"],
     check: (objs) => expect(objs.some((o) => o.kind === "CustomResourceDefinition")).toBe(false),
@@ -674,6 +781,31 @@ const MATRIX: Case[] = [
     },
   },
 ];
+
+function admissionObjects(objs: Manifest[]): Manifest[] {
+  return objs.filter((o) => o.kind?.startsWith("ValidatingAdmissionPolicy"));
+}
+
+/** The chart labels its objects its own way (helm.sh/chart, ...); everything else must be equal. */
+function withoutLabels(objs: readonly unknown[]): unknown[] {
+  return objs.map((o) => {
+    const c = structuredClone(o) as Manifest;
+    if (c.metadata) delete c.metadata.labels;
+    return c;
+  });
+}
+
+/** `meshward admission ...` as a user runs it, parsed. */
+function cliAdmission(...args: string[]): unknown[] {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runCli(["admission", ...args], { out: (x) => out.push(x), err: (x) => err.push(x) });
+  expect(err).toEqual([]);
+  expect(code).toBe(0);
+  const objs = parseAllDocuments(out.join("")).map((d) => d.toJS() as unknown);
+  expect(objs).toHaveLength(4);
+  return withoutLabels(objs);
+}
 
 /** Installs the Prometheus Operator CRDs the chart's monitoring objects need, unless they are served. */
 async function ensureMonitoringCrds(): Promise<void> {
@@ -773,8 +905,10 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
   });
 
   it("has no wildcard, no Secrets and no escalation verb in its roles", () => {
+    // The operator's own roles (the chart also has ClusterRoles for people: user-roles.yaml).
+    const own = rendered.filter((o) => o.kind !== "ClusterRole" || o.metadata?.name === FULLNAME);
     for (const kind of ["ClusterRole", "Role"]) {
-      for (const rule of one(kind).rules ?? []) {
+      for (const rule of one(kind, own).rules ?? []) {
         for (const v of [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...rule.verbs])
           expect(v, kind).not.toContain("*");
         expect(rule.resources, kind).not.toContain("secrets");
@@ -784,7 +918,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       }
     }
     // The whole grant, so that any widening shows up here.
-    expect(one("ClusterRole").rules).toEqual([
+    expect(one("ClusterRole", own).rules).toEqual([
       { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles"], verbs: ["list", "watch"] },
       { apiGroups: ["meshward.io"], resources: ["servicesecurityprofiles/status"], verbs: ["patch"] },
       { apiGroups: ["meshward.io"], resources: ["meshwardpolicies"], verbs: ["list", "watch"] },
@@ -1114,5 +1248,215 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
     // Not one request of either replica was refused.
     expect(await refused(follower)).toBe(0);
     for (const o of ops) expect(o.log(), o.logFile).not.toMatch(/forbidden|"status":403/i);
+  });
+});
+
+describe("RBAC for people: service teams write profiles, never MeshwardPolicies", () => {
+  type Attrs = { verb: string; resource: string; group?: string; namespace?: string; name?: string };
+  const teams: Record<string, KubeClient> = {};
+  let teamNs = "";
+  let otherNs = "";
+
+  /** What the API server says about this client's own access (SelfSubjectAccessReview). */
+  async function can(c: KubeClient, a: Attrs): Promise<boolean> {
+    const r = await c.request<{ status: { allowed: boolean } }>(
+      "POST",
+      "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { resourceAttributes: a },
+        },
+      },
+    );
+    return r.status.allowed;
+  }
+
+  const ssp = (verb: string, namespace: string): Attrs => ({
+    verb,
+    resource: "servicesecurityprofiles",
+    group: "meshward.io",
+    namespace,
+  });
+  const mwp = (verb: string): Attrs => ({ verb, resource: "meshwardpolicies", group: "meshward.io" });
+
+  const clusterBindings: string[] = [];
+
+  /** A ServiceAccount of the team's namespace bound to `role`, in that namespace or cluster-wide. */
+  async function account(name: string, role: string, clusterWide: boolean): Promise<KubeClient> {
+    await client.request("POST", resourcePath(KINDS.ServiceAccount as Resource, teamNs), {
+      body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+    });
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: clusterWide ? "ClusterRoleBinding" : "RoleBinding",
+      metadata: { name: clusterWide ? `e2e-${teamNs}-${name}` : name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ kind: "ServiceAccount", name, namespace: teamNs }],
+    };
+    await client.request(
+      "POST",
+      resourcePath(KINDS[binding.kind] as Resource, clusterWide ? undefined : teamNs),
+      { body: binding },
+    );
+    if (clusterWide) clusterBindings.push(binding.metadata.name);
+    const kc = new KubeConfig();
+    kc.loadFromFile(
+      await serviceAccountKubeconfig(client, teamNs, name, path.join(WORK, `${name}.kubeconfig`)),
+    );
+    return new KubeClient(kc);
+  }
+
+  beforeAll(async () => {
+    await applyChart();
+    teamNs = await createNamespace(client, "chart-team");
+    otherNs = await createNamespace(client, "chart-other");
+    namespaces.push(teamNs, otherNs);
+    // One account per built-in role, bound to it in the team's namespace only (a RoleBinding, as a
+    // cluster admin hands a namespace to a team); and admin and edit bound cluster-wide (a
+    // ClusterRoleBinding), where a rule aggregated into them would reach cluster-scoped policies.
+    for (const role of ["admin", "edit", "view"]) teams[role] = await account(`team-${role}`, role, false);
+    for (const role of ["admin", "edit"])
+      teams[`cluster-${role}`] = await account(`cluster-${role}`, role, true);
+    // The clusterrole-aggregation controller copies the chart's rules into admin, edit and view.
+    for (const [who, attrs] of [
+      ["admin", ssp("create", teamNs)],
+      ["edit", ssp("create", teamNs)],
+      ["view", ssp("list", teamNs)],
+      ["cluster-admin", mwp("list")],
+      ["cluster-edit", mwp("list")],
+    ] as const)
+      await waitFor(`the chart's rules aggregated for ${who}`, () => can(teams[who] as KubeClient, attrs));
+  });
+
+  afterAll(async () => {
+    for (const name of clusterBindings)
+      await client
+        .delete(resourcePath(KINDS.ClusterRoleBinding as Resource, undefined, name))
+        .catch(() => undefined);
+  });
+
+  it("admin and edit bound cluster-wide read MeshwardPolicies and still cannot write one", async () => {
+    for (const role of ["cluster-admin", "cluster-edit"]) {
+      const who = teams[role] as KubeClient;
+      expect(await can(who, ssp("create", otherNs)), `${role} create profiles`).toBe(true);
+      for (const verb of ["get", "list", "watch"])
+        expect(await can(who, mwp(verb)), `${role} ${verb} meshwardpolicies`).toBe(true);
+      for (const verb of ["create", "update", "patch", "delete", "deletecollection"])
+        expect(await can(who, mwp(verb)), `${role} ${verb} meshwardpolicies`).toBe(false);
+      expect(
+        await forbidden(
+          who.request("POST", resourcePath(POLICIES), {
+            body: {
+              apiVersion: "meshward.io/v1alpha1",
+              kind: "MeshwardPolicy",
+              metadata: { name: `e2e-${role}-attempt` },
+              spec: {},
+            },
+          }),
+        ),
+        role,
+      ).toBe(true);
+      expect(await who.get(resourcePath(POLICIES, undefined, `${FULLNAME}-default`))).toMatchObject({
+        kind: "MeshwardPolicy",
+      });
+    }
+  });
+
+  it("a namespace admin or editor may write profiles in its namespace, and no MeshwardPolicy", async () => {
+    for (const role of ["admin", "edit"]) {
+      const team = teams[role] as KubeClient;
+      for (const verb of ["create", "update", "patch", "delete", "get", "list"])
+        expect(await can(team, ssp(verb, teamNs)), `${role} ${verb} profiles`).toBe(true);
+      expect(await can(team, ssp("create", otherNs)), `${role} create profiles elsewhere`).toBe(false);
+      for (const verb of ["create", "update", "patch", "delete", "deletecollection"])
+        expect(await can(team, mwp(verb)), `${role} ${verb} meshwardpolicies`).toBe(false);
+      expect(await can(team, { ...mwp("patch"), name: `${FULLNAME}-default` })).toBe(false);
+      // A policy is cluster-scoped: a RoleBinding in one namespace does not even let them read it.
+      expect(await can(team, mwp("list")), `${role} list meshwardpolicies`).toBe(false);
+    }
+    const view = teams.view as KubeClient;
+    expect(await can(view, ssp("get", teamNs))).toBe(true);
+    expect(await can(view, ssp("create", teamNs))).toBe(false);
+    expect(await can(view, mwp("create"))).toBe(false);
+
+    // And for real: the namespace admin creates a profile, and is refused a MeshwardPolicy.
+    const admin = teams.admin as KubeClient;
+    await admin.request("POST", resourcePath(PROFILES, teamNs), {
+      body: {
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "shop" },
+        spec: { selector: { app: "shop" } },
+      },
+    });
+    expect(await client.get(resourcePath(PROFILES, teamNs, "shop"))).toMatchObject({
+      metadata: { name: "shop" },
+    });
+    const policy = {
+      apiVersion: "meshward.io/v1alpha1",
+      kind: "MeshwardPolicy",
+      metadata: { name: "e2e-tenant-attempt" },
+      spec: { guardrails: { exceptions: { mode: "Audit", requireApproval: false } } },
+    };
+    expect(await forbidden(admin.request("POST", resourcePath(POLICIES), { body: policy }))).toBe(true);
+    expect(
+      await forbidden(
+        admin.request("PATCH", resourcePath(POLICIES, undefined, `${FULLNAME}-default`), {
+          body: { spec: { guardrails: { exceptions: { mode: "Audit", requireApproval: false } } } },
+          contentType: "application/merge-patch+json",
+        }),
+      ),
+    ).toBe(true);
+    expect(await forbidden(admin.delete(resourcePath(POLICIES, undefined, `${FULLNAME}-default`)))).toBe(
+      true,
+    );
+    // The default policy is still there, unchanged.
+    const kept = await client.get<Manifest>(resourcePath(POLICIES, undefined, `${FULLNAME}-default`));
+    expect(kept.spec).toEqual(one("MeshwardPolicy").spec);
+  });
+
+  it("the platform-admin role, bound cluster-wide, writes MeshwardPolicies", async () => {
+    const name = "platform-team";
+    await client.request("POST", resourcePath(KINDS.ServiceAccount as Resource, teamNs), {
+      body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+    });
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `e2e-${teamNs}-platform` },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: `${FULLNAME}-platform-admin`,
+      },
+      subjects: [{ kind: "ServiceAccount", name, namespace: teamNs }],
+    };
+    await client.request("POST", resourcePath(KINDS.ClusterRoleBinding as Resource), { body: binding });
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(
+        await serviceAccountKubeconfig(client, teamNs, name, path.join(WORK, `${name}.kubeconfig`)),
+      );
+      const platform = new KubeClient(kc);
+      await waitFor("the platform-admin binding to take effect", () => can(platform, mwp("create")));
+      expect(await can(platform, ssp("create", teamNs))).toBe(false);
+      expect(await can(platform, { verb: "get", resource: "secrets", namespace: teamNs })).toBe(false);
+      const created = await platform.request<Manifest>("POST", resourcePath(POLICIES), {
+        body: {
+          apiVersion: "meshward.io/v1alpha1",
+          kind: "MeshwardPolicy",
+          metadata: { name: `e2e-${teamNs}` },
+          spec: { namespaceSelector: { "kubernetes.io/metadata.name": teamNs } },
+        },
+      });
+      expect(created.metadata?.name).toBe(`e2e-${teamNs}`);
+      await platform.delete(resourcePath(POLICIES, undefined, `e2e-${teamNs}`));
+    } finally {
+      await client.delete(
+        resourcePath(KINDS.ClusterRoleBinding as Resource, undefined, binding.metadata.name),
+      );
+    }
   });
 });

@@ -68,7 +68,9 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       });
     }
   }
-  if (loaded.profiles.length === 0 && !problems.some((p) => isError(p))) {
+  // A folder of MeshwardPolicies alone (the platform team's repository) is a valid input.
+  const policiesOnly = loaded.policies.some((l) => !l.viaFlag);
+  if (loaded.profiles.length === 0 && !policiesOnly && !problems.some((p) => isError(p))) {
     problems.push({
       file: loaded.files.length === 1 ? (loaded.files[0] ?? "") : "",
       path: "",

@@ -1,13 +1,17 @@
-// Reading profiles from files, directories and stdin for the CLI. A service's repository holds
-// more than profiles (Deployments, Services, kustomization.yaml, Helm templates, rendered objects):
+// Reading profiles and platform policies (MeshwardPolicy) from files, directories and stdin for the
+// CLI. A service's repository holds more than profiles (Deployments, Services, kustomization.yaml,
+// Helm templates, rendered objects, `kubectl get -o yaml` Lists, whose items are read one by one):
 // documents that are not meshward kinds are skipped and counted, files that are templates rather
 // than YAML are skipped with a note. Every failure becomes a one-line problem with the file it is
 // about; nothing here throws for bad input.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { type MeshwardPolicy, POLICY_KIND } from "../api/policy.ts";
 import { GROUP, KIND, type Profile } from "../api/schema.ts";
+import { validatePolicy } from "../api/validate-policy.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
+import type { Finding } from "../policy/types.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 
@@ -16,10 +20,21 @@ export interface LoadedProfile {
   profile: Profile;
 }
 
+export interface LoadedPolicy {
+  file: string;
+  policy: MeshwardPolicy;
+  /** Read from a --policy path rather than from the inputs. */
+  viaFlag: boolean;
+}
+
 export interface FileProblem extends Problem {
   file: string;
   /** namespace/name, when the document got that far. */
   profile?: string;
+  /** The MeshwardPolicy's name, for a problem of a policy document. */
+  policy?: string;
+  /** A platform policy's finding on a profile: the message is Finding.message, as in the cluster. */
+  finding?: Pick<Finding, "reason" | "rule" | "mode" | "policies">;
   /** The file could not be read at all (missing, unreadable): a usage/IO error, exit 2. */
   io?: boolean;
 }
@@ -41,6 +56,8 @@ export interface Note {
 
 export interface LoadResult {
   profiles: LoadedProfile[];
+  /** MeshwardPolicies, from the inputs and from --policy. */
+  policies: LoadedPolicy[];
   problems: FileProblem[];
   skipped: SkippedDocument[];
   notes: Note[];
@@ -51,6 +68,11 @@ export interface LoadResult {
 export interface LoadOptions {
   /** Reads all of standard input, for the argument "-". */
   readStdin?: () => string;
+  /**
+   * Files and directories given with --policy: only MeshwardPolicies are read from them (a profile
+   * there is an error). A file that is also an input is read once, as an input.
+   */
+  policyPaths?: string[];
 }
 
 /** The name "-" is read as standard input. */
@@ -77,9 +99,12 @@ function errorText(e: unknown): string {
 }
 
 /** Expands files and directories (recursively, YAML files only, each real path once). */
-export function collectFiles(args: string[], problems: FileProblem[]): string[] {
+export function collectFiles(
+  args: string[],
+  problems: FileProblem[],
+  seen: Set<string> = new Set<string>(),
+): string[] {
   const out: string[] = [];
-  const seen = new Set<string>();
   const visit = (p: string, explicit: boolean) => {
     let real: string;
     let st: fs.Stats;
@@ -126,12 +151,22 @@ function str(v: unknown): string {
 
 /**
  * Whether a document is for this CLI: anything of the meshward.io group (an unknown kind there is
- * most likely a typo, which validation reports) or anything claiming to be a ServiceSecurityProfile.
+ * most likely a typo, which validation reports) or anything claiming to be a ServiceSecurityProfile
+ * or a MeshwardPolicy.
  */
 function isMeshwardDocument(raw: unknown): boolean {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return false;
   const { apiVersion, kind } = raw as { apiVersion?: unknown; kind?: unknown };
-  return kind === KIND || str(apiVersion).startsWith(`${GROUP}/`);
+  return kind === KIND || kind === POLICY_KIND || str(apiVersion).startsWith(`${GROUP}/`);
+}
+
+function isList(raw: unknown): raw is { items: unknown[] } {
+  const o = raw as { apiVersion?: unknown; kind?: unknown; items?: unknown };
+  return o.apiVersion === "v1" && o.kind === "List" && Array.isArray(o.items);
+}
+
+function isPolicyDocument(raw: unknown): boolean {
+  return (raw as { kind?: unknown }).kind === POLICY_KIND;
 }
 
 function readText(file: string, opts: LoadOptions): string {
@@ -143,40 +178,130 @@ function readText(file: string, opts: LoadOptions): string {
   return fs.readFileSync(file, "utf8");
 }
 
+/** Why a file was not read (a problem) or its text. */
+function readFile(
+  name: string,
+  opts: LoadOptions,
+): { text: string } | { problem: Omit<FileProblem, "file"> } {
+  try {
+    const size = name === STDIN ? 0 : fs.statSync(name).size;
+    if (size > MAX_FILE_BYTES)
+      return {
+        problem: {
+          path: "",
+          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)`,
+        },
+      };
+    const text = readText(name, opts);
+    if (text.length > MAX_FILE_BYTES)
+      return { problem: { path: "", message: "input is too large (the limit is 1 MiB)" } };
+    if (text.includes("\u0000")) return { problem: { path: "", message: "not a text file" } };
+    return { text };
+  } catch (e) {
+    return { problem: { path: "", message: errorText(e), io: true } };
+  }
+}
+
+/** Where in a file a problem is: "document 2: spec.x", or the field alone in a one-document file. */
+function at(where: string, p: string): string {
+  return [where, p].filter(Boolean).join(": ");
+}
+
 export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult {
   const problems: FileProblem[] = [];
   const profiles: LoadedProfile[] = [];
+  const policies: LoadedPolicy[] = [];
   const skipped: SkippedDocument[] = [];
   const notes: Note[] = [];
   const files: string[] = [];
   const byKey = new Map<string, string>();
-  for (const name of collectFiles(args, problems)) {
+  const policyFiles = new Map<string, string>();
+
+  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean) => {
+    const r = validatePolicy(raw);
+    const meta = (raw as { metadata?: { name?: unknown } }).metadata;
+    const label = typeof meta?.name === "string" ? meta.name : undefined;
+    if (!r.ok) {
+      for (const p of r.problems)
+        problems.push({ file, ...(label && { policy: label }), ...p, path: at(where, p.path) });
+      return;
+    }
+    const name = r.policy.metadata.name;
+    const dup = policyFiles.get(name);
+    if (dup !== undefined) {
+      problems.push({
+        file,
+        policy: name,
+        path: at(where, "metadata.name"),
+        message: `MeshwardPolicy ${name} is also defined in ${dup}; give each policy its own name`,
+      });
+      return;
+    }
+    policyFiles.set(name, file);
+    policies.push({ file, policy: r.policy, viaFlag });
+  };
+
+  const addProfile = (raw: unknown, file: string, where: string) => {
+    const r = validateProfile(raw);
+    const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+    const label =
+      typeof meta?.name === "string"
+        ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
+        : undefined;
+    if (!r.ok) {
+      for (const p of r.problems)
+        problems.push({ file, ...(label && { profile: label }), ...p, path: at(where, p.path) });
+      return;
+    }
+    const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
+    const dup = byKey.get(key);
+    if (dup !== undefined) {
+      problems.push({
+        file,
+        profile: key,
+        path: "metadata.name",
+        message: `profile ${key} is also defined in ${dup}; one profile per service`,
+      });
+      return;
+    }
+    byKey.set(key, file);
+    profiles.push({ file, profile: r.profile });
+  };
+
+  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean) => {
+    if (!isMeshwardDocument(raw)) {
+      const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
+        string,
+        unknown
+      >;
+      skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
+      return;
+    }
+    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly);
+    else if (policyOnly)
+      problems.push({
+        file,
+        path: at(where, "kind"),
+        message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
+      });
+    else addProfile(raw, file, where);
+  };
+
+  const seen = new Set<string>();
+  const inputs = collectFiles(args, problems, seen).map((name) => ({ name, policyOnly: false }));
+  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen).map((name) => ({
+    name,
+    policyOnly: true,
+  }));
+  for (const { name, policyOnly } of [...inputs, ...policyInputs]) {
     const file = name === STDIN ? STDIN_LABEL : name;
     files.push(file);
-    let text: string;
-    try {
-      const size = name === STDIN ? 0 : fs.statSync(file).size;
-      if (size > MAX_FILE_BYTES) {
-        problems.push({
-          file,
-          path: "",
-          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)`,
-        });
-        continue;
-      }
-      text = readText(name, opts);
-    } catch (e) {
-      problems.push({ file, path: "", message: errorText(e), io: true });
+    const read = readFile(name, opts);
+    if ("problem" in read) {
+      problems.push({ file, ...read.problem });
       continue;
     }
-    if (text.length > MAX_FILE_BYTES) {
-      problems.push({ file, path: "", message: "input is too large (the limit is 1 MiB)" });
-      continue;
-    }
-    if (text.includes("\u0000")) {
-      problems.push({ file, path: "", message: "not a text file" });
-      continue;
-    }
+    const text = read.text;
     if (TEMPLATE_ACTION.test(text)) {
       notes.push({
         file,
@@ -208,41 +333,11 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         return;
       }
       if (raw === null || raw === undefined) return; // empty document
-      if (!isMeshwardDocument(raw)) {
-        const o = (typeof raw === "object" && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-        skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
-        return;
-      }
-      const r = validateProfile(raw);
-      const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
-      const label =
-        typeof meta?.name === "string"
-          ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
-          : undefined;
-      if (!r.ok) {
-        for (const p of r.problems)
-          problems.push({
-            file,
-            ...(label && { profile: label }),
-            ...p,
-            path: [where, p.path].filter(Boolean).join(": "),
-          });
-        return;
-      }
-      const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
-      const dup = byKey.get(key);
-      if (dup !== undefined) {
-        problems.push({
-          file,
-          profile: key,
-          path: "metadata.name",
-          message: `profile ${key} is also defined in ${dup}; one profile per service`,
-        });
-        return;
-      }
-      byKey.set(key, file);
-      profiles.push({ file, profile: r.profile });
+      // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
+      if (isList(raw))
+        raw.items.forEach((item, j) => addDocument(item, file, at(where, `items[${j}]`), policyOnly));
+      else addDocument(raw, file, where, policyOnly);
     });
   }
-  return { profiles, problems, skipped, notes, files };
+  return { profiles, policies, problems, skipped, notes, files };
 }

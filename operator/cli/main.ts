@@ -1,44 +1,66 @@
-// The `meshward` command line: validate, render, graph, crds. Bad input gets one line per problem
+// The `meshward` command line: validate, render, graph, crds, admission. Bad input gets one line per problem
 // and a documented exit code (docs/cli.md), never a stack trace. All I/O of the CLI is here and in
 // load.ts; the checks, reports and drawings are pure.
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { buildCrd } from "../api/crd.ts";
+import { buildCrd, buildPolicyCrd } from "../api/crd.ts";
 import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
+import { isError } from "../api/validate.ts";
+import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { loadProfiles } from "./load.ts";
+import { applyPolicies, baselineJson, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 
 const USAGE = `Usage: meshward <command> [options] <file|dir|->...
 
 Commands:
-  validate <file|dir|->...  check profiles; every problem with file, profile and field
+  validate <file|dir|->...  check profiles and platform policies; every problem with file, profile and field
   render <file|dir|->...    print every object the profiles produce (YAML); references resolve among the inputs
   graph <file|dir|->...     draw who may call whom (Mermaid, Graphviz DOT or SVG)
-  crds                      print the ServiceSecurityProfile CustomResourceDefinition
+  crds                      print the CustomResourceDefinitions (ServiceSecurityProfile, MeshwardPolicy)
+  admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
 
 Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
 that are not meshward kinds (Deployments, Services, kustomization.yaml, ...) are skipped and counted;
 Helm templates ({{ ... }}) are skipped with a note.
 
+Platform policies: MeshwardPolicy documents among the inputs or given with --policy are applied as
+the operator applies them: an Enforce finding is an error, an Audit finding a warning, each with the
+message the cluster puts in the profile's status. render prints the effective profiles (refused
+parts left out, baseline rules added and marked by a comment) and the quarantine objects.
+
 Options:
-  -o, --output <format>     validate: text (default), json, junit; render: yaml (default), json;
-                            graph: mermaid (default), dot, svg
+  -o, --output <format>     validate: text (default), json, junit; render and admission: yaml
+                            (default), json; graph: mermaid (default), dot, svg
+  --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
+  --namespace-labels <ns:k=v,...>
+                            labels of a namespace, added to kubernetes.io/metadata.name (repeatable),
+                            to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a
   --fleet                   the inputs are the whole fleet: a service: reference to a profile that is
                             not among them is an error (otherwise a warning)
-  --strict                  warnings, unknown kinds and an input without profiles fail (exit 1)
+  --strict                  warnings (Audit findings too), unknown kinds and an input without
+                            profiles fail (exit 1)
   --skip-unknown            skip documents that are not meshward kinds (default; --no-skip-unknown
                             makes each an error)
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
-  --now <time>              evaluate exceptions at this RFC 3339 time instead of now
+  --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
   -h, --help                show this help
   -v, --version             print the version
+
+admission options:
+  --mode <mode>             Deny, Warn (default) or Audit
+  --namespace-selector <k=v,...>
+                            bind only in namespaces with all these labels (default: every namespace
+                            that holds profiles)
+  --policy <file|dir>       instead of --mode and --namespace-selector: one pair of bindings per
+                            MeshwardPolicy with spec.admission, with its mode and namespaceSelector
 
 Exit codes: 0 valid; 1 invalid (an error, or with --strict a warning); 2 usage or I/O error (bad flag,
 missing or unreadable file); 3 internal error (a bug: please report it).
@@ -55,6 +77,7 @@ const OUTPUTS: Record<string, readonly string[]> = {
   validate: REPORT_FORMATS,
   render: ["yaml", "json"],
   graph: GRAPH_FORMATS,
+  admission: ["yaml", "json"],
 };
 
 function usageError(io: Io, message: string): number {
@@ -62,25 +85,33 @@ function usageError(io: Io, message: string): number {
   return EXIT.usage;
 }
 
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    allowNegative: true,
+    options: {
+      output: { type: "string", short: "o" },
+      fleet: { type: "boolean", default: false },
+      strict: { type: "boolean", default: false },
+      "skip-unknown": { type: "boolean", default: true },
+      "trust-domain": { type: "string" },
+      "mesh-mode": { type: "string" },
+      now: { type: "string" },
+      policy: { type: "string", multiple: true },
+      "namespace-labels": { type: "string", multiple: true },
+      mode: { type: "string" },
+      "namespace-selector": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
 export function run(argv: string[], io: Io): number {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      allowNegative: true,
-      options: {
-        output: { type: "string", short: "o" },
-        fleet: { type: "boolean", default: false },
-        strict: { type: "boolean", default: false },
-        "skip-unknown": { type: "boolean", default: true },
-        "trust-domain": { type: "string" },
-        "mesh-mode": { type: "string" },
-        now: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
+    parsed = parseOptions(argv);
   } catch (e) {
     return usageError(io, (e as Error).message);
   }
@@ -107,16 +138,37 @@ export function run(argv: string[], io: Io): number {
     return usageError(io, `--now must be an RFC 3339 time such as 2026-12-31T00:00:00Z, not "${v.now}"`);
   }
   if (command === "crds") {
-    io.out(stringify(buildCrd(), { lineWidth: 0 }));
+    io.out([buildCrd(), buildPolicyCrd()].map((c) => stringify(c, { lineWidth: 0 })).join("---\n"));
     return EXIT.valid;
   }
   const formats = OUTPUTS[command];
   if (!formats)
-    return usageError(io, `unknown command "${command}"; the commands are validate, render, graph, crds`);
+    return usageError(
+      io,
+      `unknown command "${command}"; the commands are validate, render, graph, crds, admission`,
+    );
   const output = v.output ?? formats[0] ?? "";
   if (!formats.includes(output)) {
     return usageError(io, `meshward ${command} -o must be one of ${formats.join(", ")}, not "${output}"`);
   }
+  if (command === "admission") {
+    const r = admission({
+      inputs: paths,
+      output: output as "yaml" | "json",
+      mode: v.mode,
+      namespaceSelector: v["namespace-selector"],
+      policyPaths: v.policy,
+      readStdin: io.readStdin,
+    });
+    if ("usage" in r) return usageError(io, r.usage);
+    for (const line of r.err) io.err(line);
+    if (r.out) io.out(r.out);
+    return r.code;
+  }
+  for (const flag of ["mode", "namespace-selector"] as const)
+    if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
+  const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
+  if (typeof namespaceLabels === "string") return usageError(io, namespaceLabels);
   if (paths.length === 0) {
     return usageError(
       io,
@@ -124,36 +176,56 @@ export function run(argv: string[], io: Io): number {
     );
   }
 
-  const loaded = loadProfiles(paths, { readStdin: io.readStdin });
-  const built = render(loaded.profiles, {
-    trustDomain: v["trust-domain"] ?? "cluster.local",
-    meshMode: meshMode as MeshMode,
-    defaults: DEFAULT_PLATFORM,
+  const loaded = loadProfiles(paths, { readStdin: io.readStdin, policyPaths: v.policy ?? [] });
+  const trustDomain = v["trust-domain"] ?? "cluster.local";
+  const policy = applyPolicies(loaded, {
     now,
+    trustDomain,
+    dns: DEFAULT_PLATFORM.dns,
+    namespaceLabels,
+    fleet: v.fleet,
   });
-  const result = check(loaded, built.problems, {
+  const built = render(
+    policy.effective,
+    { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now },
+    policy,
+  );
+  const result = check(loaded, [...built.problems, ...policy.problems], {
     fleet: v.fleet,
     strict: v.strict,
     skipUnknown: v["skip-unknown"],
   });
 
   if (command === "validate") {
-    if (output === "json") io.out(jsonReport(loaded, result));
+    if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
     else if (output === "junit") io.out(junitReport(loaded, result));
     else for (const line of textReport(command, loaded, result)) io.err(line);
     return result.exitCode;
   }
-  // render and graph: problems on stderr, the result on stdout only when there is no error.
+  // render and graph: problems on stderr, the result on stdout only when the inputs are valid. A
+  // policy's finding does not stop them: they show what the cluster would apply (refused parts
+  // left out), and still exit 1 for an Enforce finding.
   const lines = textReport(command, loaded, result);
   for (const line of lines.slice(0, -1)) io.err(line);
-  if (result.exitCode !== EXIT.valid) {
+  const blocking = result.exitCode === EXIT.usage || result.problems.some((p) => isError(p) && !p.finding);
+  if (blocking) {
     io.err(`${lines.at(-1) ?? ""}; nothing ${command === "render" ? "rendered" : "drawn"}`);
     return result.exitCode;
   }
+  if (policy.baseline.length > 0)
+    io.err(
+      `meshward ${command}: ${policy.baseline.length} baseline rule${policy.baseline.length === 1 ? "" : "s"} added by MeshwardPolicies (${[...new Set(policy.baseline.map((b) => b.profile))].join(", ")})`,
+    );
+  if (result.exitCode !== EXIT.valid)
+    io.err(`${lines.at(-1) ?? ""}; what the cluster would apply is printed (the refused parts left out)`);
   if (command === "render")
-    io.out(output === "json" ? `${JSON.stringify(built.objects, null, 2)}\n` : built.yaml);
-  else io.out(renderGraph(buildGraph(loaded.profiles), output as GraphFormat));
-  return EXIT.valid;
+    io.out(
+      output === "json"
+        ? `${JSON.stringify({ objects: built.objects, baseline: baselineJson(policy.baseline) }, null, 2)}\n`
+        : built.yaml,
+    );
+  else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
+  return result.exitCode;
 }
 
 export function main(): void {

@@ -1,4 +1,6 @@
 // `meshward render`: every object the given profiles produce, as YAML (pure over loaded profiles).
+// With platform policies, the profiles are the effective ones (operator/cli/policy.ts) and the
+// quarantine objects follow; comment lines say which rules a policy added.
 import { stringify } from "yaml";
 import type { Profile } from "../api/schema.ts";
 import {
@@ -9,12 +11,21 @@ import {
   indexProfiles,
   type KubeObject,
 } from "../builders/index.ts";
+import type { NamespaceDecision } from "../policy/fleet.ts";
 import type { FileProblem, LoadedProfile } from "./load.ts";
+import type { BaselineEntry } from "./policy.ts";
 
 export interface RenderResult {
   yaml: string;
   objects: KubeObject[];
   problems: FileProblem[];
+}
+
+/** What the platform's policies decided, for rendering (absent: no policy given). */
+export interface RenderPolicy {
+  namespaces: ReadonlyMap<string, NamespaceDecision>;
+  baseline: readonly BaselineEntry[];
+  quarantine: readonly KubeObject[];
 }
 
 function sortProfiles(profiles: LoadedProfile[]): LoadedProfile[] {
@@ -25,31 +36,57 @@ function sortProfiles(profiles: LoadedProfile[]): LoadedProfile[] {
   );
 }
 
-export function render(loaded: LoadedProfile[], base: Omit<BuildContext, "profiles">): RenderResult {
+/** One comment line per baseline rule a policy added to the profile. */
+function baselineComments(key: string, policy: RenderPolicy | undefined): string {
+  return (policy?.baseline ?? [])
+    .filter((b) => b.profile === key)
+    .map(
+      (b) =>
+        `# baseline rule from MeshwardPolicy ${b.policies.join(", ")}: ${b.path} ${JSON.stringify(b.rule)}\n`,
+    )
+    .join("");
+}
+
+export function render(
+  loaded: LoadedProfile[],
+  base: Omit<BuildContext, "profiles">,
+  policy?: RenderPolicy,
+): RenderResult {
   const ctx: BuildContext = { ...base, profiles: indexProfiles(loaded.map((l) => l.profile)) };
   const docs: string[] = [];
   const objects: KubeObject[] = [];
   const problems: FileProblem[] = [];
-  const perNamespace = new Map<string, Profile[]>();
+  const perNamespace = new Map<string, LoadedProfile[]>();
   for (const l of sortProfiles(loaded)) {
     const ns = l.profile.metadata.namespace;
-    perNamespace.set(ns, [...(perNamespace.get(ns) ?? []), l.profile]);
+    perNamespace.set(ns, [...(perNamespace.get(ns) ?? []), l]);
   }
   for (const [ns, profiles] of perNamespace) {
-    for (const o of buildNamespace(ns, profiles.length)) {
-      objects.push(o);
-      docs.push(`# shared by every profile in namespace ${ns}\n${stringify(o, { lineWidth: 0 })}`);
-    }
-    for (const p of profiles) {
-      const key = `${ns}/${p.metadata.name}`;
-      const file = loaded.find((l) => l.profile === p)?.file ?? "";
-      const result = buildProfile(p, ctx);
-      for (const prob of result.problems) problems.push({ file, profile: key, ...prob });
-      for (const o of result.objects) {
+    const decision = policy?.namespaces.get(ns);
+    let note = "";
+    if (decision && !decision.createDefaultDeny)
+      note = `# no namespace-wide default deny in ${ns}: adoption is Audit (MeshwardPolicy ${decision.policies.join(", ")})\n`;
+    else
+      for (const o of buildNamespace(ns, profiles.length)) {
         objects.push(o);
-        docs.push(`# from ServiceSecurityProfile ${key}\n${stringify(o, { lineWidth: 0 })}`);
+        docs.push(`# shared by every profile in namespace ${ns}\n${stringify(o, { lineWidth: 0 })}`);
       }
+    for (const { file, profile } of profiles) {
+      const key = `${ns}/${profile.metadata.name}`;
+      const result = buildProfile(profile as Profile, ctx);
+      for (const prob of result.problems) problems.push({ file, profile: key, ...prob });
+      const marks = baselineComments(key, policy);
+      result.objects.forEach((o, i) => {
+        objects.push(o);
+        const head = i === 0 ? `${note}${marks}` : "";
+        docs.push(`${head}# from ServiceSecurityProfile ${key}\n${stringify(o, { lineWidth: 0 })}`);
+      });
+      if (result.objects.length > 0) note = "";
     }
+  }
+  for (const o of policy?.quarantine ?? []) {
+    objects.push(o);
+    docs.push(`# emergency quarantine (MeshwardPolicy spec.quarantine)\n${stringify(o, { lineWidth: 0 })}`);
   }
   return { yaml: docs.join("---\n"), objects, problems };
 }

@@ -3,14 +3,24 @@
 import { isError } from "../api/validate.ts";
 import type { CheckResult } from "./check.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
+import { type BaselineEntry, baselineJson } from "./policy.ts";
 
 export type ReportFormat = "text" | "json" | "junit";
 export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit"];
 
+/** "[SecretNotAllowed, Enforce, MeshwardPolicy default]" after a policy finding's message. */
+function findingTag(p: FileProblem): string {
+  const f = p.finding;
+  if (!f) return "";
+  return ` [${[f.reason, f.mode, f.policies.length > 0 ? `MeshwardPolicy ${f.policies.join(", ")}` : ""].filter(Boolean).join(", ")}]`;
+}
+
 export function formatProblem(p: FileProblem): string {
-  const parts = [p.file, p.profile, p.path].filter((x) => x !== undefined && x !== "");
+  const parts = [p.file, p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
+    (x) => x !== undefined && x !== "",
+  );
   const level = isError(p) ? "error" : "warning";
-  return `${[...parts, level].join(": ")}: ${p.message}`;
+  return `${[...parts, level].join(": ")}: ${p.message}${findingTag(p)}`;
 }
 
 function plural(n: number, word: string): string {
@@ -39,15 +49,21 @@ export function textReport(command: string, loaded: LoadResult, result: CheckRes
   ]
     .filter(Boolean)
     .join("; ");
+  const n = loaded.policies.length;
+  const policies = n === 0 ? "" : ` under ${n === 1 ? "1 MeshwardPolicy" : `${n} MeshwardPolicies`}`;
   const head =
     result.errors > 0
       ? plural(result.errors, "error")
-      : `${plural(loaded.profiles.length, "profile")} valid${result.warnings > 0 ? `, ${plural(result.warnings, "warning")}` : ""}`;
+      : `${plural(loaded.profiles.length, "profile")} valid${policies}${result.warnings > 0 ? `, ${plural(result.warnings, "warning")}` : ""}`;
   lines.push(`meshward ${command}: ${head}${extra ? `; ${extra}` : ""}`);
   return lines;
 }
 
-export function jsonReport(loaded: LoadResult, result: CheckResult): string {
+export function jsonReport(
+  loaded: LoadResult,
+  result: CheckResult,
+  baseline: readonly BaselineEntry[] = [],
+): string {
   const out = {
     valid: result.exitCode === 0,
     exitCode: result.exitCode,
@@ -56,15 +72,20 @@ export function jsonReport(loaded: LoadResult, result: CheckResult): string {
       namespace: l.profile.metadata.namespace,
       name: l.profile.metadata.name,
     })),
+    policies: loaded.policies.map((l) => ({ file: l.file, name: l.policy.metadata.name })),
     errors: result.errors,
     warnings: result.warnings,
     problems: result.problems.map((p) => ({
       file: p.file,
       ...(p.profile && { profile: p.profile }),
+      ...(p.policy && { policy: p.policy }),
       path: p.path,
       severity: isError(p) ? "error" : "warning",
       message: p.message,
+      // A policy finding: reason, rule, mode and policies as in the profile's status.policy.findings.
+      ...p.finding,
     })),
+    baseline: baselineJson(baseline),
     skipped: loaded.skipped,
     notes: loaded.notes,
     files: loaded.files,
@@ -96,7 +117,9 @@ export function junitReport(loaded: LoadResult, result: CheckResult): string {
     const mine = result.problems.filter((p) => p.file === file);
     const errors = mine.filter(isError);
     const warnings = mine.filter((p) => !isError(p));
-    const profiles = loaded.profiles.filter((l) => l.file === file).length;
+    const profiles =
+      loaded.profiles.filter((l) => l.file === file).length +
+      loaded.policies.filter((l) => l.file === file).length;
     const body: string[] = [];
     if (errors.length > 0) {
       failures++;
