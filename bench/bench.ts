@@ -1,7 +1,7 @@
 // `npm run bench`: performance goals of the operator, measured on the test bed (or $KUBECONFIG with
 // --use-kubeconfig). Writes docs/benchmarks.md. Not a test: it reports figures and targets.
 //
-//   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100]
+//   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100] [--quarantine 5]
 //                    [--quiet-minutes 10] [--concurrency 4] [--out docs/benchmarks.md]
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -25,6 +25,7 @@ import {
   startOperator,
   waitAllReady,
 } from "./lib.ts";
+import { measureQuarantine, summary } from "./quarantine.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     "per-namespace": { type: "string", default: "10" },
     single: { type: "string", default: "500" },
     drift: { type: "string", default: "100" },
+    quarantine: { type: "string", default: "5" },
     "quiet-minutes": { type: "string", default: "10" },
     concurrency: { type: "string", default: "4" },
     out: { type: "string", default: path.join(ROOT, "docs/benchmarks.md") },
@@ -45,6 +47,7 @@ const N = Number(args.profiles);
 const PER_NS = Number(args["per-namespace"]);
 const SINGLE = Number(args.single);
 const DRIFT = Number(args.drift);
+const QUARANTINES = Number(args.quarantine);
 const QUIET_MIN = Number(args["quiet-minutes"]);
 const CONC = Number(args.concurrency);
 
@@ -173,6 +176,16 @@ async function main(): Promise<void> {
   results.driftAfterQuietP50Ms = Math.round(percentile(lat2, 50));
   results.driftAfterQuietP99Ms = Math.round(percentile(lat2, 99));
   results.rssAfterDriftMb = +readProc(op.proc.pid as number).rssMb.toFixed(1);
+  if (QUARANTINES > 0) {
+    log(`quarantine: ${QUARANTINES} × apply and lift, at ${N} profiles…`);
+    const q = await measureQuarantine(client, fleet, QUARANTINES);
+    const [qa, ql, rt] = [summary(q.apply), summary(q.lift), summary(q.roundTrip)];
+    results.quarantineApplyP50Ms = qa.p50;
+    results.quarantineApplyMaxMs = qa.max;
+    results.quarantineLiftP50Ms = ql.p50;
+    results.quarantineLiftMaxMs = ql.max;
+    results.ssaRoundTripP50Ms = rt.p50;
+  }
   await op.stop();
   await deleteNamespaces(client, fleet.namespaces);
 
@@ -244,6 +257,19 @@ async function main(): Promise<void> {
       "p99 ≤ 1000",
       Number(results.driftAfterQuietP99Ms) <= 1000,
     ),
+    row(
+      `Quarantine at ${N} profiles: policy applied → last object changed, p50 / max over ${QUARANTINES} (ms)`,
+      `${results.quarantineApplyP50Ms} / ${results.quarantineApplyMaxMs}`,
+      "≤ 2000",
+      Number(results.quarantineApplyMaxMs) <= 2000,
+    ),
+    row(
+      "… lifted → quarantine objects gone, the profile's own restored, p50 / max (ms)",
+      `${results.quarantineLiftP50Ms} / ${results.quarantineLiftMaxMs}`,
+      "≤ 2000",
+      Number(results.quarantineLiftMaxMs) <= 2000,
+    ),
+    row("… one server-side apply round trip at the same time, p50 (ms)", results.ssaRoundTripP50Ms ?? "", ""),
     row(
       `Operator RSS at ${N} profiles, idle (MB)`,
       results.rssMb ?? "",
