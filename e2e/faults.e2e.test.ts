@@ -275,8 +275,16 @@ describe("faults", () => {
     await Promise.all(specChanges);
     const p = await waitCondition(client, namespace, "api");
     const types = (p.status?.conditions ?? []).map((c) => c.type).sort();
-    expect(types).toEqual(["AuditPassed", "Conflict", "Degraded", "Drifted", "Ready", "SecretsReady"]);
-    for (const t of ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady"])
+    expect(types).toEqual([
+      "AuditPassed",
+      "Compliant",
+      "Conflict",
+      "Degraded",
+      "Drifted",
+      "Ready",
+      "SecretsReady",
+    ]);
+    for (const t of ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady", "Compliant"])
       expect(condition(p, t)?.observedGeneration).toBe(p.metadata?.generation);
     expect(condition(p, "AuditPassed")?.message).toBe("run 19");
     await op.stop();

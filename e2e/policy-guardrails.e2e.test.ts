@@ -428,7 +428,72 @@ describe("quarantine", () => {
   });
 });
 
+describe("platform defaults", () => {
+  it("a policy turns access logs on for every governed profile that leaves them out", async () => {
+    const ns = await namespace("audit");
+    const policy = `e2e-defaults-${ns}`;
+    await applyProfile(client, ns, "api", { selector: { app: "api" } });
+    await applyProfile(client, ns, "quiet", {
+      selector: { app: "quiet" },
+      audit: { accessLogs: "Disabled" },
+    });
+    await waitCondition(client, ns, "api");
+    expect(await getChild(client, "Telemetry", ns, "api")).toBeUndefined();
+    await applyPolicy(policy, { namespaceSelector: only(ns), defaults: { accessLogs: "Enabled" } });
+    await present("Telemetry", ns, "api");
+    // The profile's own setting wins.
+    await waitProfile(ns, "quiet", "governed", (p) => (p.status?.policy?.governedBy ?? []).includes(policy));
+    expect(await getChild(client, "Telemetry", ns, "quiet")).toBeUndefined();
+    await deletePolicy(policy);
+    await gone("Telemetry", ns, "api");
+  });
+});
+
 describe("policy status and bad input", () => {
+  it("two policies that contradict: both say so in status, and the stricter combination holds", async () => {
+    const ns = await namespace("contra");
+    const [a, b] = [`e2e-contra-a-${ns}`, `e2e-contra-b-${ns}`];
+    const stores = (name: string) => ({
+      namespaceSelector: only(ns),
+      guardrails: { secrets: { mode: "Enforce", stores: [{ name, keys: ["{namespace}/*"] }] } },
+    });
+    await applyPolicy(a, stores("vault"));
+    await applyPolicy(b, stores("aws"));
+    await applyProfile(client, ns, "api", {
+      selector: { app: "api" },
+      secrets: [
+        {
+          name: "db",
+          storeRef: { kind: "ClusterSecretStore", name: "vault" },
+          data: [{ secretKey: "password", remoteRef: { key: `${ns}/db` } }],
+        },
+      ],
+    });
+    // Nothing that one policy forbids is opened by the other.
+    await waitCondition(client, ns, "api", { status: "False", reason: "SecretNotAllowed" });
+    expect(await getChild(client, "ExternalSecret", ns, "db")).toBeUndefined();
+    for (const [name, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const p = await waitFor(
+        `${name} reports the contradiction`,
+        async () => {
+          const x = await getOrUndefined<PolicyObject>(client, resourcePath(POLICIES, undefined, name));
+          return x?.status?.conditions?.find((c) => c.type === "Contradiction")?.status === "True"
+            ? x
+            : undefined;
+        },
+        30_000,
+        200,
+      );
+      expect(p.status?.problems?.[0]).toMatchObject({ path: "spec.guardrails.secrets.stores" });
+      expect(p.status?.problems?.[0]?.message).toContain(other);
+    }
+    await deletePolicy(a);
+    await deletePolicy(b);
+  });
+
   it("an approval of a missing profile is reported in the policy's status, and changes nothing", async () => {
     const ns = await namespace("pstat");
     const policy = `e2e-status-${ns}`;

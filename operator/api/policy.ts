@@ -6,6 +6,7 @@ import * as z from "zod";
 import { isCanonical, parseCidr } from "./net.ts";
 import { patterned, withRules } from "./rules.ts";
 import {
+  ACCESS_LOG_MODES,
   Condition,
   dnsLabel,
   EgressTarget,
@@ -260,9 +261,22 @@ export const Admission = z
   .strict()
   .describe("Workload baselines checked by ValidatingAdmissionPolicies in governed namespaces.");
 
+export const PolicyDefaults = z
+  .object({
+    accessLogs: z
+      .enum(ACCESS_LOG_MODES)
+      .optional()
+      .describe(
+        "Access logs (an Istio Telemetry, docs/audit.md) for every governed profile that does not set spec.audit.accessLogs itself. When governing policies disagree, Enabled wins.",
+      ),
+  })
+  .strict()
+  .describe("Defaults for what a profile leaves out; a profile's own setting wins.");
+
 export const PolicySpec = z
   .object({
     namespaceSelector: namespaceSelector.optional(),
+    defaults: PolicyDefaults.optional(),
     guardrails: Guardrails.optional(),
     baseline: Baseline.optional(),
     quarantine: Quarantine.optional(),

@@ -393,3 +393,33 @@ describe("quarantine", () => {
     expect(out.findings.at(-1)).toMatchObject({ reason: "Quarantined", mode: "Enforce" });
   });
 });
+
+describe("defaults", () => {
+  const api = profile("pay/api", { selector: { app: "api" } });
+  it.each([
+    ["no policy sets it: the profile as written", [], undefined],
+    ["a policy enables access logs", [policy("a", { defaults: { accessLogs: "Enabled" } })], "Enabled"],
+    [
+      "policies disagree: Enabled wins",
+      [
+        policy("a", { defaults: { accessLogs: "Disabled" } }),
+        policy("b", { defaults: { accessLogs: "Enabled" } }),
+      ],
+      "Enabled",
+    ],
+    [
+      "a policy for another namespace does not count",
+      [policy("a", { namespaceSelector: { team: "other" }, defaults: { accessLogs: "Enabled" } })],
+      undefined,
+    ],
+  ] as const)("%s", (_what, policies, want) => {
+    expect(run(api, [...policies]).effective?.spec.audit?.accessLogs).toBe(want);
+  });
+
+  it("the profile's own setting wins", () => {
+    const off = profile("pay/api", { selector: { app: "api" }, audit: { accessLogs: "Disabled" } });
+    expect(run(off, [policy("a", { defaults: { accessLogs: "Enabled" } })]).effective?.spec.audit).toEqual({
+      accessLogs: "Disabled",
+    });
+  });
+});

@@ -89,9 +89,18 @@ export function evaluateProfile(input: PolicyInput): PolicyOutcome {
   } else {
     baseline = addBaseline(effectiveSpec, governed);
   }
+  applyDefaults(effectiveSpec, governed);
 
   const effective: PolicyProfile = { ...profile, metadata: { ...profile.metadata }, spec: effectiveSpec };
   return { effective, findings, approvals: exceptions.approvals, baseline, governedBy, quarantinedBy };
+}
+
+/** Fills what the profile leaves out from the policies' defaults (access logs: Enabled wins). */
+function applyDefaults(spec: ProfileSpec, governed: readonly MeshwardPolicy[]): void {
+  if (spec.audit?.accessLogs !== undefined) return;
+  const modes = governed.map((p) => p.spec.defaults?.accessLogs).filter((m) => m !== undefined);
+  if (modes.length === 0) return;
+  spec.audit = { ...spec.audit, accessLogs: modes.includes("Enabled") ? "Enabled" : "Disabled" };
 }
 
 /** Appends every governing policy's baseline rules (deduplicated), and says where each went. */
