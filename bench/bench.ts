@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { down, up } from "../e2e/controlplane/cluster.ts";
+import { down, up } from "../e2e/controlplane/testbed.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { loadKubeConfig } from "../operator/runtime/kubeconfig.ts";
 import { CHILD_KINDS } from "../operator/reconcile/kinds.ts";

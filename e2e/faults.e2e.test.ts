@@ -3,13 +3,9 @@
 // CI runs few iterations; `npm run test:chaos` (MESHWARD_CHAOS=1) runs the full counts.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AUDIT_LOG_PATH,
-  compactEtcd,
-  killApiserver,
-  startApiserver,
-  up,
-} from "../e2e/controlplane/cluster.ts";
+import { compactEtcd, killApiserver, startApiserver } from "./controlplane/faults.ts";
+import { AUDIT_LOG_PATH } from "./controlplane/state.ts";
+import { up } from "./controlplane/testbed.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { snapshot, waitConverged } from "./support/converge.ts";

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { down, up } from "../e2e/controlplane/cluster.ts";
+import { down, up } from "../e2e/controlplane/testbed.ts";
 import { applyManifests, readManifests, repoCrdFiles } from "../e2e/controlplane/upstream.ts";
 import type { ProfileStatus } from "../operator/api/schema.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
