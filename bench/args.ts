@@ -10,6 +10,18 @@ export type Values<S extends Record<string, OptionSpec>> = {
   [K in keyof S]: S[K] extends NumberOption ? number : S[K] extends StringOption ? string : boolean;
 };
 
+/** The options every fleet-making command has: how many profiles, how many per namespace. */
+export const fleetOptions = (profiles: number, help: string) =>
+  ({
+    profiles: { type: "number", default: profiles, min: 1, help },
+    "per-namespace": { type: "number", default: 10, min: 1, help: "profiles per namespace" },
+  }) as const;
+
+export const KEEP_TESTBED = {
+  type: "boolean",
+  help: "leave a test bed this run started running (it is stopped by default)",
+} as const;
+
 /** Bad input (exit code 2), or --help (exit code 0); the message ends with the usage. */
 export class UsageError extends Error {
   readonly exitCode: number;

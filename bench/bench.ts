@@ -21,7 +21,7 @@ import {
   startOperator,
   waitAllReady,
 } from "./lib.ts";
-import { commandOptions } from "./args.ts";
+import { commandOptions, fleetOptions, KEEP_TESTBED } from "./args.ts";
 import { writeSection } from "./section.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
 import { useTestbed } from "../test-support/harness/testbed.ts";
@@ -32,8 +32,7 @@ const args = commandOptions(
   "npm run bench",
   "The operator's performance goals, measured on the local test bed; writes its section of docs/benchmarks.md.",
   {
-    profiles: { type: "number", default: 1000, min: 1, help: "profiles started at once" },
-    "per-namespace": { type: "number", default: 10, min: 1, help: "profiles per namespace" },
+    ...fleetOptions(1000, "profiles started at once"),
     single: {
       type: "number",
       default: 500,
@@ -51,10 +50,7 @@ const args = commandOptions(
       type: "boolean",
       help: "measure on the cluster of $KUBECONFIG, not the local test bed",
     },
-    "keep-testbed": {
-      type: "boolean",
-      help: "leave a test bed this run started running (it is stopped by default)",
-    },
+    "keep-testbed": KEEP_TESTBED,
   },
 );
 const {

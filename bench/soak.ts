@@ -21,7 +21,7 @@ import {
   startOperator,
   waitAllReady,
 } from "./lib.ts";
-import { commandOptions } from "./args.ts";
+import { commandOptions, fleetOptions, KEEP_TESTBED } from "./args.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
 import { useTestbed } from "../test-support/harness/testbed.ts";
 import { sleep } from "../test-support/harness/wait.ts";
@@ -32,17 +32,13 @@ const args = commandOptions(
   "Churn, drift and API server restarts on many profiles for a long time; fails on memory growth or an unconverged profile.",
   {
     minutes: { type: "number", default: 60, help: "how long" },
-    profiles: { type: "number", default: 1000, min: 1, help: "profiles" },
-    "per-namespace": { type: "number", default: 10, min: 1, help: "profiles per namespace" },
+    ...fleetOptions(1000, "profiles"),
     out: {
       type: "string",
       default: path.join(ROOT, "docs/soak"),
       help: "directory for soak.json and soak.svg",
     },
-    "keep-testbed": {
-      type: "boolean",
-      help: "leave a test bed this run started running (it is stopped by default)",
-    },
+    "keep-testbed": KEEP_TESTBED,
   },
 );
 const { minutes: MINUTES, profiles: N, "per-namespace": PER_NS } = args;

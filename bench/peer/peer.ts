@@ -14,7 +14,7 @@ import { down, up } from "../../e2e/controlplane/testbed.ts";
 import { ensureKyverno } from "../../e2e/controlplane/kyverno.ts";
 import { KubeClient } from "../../operator/runtime/client.ts";
 import { sleep } from "../../test-support/harness/wait.ts";
-import { commandOptions } from "../args.ts";
+import { commandOptions, fleetOptions } from "../args.ts";
 import { deleteNamespaces, log, type Op, startOperator } from "../lib.ts";
 import { AUDIT_ALL_POLICY, AuditLog } from "./audit.ts";
 import { ensureServiceAccount, serviceAccountKubeconfig, serviceAccountUser } from "./identity.ts";
@@ -46,8 +46,7 @@ const args = commandOptions(
   "npm run bench:peer",
   "meshward side by side with Kyverno's generate rules, each on a fresh test bed; writes its section (one per N) of docs/benchmarks.md.",
   {
-    profiles: { type: "number", default: 100, min: 1, help: "profiles (N)" },
-    "per-namespace": { type: "number", default: 10, min: 1, help: "profiles per namespace" },
+    ...fleetOptions(100, "profiles (N)"),
     deletions: { type: "number", default: 100, help: "generated objects deleted and timed until back" },
     edits: { type: "number", default: 10, help: "generated NetworkPolicies edited and timed until put back" },
     "quiet-minutes": { type: "number", default: 10, help: "quiet minutes whose requests are counted" },

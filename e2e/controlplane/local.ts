@@ -211,11 +211,21 @@ export async function startLocal(p: LocalPlan, opts: LocalOptions): Promise<Stat
     audit: p.audit,
   };
   const started: Running[] = [];
-  const start = (name: string, bin: string, args: string[]) => {
-    const r = startProcess(name, bin, args, LOG_DIR, CONTROLPLANE_STATE_DIR);
+  /** Records a started component in the state file, then waits until `check` holds. */
+  const launch = async (
+    component: keyof Pids,
+    r: Running,
+    what: string,
+    check: () => Promise<boolean>,
+    port: number,
+  ) => {
     started.push(r);
-    return r;
+    state.pids[component] = r.pid;
+    writeState(state);
+    await waitReady(r, what, timeoutMs, check, port);
   };
+  const start = (name: string, bin: string, args: string[]) =>
+    startProcess(name, bin, args, LOG_DIR, CONTROLPLANE_STATE_DIR);
   try {
     // etcd
     const etcdUrl = `http://127.0.0.1:${ports.etcdClient}`;
@@ -232,12 +242,10 @@ export async function startLocal(p: LocalPlan, opts: LocalOptions): Promise<Stat
       "--unsafe-no-fsync=true",
       "--log-level=warn",
     ]);
-    state.pids.etcd = etcd.pid;
-    writeState(state);
-    await waitReady(
+    await launch(
+      "etcd",
       etcd,
       "healthy",
-      timeoutMs,
       async () => {
         const r = await probe(`${etcdUrl}/health`);
         return r?.status === 200 && r.body.includes('"true"');
@@ -277,14 +285,11 @@ export async function startLocal(p: LocalPlan, opts: LocalOptions): Promise<Stat
     const server = `https://127.0.0.1:${ports.kubeApiserver}`;
     state.apiserverArgv = flagsToArgs(apiFlags);
     const apiserver = startApiserverProcess(bins.kubeApiserver, state.apiserverArgv);
-    started.push(apiserver);
-    state.pids.kubeApiserver = apiserver.pid;
-    writeState(state);
     let ca: string | undefined;
-    await waitReady(
+    await launch(
+      "kubeApiserver",
       apiserver,
       "ready",
-      timeoutMs,
       async () => {
         ca ??= readServingCa(caFile);
         if (!ca) return false;
@@ -326,13 +331,11 @@ export async function startLocal(p: LocalPlan, opts: LocalOptions): Promise<Stat
     ]);
     for (const [k, v] of parseFlags(p.kcmExtra)) kcmFlags.set(k, v);
     const kcm = start("kube-controller-manager", bins.kubeControllerManager, flagsToArgs(kcmFlags));
-    state.pids.kubeControllerManager = kcm.pid;
-    writeState(state);
     // Healthy, and the serviceaccount + token controllers have done their work.
-    await waitReady(
+    await launch(
+      "kubeControllerManager",
       kcm,
       "ready",
-      timeoutMs,
       async () => {
         const h = await probe(`https://127.0.0.1:${ports.kubeControllerManager}/healthz`, {
           insecure: true,
