@@ -10,16 +10,23 @@ import { type ArgocdLua, argocdLua, type Health, LIBS } from "../argocd/harness.
 import { installUpstreamCrds, uninstallIstioCrds } from "./controlplane/upstream.ts";
 import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
-import { createNamespace, deleteNamespace, kube, kubeconfigPath } from "./support/kube.ts";
+import { kube, kubeconfigPath, testNamespaces } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
-import { applyProfile, getProfile, kindOf, type ProfileObject, waitCondition } from "./support/profiles.ts";
+import {
+  applyProfile,
+  createForeignPeerAuthentication,
+  getProfile,
+  kindOf,
+  type ProfileObject,
+  waitCondition,
+} from "./support/profiles.ts";
 
 const UPDATE = process.env.UPDATE_FIXTURES === "1";
 
 let client: KubeClient;
 let lua: ArgocdLua;
 let op: OperatorProcess | undefined;
-const namespaces: string[] = [];
+const ns = testNamespaces();
 const checked = new Map<string, Health>();
 let istioRemoved = false;
 
@@ -30,16 +37,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
-  for (const n of namespaces) await deleteNamespace(client, n);
   // Leave the test bed as the other files expect it.
   if (istioRemoved) await installUpstreamCrds(kubeconfigPath(), { istio: true, eso: false });
 });
-
-async function ns(prefix: string): Promise<string> {
-  const n = await createNamespace(client, prefix);
-  namespaces.push(n);
-  return n;
-}
 
 /** Runs the health check on a live profile (both ways Argo CD can run it), checks the fixture's expectation, and records it. */
 function check(name: string, obj: ProfileObject | undefined) {
@@ -80,15 +80,7 @@ describe("Argo CD health of real profiles", () => {
 
   it("Degraded: an object with a generated name that belongs to someone else", async () => {
     const n = await ns("argo-conflict");
-    await client.request("POST", resourcePath(kindOf("PeerAuthentication"), n), {
-      body: {
-        apiVersion: "security.istio.io/v1",
-        kind: "PeerAuthentication",
-        metadata: { name: "api", namespace: n },
-        spec: { mtls: { mode: "PERMISSIVE" } },
-      },
-      query: { fieldManager: "platform-team" },
-    });
+    await createForeignPeerAuthentication(client, n, "api");
     await applyProfile(client, n, "api", PLAIN);
     check("conflict", await waitCondition(client, n, "api", { status: "False", reason: "Conflict" }));
   });

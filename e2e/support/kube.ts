@@ -1,8 +1,10 @@
 // Small helpers for e2e tests against the real API server.
 import * as fs from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 import { ApiError, KubeClient, type KubeObjectLike, type Resource } from "../../operator/runtime/client.ts";
+
+import { createNamespace, deleteNamespace } from "../../test-support/harness/namespaces.ts";
 
 // Namespaces and polling are the harness's (shared with bench and demo); e2e tests take them from here.
 export { createNamespace, deleteNamespace, NAMESPACES } from "../../test-support/harness/namespaces.ts";
@@ -24,6 +26,23 @@ export function kube(): KubeClient {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath());
   return new KubeClient(kc);
+}
+
+/**
+ * Fresh namespaces for the tests of one file: `ns(prefix)` creates one; all of them are deleted
+ * after the file's tests (after the file's own afterAll hooks, e.g. once its operator has stopped).
+ */
+export function testNamespaces(): (prefix: string) => Promise<string> {
+  const names: string[] = [];
+  let client: KubeClient | undefined;
+  afterAll(async () => {
+    for (const n of names) await deleteNamespace((client ??= kube()), n);
+  });
+  return async (prefix) => {
+    const n = await createNamespace((client ??= kube()), prefix);
+    names.push(n);
+    return n;
+  };
 }
 
 export async function getOrUndefined<T = KubeObjectLike>(

@@ -21,6 +21,11 @@ export interface StartOptions {
   entry?: string;
 }
 
+/** Flags for a replica that takes part in leader election on Lease `lease` in `namespace`. */
+export function leaderElectionArgs(namespace: string, lease: string): string[] {
+  return ["--leader-election", "true", "--leader-election-namespace", namespace, "--lease-name", lease];
+}
+
 export function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   return start({
     ...opts,
