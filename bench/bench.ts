@@ -105,12 +105,14 @@ async function driftLatencies(client: KubeClient, fleet: Fleet, count: number): 
 const teardown = new Teardown(log);
 
 async function main(): Promise<void> {
-  const kubeconfig =
+  const bed =
     args["use-kubeconfig"] && process.env.KUBECONFIG
-      ? process.env.KUBECONFIG
-      : (await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log })).kubeconfig;
+      ? undefined
+      : await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
+  const kubeconfig = bed?.kubeconfig ?? (process.env.KUBECONFIG as string);
   const client = new KubeClient(loadKubeConfig(kubeconfig));
-  teardown.add("operators and namespaces", () => cleanup(client));
+  // The namespaces need deleting only from a cluster that stays up.
+  teardown.add("operators and namespaces", () => cleanup(bed?.stopsAtEnd() ? undefined : client));
   const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
   const results: Record<string, string | number> = {};
   const tag = Date.now().toString(36);

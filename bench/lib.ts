@@ -164,7 +164,7 @@ export async function floor(client: KubeClient, fleet: Fleet, concurrency: numbe
 /** Namespaces the bench created and has not deleted yet: cleanup() deletes them, whatever happens. */
 export const started = { namespaces: new Set<string>() };
 
-/** Stops every operator the bench started and deletes the namespaces it created. */
+/** Stops every operator the bench started and, given a client, deletes the namespaces it created. */
 export async function cleanup(client: KubeClient | undefined): Promise<void> {
   killOperators();
   const namespaces = [...started.namespaces];

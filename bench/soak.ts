@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(info.kubeconfig);
   const client = new KubeClient(kc);
-  teardown.add("operators and namespaces", () => cleanup(client));
+  teardown.add("operators and namespaces", () => cleanup(info.stopsAtEnd() ? undefined : client));
   log(`soak: ${N} profiles for ${MINUTES} minutes`);
   const fleet = await createFleet(client, `soak${Date.now().toString(36)}`, N, PER_NS);
   let op = await startOperator(info.kubeconfig, 4);

@@ -10,7 +10,12 @@ export interface BedOptions {
   log: (message: string) => void;
 }
 
-export async function useTestbed(teardown: Teardown, opts: BedOptions): Promise<ClusterInfo> {
+export interface Bed extends ClusterInfo {
+  /** True when the tear-down will stop this bed (so what is in it need not be deleted first). */
+  stopsAtEnd(): boolean;
+}
+
+export async function useTestbed(teardown: Teardown, opts: BedOptions): Promise<Bed> {
   // Registered before up(): a failure or a Ctrl-C during up() still stops a bed this run started
   // (down() waits for up() to finish: they share a lock).
   let own = !(await status()).running;
@@ -25,5 +30,5 @@ export async function useTestbed(teardown: Teardown, opts: BedOptions): Promise<
   });
   const info = await up(opts.up ?? {});
   own ||= !info.reused;
-  return info;
+  return { ...info, stopsAtEnd: () => own && !opts.keep };
 }
