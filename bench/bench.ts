@@ -1,13 +1,10 @@
 // `npm run bench`: performance goals of the operator, measured on the test bed (or $KUBECONFIG with
-// --use-kubeconfig). Writes docs/benchmarks.md. Not a test: it reports figures and targets.
+// --use-kubeconfig). Writes its section of docs/benchmarks.md. Not a test: it reports figures and targets.
 //
 //   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100] [--quarantine 5]
 //                    [--quiet-minutes 10] [--concurrency 4] [--out docs/benchmarks.md]
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { down, up } from "../e2e/controlplane/cluster.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { loadKubeConfig } from "../operator/runtime/kubeconfig.ts";
 import { CHILD_KINDS } from "../operator/reconcile/kinds.ts";
@@ -21,35 +18,56 @@ import {
   percentile,
   readProc,
   settle,
-  sleep,
   startOperator,
   waitAllReady,
 } from "./lib.ts";
 import { measureQuarantine, summary } from "./quarantine.ts";
+import { commandOptions, fleetOptions, KEEP_TESTBED } from "./args.ts";
+import { writeSection } from "./section.ts";
+import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
+import { useTestbed } from "../test-support/harness/testbed.ts";
+import { sleep } from "../test-support/harness/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values: args } = parseArgs({
-  options: {
-    profiles: { type: "string", default: "1000" },
-    "per-namespace": { type: "string", default: "10" },
-    single: { type: "string", default: "500" },
-    drift: { type: "string", default: "100" },
-    quarantine: { type: "string", default: "5" },
-    "quiet-minutes": { type: "string", default: "10" },
-    concurrency: { type: "string", default: "4" },
-    out: { type: "string", default: path.join(ROOT, "docs/benchmarks.md") },
-    "use-kubeconfig": { type: "boolean", default: false },
-    /** Leave a test bed the bench brought up running afterwards (it is stopped by default). */
-    "keep-testbed": { type: "boolean", default: false },
+const args = commandOptions(
+  "npm run bench",
+  "The operator's performance goals, measured on the local test bed; writes its section of docs/benchmarks.md.",
+  {
+    ...fleetOptions(1000, "profiles started at once"),
+    single: {
+      type: "number",
+      default: 500,
+      help: "profiles in one namespace, measured afterwards (0: skip)",
+    },
+    drift: { type: "number", default: 100, help: "deletes and edits timed until corrected" },
+    quarantine: {
+      type: "number",
+      default: 5,
+      help: "quarantines applied and lifted, timed to the last object changed (0: skip)",
+    },
+    "quiet-minutes": { type: "number", default: 10, help: "quiet minutes before the drift is timed again" },
+    concurrency: { type: "number", default: 4, min: 1, help: "the operator's --concurrency and the floor's" },
+    out: {
+      type: "string",
+      default: path.join(ROOT, "docs/benchmarks.md"),
+      help: "the file whose section is written",
+    },
+    "use-kubeconfig": {
+      type: "boolean",
+      help: "measure on the cluster of $KUBECONFIG, not the local test bed",
+    },
+    "keep-testbed": KEEP_TESTBED,
   },
-});
-const N = Number(args.profiles);
-const PER_NS = Number(args["per-namespace"]);
-const SINGLE = Number(args.single);
-const DRIFT = Number(args.drift);
-const QUARANTINES = Number(args.quarantine);
-const QUIET_MIN = Number(args["quiet-minutes"]);
-const CONC = Number(args.concurrency);
+);
+const {
+  profiles: N,
+  "per-namespace": PER_NS,
+  single: SINGLE,
+  drift: DRIFT,
+  quarantine: QUARANTINES,
+  "quiet-minutes": QUIET_MIN,
+  concurrency: CONC,
+} = args;
 
 async function driftLatencies(client: KubeClient, fleet: Fleet, count: number): Promise<number[]> {
   const pa = CHILD_KINDS.find((k) => k.resource.kind === "PeerAuthentication")?.resource;
@@ -91,21 +109,17 @@ async function driftLatencies(client: KubeClient, fleet: Fleet, count: number): 
   return out;
 }
 
-/** Set once the bench has a client: what cleanup() needs to delete namespaces. */
-let benchClient: KubeClient | undefined;
-/** True when this run brought the test bed up: it takes it down again. */
-let ownTestbed = false;
+const teardown = new Teardown(log);
 
 async function main(): Promise<void> {
-  let kubeconfig: string;
-  if (args["use-kubeconfig"] && process.env.KUBECONFIG) kubeconfig = process.env.KUBECONFIG;
-  else {
-    const info = await up({ audit: false });
-    ownTestbed = !info.reused;
-    kubeconfig = info.kubeconfig;
-  }
+  const bed =
+    args["use-kubeconfig"] && process.env.KUBECONFIG
+      ? undefined
+      : await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
+  const kubeconfig = bed?.kubeconfig ?? (process.env.KUBECONFIG as string);
   const client = new KubeClient(loadKubeConfig(kubeconfig));
-  benchClient = client;
+  // The namespaces need deleting only from a cluster that stays up.
+  teardown.add("operators and namespaces", () => cleanup(bed?.stopsAtEnd() ? undefined : client));
   const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
   const results: Record<string, string | number> = {};
   const tag = Date.now().toString(36);
@@ -206,8 +220,6 @@ async function main(): Promise<void> {
   const row = (what: string, value: string | number, target: string, ok?: boolean) =>
     `| ${what} | ${value} | ${target} | ${ok === undefined ? "" : ok ? "met" : "**not met**"} |`;
   const md = [
-    "# Benchmarks",
-    "",
     "`npm run bench` (bench/bench.ts) against the local test bed. The API server, etcd, the operator and the",
     "benchmark client share the same machine, so absolute times include their contention.",
     "",
@@ -303,44 +315,10 @@ async function main(): Promise<void> {
     "```",
     "",
   ].join("\n");
-  fs.writeFileSync(args.out as string, md);
-  log(`wrote ${path.relative(ROOT, args.out as string)}`);
+  // Only this command's section: the Kyverno comparison (bench/peer/) and notes by hand stay.
+  writeSection(args.out, "main", md);
+  log(`wrote ${path.relative(ROOT, args.out)}`);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }
 
-/**
- * Always: stop the operators and delete the namespaces this run made, and its own test bed. Once:
- * a signal and the failure it causes in main() share one tear-down (two would wait on each
- * other's test-bed lock).
- */
-let tornDown: Promise<void> | undefined;
-function tearDown(): Promise<void> {
-  tornDown ??= doTearDown();
-  return tornDown;
-}
-
-async function doTearDown(): Promise<void> {
-  await cleanup(benchClient);
-  if (ownTestbed && !args["keep-testbed"]) {
-    log("stopping the test bed this run started (--keep-testbed keeps it)…");
-    await down();
-  }
-}
-
-let stopping = false;
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log(`${sig}: cleaning up…`);
-    void tearDown().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(tearDown)
-  .catch(async (e: unknown) => {
-    process.stderr.write(`bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    await tearDown().catch((err: unknown) => process.stderr.write(`cleanup failed: ${String(err)}\n`));
-    process.exit(1);
-  });
+void runCommand("bench", main, teardown);

@@ -1,7 +1,5 @@
 // Shared by the benchmark and the soak: fleets of profiles, a bare-client floor, the operator as a process.
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { API_VERSION, KIND, type ProfileStatus } from "../operator/api/schema.ts";
 import { validateProfile } from "../operator/api/validate.ts";
@@ -9,18 +7,20 @@ import { buildProfile, indexProfiles, makeContext } from "../operator/builders/i
 import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import { buildStatus } from "../operator/reconcile/status.ts";
+import {
+  applyNamespace,
+  deleteNamespaces as deleteNamespacesAndWait,
+} from "../test-support/harness/namespaces.ts";
+import {
+  killOperators,
+  type OperatorProcess,
+  startOperator as startHarnessOperator,
+} from "../test-support/harness/operator.ts";
+import { sleep } from "../test-support/harness/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-export const NAMESPACES = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
 
 export const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function pool<T>(
   items: T[],
@@ -79,14 +79,7 @@ export async function createFleet(
 ): Promise<Fleet> {
   const namespaces = Array.from({ length: Math.ceil(count / perNs) }, (_, i) => `${prefix}-${i}`);
   for (const ns of namespaces) started.namespaces.add(ns);
-  await pool(namespaces, 8, async (ns) => {
-    await client.apply(
-      resourcePath(NAMESPACES, undefined, ns),
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-      "bench",
-      true,
-    );
-  });
+  await pool(namespaces, 8, (ns) => applyNamespace(client, ns, "bench"));
   const profiles = Array.from({ length: count }, (_, i) => ({
     namespace: namespaces[Math.floor(i / perNs)] as string,
     name: `svc-${i % perNs}`,
@@ -108,17 +101,10 @@ export async function createFleet(
   return { namespaces, profiles };
 }
 
+/** Deletes the namespaces and waits until they are gone (their profiles and objects with them). */
 export async function deleteNamespaces(client: KubeClient, namespaces: string[]): Promise<void> {
   for (const ns of namespaces) started.namespaces.delete(ns);
-  await pool(namespaces, 8, async (ns) => {
-    await client.delete(resourcePath(NAMESPACES, undefined, ns)).catch(() => undefined);
-  });
-  for (;;) {
-    const list = await client.get<{ items: KubeObjectLike[] }>(resourcePath(NAMESPACES));
-    const left = list.items.filter((n) => namespaces.includes(n.metadata?.name ?? "")).length;
-    if (left === 0) return;
-    await sleep(500);
-  }
+  await deleteNamespacesAndWait(client, namespaces);
 }
 
 /** The floor: a bare client applying the same objects plus one status patch per profile. */
@@ -175,115 +161,34 @@ export async function floor(client: KubeClient, fleet: Fleet, concurrency: numbe
   return performance.now() - t0;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** Namespaces the bench created and has not deleted yet: cleanup() deletes them, whatever happens. */
+export const started = { namespaces: new Set<string>() };
 
-/**
- * What the bench started, so that it is always cleaned up: operators still running are killed and
- * namespaces it created are deleted, whether the bench finishes, fails or is interrupted.
- */
-export const started = { operators: new Set<ChildProcess>(), namespaces: new Set<string>() };
-
+/** Stops every operator the bench started and, given a client, deletes the namespaces it created. */
 export async function cleanup(client: KubeClient | undefined): Promise<void> {
-  for (const proc of started.operators)
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
-  started.operators.clear();
+  killOperators();
   const namespaces = [...started.namespaces];
   started.namespaces.clear();
   if (client && namespaces.length > 0) {
     log(`cleaning up ${namespaces.length} namespaces…`);
-    await deleteNamespaces(client, namespaces).catch((e: unknown) =>
+    await deleteNamespacesAndWait(client, namespaces).catch((e: unknown) =>
       log(`could not delete every namespace: ${e instanceof Error ? e.message : String(e)}`),
     );
   }
 }
 
-export interface Op {
-  proc: ChildProcess;
-  port: number;
-  metric(name: string, label?: string): Promise<number>;
-  writes(): Promise<number>;
-  stop(): Promise<void>;
-}
+export type Op = OperatorProcess;
 
-export async function startOperator(
-  kubeconfig: string,
-  concurrency: number,
-  extra: string[] = [],
-): Promise<Op> {
-  const port = await freePort();
-  const startedAt = Date.now();
-  const logFile = path.join(ROOT, `.cache/bench-operator-${Date.now()}.log`);
-  const out = fs.openSync(logFile, "w");
-  const proc = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, "operator/main.ts"),
-      "--kubeconfig",
-      kubeconfig,
-      "--leader-election",
-      "false",
-      "--metrics-port",
-      String(port),
-      "--metrics-host",
-      "127.0.0.1",
-      "--concurrency",
-      String(concurrency),
-      "--log-level",
-      "warn",
-      ...extra,
-    ],
-    { stdio: ["ignore", out, out] },
-  );
-  started.operators.add(proc);
-  const exited = new Promise<void>((r) =>
-    proc.once("exit", () => {
-      started.operators.delete(proc);
-      r();
-    }),
-  );
-  const metric = async (name: string, label?: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split("\n")) {
-      if (!line.startsWith(name) || (label && !line.includes(label))) continue;
-      const rest = line.slice(name.length);
-      if (rest[0] !== " " && rest[0] !== "{") continue;
-      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-    return sum;
-  };
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) break;
-    if (proc.exitCode !== null) throw new Error(`operator exited; see ${logFile}`);
-    if (Date.now() - startedAt > 300_000) throw new Error(`operator not ready after 300 s; see ${logFile}`);
-    await sleep(50);
-  }
-  return {
-    proc,
-    port,
-    metric,
-    async writes() {
-      let n = 0;
-      for (const verb of ["apply", "create", "update", "patch", "delete"])
-        n += await metric("meshward_api_requests_total", `verb="${verb}"`);
-      return n;
-    },
-    async stop() {
-      proc.kill("SIGTERM");
-      await exited;
-    },
-  };
+/** The operator with the bench's settings: `concurrency` workers, warn logs in .cache/, 300 s to get ready. */
+export function startOperator(kubeconfig: string, concurrency: number, extra: string[] = []): Promise<Op> {
+  return startHarnessOperator({
+    kubeconfig,
+    name: "bench-operator",
+    logDir: path.join(ROOT, ".cache"),
+    logLevel: "warn",
+    args: ["--concurrency", String(concurrency), ...extra],
+    readyTimeoutMs: 300_000,
+  });
 }
 
 export async function waitAllReady(

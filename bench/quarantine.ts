@@ -2,10 +2,11 @@
 // profile of a running fleet to the last object it changes (the DENY in the mesh root namespace,
 // the isolating NetworkPolicy, the profile's own AuthorizationPolicy and NetworkPolicy), and the
 // same for lifting it. One server-side apply round trip is timed alongside, for the ratio.
-import { POLICIES } from "../operator/reconcile/kinds.ts";
+import { CHILD_KINDS, POLICIES } from "../operator/reconcile/kinds.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
-import { CHILD_KINDS } from "../operator/reconcile/kinds.ts";
-import { type Fleet, NAMESPACES, percentile, sleep } from "./lib.ts";
+import { applyNamespace, deleteNamespace } from "../test-support/harness/namespaces.ts";
+import { sleep } from "../test-support/harness/wait.ts";
+import { type Fleet, percentile } from "./lib.ts";
 
 const POLICY = "bench-quarantine";
 const ROOT_NS = "bench-mesh-root";
@@ -76,12 +77,7 @@ export async function measureQuarantine(
 ): Promise<QuarantineTimes> {
   const ap = kind("AuthorizationPolicy");
   const np = kind("NetworkPolicy");
-  await client.apply(
-    resourcePath(NAMESPACES, undefined, ROOT_NS),
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ROOT_NS } },
-    "bench",
-    true,
-  );
+  await applyNamespace(client, ROOT_NS, "bench");
   const out: QuarantineTimes = { apply: [], lift: [], roundTrip: [] };
   try {
     for (let i = 0; i < tries; i++) {
@@ -115,23 +111,12 @@ export async function measureQuarantine(
 
       // One server-side apply round trip, on the same API server at the same moment.
       const t2 = performance.now();
-      await client.apply(
-        resourcePath(NAMESPACES, undefined, ROOT_NS),
-        {
-          apiVersion: "v1",
-          kind: "Namespace",
-          metadata: { name: ROOT_NS, labels: { "meshward.io/bench-try": String(i) } },
-        },
-        "bench",
-        true,
-      );
+      await applyNamespace(client, ROOT_NS, "bench", { "meshward.io/bench-try": String(i) });
       out.roundTrip.push(performance.now() - t2);
     }
   } finally {
     await deletePolicy(client);
-    await client.delete(resourcePath(NAMESPACES, undefined, ROOT_NS)).catch((e: unknown) => {
-      if (!(e instanceof ApiError && e.status === 404)) throw e;
-    });
+    await deleteNamespace(client, ROOT_NS);
   }
   return out;
 }

@@ -5,36 +5,43 @@
 //   npm run soak -- [--minutes 60] [--profiles 1000] [--per-namespace 10] [--out docs/soak]
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { killApiserver, startApiserver, up } from "../e2e/controlplane/cluster.ts";
+import { killApiserver, startApiserver } from "../e2e/controlplane/faults.ts";
 import { API_VERSION, KIND } from "../operator/api/schema.ts";
-import { ApiError, KubeClient, resourcePath } from "../operator/runtime/client.ts";
+import { KubeClient, resourcePath } from "../operator/runtime/client.ts";
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import {
+  cleanup,
   createFleet,
   deleteNamespaces,
   log,
   type Op,
   readProc,
-  sleep,
   spec,
   startOperator,
   waitAllReady,
 } from "./lib.ts";
+import { commandOptions, fleetOptions, KEEP_TESTBED } from "./args.ts";
+import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
+import { useTestbed } from "../test-support/harness/testbed.ts";
+import { sleep } from "../test-support/harness/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: "string", default: "60" },
-    profiles: { type: "string", default: "1000" },
-    "per-namespace": { type: "string", default: "10" },
-    out: { type: "string", default: path.join(ROOT, "docs/soak") },
+const args = commandOptions(
+  "npm run soak",
+  "Churn, drift and API server restarts on many profiles for a long time; fails on memory growth or an unconverged profile.",
+  {
+    minutes: { type: "number", default: 60, help: "how long" },
+    ...fleetOptions(1000, "profiles"),
+    out: {
+      type: "string",
+      default: path.join(ROOT, "docs/soak"),
+      help: "directory for soak.json and soak.svg",
+    },
+    "keep-testbed": KEEP_TESTBED,
   },
-});
-const MINUTES = Number(args.minutes);
-const N = Number(args.profiles);
-const PER_NS = Number(args["per-namespace"]);
+);
+const { minutes: MINUTES, profiles: N, "per-namespace": PER_NS } = args;
 
 interface Sample {
   t: number;
@@ -87,11 +94,14 @@ function svgPlot(samples: Sample[]): string {
   ].join("\n");
 }
 
+const teardown = new Teardown(log);
+
 async function main(): Promise<void> {
-  const info = await up({ audit: false });
+  const info = await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
   const kc = new KubeConfig();
   kc.loadFromFile(info.kubeconfig);
   const client = new KubeClient(kc);
+  teardown.add("operators and namespaces", () => cleanup(info.stopsAtEnd() ? undefined : client));
   log(`soak: ${N} profiles for ${MINUTES} minutes`);
   const fleet = await createFleet(client, `soak${Date.now().toString(36)}`, N, PER_NS);
   let op = await startOperator(info.kubeconfig, 4);
@@ -158,25 +168,17 @@ async function main(): Promise<void> {
     if (late > early * 1.25) failures.push(`RSS grew from ${early.toFixed(0)} MB to ${late.toFixed(0)} MB`);
   }
   await op.stop();
-  fs.mkdirSync(args.out as string, { recursive: true });
+  fs.mkdirSync(args.out, { recursive: true });
   fs.writeFileSync(
-    path.join(args.out as string, "soak.json"),
+    path.join(args.out, "soak.json"),
     JSON.stringify({ minutes: MINUTES, profiles: N, samples, failures }, null, 1),
   );
-  fs.writeFileSync(path.join(args.out as string, "soak.svg"), svgPlot(samples));
+  fs.writeFileSync(path.join(args.out, "soak.svg"), svgPlot(samples));
   await deleteNamespaces(client, fleet.namespaces);
-  if (failures.length > 0) {
-    process.stderr.write(`soak failed: ${failures.join("; ")}\n`);
-    process.exit(1);
-  }
+  if (failures.length > 0) throw new Error(failures.join("; "));
   log(
-    `soak passed: ${samples.length} samples, every profile converged; wrote ${path.relative(ROOT, args.out as string)}/soak.{json,svg}`,
+    `soak passed: ${samples.length} samples, every profile converged; wrote ${path.relative(ROOT, args.out)}/soak.{json,svg}`,
   );
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(
-    `soak failed: ${e instanceof ApiError ? `${e.status} ${e.message}` : e instanceof Error ? e.message : String(e)}\n`,
-  );
-  process.exit(1);
-});
+void runCommand("soak", main, teardown);

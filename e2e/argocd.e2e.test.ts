@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHealth, FIXTURES, writeFixture, writeHealthTest } from "../argocd/fixtures.ts";
 import { type ArgocdLua, argocdLua, type Health, LIBS } from "../argocd/harness.ts";
-import { installUpstreamCrds, uninstallIstioCrds } from "../e2e/controlplane/cluster.ts";
+import { installUpstreamCrds, uninstallIstioCrds } from "./controlplane/upstream.ts";
 import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
 import { createNamespace, deleteNamespace, kube, kubeconfigPath } from "./support/kube.ts";

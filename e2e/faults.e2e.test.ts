@@ -3,18 +3,14 @@
 // CI runs few iterations; `npm run test:chaos` (MESHWARD_CHAOS=1) runs the full counts.
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AUDIT_LOG_PATH,
-  compactEtcd,
-  killApiserver,
-  startApiserver,
-  up,
-} from "../e2e/controlplane/cluster.ts";
+import { compactEtcd, killApiserver, startApiserver } from "./controlplane/faults.ts";
+import { AUDIT_LOG_PATH } from "./controlplane/state.ts";
+import { up } from "./controlplane/testbed.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { snapshot, waitConverged } from "./support/converge.ts";
 import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
-import { type OperatorProcess, startOperator } from "./support/operator.ts";
+import { leaderElectionArgs, type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, condition, getProfile, kindOf, waitCondition } from "./support/profiles.ts";
 
 const CHAOS = process.env.MESHWARD_CHAOS === "1";
@@ -292,14 +288,7 @@ describe("faults", () => {
 
   it("6: leader killed repeatedly: a new leader reconciles within the lease time plus a few seconds; never two writers at once", async () => {
     const namespace = await ns("f-leader");
-    const args = [
-      "--leader-election",
-      "true",
-      "--leader-election-namespace",
-      namespace,
-      "--lease-name",
-      "f6",
-    ];
+    const args = leaderElectionArgs(namespace, "f6");
     const replicas = new Map<string, OperatorProcess>();
     for (const name of ["f6-a", "f6-b"]) replicas.set(name, await operator(name, [namespace], args));
     const failovers: number[] = [];

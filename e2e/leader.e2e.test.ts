@@ -5,7 +5,7 @@ import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
 import { LEASES } from "../operator/reconcile/kinds.ts";
 import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
-import { type OperatorProcess, startOperator } from "./support/operator.ts";
+import { leaderElectionArgs, type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, getChild, waitCondition } from "./support/profiles.ts";
 
 let client: KubeClient;
@@ -22,14 +22,7 @@ afterAll(async () => {
 });
 
 it("11: only the leader writes; killing it hands over to the other replica", async () => {
-  const args = [
-    "--leader-election",
-    "true",
-    "--leader-election-namespace",
-    namespace,
-    "--lease-name",
-    "meshward-e2e",
-  ];
+  const args = leaderElectionArgs(namespace, "meshward-e2e");
   ops.push(await startOperator({ name: "replica-a", args }));
   ops.push(await startOperator({ name: "replica-b", args }));
   const lease = await waitFor("a leader", async () => {
@@ -66,14 +59,7 @@ it("11: only the leader writes; killing it hands over to the other replica", asy
 });
 
 it("releases the lease on SIGTERM so a successor takes over at once", async () => {
-  const args = [
-    "--leader-election",
-    "true",
-    "--leader-election-namespace",
-    namespace,
-    "--lease-name",
-    "meshward-e2e-release",
-  ];
+  const args = leaderElectionArgs(namespace, "meshward-e2e-release");
   const a = await startOperator({ name: "release-a", args });
   ops.push(a);
   await waitFor("release-a to lead", async () => (await a.metric("meshward_leader")) === 1, 30_000);

@@ -1,7 +1,7 @@
 // 8: a cluster without Istio's CRDs: everything else is created, Degraded=True IstioNotInstalled;
 // once the CRDs are installed the operator converges without a restart.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { installUpstreamCrds, uninstallIstioCrds } from "../e2e/controlplane/cluster.ts";
+import { installUpstreamCrds, uninstallIstioCrds } from "./controlplane/upstream.ts";
 import type { KubeClient } from "../operator/runtime/client.ts";
 import { createNamespace, deleteNamespace, kube, kubeconfigPath, waitFor } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";

@@ -6,7 +6,8 @@ import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
 import { PROFILES } from "../operator/reconcile/kinds.ts";
 import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
-import { freePort, type OperatorProcess, startOperator } from "./support/operator.ts";
+import { freePort } from "../test-support/harness/ports.ts";
+import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, waitCondition } from "./support/profiles.ts";
 
 let client: KubeClient;

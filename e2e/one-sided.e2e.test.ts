@@ -3,13 +3,13 @@
 // condition clears when the peer declares the other side. Ready is not affected.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient } from "../operator/runtime/client.ts";
-import { createNamespace, deleteNamespace, kube } from "./support/kube.ts";
+import { kube, testNamespaces } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, condition, waitCondition } from "./support/profiles.ts";
 
 let client: KubeClient;
 let op: OperatorProcess;
-const namespaces: string[] = [];
+const ns = testNamespaces();
 
 beforeAll(async () => {
   client = kube();
@@ -17,14 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
-  for (const ns of namespaces) await deleteNamespace(client, ns);
 });
-
-async function ns(prefix: string): Promise<string> {
-  const n = await createNamespace(client, prefix);
-  namespaces.push(n);
-  return n;
-}
 
 describe("OneSided condition", () => {
   it("names a caller that declares no egress, and clears when it does", async () => {

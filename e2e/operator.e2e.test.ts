@@ -1,12 +1,13 @@
 // The operator, as a separate process, against the real control plane. Each test has its own namespace.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { KubeClient, KubeObjectLike } from "../operator/runtime/client.ts";
+import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
 import { PROFILES } from "../operator/reconcile/kinds.ts";
-import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
+import { kube, waitFor, testNamespaces } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import {
   applyProfile,
+  createForeignPeerAuthentication,
   condition,
   events,
   getChild,
@@ -18,7 +19,7 @@ import {
 
 let client: KubeClient;
 let op: OperatorProcess;
-const namespaces: string[] = [];
+const ns = testNamespaces();
 
 beforeAll(async () => {
   client = kube();
@@ -26,14 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.stop();
-  for (const ns of namespaces) await deleteNamespace(client, ns);
 });
-
-async function ns(prefix: string): Promise<string> {
-  const n = await createNamespace(client, prefix);
-  namespaces.push(n);
-  return n;
-}
 
 const MANAGED = { "app.kubernetes.io/managed-by": "meshward" };
 
@@ -235,19 +229,7 @@ describe("operator", () => {
 
   it("6: leaves a pre-existing object it does not own byte-for-byte and reports Conflict", async () => {
     const n = await ns("conflict");
-    const foreign = await client.request<KubeObjectLike>(
-      "POST",
-      resourcePath(kindOf("PeerAuthentication"), n),
-      {
-        body: {
-          apiVersion: "security.istio.io/v1",
-          kind: "PeerAuthentication",
-          metadata: { name: "api", namespace: n },
-          spec: { mtls: { mode: "PERMISSIVE" } },
-        },
-        query: { fieldManager: "platform-team" },
-      },
-    );
+    const foreign = await createForeignPeerAuthentication(client, n, "api");
     await applyProfile(client, n, "api", { selector: { app: "api" } });
     const p = await waitCondition(client, n, "api", { type: "Conflict", status: "True" });
     expect(condition(p, "Conflict")?.message).toContain("PeerAuthentication api (managed by platform-team)");

@@ -16,7 +16,7 @@ import {
   SERVICE_ACCOUNT_POLICY,
 } from "../operator/policy/admission.ts";
 import { ApiError, type KubeClient, resourcePath } from "../operator/runtime/client.ts";
-import { AUDIT_LOG_PATH } from "./controlplane/cluster.ts";
+import { AUDIT_LOG_PATH } from "./controlplane/state.ts";
 import {
   createNamespace,
   deleteNamespace,

@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION, KIND } from "../operator/api/schema.ts";
 import { DEFAULT_PLATFORM } from "../operator/builders/context.ts";
 import { loadProfiles } from "../operator/cli/load.ts";
@@ -12,29 +12,20 @@ import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import {
   CONFIGMAPS,
   createNamespace,
-  deleteNamespace,
   getOrUndefined,
   kube,
   NAMESPACES,
   waitFor,
+  testNamespaces,
 } from "./support/kube.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 let client: KubeClient;
-const namespaces: string[] = [];
+const ns = testNamespaces();
 
 beforeAll(() => {
   client = kube();
 });
-afterAll(async () => {
-  for (const ns of namespaces) await deleteNamespace(client, ns);
-});
-
-async function ns(prefix: string): Promise<string> {
-  const n = await createNamespace(client, prefix);
-  namespaces.push(n);
-  return n;
-}
 
 function profileBody(name: string, namespace: string, spec: Record<string, unknown>) {
   return { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };

@@ -1,7 +1,7 @@
 // 4: an API server that answers 429 to most writes: every write is retried (after Retry-After, then
 // with the work queue's backoff) and every profile converges; none is dropped.
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { up } from "../e2e/controlplane/cluster.ts";
+import { up } from "./controlplane/testbed.ts";
 import { ApiError, type KubeClient } from "../operator/runtime/client.ts";
 import { waitConverged } from "./support/converge.ts";
 import * as fs from "node:fs";

@@ -2,22 +2,23 @@
 // otherwise brings up the local test bed; installs the CRDs; starts the operator; applies
 // examples/fleet; waits until every profile is Ready; prints a table; then shows drift being
 // detected and corrected live. Ctrl-C stops it cleanly (`--once` stops after the drift step).
-import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { down, up } from "../e2e/controlplane/cluster.ts";
 import { applyManifests, readManifests, repoCrdFiles } from "../e2e/controlplane/upstream.ts";
 import type { ProfileStatus } from "../operator/api/schema.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { CHILD_KINDS, EVENTS, PROFILES } from "../operator/reconcile/kinds.ts";
+import { applyNamespace } from "../test-support/harness/namespaces.ts";
+import { startOperator } from "../test-support/harness/operator.ts";
+import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
+import { useTestbed } from "../test-support/harness/testbed.ts";
+import { sleep } from "../test-support/harness/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const once = process.argv.includes("--once");
-const NAMESPACES = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
 
 function say(msg: string): void {
   process.stdout.write(`${msg}\n`);
@@ -35,22 +36,12 @@ async function reachable(kubeconfig: string): Promise<KubeClient | undefined> {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const teardown = new Teardown(say);
 
 async function main(): Promise<void> {
   const candidate = process.env.KUBECONFIG ?? path.join(os.homedir(), ".kube/config");
   let kubeconfig = candidate;
   let client = fs.existsSync(candidate) ? await reachable(candidate) : undefined;
-  let ownCluster = false;
   if (client) {
     say(`Using the cluster of ${candidate}.`);
     say("Installing the ServiceSecurityProfile CRD (Istio and ESO CRDs must already be there).");
@@ -59,8 +50,7 @@ async function main(): Promise<void> {
     say(
       "No reachable cluster in the current kubeconfig: starting the local test bed (etcd, kube-apiserver, kube-controller-manager; the first run builds them from Go modules, ~6 minutes).",
     );
-    const info = await up({});
-    ownCluster = !info.reused;
+    const info = await useTestbed(teardown, { log: say });
     kubeconfig = info.kubeconfig;
     client = await reachable(kubeconfig);
     if (!client) throw new Error("the test bed did not answer");
@@ -69,49 +59,19 @@ async function main(): Promise<void> {
     );
   }
 
-  const port = await freePort();
   const logFile = path.join(ROOT, ".cache/demo-operator.log");
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = fs.openSync(logFile, "w");
-  const operator: ChildProcess = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, "operator/main.ts"),
-      "--kubeconfig",
-      kubeconfig,
-      "--leader-election",
-      "false",
-      "--metrics-port",
-      String(port),
-      "--metrics-host",
-      "127.0.0.1",
-    ],
-    { stdio: ["ignore", out, out] },
-  );
+  const operator = await startOperator({ kubeconfig, name: "demo-operator", logFile });
+  teardown.add("the operator", async () => {
+    say("Stopping the operator…");
+    await operator.stop();
+  });
   say(
-    `Operator started (pid ${operator.pid}; logs in ${path.relative(ROOT, logFile)}; metrics on http://127.0.0.1:${port}/metrics).`,
+    `Operator started (pid ${operator.proc.pid}; logs in ${path.relative(ROOT, logFile)}; metrics on http://127.0.0.1:${operator.port}/metrics).`,
   );
-
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say("\nStopping the operator…");
-    operator.kill("SIGTERM");
-    await new Promise((r) => operator.once("exit", r));
-    if (ownCluster) {
-      say("Stopping the test bed…");
-      await down();
-    }
-    process.exit(code);
-  };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
-  operator.once("exit", (code) => {
-    if (!stopping) {
-      say(`The operator exited (${code}); see ${logFile}`);
-      void stop(1);
-    }
+  void operator.exited.then((code) => {
+    if (teardown.started) return;
+    say(`The operator exited (${code}); see ${logFile}`);
+    void teardown.run().then(() => process.exit(1));
   });
 
   const fleetDir = path.join(ROOT, "examples/fleet");
@@ -120,16 +80,9 @@ async function main(): Promise<void> {
     .filter((f) => f.endsWith(".yaml"))
     .map((f) => parse(fs.readFileSync(path.join(fleetDir, f), "utf8")) as KubeObjectLike);
   for (const ns of new Set(profiles.map((p) => p.metadata?.namespace ?? ""))) {
-    await client
-      .apply(
-        resourcePath(NAMESPACES, undefined, ns),
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
-        "meshward-demo",
-        true,
-      )
-      .catch((e: unknown) => {
-        if (!(e instanceof ApiError && e.status === 409)) throw e;
-      });
+    await applyNamespace(client, ns, "meshward-demo").catch((e: unknown) => {
+      if (!(e instanceof ApiError && e.status === 409)) throw e;
+    });
   }
   for (const p of profiles) {
     await client.apply(
@@ -193,7 +146,7 @@ async function main(): Promise<void> {
       await sleep(100);
     }
   }
-  if (once) return stop(0);
+  if (once) return;
   say(
     "\nThe operator keeps running. Try: kubectl --kubeconfig " +
       kubeconfig +
@@ -202,7 +155,4 @@ async function main(): Promise<void> {
   await new Promise(() => undefined);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+void runCommand("demo", main, teardown, { signalExitCode: 0 });

@@ -3,7 +3,8 @@
 import * as fs from "node:fs";
 import { parse, stringify } from "yaml";
 import { type KubeClient, resourcePath } from "../../operator/runtime/client.ts";
-import { NAMESPACES, sleep } from "../lib.ts";
+import { applyNamespace } from "../../test-support/harness/namespaces.ts";
+import { sleep } from "../../test-support/harness/wait.ts";
 
 const SERVICE_ACCOUNTS = {
   group: "",
@@ -32,12 +33,7 @@ export async function ensureServiceAccount(
   name: string,
   clusterRole?: string,
 ): Promise<void> {
-  await client.apply(
-    resourcePath(NAMESPACES, undefined, namespace),
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
-    "bench-peer",
-    true,
-  );
+  await applyNamespace(client, namespace, "bench-peer");
   await client.apply(
     resourcePath(SERVICE_ACCOUNTS, namespace, name),
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },

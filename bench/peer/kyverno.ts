@@ -10,7 +10,9 @@ import { parseAllDocuments } from "yaml";
 import type { KyvernoBinaries } from "../../e2e/controlplane/kyverno.ts";
 import { applyManifests } from "../../e2e/controlplane/upstream.ts";
 import { ApiError, type KubeClient, resourcePath } from "../../operator/runtime/client.ts";
-import { freePort, log, sleep } from "../lib.ts";
+import { freePort } from "../../test-support/harness/ports.ts";
+import { sleep } from "../../test-support/harness/wait.ts";
+import { log } from "../lib.ts";
 import { serviceAccountKubeconfig, serviceAccountUser } from "./identity.ts";
 import { POLICY_NAME } from "./policy.ts";
 

@@ -8,12 +8,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import { AUDIT_LOG_PATH, down, up } from "../../e2e/controlplane/cluster.ts";
+import { AUDIT_LOG_PATH } from "../../e2e/controlplane/state.ts";
+import { down, up } from "../../e2e/controlplane/testbed.ts";
 import { ensureKyverno } from "../../e2e/controlplane/kyverno.ts";
 import { KubeClient } from "../../operator/runtime/client.ts";
-import { deleteNamespaces, log, type Op, sleep, startOperator } from "../lib.ts";
+import { sleep } from "../../test-support/harness/wait.ts";
+import { commandOptions, fleetOptions } from "../args.ts";
+import { deleteNamespaces, log, type Op, startOperator } from "../lib.ts";
 import { AUDIT_ALL_POLICY, AuditLog } from "./audit.ts";
 import { ensureServiceAccount, serviceAccountKubeconfig, serviceAccountUser } from "./identity.ts";
 import {
@@ -40,25 +42,36 @@ import {
 } from "./work.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const { values: args } = parseArgs({
-  options: {
-    profiles: { type: "string", default: "100" },
-    "per-namespace": { type: "string", default: "10" },
-    deletions: { type: "string", default: "100" },
-    edits: { type: "string", default: "10" },
-    "quiet-minutes": { type: "string", default: "10" },
-    "kyverno-timeout-minutes": { type: "string", default: "60" },
-    concurrency: { type: "string", default: "8" },
-    out: { type: "string", default: path.join(ROOT, "docs/benchmarks.md") },
+const args = commandOptions(
+  "npm run bench:peer",
+  "meshward side by side with Kyverno's generate rules, each on a fresh test bed; writes its section (one per N) of docs/benchmarks.md.",
+  {
+    ...fleetOptions(100, "profiles (N)"),
+    deletions: { type: "number", default: 100, help: "generated objects deleted and timed until back" },
+    edits: { type: "number", default: 10, help: "generated NetworkPolicies edited and timed until put back" },
+    "quiet-minutes": { type: "number", default: 10, help: "quiet minutes whose requests are counted" },
+    "kyverno-timeout-minutes": {
+      type: "number",
+      default: 60,
+      help: "time bound for creating the objects, per side",
+    },
+    concurrency: { type: "number", default: 8, min: 1, help: "requests at a time when applying the work" },
+    out: {
+      type: "string",
+      default: path.join(ROOT, "docs/benchmarks.md"),
+      help: "the file whose section is written",
+    },
   },
-});
-const N = Number(args.profiles);
-const PER_NS = Number(args["per-namespace"]);
-const DELETIONS = Number(args.deletions);
-const EDITS = Number(args.edits);
-const QUIET_MIN = Number(args["quiet-minutes"]);
-const CREATE_TIMEOUT_MS = Number(args["kyverno-timeout-minutes"]) * 60_000;
-const CONC = Number(args.concurrency);
+);
+const {
+  profiles: N,
+  "per-namespace": PER_NS,
+  deletions: DELETIONS,
+  edits: EDITS,
+  "quiet-minutes": QUIET_MIN,
+  concurrency: CONC,
+} = args;
+const CREATE_TIMEOUT_MS = args["kyverno-timeout-minutes"] * 60_000;
 const PROBE_TIMEOUT_MS = 60_000;
 
 const WORK_DIR = path.join(ROOT, ".cache/bench-peer");
@@ -298,7 +311,7 @@ async function main(): Promise<void> {
 
   const table = peerTable(mr.result, kr.result, N);
   process.stdout.write(`\n${table}\n\n`);
-  writeReport(args.out as string, {
+  writeReport(args.out, {
     started,
     finished: new Date().toISOString(),
     command: `npm run bench:peer -- ${process.argv.slice(2).join(" ")}`.trim(),
@@ -317,7 +330,7 @@ async function main(): Promise<void> {
     kyvernoTimeoutMinutes: CREATE_TIMEOUT_MS / 60_000,
     raw: { meshward: mr, kyverno: kr },
   });
-  log(`wrote ${path.relative(ROOT, args.out as string)}`);
+  log(`wrote ${path.relative(ROOT, args.out)}`);
 }
 
 main()

@@ -1,10 +1,8 @@
 // Writes the side-by-side section of docs/benchmarks.md, one per N (between two markers; the rest of the file is kept).
-import * as fs from "node:fs";
+import { writeSection } from "../section.ts";
 
-export const markers = (profiles: number) => ({
-  begin: `<!-- bench:peer N=${profiles} begin -->`,
-  end: `<!-- bench:peer N=${profiles} end -->`,
-});
+/** The section of docs/benchmarks.md this command owns: one per N. */
+export const peerSectionId = (profiles: number) => `peer N=${profiles}`;
 
 export interface Report {
   started: string;
@@ -24,17 +22,6 @@ export interface Report {
   table: string;
   kyvernoTimeoutMinutes: number;
   raw: unknown;
-}
-
-/** Replaces the text between the markers of N (or appends the section) and returns the new file text. */
-export function spliceSection(existing: string, section: string, profiles: number): string {
-  const { begin, end } = markers(profiles);
-  const block = `${begin}\n${section.trim()}\n${end}\n`;
-  const b = existing.indexOf(begin);
-  const e = existing.indexOf(end);
-  if (b >= 0 && e > b)
-    return existing.slice(0, b) + block + existing.slice(e + end.length).replace(/^\n/, "");
-  return `${existing.trimEnd()}\n\n${block}`;
 }
 
 const redact = (args: string[]) =>
@@ -73,6 +60,5 @@ export function renderSection(r: Report): string {
 }
 
 export function writeReport(file: string, r: Report): void {
-  const existing = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "# Benchmarks\n";
-  fs.writeFileSync(file, spliceSection(existing, renderSection(r), r.profiles));
+  writeSection(file, peerSectionId(r.profiles), renderSection(r));
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { countRequests, parseAuditLines } from "./audit.ts";
 import { kyvernoPolicy } from "./policy.ts";
 import { canonical } from "./work.ts";
-import { spliceSection } from "./report.ts";
+import { markers } from "../section.ts";
+import { peerSectionId } from "./report.ts";
 import { peerTable, ratio, type SideResult } from "./table.ts";
 
 const side = (name: string, over: Partial<SideResult> = {}): SideResult => ({
@@ -154,14 +155,9 @@ describe("audit counting", () => {
 });
 
 describe("report section", () => {
-  it("replaces only its own N's section", () => {
-    const a = spliceSection("# Benchmarks\n\nold text\n", "one", 100);
-    const b = spliceSection(a, "two", 1000);
-    const c = spliceSection(b, "three", 100);
-    expect(c).toContain("old text");
-    expect(c).toContain("three");
-    expect(c).toContain("two");
-    expect(c).not.toContain("one\n");
+  it("is one per N, in the markers bench:peer used so far", () => {
+    expect(peerSectionId(100)).toBe("peer N=100");
+    expect(markers(peerSectionId(100)).begin).toBe("<!-- bench:peer N=100 begin -->");
   });
 });
 

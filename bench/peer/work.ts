@@ -8,7 +8,9 @@ import {
   resourcePath,
 } from "../../operator/runtime/client.ts";
 import { CHILD_KINDS, PROFILES } from "../../operator/reconcile/kinds.ts";
-import { NAMESPACES, percentile, pool, sleep } from "../lib.ts";
+import { applyNamespace } from "../../test-support/harness/namespaces.ts";
+import { sleep } from "../../test-support/harness/wait.ts";
+import { percentile, pool } from "../lib.ts";
 import { expectedObjects, namespaceDefaultDeny, PEER_NAMESPACE_LABEL, simpleProfile } from "./policy.ts";
 
 export interface Workload {
@@ -39,18 +41,9 @@ export const PROBED_KINDS = [
 
 /** Applies the labelled namespaces, then the profiles, `width` requests at a time (as the admin user). */
 export async function applyWorkload(client: KubeClient, w: Workload, width: number): Promise<void> {
-  await pool(w.namespaces, width, async (ns) => {
-    await client.apply(
-      resourcePath(NAMESPACES, undefined, ns),
-      {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: ns, labels: { [PEER_NAMESPACE_LABEL]: "true" } },
-      },
-      "bench",
-      true,
-    );
-  });
+  await pool(w.namespaces, width, (ns) =>
+    applyNamespace(client, ns, "bench", { [PEER_NAMESPACE_LABEL]: "true" }),
+  );
   await pool(w.profiles, width, async (p) => {
     await client.apply(
       resourcePath(PROFILES, p.namespace, p.name),

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { sleep } from "../../test-support/harness/wait.ts";
 
 export const CONTROLPLANE_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(CONTROLPLANE_DIR, "..", "..");
@@ -193,10 +194,6 @@ function componentKey(c: Component): string {
     }),
   );
   return `${c.name}-${c.version}-${h.digest("hex").slice(0, 12)}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 function pidAlive(pid: number): boolean {

@@ -11,9 +11,9 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as net from "node:net";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../test-support/harness/ports.ts";
 import {
   CONTROLPLANE_DIR,
   REPO_ROOT,
@@ -73,17 +73,6 @@ export type EsoProcess = {
   stop(): Promise<void>;
 };
 
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 function metricsUp(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get(url, { timeout: 2000, agent: false }, (res) => {
@@ -130,7 +119,7 @@ export async function startEso(opts: EsoOptions): Promise<EsoProcess> {
   const { bin, version } = await ensureEso();
   const logFile = opts.logFile ?? path.join(LOG_DIR, "external-secrets.log");
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const args = esoArgs(port, opts);
   const fd = fs.openSync(logFile, "w");
   fs.writeSync(fd, `# ${new Date().toISOString()} KUBECONFIG=${opts.kubeconfig} ${bin} ${args.join(" ")}\n`);

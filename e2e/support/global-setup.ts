@@ -1,7 +1,7 @@
 // Brings the real control plane up once for the whole e2e run (or uses $KUBECONFIG when set), and
 // takes it down afterwards if this run started it (MESHWARD_KEEP_CLUSTER=1 keeps it for the next run).
 import type { TestProject } from "vitest/node";
-import { down, up } from "../controlplane/cluster.ts";
+import { down, up } from "../controlplane/testbed.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

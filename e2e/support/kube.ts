@@ -1,23 +1,15 @@
 // Small helpers for e2e tests against the real API server.
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
-import { inject } from "vitest";
-import {
-  ApiError,
-  KubeClient,
-  type KubeObjectLike,
-  type Resource,
-  resourcePath,
-} from "../../operator/runtime/client.ts";
+import { afterAll, inject } from "vitest";
+import { ApiError, KubeClient, type KubeObjectLike, type Resource } from "../../operator/runtime/client.ts";
 
-export const NAMESPACES: Resource = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
+import { createNamespace, deleteNamespace } from "../../test-support/harness/namespaces.ts";
+
+// Namespaces and polling are the harness's (shared with bench and demo); e2e tests take them from here.
+export { createNamespace, deleteNamespace, NAMESPACES } from "../../test-support/harness/namespaces.ts";
+export { waitFor } from "../../test-support/harness/wait.ts";
+
 export const CONFIGMAPS: Resource = {
   group: "",
   version: "v1",
@@ -36,21 +28,21 @@ export function kube(): KubeClient {
   return new KubeClient(kc);
 }
 
-/** A fresh namespace for one test; returns its name. */
-export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
-  const name = `${prefix}-${randomBytes(3).toString("hex")}`.slice(0, 63);
-  await client.request("POST", resourcePath(NAMESPACES), {
-    body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+/**
+ * Fresh namespaces for the tests of one file: `ns(prefix)` creates one; all of them are deleted
+ * after the file's tests (after the file's own afterAll hooks, e.g. once its operator has stopped).
+ */
+export function testNamespaces(): (prefix: string) => Promise<string> {
+  const names: string[] = [];
+  let client: KubeClient | undefined;
+  afterAll(async () => {
+    for (const n of names) await deleteNamespace((client ??= kube()), n);
   });
-  return name;
-}
-
-export async function deleteNamespace(client: KubeClient, name: string): Promise<void> {
-  try {
-    await client.delete(resourcePath(NAMESPACES, undefined, name));
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
-  }
+  return async (prefix) => {
+    const n = await createNamespace((client ??= kube()), prefix);
+    names.push(n);
+    return n;
+  };
 }
 
 export async function getOrUndefined<T = KubeObjectLike>(
@@ -62,31 +54,6 @@ export async function getOrUndefined<T = KubeObjectLike>(
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) return undefined;
     throw e;
-  }
-}
-
-/** Polls until `fn` returns a value that is not undefined/false, or fails with the last value seen. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 30_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
-      );
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -68,6 +68,19 @@ export function getChild(client: KubeClient, kind: string, namespace: string, na
   );
 }
 
+/** Someone else's PeerAuthentication (PERMISSIVE, field manager platform-team), made before meshward's. */
+export function createForeignPeerAuthentication(client: KubeClient, namespace: string, name: string) {
+  return client.request<KubeObjectLike>("POST", resourcePath(kindOf("PeerAuthentication"), namespace), {
+    body: {
+      apiVersion: "security.istio.io/v1",
+      kind: "PeerAuthentication",
+      metadata: { name, namespace },
+      spec: { mtls: { mode: "PERMISSIVE" } },
+    },
+    query: { fieldManager: "platform-team" },
+  });
+}
+
 export interface EventObject {
   reason: string;
   note: string;
