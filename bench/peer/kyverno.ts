@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
 import type { KyvernoBinaries } from "../../e2e/controlplane/kyverno.ts";
@@ -235,11 +236,32 @@ export async function startKyverno(
       const v = await client.get<{ items: unknown[] }>(resourcePath(VALIDATING_WEBHOOKS));
       return v.items.length > 0;
     });
+    // Its certificate controller writes the serving certificate into a Secret after start; until
+    // then every handshake fails ("tls: internal error") and the API server refuses what the
+    // webhooks cover. Ready means a TLS handshake with the webhook server succeeds.
+    await waitFor("a TLS handshake with Kyverno's webhook server", 300_000, run, () =>
+      handshake(webhookPort),
+    );
   } catch (e) {
     await run.stop();
     throw e;
   }
   return run;
+}
+
+/** True when a TLS handshake with 127.0.0.1:port completes (the certificate is not checked). */
+function handshake(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: "127.0.0.1", port, rejectUnauthorized: false, timeout: 5_000 }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.on("error", () => resolve(false));
+    socket.on("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 async function waitFor(
