@@ -235,8 +235,19 @@ export class Reconciler {
     const live = this.cluster.live(kind, namespace, NAMESPACE_DEFAULT_DENY);
     const adopt = adoption(governingPolicies(this.book.valid(), this.labelsOf(namespace)));
     const [desired] = adopt.createDefaultDeny ? buildNamespace(namespace, count) : [];
+    await this.writeDefaultDeny(kind, namespace, desired, live, count);
+    // After the write: a refused pod list (RBAC) must not hold up the default deny.
     if (!adopt.createDefaultDeny && count > 0) await this.auditAdoption(namespace, adopt.policies);
     else if (this.adoptionNotes.delete(namespace)) this.observer.adoption?.(namespace, undefined);
+  }
+
+  private async writeDefaultDeny(
+    kind: ChildKind,
+    namespace: string,
+    desired: KubeObject | undefined,
+    live: KubeObjectLike | undefined,
+    count: number,
+  ): Promise<void> {
     if (!desired) {
       if (live && isShared(live, "namespace") && live.metadata?.uid) {
         await this.cluster.remove(kind, namespace, NAMESPACE_DEFAULT_DENY, live.metadata.uid);
