@@ -4,7 +4,7 @@
 // same for lifting it. One server-side apply round trip is timed alongside, for the ratio.
 import { CHILD_KINDS, POLICIES } from "../operator/reconcile/kinds.ts";
 import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
-import { applyNamespace, deleteNamespace } from "../test-support/harness/namespaces.ts";
+import { applyNamespace, deleteIfPresent, deleteNamespace } from "../test-support/harness/namespaces.ts";
 import { sleep } from "../test-support/harness/wait.ts";
 import { type Fleet, percentile } from "./lib.ts";
 
@@ -61,12 +61,8 @@ async function applyPolicy(client: KubeClient, profile: string): Promise<void> {
   );
 }
 
-async function deletePolicy(client: KubeClient): Promise<void> {
-  try {
-    await client.delete(resourcePath(POLICIES, undefined, POLICY));
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
-  }
+function deletePolicy(client: KubeClient): Promise<void> {
+  return deleteIfPresent(client, resourcePath(POLICIES, undefined, POLICY));
 }
 
 /** `tries` quarantines of different profiles of `fleet` (the operator is running and settled). */

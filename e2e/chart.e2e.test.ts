@@ -241,6 +241,31 @@ afterAll(async () => {
   for (const n of namespaces) await deleteNamespace(client, n);
 });
 
+type AccessAttrs = {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+};
+
+/** What the API server says about this client's own access (SelfSubjectAccessReview). */
+async function can(c: KubeClient, a: AccessAttrs): Promise<boolean> {
+  const r = await c.request<{ status: { allowed: boolean } }>(
+    "POST",
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    {
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: a },
+      },
+    },
+  );
+  return r.status.allowed;
+}
+
 describe("chart", () => {
   it("passes helm lint --strict", () => {
     const r = helm("lint", "--strict", "charts/meshward");
@@ -993,20 +1018,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           },
         )
       ).status.allowed;
-    const self = async (a: Attrs) =>
-      (
-        await sa.request<{ status: { allowed: boolean } }>(
-          "POST",
-          "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-          {
-            body: {
-              apiVersion: "authorization.k8s.io/v1",
-              kind: "SelfSubjectAccessReview",
-              spec: { resourceAttributes: a },
-            },
-          },
-        )
-      ).status.allowed;
+    const self = (a: Attrs) => can(sa, a);
     const denied: Attrs[] = [
       { verb: "get", resource: "secrets" },
       { verb: "list", resource: "secrets" },
@@ -1256,22 +1268,6 @@ describe("RBAC for people: service teams write profiles, never MeshwardPolicies"
   const teams: Record<string, KubeClient> = {};
   let teamNs = "";
   let otherNs = "";
-
-  /** What the API server says about this client's own access (SelfSubjectAccessReview). */
-  async function can(c: KubeClient, a: Attrs): Promise<boolean> {
-    const r = await c.request<{ status: { allowed: boolean } }>(
-      "POST",
-      "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-      {
-        body: {
-          apiVersion: "authorization.k8s.io/v1",
-          kind: "SelfSubjectAccessReview",
-          spec: { resourceAttributes: a },
-        },
-      },
-    );
-    return r.status.allowed;
-  }
 
   const ssp = (verb: string, namespace: string): Attrs => ({
     verb,

@@ -4,8 +4,9 @@
 // this file's namespaces (by kubernetes.io/metadata.name) and is deleted afterwards.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PODS, POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
-import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
+import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { createNamespace, deleteNamespace, getOrUndefined, kube, waitFor } from "./support/kube.ts";
+import { deleteIfPresent } from "../test-support/harness/namespaces.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import {
   applyProfile,
@@ -45,11 +46,7 @@ async function applyPolicy(name: string, spec: Record<string, unknown>): Promise
 }
 
 async function deletePolicy(name: string): Promise<void> {
-  try {
-    await client.delete(resourcePath(POLICIES, undefined, name));
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
-  }
+  await deleteIfPresent(client, resourcePath(POLICIES, undefined, name));
   policies.delete(name);
 }
 

@@ -4,7 +4,13 @@
 import type { PolicyStatus } from "../api/policy.ts";
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
-import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import {
+  ApiError,
+  type KubeClient,
+  type KubeObjectLike,
+  type Resource,
+  resourcePath,
+} from "../runtime/client.ts";
 import { PODS, POLICIES, PROFILES } from "./kinds.ts";
 import type { Cluster } from "./reconciler.ts";
 
@@ -27,6 +33,33 @@ export function apiWrites(
   client: KubeClient,
   signal: () => AbortSignal | undefined = () => undefined,
 ): ApiWrites {
+  /** Server-side apply of an object's status; an object that is gone has nothing to report on. */
+  const applyStatusOf = async (
+    r: Resource,
+    name: string,
+    namespace: string | undefined,
+    status: unknown,
+  ): Promise<void> => {
+    const body = {
+      apiVersion: `${r.group}/${r.version}`,
+      kind: r.kind,
+      metadata: { name, ...(namespace !== undefined && { namespace }) },
+      status,
+    };
+    try {
+      await client.apply(
+        resourcePath(r, namespace, name, "status"),
+        body,
+        STATUS_FIELD_MANAGER,
+        true,
+        undefined,
+        signal(),
+      );
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return;
+      throw e;
+    }
+  };
   const opts = () => {
     const s = signal();
     return s ? { signal: s } : {};
@@ -60,49 +93,8 @@ export function apiWrites(
     remove: async (kind, ns, name, uid) => {
       await client.delete(resourcePath(kind.resource, ns, name), { uid }, signal());
     },
-    applyStatus: async (ns, name, status: ProfileStatus) => {
-      const body = {
-        apiVersion: PROFILES.group + "/" + PROFILES.version,
-        kind: PROFILES.kind,
-        metadata: { name, namespace: ns },
-        status,
-      };
-      try {
-        await client.apply(
-          resourcePath(PROFILES, ns, name, "status"),
-          body,
-          STATUS_FIELD_MANAGER,
-          true,
-          undefined,
-          signal(),
-        );
-      } catch (e) {
-        // The profile is gone: nothing to report on.
-        if (e instanceof ApiError && e.status === 404) return;
-        throw e;
-      }
-    },
-    applyPolicyStatus: async (name, status: PolicyStatus) => {
-      const body = {
-        apiVersion: `${POLICIES.group}/${POLICIES.version}`,
-        kind: POLICIES.kind,
-        metadata: { name },
-        status,
-      };
-      try {
-        await client.apply(
-          resourcePath(POLICIES, undefined, name, "status"),
-          body,
-          STATUS_FIELD_MANAGER,
-          true,
-          undefined,
-          signal(),
-        );
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 404) return;
-        throw e;
-      }
-    },
+    applyStatus: (ns, name, status: ProfileStatus) => applyStatusOf(PROFILES, name, ns, status),
+    applyPolicyStatus: (name, status: PolicyStatus) => applyStatusOf(POLICIES, name, undefined, status),
     pods: async (ns) => {
       type PodList = {
         metadata?: { continue?: string };

@@ -1,22 +1,16 @@
 // Namespaces for e2e, bench and demo: create one with a random suffix, apply named ones, delete
 // them (a namespace already gone is fine) and, for the bench, wait until they are gone.
 import { randomBytes } from "node:crypto";
+import { NAMESPACES } from "../../operator/reconcile/kinds.ts";
 import {
   ApiError,
   type KubeClient,
   type KubeObjectLike,
-  type Resource,
   resourcePath,
 } from "../../operator/runtime/client.ts";
 import { sleep } from "./wait.ts";
 
-export const NAMESPACES: Resource = {
-  group: "",
-  version: "v1",
-  plural: "namespaces",
-  kind: "Namespace",
-  namespaced: false,
-};
+export { NAMESPACES };
 
 /** A fresh namespace `<prefix>-<6 hex>`; returns its name. */
 export async function createNamespace(client: KubeClient, prefix: string): Promise<string> {
@@ -42,12 +36,17 @@ export async function applyNamespace(
   );
 }
 
-export async function deleteNamespace(client: KubeClient, name: string): Promise<void> {
+/** Deletes the object at `path`; one already gone is fine. */
+export async function deleteIfPresent(client: KubeClient, path: string): Promise<void> {
   try {
-    await client.delete(resourcePath(NAMESPACES, undefined, name));
+    await client.delete(path);
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
+}
+
+export async function deleteNamespace(client: KubeClient, name: string): Promise<void> {
+  await deleteIfPresent(client, resourcePath(NAMESPACES, undefined, name));
 }
 
 /**
