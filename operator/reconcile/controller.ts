@@ -1,6 +1,7 @@
 // Wires the runtime to the reconciler: informers (lean, indexed: cache.ts) for profiles, their
-// children and the CRDs the children need; their events to work-queue keys (mapping.ts); the work
-// queue and its error policy (classify); the leader elector. The lifecycle is manager.ts's.
+// children, the CRDs the children need, the platform's MeshwardPolicies and namespaces (labels
+// only); their events to work-queue keys (mapping.ts); the work queue and its error policy
+// (classify); the leader elector. The lifecycle is manager.ts's.
 import { DEFAULT_PLATFORM, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
