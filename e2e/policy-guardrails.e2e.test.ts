@@ -2,7 +2,11 @@
 // a tenant's attack (or a platform lever) and asserts what the cluster then holds, in Audit (applied,
 // reported) and Enforce (refused, fail closed: removed if it existed). Every policy here selects only
 // this file's namespaces (by kubernetes.io/metadata.name) and is deleted afterwards.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run as runCli } from "../operator/cli/main.ts";
 import { PODS, POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { createNamespace, deleteNamespace, getOrUndefined, kube, waitFor } from "./support/kube.ts";
@@ -191,6 +195,57 @@ describe("secrets guardrail", () => {
     expect(condition(fixed, "Compliant")?.message).toContain(policy);
     await present("ExternalSecret", ns, "db");
     await waitEvent(client, ns, "Compliant", "resolved");
+    await deletePolicy(policy);
+  });
+
+  it("meshward validate, offline, gives the pull request the cluster's message", async () => {
+    const ns = await namespace("offline");
+    const policy = `e2e-offline-${ns}`;
+    const policySpec = {
+      namespaceSelector: only(ns),
+      guardrails: { secrets: { mode: "Enforce", stores: [{ name: "vault", keys: ["{namespace}/*"] }] } },
+    };
+    const spec = secretProfile("payments/db-password");
+    await applyPolicy(policy, policySpec);
+    await applyProfile(client, ns, "api", spec);
+    const p = await waitCondition(client, ns, "api", { status: "False", reason: "SecretNotAllowed" });
+    const finding = p.status?.policy?.findings?.[0];
+    if (!finding) throw new Error("no finding in status");
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-offline-"));
+    const doc = (o: unknown) => JSON.stringify(o);
+    fs.writeFileSync(
+      path.join(dir, "api.yaml"),
+      doc({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name: "api", namespace: ns },
+        spec,
+      }),
+    );
+    fs.writeFileSync(
+      path.join(dir, "policy.yaml"),
+      doc({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "MeshwardPolicy",
+        metadata: { name: policy },
+        spec: policySpec,
+      }),
+    );
+    const out: string[] = [];
+    const code = runCli(
+      ["validate", "-o", "json", path.join(dir, "api.yaml"), "--policy", path.join(dir, "policy.yaml")],
+      {
+        out: (x) => out.push(x),
+        err: (x) => out.push(x),
+      },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(code).toBe(1);
+    const report = out.join("");
+    // The same field and the same words as the profile's status.
+    expect(report).toContain(finding.path);
+    expect(report).toContain(JSON.stringify(finding.message).slice(1, -1));
     await deletePolicy(policy);
   });
 
