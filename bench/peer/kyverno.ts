@@ -149,6 +149,13 @@ export async function startKyverno(
     { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"] },
     { apiGroups: ["security.istio.io"], resources: ["peerauthentications", "authorizationpolicies"] },
   ].map((r) => ({ ...r, verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }));
+  // The trigger: without reading profiles Kyverno accepts the policy (Ready) but never generates
+  // for them (its admission controller logs "disallowed operation" for get/list/watch at -v=3).
+  generated.push({
+    apiGroups: ["meshward.io"],
+    resources: ["servicesecurityprofiles"],
+    verbs: ["get", "list", "watch"],
+  });
   await applyManifests(
     adminKubeconfig,
     ["admission-controller", "background-controller"].map((c) => ({
@@ -192,6 +199,8 @@ export async function startKyverno(
     "--metricsHost=127.0.0.1",
     `--metricsPort=${await freePort()}`,
     "--controllerRuntimeMetricsAddress=0",
+    // KYVERNO_DEBUG=1: its admission requests and authorization checks in the log (logs/).
+    ...(process.env.KYVERNO_DEBUG ? ["--v=6", "--dumpPayload=true"] : []),
   ];
   const common = { KYVERNO_NAMESPACE, TUF_ROOT: tufRoot };
   const admission = start(
