@@ -22,8 +22,3 @@ export function parseKey(key: string): Key {
   if (slash < 0) return { type: "namespace", namespace: key };
   return { type: "profile", namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
-
-/** A profile key is "namespace/name"; a namespace key (for the shared default deny) is just "namespace". */
-export function isNamespaceKey(key: string): boolean {
-  return parseKey(key).type === "namespace";
-}
