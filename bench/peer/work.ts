@@ -128,62 +128,77 @@ export interface ProbeResult {
 }
 
 /**
- * Deletes `count` generated objects (the four kinds in turn, spread over the profiles) and times
- * each one's return with a new UID. Gives up after 3 objects in a row that are not back within `timeoutMs`.
+ * Runs `count` probes one after another: `one(i)` disturbs an object and resolves to the time until
+ * it was put back (ms), `undefined` when it was not within the time bound, or "skip" when there was
+ * nothing to disturb. Gives up after `maxMisses` misses in a row, saying so with `missed`.
  */
-export async function deleteProbe(
-  client: KubeClient,
-  w: Workload,
+export async function probes(
   count: number,
-  timeoutMs: number,
+  maxMisses: number,
+  missed: string,
+  one: (i: number) => Promise<number | undefined | "skip">,
 ): Promise<ProbeResult> {
   const res: ProbeResult = { tried: 0, restored: 0, latenciesMs: [] };
   let misses = 0;
   for (let i = 0; i < count; i++) {
-    const p = w.profiles[(i * 7919) % w.profiles.length] as { namespace: string; name: string };
-    const r = PROBED_KINDS[i % PROBED_KINDS.length] as (typeof PROBED_KINDS)[number];
-    const at = resourcePath(r, p.namespace, p.name);
-    const before = await getOrUndefined<KubeObjectLike>(client, at);
-    if (!before) continue;
+    const ms = await one(i);
+    if (ms === "skip") continue;
     res.tried++;
-    const t0 = performance.now();
-    await client.delete(at);
-    const back = await until(async () => {
-      const cur = await getOrUndefined<KubeObjectLike>(client, at);
-      return !!cur && cur.metadata?.uid !== before.metadata?.uid;
-    }, timeoutMs);
-    if (back === undefined) {
+    if (ms === undefined) {
       misses++;
-      if (misses >= 3) {
-        res.stopped = `3 deleted objects in a row not back within ${timeoutMs / 1000} s`;
+      if (misses >= maxMisses) {
+        res.stopped = `${maxMisses} ${missed}`;
         break;
       }
       continue;
     }
     misses = 0;
     res.restored++;
-    res.latenciesMs.push(performance.now() - t0);
+    res.latenciesMs.push(ms);
   }
   return res;
+}
+
+/**
+ * Deletes `count` generated objects (the four kinds in turn, spread over the profiles) and times
+ * each one's return with a new UID. Gives up after 3 objects in a row that are not back within `timeoutMs`.
+ */
+export function deleteProbe(
+  client: KubeClient,
+  w: Workload,
+  count: number,
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  return probes(count, 3, `deleted objects in a row not back within ${timeoutMs / 1000} s`, async (i) => {
+    const p = w.profiles[(i * 7919) % w.profiles.length] as { namespace: string; name: string };
+    const r = PROBED_KINDS[i % PROBED_KINDS.length] as (typeof PROBED_KINDS)[number];
+    const at = resourcePath(r, p.namespace, p.name);
+    const before = await getOrUndefined<KubeObjectLike>(client, at);
+    if (!before) return "skip";
+    const t0 = performance.now();
+    await client.delete(at);
+    const back = await until(async () => {
+      const cur = await getOrUndefined<KubeObjectLike>(client, at);
+      return !!cur && cur.metadata?.uid !== before.metadata?.uid;
+    }, timeoutMs);
+    return back === undefined ? undefined : performance.now() - t0;
+  });
 }
 
 /**
  * Someone edits a generated NetworkPolicy (policyTypes [Ingress] instead of [Ingress, Egress], as another
  * field manager); is it put back, and how fast? Gives up after 2 edits in a row that stay.
  */
-export async function editProbe(
+export function editProbe(
   client: KubeClient,
   w: Workload,
   count: number,
   timeoutMs: number,
 ): Promise<ProbeResult> {
   const np = kind("NetworkPolicy");
-  const res: ProbeResult = { tried: 0, restored: 0, latenciesMs: [] };
-  let misses = 0;
-  for (let i = 0; i < count; i++) {
+  return probes(count, 2, `edited objects in a row not restored within ${timeoutMs / 1000} s`, async (i) => {
     const p = w.profiles[(i * 104_729 + 3) % w.profiles.length] as { namespace: string; name: string };
     const at = resourcePath(np, p.namespace, p.name);
-    res.tried++;
     const t0 = performance.now();
     await client.request("PATCH", at, {
       body: { spec: { policyTypes: ["Ingress"] } },
@@ -194,19 +209,8 @@ export async function editProbe(
       const cur = await getOrUndefined<{ spec?: { policyTypes?: string[] } }>(client, at);
       return cur?.spec?.policyTypes?.length === 2;
     }, timeoutMs);
-    if (back === undefined) {
-      misses++;
-      if (misses >= 2) {
-        res.stopped = `2 edited objects in a row not restored within ${timeoutMs / 1000} s`;
-        break;
-      }
-      continue;
-    }
-    misses = 0;
-    res.restored++;
-    res.latenciesMs.push(performance.now() - t0);
-  }
-  return res;
+    return back === undefined ? undefined : performance.now() - t0;
+  });
 }
 
 export function p(xs: number[], q: number): number | null {
