@@ -181,6 +181,7 @@ describe("quarantine", () => {
     expect(JSON.stringify(deny?.spec)).toContain("cluster.local/ns/ext/sa/bot");
     expect(cluster.objects.has("NetworkPolicy/shop/meshward-quarantine-cart")).toBe(true);
     expect(cond(cluster, "shop/cart", "Ready")).toMatchObject({ status: "False", reason: "Quarantined" });
+    expect(cond(cluster, "shop/cart", "Ready")?.message).toMatch(/^this service is cut off by the platform/);
     expect(status(cluster, "shop/cart")?.policy?.quarantinedBy).toEqual(["emergency"]);
 
     cluster.calls = [];

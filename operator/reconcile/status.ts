@@ -162,7 +162,7 @@ export function desiredConditions(o: Outcome): Draft[] {
       type: "Ready",
       status: "False",
       reason: first.reason,
-      message: `${first.reason === "SelectorOverlap" ? "nothing of this profile is applied" : "the platform's policy refused part of this profile; the rest is applied"}: ${list(enforced.map(findingText))}`,
+      message: `${REFUSAL_LEAD[first.reason] ?? "the platform's policy refused part of this profile; the rest is applied"}: ${list(enforced.map(findingText))}`,
     };
   else if (o.conflicts.length > 0)
     ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
@@ -189,6 +189,12 @@ export function desiredConditions(o: Outcome): Draft[] {
   if (o.policy) out.push(compliance(o.policy));
   return out;
 }
+
+/** How Ready=False begins when the first refusal is not a part of the profile but all of it. */
+const REFUSAL_LEAD: Partial<Record<Finding["reason"], string>> = {
+  SelectorOverlap: "nothing of this profile is applied",
+  Quarantined: "this service is cut off by the platform (no caller, DNS-only egress)",
+};
 
 function findingText(f: Finding): string {
   return `${f.path}: ${f.message}`;
