@@ -9,6 +9,8 @@ import { ApiError, KubeClient, type KubeObjectLike, resourcePath } from "../oper
 import { loadKubeConfig } from "../operator/runtime/kubeconfig.ts";
 import { CHILD_KINDS } from "../operator/reconcile/kinds.ts";
 import {
+  addForeignConditions,
+  buildOperator,
   cleanup,
   createFleet,
   deleteNamespaces,
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
       ? undefined
       : await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
   const kubeconfig = bed?.kubeconfig ?? (process.env.KUBECONFIG as string);
+  buildOperator();
   const client = new KubeClient(loadKubeConfig(kubeconfig));
   // The namespaces need deleting only from a cluster that stays up.
   teardown.add("operators and namespaces", () => cleanup(bed?.stopsAtEnd() ? undefined : client));
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
   results.ratio = +(opMs / floorMs).toFixed(2);
   results.operatorRequests = await op.metric("meshward_api_requests_total");
   results.operatorWrites = await op.writes();
+  results.requestsPerProfile = +(Number(results.operatorRequests) / N).toFixed(2);
   log(`operator ${results.operatorSeconds}s (ratio ${results.ratio}); settling…`);
   await settle(op);
 
@@ -154,7 +158,10 @@ async function main(): Promise<void> {
   results.heapTotalMb = +((await op.metric("nodejs_heap_size_total_bytes")) / 2 ** 20).toFixed(1);
   results.idleCpuPercent = +(((b.cpuTicks - a.cpuTicks) / 100 / 30) * 100).toFixed(2);
 
-  log("restart with every profile in sync: counting writes…");
+  log("another controller's condition on every profile…");
+  await addForeignConditions(client, fleet);
+  await settle(op);
+  log("restart with every profile in sync (and a foreign condition on each): counting writes…");
   await op.stop();
   op = await startOperator(kubeconfig, CONC);
   for (;;) {
@@ -166,7 +173,7 @@ async function main(): Promise<void> {
   results.restartWrites = await op.writes();
   await op.stop();
 
-  log("full resync (1-minute resync period): counting writes…");
+  log("full resync (1-minute resync period, a foreign condition on each profile): counting writes…");
   op = await startOperator(kubeconfig, CONC, ["--resync-minutes", "1"]);
   await settle(op);
   const beforeResync = await op.metric("meshward_reconciles_total");
@@ -245,14 +252,15 @@ async function main(): Promise<void> {
       `${results.operatorRequests} / ${results.operatorWrites}`,
       "",
     ),
+    row("… API requests per profile", results.requestsPerProfile ?? "", ""),
     row(
-      `Writes during a full resync (${results.resyncReconciles} reconciles)`,
+      `Writes during a full resync (${results.resyncReconciles} reconciles), another controller's condition on every profile`,
       results.resyncWrites ?? "",
       "0",
       results.resyncWrites === 0,
     ),
     row(
-      `Writes during a restart with ${N} in-sync profiles (${results.restartReconciles} reconciles)`,
+      `Writes during a restart with ${N} in-sync profiles (${results.restartReconciles} reconciles), another controller's condition on every profile`,
       results.restartWrites ?? "",
       "0",
       results.restartWrites === 0,
@@ -260,14 +268,14 @@ async function main(): Promise<void> {
     row(
       `Drift correction latency p50 / p99 over ${DRIFT} deletes and edits (ms)`,
       `${results.driftP50Ms} / ${results.driftP99Ms}`,
-      "p99 ≤ 1000",
-      Number(results.driftP99Ms) <= 1000,
+      "p99 ≤ 100",
+      Number(results.driftP99Ms) <= 100,
     ),
     row(
       `… after ${QUIET_MIN} quiet minutes (ms)`,
       `${results.driftAfterQuietP50Ms} / ${results.driftAfterQuietP99Ms}`,
-      "p99 ≤ 1000",
-      Number(results.driftAfterQuietP99Ms) <= 1000,
+      "p99 ≤ 100",
+      Number(results.driftAfterQuietP99Ms) <= 100,
     ),
     ...(QUARANTINES > 0
       ? [

@@ -1,4 +1,5 @@
 // Shared by the benchmark and the soak: fleets of profiles, a bare-client floor, the operator as a process.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { API_VERSION, KIND, type ProfileStatus } from "../operator/api/schema.ts";
@@ -179,15 +180,79 @@ export async function cleanup(client: KubeClient | undefined): Promise<void> {
 
 export type Op = OperatorProcess;
 
-/** The operator with the bench's settings: `concurrency` workers, warn logs in .cache/, 300 s to get ready. */
-export function startOperator(kubeconfig: string, concurrency: number, extra: string[] = []): Promise<Op> {
+/** The compiled operator, as the image runs it (buildOperator() makes it). */
+export const OPERATOR_ENTRY = path.join(ROOT, "dist/operator/main.js");
+
+/** Compiles the operator (npm run build) so that the bench measures what the image runs. */
+export function buildOperator(): void {
+  log("compiling the operator (npm run build): the bench runs dist/, as the image does…");
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
+}
+
+/**
+ * The node flags of the image's ENTRYPOINT (`["node", <flags>…, "dist/operator/main.js"]`): the
+ * Dockerfile is their one source, so the bench measures the operator with the flags it ships with.
+ */
+export function imageNodeFlags(dockerfile: string): string[] {
+  const line = dockerfile.split("\n").find((l) => l.startsWith("ENTRYPOINT "));
+  if (!line) throw new Error("the Dockerfile has no ENTRYPOINT");
+  const argv = JSON.parse(line.slice("ENTRYPOINT ".length)) as unknown;
+  if (!Array.isArray(argv) || argv[0] !== "node" || argv.at(-1) !== "dist/operator/main.js")
+    throw new Error(`ENTRYPOINT is not ["node", <flags>…, "dist/operator/main.js"]: ${line}`);
+  return argv.slice(1, -1).map(String);
+}
+
+/**
+ * The operator with the bench's settings: the compiled operator with the image's node flags (unless
+ * `nodeArgs` is given), `concurrency` workers, warn logs in .cache/, 300 s to get ready.
+ */
+export function startOperator(
+  kubeconfig: string,
+  concurrency: number,
+  extra: string[] = [],
+  nodeArgs?: string[],
+): Promise<Op> {
+  if (!fs.existsSync(OPERATOR_ENTRY))
+    throw new Error(`${OPERATOR_ENTRY} is missing: call buildOperator() first`);
   return startHarnessOperator({
     kubeconfig,
     name: "bench-operator",
     logDir: path.join(ROOT, ".cache"),
     logLevel: "warn",
+    entry: OPERATOR_ENTRY,
+    nodeArgs: nodeArgs ?? imageNodeFlags(fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8")),
     args: ["--concurrency", String(concurrency), ...extra],
     readyTimeoutMs: 300_000,
+  });
+}
+
+/**
+ * Another controller's condition on every profile (status server-side applied by its own field
+ * manager): meshward must not write because of it.
+ */
+export async function addForeignConditions(client: KubeClient, fleet: Fleet): Promise<void> {
+  await pool(fleet.profiles, 8, async (p) => {
+    await client.apply(
+      resourcePath(PROFILES, p.namespace, p.name, "status"),
+      {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: p.name, namespace: p.namespace },
+        status: {
+          conditions: [
+            {
+              type: "example.com/Audited",
+              status: "True",
+              reason: "Reviewed",
+              message: "written by another controller",
+              lastTransitionTime: new Date().toISOString(),
+            },
+          ],
+        },
+      },
+      "bench-other-controller",
+      true,
+    );
   });
 }
 

@@ -18,6 +18,7 @@ import {
   type Op,
   readProc,
   spec,
+  buildOperator,
   startOperator,
   waitAllReady,
 } from "./lib.ts";
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   kc.loadFromFile(info.kubeconfig);
   const client = new KubeClient(kc);
   teardown.add("operators and namespaces", () => cleanup(info.stopsAtEnd() ? undefined : client));
+  buildOperator();
   log(`soak: ${N} profiles for ${MINUTES} minutes`);
   const fleet = await createFleet(client, `soak${Date.now().toString(36)}`, N, PER_NS);
   let op = await startOperator(info.kubeconfig, 4);

@@ -15,7 +15,7 @@ import { ensureKyverno } from "../../e2e/controlplane/kyverno.ts";
 import { KubeClient } from "../../operator/runtime/client.ts";
 import { sleep } from "../../test-support/harness/wait.ts";
 import { commandOptions, fleetOptions } from "../args.ts";
-import { deleteNamespaces, log, type Op, startOperator } from "../lib.ts";
+import { buildOperator, deleteNamespaces, log, type Op, startOperator } from "../lib.ts";
 import { AUDIT_ALL_POLICY, AuditLog } from "./audit.ts";
 import { ensureServiceAccount, serviceAccountKubeconfig, serviceAccountUser } from "./identity.ts";
 import {
@@ -278,6 +278,7 @@ async function main(): Promise<void> {
   // Leader election off, as in `npm run bench`: on this loaded machine meshward lost its lease (renewal
   // too slow) and exited during a trial run. Its lease renewals are therefore not in its counts.
   const opArgs: string[] = [];
+  buildOperator();
   const op = await startOperator(mkc, 4, opArgs);
   operator = op;
   const mSide: Side = {

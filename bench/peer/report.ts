@@ -46,7 +46,7 @@ export function renderSection(r: Report): string {
     `  - admission controller: \`${redact(r.kyvernoCommands.admission).join(" ")}\``,
     `  - background controller: \`${redact(r.kyvernoCommands.background).join(" ")}\``,
     "- **Kyverno policy**: one ClusterPolicy, `background: true`, five `generate` rules with `data` and `synchronize: true`: four triggered by ServiceSecurityProfiles (one per object; names and selectors from `{{request.object...}}`), one triggered by namespaces labelled `meshward.io/bench-peer: \"true\"` for the default deny. The rules' data is rendered by meshward's own builders (bench/peer/policy.ts).",
-    `- **meshward** (this commit), \`node operator/main.ts ${r.meshwardArgs.join(" ")}\` with a ServiceAccount bound to cluster-admin (the chart's narrower RBAC is not applied here), one process, leader election off (\`--leader-election false\`, as in \`npm run bench\`: in a trial run on this loaded machine meshward lost its lease and exited), so it writes no lease renewals; compare the rows without lease renewals.`,
+    `- **meshward** (this commit), the compiled operator run as the image's ENTRYPOINT runs it (\`dist/operator/main.js ${r.meshwardArgs.join(" ")}\`, the Dockerfile's node flags) with a ServiceAccount bound to cluster-admin (the chart's narrower RBAC is not applied here), one process, leader election off (\`--leader-election false\`, as in \`npm run bench\`: in a trial run on this loaded machine meshward lost its lease and exited), so it writes no lease renewals; compare the rows without lease renewals.`,
     `- Time bound for creating the objects: ${r.kyvernoTimeoutMinutes} min per side.`,
     "",
     "<details><summary>Raw figures (JSON)</summary>",

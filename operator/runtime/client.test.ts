@@ -1,5 +1,6 @@
 // KubeClient.watch against a real HTTP stream full of garbage: only well-formed events get through,
 // and nothing the server sends breaks the stream.
+import { getEventListeners } from "node:events";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -114,5 +115,46 @@ describe("KubeClient.watch", () => {
     );
     await expect(done).resolves.toBeUndefined();
     expect(got).toEqual(["a"]);
+  });
+});
+
+describe("KubeClient request deadlines", () => {
+  let server: http.Server | undefined;
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((r) => server?.close(r) ?? r(undefined));
+    server = undefined;
+  });
+
+  /** A server that answers `/ok` at once and never answers anything else. */
+  async function serve(): Promise<string> {
+    server = http.createServer((req, res) => {
+      if (req.url?.startsWith("/ok")) res.end('{"kind":"Status"}');
+    });
+    await new Promise<void>((r) => server?.listen(0, "127.0.0.1", r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it("gives up on a request with no answer within the deadline, as a network error", async () => {
+    const client = new KubeClient(kubeConfigFor(await serve()), { timeoutMs: 100 });
+    const err = await client.get("/hang").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 0, reason: "NetworkError" });
+  });
+
+  it("stops a request when the caller's signal aborts", async () => {
+    const client = new KubeClient(kubeConfigFor(await serve()));
+    const ctl = new AbortController();
+    const pending = client.get("/hang", ctl.signal).catch((e: unknown) => e);
+    setTimeout(() => ctl.abort(new Error("lease lost")), 20);
+    expect(await pending).toMatchObject({ status: 0, reason: "NetworkError" });
+  });
+
+  it("leaves no listener on the caller's signal once a request is answered or has failed", async () => {
+    const client = new KubeClient(kubeConfigFor(await serve()), { timeoutMs: 100 });
+    const ctl = new AbortController();
+    await client.get("/ok", ctl.signal);
+    await client.get("/hang", ctl.signal).catch(() => undefined);
+    expect(getEventListeners(ctl.signal, "abort")).toHaveLength(0);
   });
 });

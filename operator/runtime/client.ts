@@ -118,11 +118,16 @@ export class KubeClient {
   private readonly observers: RequestObserver[] = [];
 
   private readonly userAgent: string;
+  private readonly timeoutMs: number;
 
-  constructor(kc: KubeConfigSource | ClientNodeConfig, opts: { userAgent?: string } = {}) {
+  constructor(
+    kc: KubeConfigSource | ClientNodeConfig,
+    opts: { userAgent?: string; /** per request but watches; default 30 s */ timeoutMs?: number } = {},
+  ) {
     this.source = "getCurrentCluster" in kc ? fromClientNode(kc) : kc;
     this.server = this.source.server;
     this.userAgent = opts.userAgent ?? "meshward";
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
   onRequest(o: RequestObserver): void {
@@ -150,21 +155,38 @@ export class KubeClient {
       body = JSON.stringify(opts.body);
       headers["Content-Type"] = opts.contentType ?? "application/json";
     }
-    const signals = [opts.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
     const verb = opts.verb ?? method.toLowerCase();
+    // One controller per request, aborted by the caller's signal or the deadline, both undone by
+    // release() once the answer is read: no timer outlives its request (AbortSignal.timeout's do,
+    // and each one firing later builds an exception: idle CPU and memory after every burst).
+    const ctl = new AbortController();
+    const outer = opts.signal;
+    const onAbort = () => ctl.abort(outer?.reason);
+    if (outer?.aborted) onAbort();
+    else outer?.addEventListener("abort", onAbort, { once: true });
+    const timer = timeoutMs
+      ? setTimeout(
+          () => ctl.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")),
+          timeoutMs,
+        )
+      : undefined;
+    timer?.unref();
+    const release = () => {
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+    };
     try {
       const res = await fetch(url, {
         method,
         headers,
         body,
         dispatcher: this.source.dispatcher(),
-        signal: signals.length > 0 ? AbortSignal.any(signals) : undefined,
+        signal: ctl.signal,
       });
       this.observe(verb, path, res.status);
-      return res;
+      return { res, release };
     } catch (e) {
+      release();
       this.observe(verb, path, 0);
       const msg = e instanceof Error ? e.message : String(e);
       throw new ApiError(0, "NetworkError", `${method} ${path}: ${msg}`);
@@ -192,8 +214,13 @@ export class KubeClient {
   }
 
   private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
-    const res = await this.send(method, path, opts, DEFAULT_TIMEOUT_MS);
-    const text = await res.text();
+    const { res, release } = await this.send(method, path, opts, this.timeoutMs);
+    let text: string;
+    try {
+      text = await res.text();
+    } finally {
+      release();
+    }
     if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : {}) as T;
     let reason = "Unknown";
     let message = text.slice(0, 500);
@@ -266,12 +293,25 @@ export class KubeClient {
     onEvent: (e: WatchEvent<T>) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    const res = await this.send(
+    const { res, release } = await this.send(
       "GET",
       path,
       { query: { ...query, watch: true }, signal, verb: "watch" },
       undefined,
     );
+    try {
+      await this.stream(path, res, signal, onEvent);
+    } finally {
+      release();
+    }
+  }
+
+  private async stream<T>(
+    path: string,
+    res: Response,
+    signal: AbortSignal,
+    onEvent: (e: WatchEvent<T>) => void,
+  ): Promise<void> {
     if (res.status !== 200) {
       const text = await res.text().catch(() => "");
       let reason = "Unknown";

@@ -28,6 +28,10 @@ export interface StartOperatorOptions {
   readyTimeoutMs?: number;
   /** Run this entry point instead of operator/main.ts (e.g. the compiled dist/operator/main.js). */
   entry?: string;
+  /** Flags for node itself, before the entry point (e.g. V8 heap flags, --cpu-prof). */
+  nodeArgs?: string[];
+  /** More environment variables for the process (e.g. MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
 }
 
 export interface OperatorProcess {
@@ -107,6 +111,7 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
   const proc = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       opts.entry ?? path.join(ROOT, "operator/main.ts"),
       "--kubeconfig",
       opts.kubeconfig,
@@ -120,7 +125,7 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
       ...(opts.identity ? ["--identity", opts.name] : []),
       ...(opts.args ?? []),
     ],
-    { stdio: ["ignore", out, out], env: { ...process.env, KUBECONFIG: opts.kubeconfig } },
+    { stdio: ["ignore", out, out], env: { ...process.env, ...opts.env, KUBECONFIG: opts.kubeconfig } },
   );
   fs.closeSync(out);
   running.add(proc);
