@@ -227,6 +227,8 @@ async function main(): Promise<void> {
   const row = (what: string, value: string | number, target: string, ok?: boolean) =>
     `| ${what} | ${value} | ${target} | ${ok === undefined ? "" : ok ? "met" : "**not met**"} |`;
   const md = [
+    `## \`npm run bench\` at ${N} profiles (${PER_NS} per namespace)`,
+    "",
     "`npm run bench` (bench/bench.ts) against the local test bed. The API server, etcd, the operator and the",
     "benchmark client share the same machine, so absolute times include their contention.",
     "",
@@ -336,7 +338,8 @@ async function main(): Promise<void> {
     "",
   ].join("\n");
   // Only this command's section: the Kyverno comparison (bench/peer/) and notes by hand stay.
-  writeSection(args.out, "main", md);
+  // One section per fleet size: a 10,000-profile run does not replace the 1,000-profile one.
+  writeSection(args.out, `main N=${N}`, md);
   log(`wrote ${path.relative(ROOT, args.out)}`);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }

@@ -43,7 +43,7 @@ const args = commandOptions(
       default: "default|--max-semi-space-size=1|--max-semi-space-size=1 --max-old-space-size=96",
       help: 'variants separated by "|": node flags and NAME=value environment variables; "default" is none',
     },
-    profile: { type: "boolean", help: "heap snapshot + CPU profile of the idle window (first variant)" },
+    profile: { type: "boolean", help: "heap snapshot and CPU profiles (creation, idle) of every variant" },
     out: { type: "string", default: path.join(ROOT, "docs/benchmarks.md"), help: "markdown file" },
     "keep-testbed": KEEP_TESTBED,
   },
@@ -78,11 +78,11 @@ async function main(): Promise<void> {
   const client = new KubeClient(loadKubeConfig(bed.kubeconfig));
   teardown.add("operators and namespaces", () => cleanup(bed.stopsAtEnd() ? undefined : client));
   buildOperator();
-  const profDir = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-prof-"));
-  teardown.add("profiles", () => fs.rmSync(profDir, { recursive: true, force: true }));
+  const profRoot = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-prof-"));
+  teardown.add("profiles", () => fs.rmSync(profRoot, { recursive: true, force: true }));
   const results: Result[] = [];
   const notes: string[] = [];
-  for (const [i, variant] of VARIANTS.entries()) {
+  for (const variant of VARIANTS) {
     // Words of a variant: node flags (--…), or environment variables (NAME=value).
     const words = variant === "default" ? [] : variant.split(/\s+/);
     const flags = words.filter((w) => w.startsWith("--"));
@@ -91,7 +91,8 @@ async function main(): Promise<void> {
         .filter((w) => !w.startsWith("--"))
         .map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
     );
-    const profiling = args.profile && i === 0;
+    const profiling = args.profile;
+    const profDir = fs.mkdtempSync(path.join(profRoot, "variant-"));
     const fleet = await createFleet(client, `bm${Date.now().toString(36)}`, N, PER_NS);
     log(`[${variant}] ${N} profiles created; starting the operator…`);
     const t0 = performance.now();
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
     };
     results.push(r);
     log(`[${variant}] ${JSON.stringify(r)}`);
-    if (profiling) notes.push(...(await profileNotes(op.proc, profDir, pid)));
+    if (profiling) notes.push(`### \`${variant}\``, "", ...(await profileNotes(op.proc, profDir, pid)));
     await op.stop();
     if (profiling)
       notes.push(

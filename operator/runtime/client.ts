@@ -331,10 +331,12 @@ export class KubeClient {
     try {
       for await (const chunk of res.body) {
         buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+        // Lines are cut at a moving start; what is left after the last newline is kept once.
+        let start = 0;
         let nl = buffered.indexOf("\n");
         while (nl >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
+          const line = buffered.slice(start, nl).trim();
+          start = nl + 1;
           if (line) {
             let parsed: unknown;
             try {
@@ -346,8 +348,9 @@ export class KubeClient {
             // handing it on would break the stream for everyone watching.
             if (isWatchEvent(parsed)) onEvent(parsed as WatchEvent<T>);
           }
-          nl = buffered.indexOf("\n");
+          nl = buffered.indexOf("\n", start);
         }
+        if (start > 0) buffered = buffered.slice(start);
       }
     } catch (e) {
       if (signal.aborted) return;
