@@ -139,7 +139,8 @@ async function main(): Promise<void> {
   log("operator: start → every profile Ready…");
   const t0 = performance.now();
   let op = await startOperator(kubeconfig, CONC);
-  await waitAllReady(client, fleet.namespaces, N);
+  // 15 minutes, or 100 ms per profile for larger fleets.
+  await waitAllReady(client, fleet.namespaces, N, Math.max(900_000, N * 100));
   const opMs = performance.now() - t0;
   results.operatorSeconds = +(opMs / 1000).toFixed(2);
   results.ratio = +(opMs / floorMs).toFixed(2);
