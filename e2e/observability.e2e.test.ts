@@ -44,6 +44,8 @@ afterAll(async () => {
 
 describe("probes and metrics of the operator", () => {
   it("answers /healthz and /readyz on the health port, /metrics on the metrics port, each only there", async () => {
+    // Still running: the answers below are this operator's, not another process's on the port.
+    expect(op.proc.exitCode).toBeNull();
     const live = await get(healthPort, "/healthz");
     expect(live.status).toBe(200);
     expect(live.body).toMatch(/^event loop turning; watches: \d+ hearing from the API server\n$/);

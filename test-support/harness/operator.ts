@@ -103,7 +103,11 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
     process.once("exit", killOperators);
     exitHookInstalled = true;
   }
-  const port = await freePort();
+  // A port the caller chose for the operator (--health-port) is not free yet but is taken.
+  const chosen = new Set<number>();
+  for (const [i, a] of (opts.args ?? []).entries())
+    if (a === "--health-port" && Number(opts.args?.[i + 1]) > 0) chosen.add(Number(opts.args?.[i + 1]));
+  const port = await freePort(chosen);
   const logFile =
     opts.logFile ?? path.join(opts.logDir ?? path.join(ROOT, ".cache"), `${opts.name}-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
