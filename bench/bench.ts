@@ -192,7 +192,16 @@ async function main(): Promise<void> {
   results.driftP50Ms = Math.round(percentile(lat, 50));
   results.driftP99Ms = Math.round(percentile(lat, 99));
   log(`drift p50 ${results.driftP50Ms} ms, p99 ${results.driftP99Ms} ms; quiet for ${QUIET_MIN} minutes…`);
-  await sleep(QUIET_MIN * 60_000);
+  // The last 30 s of the quiet minutes: idle CPU once the burst's garbage is long collected.
+  await sleep(Math.max(0, QUIET_MIN * 60_000 - 30_000));
+  const q0 = readProc(op.proc.pid as number);
+  await sleep(Math.min(30_000, QUIET_MIN * 60_000));
+  const q1 = readProc(op.proc.pid as number);
+  if (QUIET_MIN > 0) {
+    const secs = Math.min(30, QUIET_MIN * 60);
+    results.quietCpuPercent = +(((q1.cpuTicks - q0.cpuTicks) / 100 / secs) * 100).toFixed(2);
+    results.quietRssMb = +q1.rssMb.toFixed(1);
+  }
   const lat2 = await driftLatencies(client, fleet, DRIFT);
   results.quietMinutes = QUIET_MIN;
   results.driftAfterQuietP50Ms = Math.round(percentile(lat2, 50));
@@ -309,11 +318,21 @@ async function main(): Promise<void> {
     ),
     row("… of which V8 heap used / heap total (MB)", `${results.heapUsedMb} / ${results.heapTotalMb}`, ""),
     row(
-      "Operator idle CPU (% of one core, 30 s)",
+      "Operator idle CPU (% of one core, the 30 s right after every profile is Ready)",
       results.idleCpuPercent ?? "",
       "≤ 1",
       Number(results.idleCpuPercent) <= 1,
     ),
+    ...(QUIET_MIN > 0
+      ? [
+          row(
+            `… over the last 30 s of the ${QUIET_MIN} quiet minutes (RSS then: ${results.quietRssMb} MB)`,
+            results.quietCpuPercent ?? "",
+            "≤ 1",
+            Number(results.quietCpuPercent) <= 1,
+          ),
+        ]
+      : []),
     ...(SINGLE > 0
       ? [
           row(
@@ -327,11 +346,11 @@ async function main(): Promise<void> {
     "",
     "Latency is measured from the client's delete or edit to the client seeing the restored object (polling every 5 ms), so it includes the watch delay, the queue and the write.",
     "",
-    "## Reading the figures",
+    "### Reading the figures",
     "",
     "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is one Created event per profile, its own start (process, every cache listed) within the measured time, and the status apply. The two cores serve etcd, the API server, the operator and the client at once, so the load on the machine (above) weighs on every figure.",
     "- **Memory.** The operator runs compiled (dist/) with the image's node flags (`--max-semi-space-size=4 --heap-growing-percent=20`, read from the Dockerfile; ADR 10). RSS is V8's heap (used and total above) plus the process before any profile exists: 42 MB for an empty Node process, 88 MB once the operator's code is loaded. The live heap at 1,000 profiles is about 47 MB (heap snapshot; see \"Where the memory goes\").",
-    "- **Zero writes** on resync and restart, and **drift latency** well under a second, also after quiet minutes, are met.",
+    "- **Writes** on resync and restart are counted with another controller's condition on every profile (status applied by its own field manager): status equality compares only meshward's own conditions. **Idle CPU** is measured twice: right after the burst (V8 still giving memory back) and at the end of the quiet minutes.",
     "",
     "```json",
     JSON.stringify(results, null, 2),

@@ -122,7 +122,8 @@ export class KubeClient {
 
   constructor(
     kc: KubeConfigSource | ClientNodeConfig,
-    opts: { userAgent?: string; /** per request but watches; default 30 s */ timeoutMs?: number } = {},
+    /** timeoutMs: the deadline of each request but watches (default 30 s). */
+    opts: { userAgent?: string; timeoutMs?: number } = {},
   ) {
     this.source = "getCurrentCluster" in kc ? fromClientNode(kc) : kc;
     this.server = this.source.server;
