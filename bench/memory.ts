@@ -164,6 +164,17 @@ async function profileNotes(
     await sleep(2000);
     const file = fs.readdirSync(dir).find((f) => f.includes(`.${pid}.`) && f.endsWith(".heapsnapshot"));
     if (!file) continue;
+    // V8 strings stop at about 512 MB: a bigger snapshot cannot be read with one JSON.parse.
+    const bytes = fs.statSync(path.join(dir, file)).size;
+    if (bytes > 450 * 2 ** 20) {
+      await sleep(5000);
+      if (fs.statSync(path.join(dir, file)).size === bytes)
+        return [
+          `Heap snapshot: ${mb(bytes)} MB written, too large to read here (summarised up to 450 MB).`,
+          "",
+        ];
+      continue;
+    }
     try {
       snap = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as HeapSnapshot;
     } catch (e) {
