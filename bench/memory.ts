@@ -2,11 +2,12 @@
 // flags change. For each variant (a set of node flags) it creates N profiles, starts the compiled
 // operator (dist/, as the image runs it), waits until every profile is Ready, lets it idle, and
 // records the time, RSS, V8 heap (used, total, by space), idle CPU; with --profile it also takes a
-// heap snapshot and a CPU profile of the idle window and sums them. Writes its section of
-// docs/benchmarks.md.
+// heap snapshot and CPU profiles of the creation and of the idle window and sums them. Writes its
+// section of docs/benchmarks.md.
 //
 //   npm run bench:memory -- [--profiles 1000] [--per-namespace 10] [--idle-seconds 30]
-//                           [--variants "default|--max-semi-space-size=1"] [--profile]
+//                           ["--variants=default|--max-semi-space-size=1"] [--profile]
+// (--variants takes `=`: its value starts with a dash.)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -40,7 +41,8 @@ const args = commandOptions(
     "idle-seconds": { type: "number", default: 30, help: "idle window measured after all are Ready" },
     variants: {
       type: "string",
-      default: "default|--max-semi-space-size=1|--max-semi-space-size=1 --max-old-space-size=96",
+      // No flags, then the image's (Dockerfile ENTRYPOINT; ADR 10).
+      default: "default|--max-semi-space-size=4 --heap-growing-percent=20",
       help: 'variants separated by "|": node flags and NAME=value environment variables; "default" is none',
     },
     profile: { type: "boolean", help: "heap snapshot and CPU profiles (creation, idle) of every variant" },
