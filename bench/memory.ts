@@ -23,7 +23,7 @@ import {
   OPERATOR_ENTRY,
   readProc,
   settle,
-  waitAllReady,
+  watchReady,
 } from "./lib.ts";
 import { type CpuProfile, type HeapSnapshot, summarizeCpu, summarizeHeap } from "./profiles.ts";
 import { writeSection } from "./section.ts";
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     const profDir = fs.mkdtempSync(path.join(profRoot, "variant-"));
     const fleet = await createFleet(client, `bm${Date.now().toString(36)}`, N, PER_NS);
     log(`[${variant}] ${N} profiles created; starting the operator…`);
+    const watch = await watchReady(client, fleet.namespaces);
     const t0 = performance.now();
     const op = await startOperator({
       kubeconfig: bed.kubeconfig,
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
       readyTimeoutMs: 300_000,
     });
     const pid = op.proc.pid as number;
-    await waitAllReady(client, fleet.namespaces, N);
+    await watch.wait(N).finally(() => watch.stop());
     const readySeconds = +((performance.now() - t0) / 1000).toFixed(1);
     await settle(op);
     const idleFrom = performance.now() - t0;
