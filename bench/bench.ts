@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     await watch.wait(N, Math.max(900_000, N * 100)).finally(() => watch.stop());
     operators.push(performance.now() - t0);
     log(
-      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s (ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)})`,
+      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)})`,
     );
   }
   if (!op || !fleet) throw new Error("no round ran");

@@ -64,7 +64,15 @@ export class FakeCluster implements Cluster {
   profilesIn(ns: string) {
     return [...this.profilesMap.values()].filter((p) => p.metadata?.namespace === ns);
   }
+  /** When set, objects written since are not in the cache yet (their watch events on their way). */
+  holdLive = false;
+  private readonly unseen = new Set<string>();
+  /** The held objects reach the cache. */
+  deliverLive() {
+    this.unseen.clear();
+  }
   live(kind: ChildKind, ns: string, name: string) {
+    if (this.unseen.has(this.k(kind.resource.kind, ns, name))) return undefined;
     const o = this.objects.get(this.k(kind.resource.kind, ns, name));
     return o?.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward" ? o : undefined;
   }
@@ -108,16 +116,34 @@ export class FakeCluster implements Cluster {
       },
     });
     this.objects.set(key, stored);
+    if (this.holdLive) this.unseen.add(key);
     return stored;
   }
   async remove(kind: ChildKind, ns: string, name: string) {
     this.calls.push({ op: "remove", kind: kind.resource.kind, name });
     this.objects.delete(this.k(kind.resource.kind, ns, name));
   }
+  /** When set, status writes wait in `heldStatus` (the watch event not yet here) until deliverStatus(). */
+  holdStatus = false;
+  heldStatus = new Map<string, ProfileStatus>();
   async applyStatus(ns: string, name: string, status: ProfileStatus) {
     this.calls.push({ op: "status", name });
+    if (this.holdStatus) {
+      this.heldStatus.set(`${ns}/${name}`, structuredClone(status));
+      return;
+    }
     const p = this.profilesMap.get(`${ns}/${name}`);
     if (p) p.status = structuredClone(status);
+  }
+  /** The held status writes reach the cache, each with a new resourceVersion. */
+  deliverStatus() {
+    for (const [key, status] of this.heldStatus) {
+      const p = this.profilesMap.get(key);
+      if (!p) continue;
+      p.status = status;
+      p.metadata = { ...p.metadata, resourceVersion: String(this.rv++) };
+    }
+    this.heldStatus.clear();
   }
   putPolicy(name: string, spec: Record<string, unknown>, creationTimestamp = "2026-01-01T00:00:00Z") {
     this.policiesMap.set(name, {

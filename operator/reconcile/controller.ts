@@ -232,10 +232,12 @@ export class Controller {
   private wire(): void {
     this.profiles.on((type, obj, old) => {
       const keys = profileEventKeys(this.refs, type, obj, old);
+      const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
       if (type === "delete") {
-        const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
         this.reconciler.forget(key);
         this.metrics.secretStates.forget(key);
+      } else {
+        this.reconciler.observed(key);
       }
       if (keys.length === 0) return;
       for (const k of keys) this.queue.add(k);

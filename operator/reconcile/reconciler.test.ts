@@ -57,6 +57,31 @@ describe("Reconciler", () => {
     expect(cluster.writes()).toEqual([]);
   });
 
+  it("a reconcile before its own status write reaches the cache does not write the status again", async () => {
+    const { cluster, r } = setup();
+    cluster.holdStatus = true;
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    expect(cluster.calls.filter((c) => c.op === "status")).toHaveLength(1);
+    cluster.calls = [];
+    // The children's watch events ran it again; the cache still has no status.
+    await r.reconcile("ns/api");
+    expect(cluster.writes()).toEqual([]);
+    // Once the cache has it, the cache is what is compared.
+    cluster.deliverStatus();
+    r.observed("ns/api");
+    await r.reconcile("ns/api");
+    expect(cluster.writes()).toEqual([]);
+    // A new generation while our write is still on its way: the status says so.
+    cluster.putProfile("ns", "api", { selector: { app: "api2" } }, undefined, 2);
+    await r.reconcile("ns/api");
+    cluster.putProfile("ns", "api", { selector: { app: "api3" } }, undefined, 3);
+    await r.reconcile("ns/api");
+    const held = cluster.heldStatus.get("ns/api");
+    expect(held?.conditions?.find((c) => c.type === "Ready")?.observedGeneration).toBe(3);
+    expect(cluster.calls.filter((c) => c.op === "status")).toHaveLength(2);
+  });
+
   it("keeps lastTransitionTime when a condition's status does not flip", async () => {
     const t1 = new Date("2026-11-20T00:00:00Z");
     let now = t1;

@@ -113,6 +113,12 @@ interface ChildResult {
   plan: ChildPlan;
   /** The API server refused the write: "Kind name: message", and whether a minute may help. */
   failure?: { text: string; refused: boolean };
+  /**
+   * The object as this reconcile's create or apply returned it (or its read after a 409 found it):
+   * newer than the cache until the watch event arrives, and the echo of our own write starts no
+   * reconcile to catch up (runtime/own-writes.ts).
+   */
+  current?: KubeObjectLike;
 }
 
 function childResult(desired: KubeObject, plan: ChildPlan): ChildResult {
@@ -173,8 +179,29 @@ export class Reconciler {
     return entry;
   }
 
+  /**
+   * The status this replica last wrote for a profile, until the cache shows it: a reconcile that
+   * runs again before our write's watch event arrives compares with what was written, not with the
+   * cache's older status (which would send the same status again and repeat its Events).
+   */
+  private readonly written = new Map<string, { basedOn: string | undefined; status: ProfileStatus }>();
+
   forget(key: string): void {
     this.validated.delete(key);
+    this.written.delete(key);
+  }
+
+  /** The cache has an event for this profile: its status is at least as new as our last write. */
+  observed(key: string): void {
+    this.written.delete(key);
+  }
+
+  /** The profile's status as last written: the cache's, unless our newer write has not reached it. */
+  private previousStatus(key: string, raw: KubeObjectLike): ProfileStatus | undefined {
+    const w = this.written.get(key);
+    if (w && w.basedOn !== undefined && w.basedOn === raw.metadata?.resourceVersion) return w.status;
+    this.written.delete(key);
+    return readStatus((raw as { status?: unknown }).status);
   }
 
   /** The valid, not deleted profiles of a namespace. */
@@ -303,7 +330,7 @@ export class Reconciler {
     const [namespace = "", name = ""] = key.split("/");
     const g = raw.metadata?.generation;
     const generation = typeof g === "number" && Number.isSafeInteger(g) && g >= 0 ? g : 0;
-    const previous = readStatus((raw as { status?: unknown }).status);
+    const previous = this.previousStatus(key, raw);
     const regarding: Regarding = {
       apiVersion: API_VERSION,
       kind: KIND,
@@ -334,7 +361,7 @@ export class Reconciler {
           first ? `${first.path}: ${first.message}` : "invalid spec",
         );
       }
-      await this.writeStatus(namespace, name, previous, outcome);
+      await this.writeStatus(key, raw, previous, outcome);
       return;
     }
     // The builders need the uid for owner references; the cache object always has it.
@@ -408,17 +435,25 @@ export class Reconciler {
       policy: policyVerdict(verdict),
     };
     this.noteFindings(previous?.policy?.findings, verdict.findings, regarding);
-    // What External Secrets Operator says about each ExternalSecret (its status, from the cache).
+    // What External Secrets Operator says about each ExternalSecret (its status, from the cache, or
+    // for one this reconcile has just created, from the API server's answer).
     const es = childKind("external-secrets.io/v1", "ExternalSecret");
+    const justWritten = new Map(
+      results.flatMap((r) =>
+        r.current && r.desired.kind === "ExternalSecret" ? [[r.desired.metadata.name, r.current]] : [],
+      ),
+    );
     const live = (n: string) =>
-      es && this.cluster.available(es) ? this.cluster.live(es, namespace, n) : undefined;
+      es && this.cluster.available(es)
+        ? (this.cluster.live(es, namespace, n) ?? justWritten.get(n))
+        : undefined;
     outcome.secrets = foldSecretHealth(secretInputs(profile, outcome.objects, live), previous?.secrets);
     for (const e of outcome.secrets.events)
       this.events.record(regarding, e.type, e.reason, e.note, { ...ES_REF, name: e.name, namespace });
     this.observer.secrets?.(key, outcome.secrets.summary);
     await this.prune(profile, desiredNames, regarding);
     this.noteExpiredExceptions(previous?.exceptions, built.exceptions, regarding);
-    await this.writeStatus(namespace, name, previous, outcome);
+    await this.writeStatus(key, raw, previous, outcome);
     const requeue: number[] = [];
     const ends: Date[] = built.nextChange ? [built.nextChange] : [];
     // An approval that ends takes its exception with it.
@@ -456,17 +491,19 @@ export class Reconciler {
         const live = await this.cluster.read(kind, desired.metadata.namespace, desired.metadata.name);
         plan = planChild({ ...input, live, looked: true });
       }
+      let current: KubeObjectLike | undefined;
       if (plan.action.type === "create") {
-        const existing = await createOrRead(this.cluster, kind, desired);
-        if (existing) {
-          plan = planChild({ ...input, live: existing, looked: true });
+        const r = await createOrRead(this.cluster, kind, desired);
+        current = r.existing ?? r.created;
+        if (r.existing) {
+          plan = planChild({ ...input, live: r.existing, looked: true });
           // Gone again between the create and the read: the next try creates it.
           if (plan.action.type === "create")
             throw new ApiError(409, "Conflict", `${describe(desired)} changed while being created`);
         }
       }
-      if (plan.action.type === "apply") await this.cluster.apply(kind, desired, plan.action.uid);
-      return childResult(desired, plan);
+      if (plan.action.type === "apply") current = await this.cluster.apply(kind, desired, plan.action.uid);
+      return { ...childResult(desired, plan), ...(current && { current }) };
     } catch (e) {
       const cls = classify(e);
       if (cls === "retry") throw e;
@@ -557,14 +594,16 @@ export class Reconciler {
   }
 
   private async writeStatus(
-    namespace: string,
-    name: string,
+    key: string,
+    raw: KubeObjectLike,
     previous: ProfileStatus | undefined,
     outcome: Outcome,
   ): Promise<void> {
     const next = buildStatus(outcome, previous, this.now());
     if (statusEqual(previous, next)) return;
+    const [namespace = "", name = ""] = key.split("/");
     await this.cluster.applyStatus(namespace, name, next);
+    this.written.set(key, { basedOn: raw.metadata?.resourceVersion, status: next });
   }
 }
 

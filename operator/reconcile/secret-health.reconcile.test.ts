@@ -75,6 +75,17 @@ describe("secret health in the reconciler", () => {
     expect(recorded.filter((e) => e.reason.startsWith("Secret"))).toEqual([]);
   });
 
+  it("an ExternalSecret just created, not yet in the cache: Pending from the create's answer, and nothing to write once the cache has it", async () => {
+    const { cluster, r, cond } = setup();
+    cluster.holdLive = true;
+    await r.reconcile("ns/api");
+    expect(cond("SecretsReady")).toMatchObject({ status: "Unknown", reason: "Pending" });
+    cluster.deliverLive();
+    cluster.calls = [];
+    await r.reconcile("ns/api");
+    expect(cluster.writes()).toEqual([]);
+  });
+
   it("ESO fails: Ready=False SecretSyncFailed, one Warning event; the same failure again writes nothing", async () => {
     const { cluster, r, cond, recorded, esoWrites, summaries } = setup();
     await r.reconcile("ns/api");

@@ -35,17 +35,16 @@ export async function createOrRead(
   cluster: Writes,
   kind: ChildKind,
   obj: KubeObject,
-): Promise<KubeObjectLike | undefined> {
+): Promise<{ created: KubeObjectLike; existing?: undefined } | { existing: KubeObjectLike }> {
   try {
-    await cluster.create(kind, obj);
-    return undefined;
+    return { created: await cluster.create(kind, obj) };
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 409)) throw e;
   }
   const existing = await cluster.read(kind, obj.metadata.namespace, obj.metadata.name);
   // Deleted again in between: an error the queue retries, and the next try creates it.
   if (!existing) throw new ApiError(409, "Conflict", `${describe(obj)} was deleted while being created`);
-  return existing;
+  return { existing };
 }
 
 export function isShared(o: KubeObjectLike | undefined, scope: string): boolean {
@@ -64,7 +63,7 @@ export async function ensureShared(
   scope: string,
 ): Promise<SharedResult> {
   // Not in our (label-filtered) cache: create it; a name someone else holds is answered 409.
-  const current = live ?? (await createOrRead(cluster, kind, desired));
+  const current = live ?? (await createOrRead(cluster, kind, desired)).existing;
   if (!current) return { result: "created" };
   if (!isShared(current, scope) || !current.metadata?.uid) return { result: "foreign", current };
   if (inSync(desired, current)) return { result: "unchanged" };
