@@ -305,6 +305,10 @@ async function main(): Promise<void> {
   }
 
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Kubernetes ${version} (local test bed, same machine)`;
+  // Issue 10's targets: RSS ≤ 120 MB and idle CPU ≤ 1 % at 1,000 profiles; RSS ≤ 400 MB at 10,000.
+  const RSS_TARGET_MB = N >= 10_000 ? 400 : 120;
+  const cpuTarget = (v: string | number | undefined): [string, boolean | undefined] =>
+    N >= 10_000 ? ["", undefined] : ["≤ 1", Number(v) <= 1];
   const row = (what: string, value: string | number, target: string, ok?: boolean) =>
     `| ${what} | ${value} | ${target} | ${ok === undefined ? "" : ok ? "met" : "**not met**"} |`;
   const md = [
@@ -408,23 +412,21 @@ async function main(): Promise<void> {
     row(
       `Operator RSS at ${N} profiles, idle (MB)`,
       results.rssMb ?? "",
-      "≤ 120",
-      Number(results.rssMb) <= 120,
+      `≤ ${RSS_TARGET_MB}`,
+      Number(results.rssMb) <= RSS_TARGET_MB,
     ),
     row("… of which V8 heap used / heap total (MB)", `${results.heapUsedMb} / ${results.heapTotalMb}`, ""),
     row(
       "Operator idle CPU (% of one core, the 30 s right after every profile is Ready)",
       results.idleCpuPercent ?? "",
-      "≤ 1",
-      Number(results.idleCpuPercent) <= 1,
+      ...cpuTarget(results.idleCpuPercent),
     ),
     ...(QUIET_MIN > 0
       ? [
           row(
             `… over the last 30 s of the ${QUIET_MIN} quiet minutes (RSS then: ${results.quietRssMb} MB)`,
             results.quietCpuPercent ?? "",
-            "≤ 1",
-            Number(results.quietCpuPercent) <= 1,
+            ...cpuTarget(results.quietCpuPercent),
           ),
         ]
       : []),
@@ -443,7 +445,7 @@ async function main(): Promise<void> {
     "",
     "### Reading the figures",
     "",
-    "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is one Created event per profile, its own start (process, every cache listed) within the measured time, and the status apply. The two cores serve etcd, the API server, the operator and the client at once, so the load on the machine (above) weighs on every figure.",
+    "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is the Created events (rate-limited), the namespaces' default denies, its own start (process, every cache listed, lease) within the measured time, and the watch events of everything it writes. The two cores serve etcd, the API server, the operator and the client at once, so one run's floor and operator times each vary by up to a third with the machine's state (compaction, garbage collection in the API server): `--rounds` measures floor-then-operator pairs on fresh fleets, after an untimed warm-up, and reports the median of the pairs' ratios.",
     "- **Memory.** The operator runs compiled (dist/) with the image's node flags (`--max-semi-space-size=4 --heap-growing-percent=20`, read from the Dockerfile; ADR 10). RSS is V8's heap (used and total above) plus the process before any profile exists: 42 MB for an empty Node process, 88 MB once the operator's code is loaded. The live heap at 1,000 profiles is about 47 MB (heap snapshot; see \"Where the memory goes\").",
     "- **Writes** on resync and restart are counted with another controller's condition on every profile (status applied by its own field manager): status equality compares only meshward's own conditions. **Idle CPU** is measured twice: right after the burst (V8 still giving memory back) and at the end of the quiet minutes.",
     "",

@@ -393,7 +393,8 @@ function total(m: Series, name: string, ...has: string[]): number {
  */
 export function timeBreakdown(before: Series, after: Series): string {
   const d = (name: string, ...has: string[]) => total(after, name, ...has) - total(before, name, ...has);
-  const ms = (s: number, n: number) => (n > 0 ? `${((s / n) * 1000).toFixed(1)} ms` : "–");
+  const ms = (s: number, n: number) =>
+    n === 0 ? "–" : s / n >= 10 ? `${(s / n).toFixed(0)} s` : `${((s / n) * 1000).toFixed(1)} ms`;
   const reconciles = d("controller_runtime_reconcile_time_seconds_count");
   const waits = d("workqueue_queue_duration_seconds_count");
   const parts = [

@@ -115,8 +115,7 @@ interface ChildResult {
   failure?: { text: string; refused: boolean };
   /**
    * The object as this reconcile's create or apply returned it (or its read after a 409 found it):
-   * newer than the cache until the watch event arrives, and the echo of our own write starts no
-   * reconcile to catch up (runtime/own-writes.ts).
+   * newer than the cache until its watch event arrives.
    */
   current?: KubeObjectLike;
 }
