@@ -18,6 +18,7 @@ import {
   killOperators,
   type OperatorProcess,
   startOperator as startHarnessOperator,
+  sumMetric,
 } from "../test-support/harness/operator.ts";
 import { sleep } from "../test-support/harness/wait.ts";
 
@@ -258,11 +259,6 @@ export async function addForeignConditions(client: KubeClient, fleet: Fleet): Pr
   });
 }
 
-/**
- * Waits until every profile of `namespaces` is Ready for its generation. A namespace whose profiles
- * were all Ready is not listed again (nothing changes them while the bench waits), so the polling
- * weighs on the API server less and less as the operator gets through the fleet.
- */
 /** Ready at the profile's current generation, with meshward's Ready condition True. */
 export function isReady(p: KubeObjectLike & { status?: ProfileStatus }): boolean {
   return (
@@ -274,8 +270,6 @@ export function isReady(p: KubeObjectLike & { status?: ProfileStatus }): boolean
 export interface ReadyWatch {
   /** Resolves once `count` profiles of the namespaces are Ready at once; rejects after `timeoutMs`. */
   wait(count: number, timeoutMs?: number): Promise<void>;
-  /** Profiles of the namespaces Ready now. */
-  readonly ready: number;
   stop(): void;
 }
 
@@ -315,9 +309,6 @@ export async function watchReady(client: KubeClient, namespaces: string[]): Prom
   void informer.start(stop.signal);
   await informer.waitForSync(stop.signal);
   return {
-    get ready() {
-      return ready.size;
-    },
     async wait(count, timeoutMs = 900_000) {
       const deadline = Date.now() + timeoutMs;
       while (ready.size < count) {
@@ -376,23 +367,14 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
-type Series = Map<string, number>;
-
-/** Sum of the series `name` (exactly, or with labels) whose label text contains every `has`. */
-function total(m: Series, name: string, ...has: string[]): number {
-  let n = 0;
-  for (const [k, v] of m)
-    if ((k === name || k.startsWith(`${name}{`)) && has.every((h) => k.includes(h))) n += v;
-  return n;
-}
-
 /**
  * Where the operator's time went between two scrapes of its metrics: reconciles and their mean
  * length, the mean wait in the queue, and V8's garbage-collection pauses by kind (count, seconds,
  * and how many took 100 ms or more). Explains a latency figure from the operator's side.
  */
-export function timeBreakdown(before: Series, after: Series): string {
-  const d = (name: string, ...has: string[]) => total(after, name, ...has) - total(before, name, ...has);
+export function timeBreakdown(before: Map<string, number>, after: Map<string, number>): string {
+  const d = (name: string, labels?: Record<string, string>) =>
+    sumMetric(after, name, labels) - sumMetric(before, name, labels);
   const ms = (s: number, n: number) =>
     n === 0 ? "–" : s / n >= 10 ? `${(s / n).toFixed(0)} s` : `${((s / n) * 1000).toFixed(1)} ms`;
   const reconciles = d("controller_runtime_reconcile_time_seconds_count");
@@ -402,11 +384,10 @@ export function timeBreakdown(before: Series, after: Series): string {
     `mean queue wait ${ms(d("workqueue_queue_duration_seconds_sum"), waits)}`,
   ];
   for (const kind of ["major", "minor", "incremental"]) {
-    const label = `kind="${kind}"`;
-    const count = d("nodejs_gc_duration_seconds_count", label);
+    const count = d("nodejs_gc_duration_seconds_count", { kind });
     if (count === 0) continue;
-    const long = count - d("nodejs_gc_duration_seconds_bucket", label, 'le="0.1"');
-    const secs = d("nodejs_gc_duration_seconds_sum", label);
+    const long = count - d("nodejs_gc_duration_seconds_bucket", { kind, le: "0.1" });
+    const secs = d("nodejs_gc_duration_seconds_sum", { kind });
     parts.push(`GC ${kind} ${count} (${secs.toFixed(2)} s${long > 0 ? `, ${long} ≥ 100 ms` : ""})`);
   }
   return parts.join("; ");
