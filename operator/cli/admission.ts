@@ -5,7 +5,7 @@
 import { stringify } from "yaml";
 import { ADMISSION_MODES, type AdmissionMode } from "../api/policy.ts";
 import {
-  admissionManifest,
+  type BindingOptions,
   baselinePolicy,
   buildAdmission,
   buildAdmissionForPolicies,
@@ -15,6 +15,13 @@ import { EXIT } from "./check.ts";
 import { loadProfiles } from "./load.ts";
 import { parseLabels } from "./policy.ts";
 import { formatProblem } from "./report.ts";
+
+/** The manifest `meshward admission` prints: YAML documents, ready for kubectl apply. */
+export function admissionManifest(opts: BindingOptions): string {
+  return buildAdmission(opts)
+    .map((o) => stringify(o, { lineWidth: 0 }))
+    .join("---\n");
+}
 
 export const DEFAULT_ADMISSION_MODE: AdmissionMode = "Warn";
 

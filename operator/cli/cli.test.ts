@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 import { validatePolicy } from "../api/validate-policy.ts";
 import { validateProfile } from "../api/validate.ts";
-import { admissionManifest } from "../policy/admission.ts";
+import { admissionManifest } from "./admission.ts";
 import { evaluateProfile } from "../policy/engine.ts";
 import { defaultNamespaceLabels } from "../policy/fleet.ts";
 import { run } from "./main.ts";

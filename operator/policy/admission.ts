@@ -9,7 +9,6 @@
 //   this profile's ServiceAccount" is checked against each profile in turn.
 // The container baseline does not read the parameter; its message is the same for every profile
 // (the API server de-duplicates identical warnings).
-import { stringify } from "yaml";
 import type { AdmissionMode, MeshwardPolicy } from "../api/policy.ts";
 import { API_VERSION, KIND } from "../api/schema.ts";
 import { byString, MANAGED_BY, MANAGED_BY_LABEL } from "../builders/meta.ts";
@@ -233,11 +232,4 @@ export function buildAdmissionForPolicies(policies: readonly MeshwardPolicy[]): 
         suffix: p.metadata.name,
       }),
     );
-}
-
-/** The manifest `meshward admission` prints: YAML documents, ready for kubectl apply. */
-export function admissionManifest(opts: BindingOptions): string {
-  return buildAdmission(opts)
-    .map((o) => stringify(o, { lineWidth: 0 }))
-    .join("---\n");
 }

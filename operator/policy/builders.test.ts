@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
-import { admissionManifest, buildAdmissionForPolicies } from "./admission.ts";
+import { admissionManifest } from "../cli/admission.ts";
+import { buildAdmissionForPolicies } from "./admission.ts";
 import { policy, profile } from "./fixtures.ts";
 import { buildQuarantine } from "./quarantine.ts";
 

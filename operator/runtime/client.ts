@@ -1,6 +1,7 @@
 // A thin Kubernetes API client: JSON requests and watch streams over the kubeconfig's transport
 // (authentication and TLS from kubeconfig.ts). Generic: it knows resources, not kinds.
-import { fetch } from "undici";
+import * as http from "node:http";
+import * as https from "node:https";
 import { type ClusterData, fromClientNode, type KubeConfigSource, type UserData } from "./kubeconfig.ts";
 
 /** A client-node KubeConfig, read through its getters (client-node itself is not imported). */
@@ -140,13 +141,18 @@ export class KubeClient {
     for (const o of this.observers) o(verb, resource, code);
   }
 
-  private async send(method: string, path: string, opts: RequestOptions, timeoutMs: number | undefined) {
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    timeoutMs: number | undefined,
+  ): Promise<{ res: http.IncomingMessage; release: () => void; signal: AbortSignal }> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     // One connection pool for the client keeps connections alive and reused; headers (tokens,
     // which may rotate) come fresh from the kubeconfig each time.
-    const headers: Record<string, string> = {
+    const headers: Record<string, string | number> = {
       ...(await this.source.headers()),
       Accept: "application/json",
       "User-Agent": this.userAgent,
@@ -155,6 +161,7 @@ export class KubeClient {
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);
       headers["Content-Type"] = opts.contentType ?? "application/json";
+      headers["Content-Length"] = Buffer.byteLength(body);
     }
     const verb = opts.verb ?? method.toLowerCase();
     // One controller per request, aborted by the caller's signal or the deadline, both undone by
@@ -177,20 +184,25 @@ export class KubeClient {
       outer?.removeEventListener("abort", onAbort);
     };
     try {
-      const res = await fetch(url, {
-        method,
-        headers,
-        body,
-        dispatcher: this.source.dispatcher(),
-        signal: ctl.signal,
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = (url.protocol === "http:" ? http : https).request(url, {
+          method,
+          headers,
+          agent: this.source.agent(),
+          signal: ctl.signal,
+        });
+        // Stays attached after the answer: a later error (abort, reset) then ends the body's
+        // stream, where the reader sees it, instead of crashing the process as unhandled.
+        req.on("error", reject);
+        req.once("response", resolve);
+        req.end(body);
       });
-      this.observe(verb, path, res.status);
-      return { res, release };
+      this.observe(verb, path, res.statusCode ?? 0);
+      return { res, release, signal: ctl.signal };
     } catch (e) {
       release();
       this.observe(verb, path, 0);
-      const msg = e instanceof Error ? e.message : String(e);
-      throw new ApiError(0, "NetworkError", `${method} ${path}: ${msg}`);
+      throw new ApiError(0, "NetworkError", `${method} ${path}: ${failure(e, ctl.signal)}`);
     }
   }
 
@@ -215,14 +227,17 @@ export class KubeClient {
   }
 
   private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
-    const { res, release } = await this.send(method, path, opts, this.timeoutMs);
+    const { res, release, signal } = await this.send(method, path, opts, this.timeoutMs);
     let text: string;
     try {
-      text = await res.text();
+      text = await readText(res);
+    } catch (e) {
+      throw new ApiError(0, "NetworkError", `${method} ${path}: ${failure(e, signal)}`);
     } finally {
       release();
     }
-    if (res.status >= 200 && res.status < 300) return (text ? JSON.parse(text) : {}) as T;
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : {}) as T;
     let reason = "Unknown";
     let message = text.slice(0, 500);
     let details: unknown;
@@ -234,9 +249,9 @@ export class KubeClient {
     } catch {
       // not a Status object: keep the text
     }
-    const ra = Number(res.headers.get("retry-after"));
+    const ra = Number(res.headers["retry-after"]);
     throw new ApiError(
-      res.status,
+      status,
       reason,
       message,
       Number.isFinite(ra) && ra > 0 ? ra * 1000 : undefined,
@@ -309,12 +324,12 @@ export class KubeClient {
 
   private async stream<T>(
     path: string,
-    res: Response,
+    res: http.IncomingMessage,
     signal: AbortSignal,
     onEvent: (e: WatchEvent<T>) => void,
   ): Promise<void> {
-    if (res.status !== 200) {
-      const text = await res.text().catch(() => "");
+    if (res.statusCode !== 200) {
+      const text = await readText(res).catch(() => "");
       let reason = "Unknown";
       let message = text.slice(0, 300);
       try {
@@ -324,14 +339,14 @@ export class KubeClient {
       } catch {
         // keep the text
       }
-      throw new ApiError(res.status, reason, message);
+      throw new ApiError(res.statusCode ?? 0, reason, message);
     }
-    if (!res.body) return;
-    const decoder = new TextDecoder();
+    // setEncoding decodes UTF-8 across chunks: a character cut between two is joined.
+    res.setEncoding("utf8");
     let buffered = "";
     try {
-      for await (const chunk of res.body) {
-        buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of res) {
+        buffered += chunk as string;
         // Lines are cut at a moving start; what is left after the last newline is kept once.
         let start = 0;
         let nl = buffered.indexOf("\n");
@@ -358,4 +373,18 @@ export class KubeClient {
       throw new ApiError(0, "NetworkError", `watch ${path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+}
+
+/** The whole body of an answer, as text. */
+async function readText(res: http.IncomingMessage): Promise<string> {
+  res.setEncoding("utf8");
+  let text = "";
+  for await (const chunk of res) text += chunk as string;
+  return text;
+}
+
+/** What went wrong, for a message: the abort's reason (a deadline, a lost lease) when aborted. */
+function failure(e: unknown, signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.aborted ? signal.reason : e;
+  return reason instanceof Error ? reason.message : String(reason ?? e);
 }

@@ -6,18 +6,29 @@
 //
 // Ours instead of @kubernetes/client-node's KubeConfig: importing client-node loads its generated
 // API models at once (about 80 MB of RSS, ADR 7), and all the operator used from it was this.
+// Connections are node:http(s) agents, not undici's (ADR 11): importing undici alone cost 150 ms
+// of start and about 20 MB of RSS. The YAML parser is loaded only when a kubeconfig file is read:
+// in a cluster there is none.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Agent, type Dispatcher } from "undici";
-import { parse } from "yaml";
 
 /** What the client needs: the server, a connection pool with the TLS settings, fresh auth headers. */
 export interface KubeConfigSource {
   readonly server: string;
-  dispatcher(): Dispatcher;
+  /** The keep-alive connection pool for `server` (https with the cluster's TLS settings, or http). */
+  agent(): http.Agent;
   headers(): Promise<Record<string, string>>;
+}
+
+/** yaml's `parse`, required on first use (a kubeconfig file), so that in-cluster start never loads it. */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)("yaml") as { parse(text: string): unknown };
+  return yaml.parse(text);
 }
 
 /** A cluster and a user, in the shape client-node's KubeConfig also returns (see fromClientNode). */
@@ -56,6 +67,8 @@ export class KubeConfigError extends Error {
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** Files re-read at most this often (a rotated service-account token is picked up). */
 const FILE_TTL_MS = 60_000;
+/** A kept-alive connection idle this long is closed (the agent's socket timeout). */
+const IDLE_SOCKET_MS = 30_000;
 
 type Named<T> = { name: string } & T;
 interface RawConfig {
@@ -104,7 +117,7 @@ function fromFiles(files: string[]): KubeConfigSource {
   for (const f of files) {
     let raw: RawConfig;
     try {
-      raw = (parse(fs.readFileSync(f, "utf8")) ?? {}) as RawConfig;
+      raw = (parseYaml(fs.readFileSync(f, "utf8")) ?? {}) as RawConfig;
     } catch (e) {
       throw new KubeConfigError(`kubeconfig ${f}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -219,19 +232,25 @@ export function fromData(cluster: ClusterData, user: UserData): KubeConfigSource
     : user.keyFile
       ? fs.readFileSync(user.keyFile, "utf8")
       : undefined;
-  let agent: Agent | undefined;
+  const server = cluster.server.replace(/\/$/, "");
+  let agent: http.Agent | undefined;
   return {
-    server: cluster.server.replace(/\/$/, ""),
-    dispatcher: () =>
-      (agent ??= new Agent({
-        connect: {
-          ...(ca && { ca }),
-          ...(cert && { cert }),
-          ...(key && { key }),
-          ...(cluster.tlsServerName && { servername: cluster.tlsServerName }),
-          rejectUnauthorized: !cluster.skipTLSVerify,
-        },
-      })),
+    server,
+    // One pool per source: connections are kept alive and reused (as client-go's transport does);
+    // an idle one is closed after 30 s, before the API server's own idle timeout (90 s) can close
+    // it under a request about to be sent on it.
+    agent: () =>
+      (agent ??= server.startsWith("http:")
+        ? new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS })
+        : new https.Agent({
+            keepAlive: true,
+            timeout: IDLE_SOCKET_MS,
+            ...(ca && { ca }),
+            ...(cert && { cert }),
+            ...(key && { key }),
+            ...(cluster.tlsServerName && { servername: cluster.tlsServerName }),
+            rejectUnauthorized: !cluster.skipTLSVerify,
+          })),
     headers: async (): Promise<Record<string, string>> => {
       if (exec) return { Authorization: `Bearer ${await exec()}` };
       if (token) return { Authorization: `Bearer ${token()}` };
