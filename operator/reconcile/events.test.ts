@@ -39,4 +39,29 @@ describe("EventRecorder", () => {
     r.admit(about("new"), "Created", "n");
     expect(r.buckets).toBe(1);
   });
+
+  it("record() answers whether the Event went out (or the same one did within the minute)", () => {
+    const sent: string[] = [];
+    let now = 1_000_000;
+    const r = new EventRecorder({
+      client: {
+        request: (_m: string, _p: string, o: { body: { note: string } }) => {
+          sent.push(o.body.note);
+          return Promise.resolve({});
+        },
+      } as unknown as KubeClient,
+      log: createLogger("silent"),
+      instance: "test",
+      now: () => now,
+    });
+    expect(r.record(about("a"), "Normal", "Created", "n")).toBe(true);
+    expect(r.record(about("a"), "Normal", "Created", "n")).toBe(true); // a duplicate: already out
+    for (let i = 0; i < 9; i++) r.record(about("a"), "Normal", "Created", `n${i}`);
+    expect(r.record(about("a"), "Warning", "AdoptionAudit", "cut off")).toBe(false); // throttled
+    expect(sent).toHaveLength(10);
+    expect(sent).not.toContain("cut off");
+    now += 61_000;
+    expect(r.record(about("a"), "Warning", "AdoptionAudit", "cut off")).toBe(true);
+    expect(sent.at(-1)).toBe("cut off");
+  });
 });

@@ -35,14 +35,22 @@ export interface Regarding {
 }
 
 export interface EventSink {
+  /**
+   * Sends an Event, unless the rate limits hold it back. True when it was sent, or the same one
+   * was sent within the minute; false when it was throttled (a caller whose report matters, such as
+   * the adoption audit, tries again later).
+   */
   record(
     regarding: Regarding,
     type: "Normal" | "Warning",
     reason: EventReason,
     note: string,
     related?: Regarding,
-  ): void;
+  ): boolean;
 }
+
+/** What the rate limits decide for one Event. */
+type Admission = "send" | "duplicate" | "throttled";
 
 class Bucket {
   private tokens: number;
@@ -99,20 +107,24 @@ export class EventRecorder implements EventSink {
 
   /** Decides whether an event may be sent now (exported for tests). */
   admit(regarding: Regarding, reason: string, note: string): boolean {
+    return this.decide(regarding, reason, note) === "send";
+  }
+
+  private decide(regarding: Regarding, reason: string, note: string): Admission {
     const now = this.now();
     const objKey = `${regarding.namespace}/${regarding.name}`;
     const dedupKey = `${objKey}\u0000${reason}\u0000${note}`;
     const seen = this.recent.get(dedupKey);
-    if (seen !== undefined && now - seen < 60_000) return false;
+    if (seen !== undefined && now - seen < 60_000) return "duplicate";
     let bucket = this.perObject.get(objKey);
     if (!bucket) {
       bucket = new Bucket(10, 6_000, now);
       this.perObject.set(objKey, bucket);
     }
-    if (!bucket.take(now) || !this.global.take(now)) return false;
+    if (!bucket.take(now) || !this.global.take(now)) return "throttled";
     this.recent.set(dedupKey, now);
     this.evict(now);
-    return true;
+    return "send";
   }
 
   /** Forgets, about once a minute, dedup entries and per-object buckets unused for a minute. */
@@ -134,11 +146,12 @@ export class EventRecorder implements EventSink {
     reason: EventReason,
     note: string,
     related?: Regarding,
-  ): void {
+  ): boolean {
     const clipped = note.length > 1000 ? `${note.slice(0, 999)}…` : note;
-    if (!this.admit(regarding, reason, clipped)) {
+    const decision = this.decide(regarding, reason, clipped);
+    if (decision !== "send") {
       this.suppressed++;
-      return;
+      return decision === "duplicate";
     }
     const now = new Date(this.now());
     const event = {
@@ -167,5 +180,6 @@ export class EventRecorder implements EventSink {
       })
       .then(() => this.o.onRecorded?.(reason))
       .catch((e: unknown) => this.o.log.warn({ error: errorFields(e), reason }, "could not record event"));
+    return true;
   }
 }

@@ -16,8 +16,17 @@ const NOW = new Date("2026-11-20T00:00:00Z");
 function setup() {
   const cluster = new FakeCluster();
   const recorded: { reason: string; note: string; kind: string }[] = [];
+  /** How many of the next Events the sink throttles (not recorded, record() answers false). */
+  const throttle = { next: 0 };
   const events: EventSink = {
-    record: (r, _t, reason, note) => recorded.push({ reason, note, kind: r.kind }),
+    record: (r, _t, reason, note) => {
+      if (throttle.next > 0) {
+        throttle.next--;
+        return false;
+      }
+      recorded.push({ reason, note, kind: r.kind });
+      return true;
+    },
   };
   const r = new Reconciler(
     cluster,
@@ -25,7 +34,7 @@ function setup() {
     events,
     quiet,
   );
-  return { cluster, r, recorded };
+  return { cluster, r, recorded, throttle };
 }
 
 const status = (c: FakeCluster, key: string) => c.profilesMap.get(key)?.status as ProfileStatus | undefined;
@@ -260,5 +269,22 @@ describe("adoption", () => {
     cluster.putPolicy("adopt", { guardrails: { adoption: { mode: "Audit" } } });
     await r.reconcile("shared");
     expect(cluster.objects.has("NetworkPolicy/shared/meshward-default-deny")).toBe(false);
+  });
+
+  it("an audit Event the rate limits held back is tried again, not forgotten", async () => {
+    const { cluster, r, recorded, throttle } = setup();
+    cluster.putPolicy("adopt", { guardrails: { adoption: { mode: "Audit" } } });
+    cluster.putProfile("shared", "api", { selector: { app: "api" } });
+    cluster.podsMap.set("shared", [{ name: "batch-1", labels: { app: "batch" } }]);
+    throttle.next = 1;
+    expect(await r.reconcile("shared")).toEqual({ requeueAfterMs: 10_000 });
+    expect(recorded.filter((e) => e.reason === "AdoptionAudit")).toHaveLength(0);
+    expect(await r.reconcile("shared")).toBeUndefined();
+    const audit = recorded.filter((e) => e.reason === "AdoptionAudit");
+    expect(audit).toHaveLength(1);
+    expect(audit[0]?.note).toContain("batch-1");
+    // Sent: the same report is not sent again.
+    expect(await r.reconcile("shared")).toBeUndefined();
+    expect(recorded.filter((e) => e.reason === "AdoptionAudit")).toHaveLength(1);
   });
 });

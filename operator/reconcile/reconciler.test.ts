@@ -13,7 +13,7 @@ const quiet = { info() {}, warn() {}, debug() {} };
 function setup(now = new Date("2026-11-20T00:00:00Z")) {
   const cluster = new FakeCluster();
   const recorded: { reason: string; note: string }[] = [];
-  const events: EventSink = { record: (_r, _t, reason, note) => recorded.push({ reason, note }) };
+  const events: EventSink = { record: (_r, _t, reason, note) => recorded.push({ reason, note }) > 0 };
   const r = new Reconciler(
     cluster,
     { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now },
@@ -89,7 +89,7 @@ describe("Reconciler", () => {
     const r = new Reconciler(
       cluster,
       { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => now },
-      { record() {} },
+      { record: () => true },
       quiet,
     );
     cluster.putProfile("ns", "api", { selector: { app: "api" } });

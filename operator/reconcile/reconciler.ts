@@ -102,6 +102,8 @@ type Log = {
 };
 
 const ES_REF = { apiVersion: "external-secrets.io/v1", kind: "ExternalSecret" } as const;
+/** An adoption audit whose Event was throttled is tried again after this long. */
+const AUDIT_RETRY_MS = 10_000;
 
 /** How soon a profile whose writes the API server refused is tried again. */
 export const REFUSED_RETRY_MS = 60_000;
@@ -263,8 +265,10 @@ export class Reconciler {
     const [desired] = adopt.createDefaultDeny ? buildNamespace(namespace, count) : [];
     await this.writeDefaultDeny(kind, namespace, desired, live, count);
     // After the write: a refused pod list (RBAC) must not hold up the default deny.
-    if (!adopt.createDefaultDeny && count > 0) await this.auditAdoption(namespace, adopt.policies);
-    else if (this.adoptionNotes.delete(namespace)) this.observer.adoption?.(namespace, undefined);
+    if (!adopt.createDefaultDeny && count > 0) {
+      // A report the Event limits held back (a burst of other Events) is tried again shortly.
+      if (!(await this.auditAdoption(namespace, adopt.policies))) return { requeueAfterMs: AUDIT_RETRY_MS };
+    } else if (this.adoptionNotes.delete(namespace)) this.observer.adoption?.(namespace, undefined);
   }
 
   private async writeDefaultDeny(
@@ -295,8 +299,11 @@ export class Reconciler {
       );
   }
 
-  /** Adoption Audit: which pods the namespace default deny would cut off, as an Event on the namespace. */
-  private async auditAdoption(namespace: string, policies: string[]): Promise<void> {
+  /**
+   * Adoption Audit: which pods the namespace default deny would cut off, as an Event on the
+   * namespace. False when the Event was throttled: nothing is remembered, so a later try sends it.
+   */
+  private async auditAdoption(namespace: string, policies: string[]): Promise<boolean> {
     const selectors = this.validIn(namespace).map((p) => p.spec.selector);
     const pods = await this.cluster.pods(namespace);
     const cut = pods
@@ -309,14 +316,15 @@ export class Reconciler {
       cut.length === 0
         ? `${why}; every pod is selected by a profile: adoption can be set to Enforce`
         : `${why}; enforcing it would cut off ${cut.length} pod${cut.length === 1 ? "" : "s"} that no profile selects: ${cut.slice(0, 10).join(", ")}${cut.length > 10 ? ", …" : ""}. Give them profiles, then set adoption to Enforce`;
-    if (this.adoptionNotes.get(namespace) === note) return;
-    this.adoptionNotes.set(namespace, note);
-    this.events.record(
+    if (this.adoptionNotes.get(namespace) === note) return true;
+    const sent = this.events.record(
       { apiVersion: "v1", kind: "Namespace", name: namespace, namespace },
       cut.length === 0 ? "Normal" : "Warning",
       "AdoptionAudit",
       note,
     );
+    if (sent) this.adoptionNotes.set(namespace, note);
+    return sent;
   }
 
   async reconcileProfile(key: string): Promise<Result> {

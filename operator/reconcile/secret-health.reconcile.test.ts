@@ -14,7 +14,8 @@ function setup() {
   const recorded: { type: string; reason: string; note: string; related?: string }[] = [];
   const events: EventSink = {
     record: (_r, type, reason, note, related) =>
-      recorded.push({ type, reason, note, ...(related && { related: `${related.kind}/${related.name}` }) }),
+      recorded.push({ type, reason, note, ...(related && { related: `${related.kind}/${related.name}` }) }) >
+      0,
   };
   const summaries: string[] = [];
   const r = new Reconciler(

@@ -228,7 +228,7 @@ async function throughReconciler(
   const reconciler = new Reconciler(
     cluster,
     { trustDomain: TRUST_DOMAIN, meshMode: p.meshMode, defaults: DEFAULT_PLATFORM, now: () => NOW },
-    { record() {} },
+    { record: () => true },
     quiet,
   );
   const namespace = subject.key.split("/")[0] as string;
@@ -413,7 +413,7 @@ describe("fuzz: hostile profiles through validation, builders and reconciler", (
         const reconciler = new Reconciler(
           cluster,
           { trustDomain: TRUST_DOMAIN, meshMode: "sidecar", defaults: DEFAULT_PLATFORM, now: () => NOW },
-          { record() {} },
+          { record: () => true },
           quiet,
         );
         await reconciler.reconcile("pay/api");
