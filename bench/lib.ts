@@ -4,7 +4,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { API_VERSION, KIND, type ProfileStatus } from "../operator/api/schema.ts";
 import { validateProfile } from "../operator/api/validate.ts";
-import { buildProfile, indexProfiles, makeContext } from "../operator/builders/index.ts";
+import {
+  buildNamespaceDefaultDeny,
+  buildProfile,
+  indexProfiles,
+  makeContext,
+} from "../operator/builders/index.ts";
 import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { Informer } from "../operator/runtime/informer.ts";
 import { createLogger } from "../operator/runtime/log.ts";
@@ -111,7 +116,10 @@ export async function deleteNamespaces(client: KubeClient, namespaces: string[])
   await deleteNamespacesAndWait(client, namespaces);
 }
 
-/** The floor: a bare client applying the same objects plus one status patch per profile. */
+/**
+ * The floor: a bare client applying the same objects (each profile's, and each namespace's default
+ * deny before its first profile's) plus one status patch per profile.
+ */
 export async function floor(client: KubeClient, fleet: Fleet, concurrency: number): Promise<number> {
   const raws = await Promise.all(
     fleet.profiles.map((p) => client.get<KubeObjectLike>(resourcePath(PROFILES, p.namespace, p.name))),
@@ -123,10 +131,14 @@ export async function floor(client: KubeClient, fleet: Fleet, concurrency: numbe
     return v.profile;
   });
   const ctx = makeContext({ profiles: indexProfiles(parsed) });
+  const firsts = new Set<string>();
   const t0 = performance.now();
   await pool(parsed, concurrency, async (p) => {
     const built = buildProfile(p, ctx);
-    for (const o of built.objects) {
+    const namespace = p.metadata.namespace;
+    const deny = firsts.has(namespace) ? [] : [buildNamespaceDefaultDeny(namespace)];
+    firsts.add(namespace);
+    for (const o of [...deny, ...built.objects]) {
       const kind = CHILD_KINDS.find((k) => k.resource.kind === o.kind);
       if (!kind) continue;
       await client.apply(
