@@ -168,6 +168,11 @@ export class FakeCluster implements Cluster {
   namespaces() {
     return [...this.namespaceLabelsMap.entries()].map(([name, labels]) => ({ name, labels }));
   }
+  /** Namespaces being deleted. */
+  terminating = new Set<string>();
+  namespaceTerminating(ns: string) {
+    return this.terminating.has(ns);
+  }
   namespaceLabels(ns: string) {
     return this.namespaceLabelsMap.get(ns);
   }

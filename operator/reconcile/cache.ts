@@ -58,6 +58,7 @@ export type CacheReads = Pick<
   | "allProfiles"
   | "namespaces"
   | "namespaceLabels"
+  | "namespaceTerminating"
   | "ownedByKey"
 >;
 
@@ -110,6 +111,7 @@ export function cacheReads(
         .filter((n) => !n.metadata?.deletionTimestamp)
         .map((n) => ({ name: n.metadata?.name ?? "", labels: n.metadata?.labels ?? {} })),
     namespaceLabels: (ns) => platform.namespaces.get(ns)?.metadata?.labels,
+    namespaceTerminating: (ns) => platform.namespaces.get(ns)?.metadata?.deletionTimestamp !== undefined,
     ownedByKey: (kind, key) => childInf(kind).byIndexAll(BY_OWNER, key),
   };
 }

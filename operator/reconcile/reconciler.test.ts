@@ -57,6 +57,20 @@ describe("Reconciler", () => {
     expect(cluster.writes()).toEqual([]);
   });
 
+  it("writes nothing for a profile, or the default deny, of a namespace being deleted", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putProfile("gone", "api", { selector: { app: "api" } });
+    cluster.terminating.add("gone");
+    expect(await r.reconcile("gone/api")).toBeUndefined();
+    expect(await r.reconcile("gone")).toBeUndefined();
+    expect(cluster.calls).toEqual([]);
+    expect(recorded).toEqual([]);
+    // The same profile in a namespace that is not being deleted is built.
+    cluster.terminating.delete("gone");
+    await r.reconcile("gone/api");
+    expect(cluster.calls.filter((c) => c.op === "create").length).toBeGreaterThan(0);
+  });
+
   it("a reconcile before its own status write reaches the cache does not write the status again", async () => {
     const { cluster, r } = setup();
     cluster.holdStatus = true;

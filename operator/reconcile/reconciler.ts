@@ -72,6 +72,8 @@ export interface Cluster {
   namespaces(): Iterable<{ name: string; labels: Readonly<Record<string, string>> }>;
   /** The labels of a namespace from the cache; undefined when it is not cached. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Whether the cached namespace is being deleted (it accepts no new objects). */
+  namespaceTerminating(namespace: string): boolean;
   /** Cached objects of a kind owned by a fleet-wide key (e.g. the quarantine's), in any namespace. */
   ownedByKey(kind: ChildKind, key: string): KubeObjectLike[];
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
@@ -256,6 +258,8 @@ export class Reconciler {
    * pods it would cut off (those no profile selects) are reported instead.
    */
   async reconcileNamespace(namespace: string): Promise<Result> {
+    // A namespace being deleted takes everything in it along, and refuses new objects.
+    if (this.cluster.namespaceTerminating(namespace)) return;
     let count = 0;
     for (const p of this.cluster.profilesIn(namespace)) if (!p.metadata?.deletionTimestamp) count++;
     const kind = childKind("networking.k8s.io/v1", "NetworkPolicy");
@@ -329,12 +333,15 @@ export class Reconciler {
 
   async reconcileProfile(key: string): Promise<Result> {
     const raw = this.cluster.profile(key);
-    if (!raw || raw.metadata?.deletionTimestamp) {
-      // Children go by ownerReference garbage collection; the namespace key handles the shared deny.
+    const [namespace = "", name = ""] = key.split("/");
+    // A profile being deleted, or in a namespace being deleted: its children go with it (by
+    // ownerReference, or with the namespace, which refuses new objects: creating them would only
+    // fail, once a minute, with an ApplyFailed Event each time). The namespace key handles the
+    // shared deny.
+    if (!raw || raw.metadata?.deletionTimestamp || this.cluster.namespaceTerminating(namespace)) {
       this.forget(key);
       return;
     }
-    const [namespace = "", name = ""] = key.split("/");
     const g = raw.metadata?.generation;
     const generation = typeof g === "number" && Number.isSafeInteger(g) && g >= 0 ? g : 0;
     const previous = this.previousStatus(key, raw);
