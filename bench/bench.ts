@@ -21,7 +21,9 @@ import {
   floor,
   log,
   percentile,
+  formatRssParts,
   readProc,
+  readRssParts,
   settle,
   startOperator,
   waitAllReady,
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
   log(`idle: RSS ${IDLE_RSS_MINUTES} minutes after the burst…`);
   await sleep(IDLE_RSS_MINUTES * 60_000 - 30_000);
   results.rssMb = +readProc(op.proc.pid as number).rssMb.toFixed(1);
+  results.rssParts = formatRssParts(readRssParts(op.proc.pid as number));
   results.heapUsedMb = +((await op.metric("nodejs_heap_size_used_bytes")) / 2 ** 20).toFixed(1);
   results.heapTotalMb = +((await op.metric("nodejs_heap_size_total_bytes")) / 2 ** 20).toFixed(1);
 
@@ -433,6 +436,7 @@ async function main(): Promise<void> {
       Number(results.rssMb) <= RSS_TARGET_MB,
     ),
     row("… of which V8 heap used / heap total (MB)", `${results.heapUsedMb} / ${results.heapTotalMb}`, ""),
+    row("… by mapping (MB, /proc/PID/smaps)", results.rssParts ?? "", ""),
     row(
       "… 30 s after the last Ready, before V8 gives the burst's heap back (MB)",
       results.burstRssMb ?? "",

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { imageNodeFlags, isReady, timeBreakdown } from "./lib.ts";
+import { imageNodeFlags, isReady, rssParts, timeBreakdown } from "./lib.ts";
 
 describe("imageNodeFlags", () => {
   it("reads the node flags between node and the entry point of the ENTRYPOINT", () => {
@@ -63,5 +63,29 @@ describe("timeBreakdown", () => {
   it("says when nothing ran", () => {
     const same = scrape(1, 1, 1, 1, 1);
     expect(timeBreakdown(same, same)).toBe("0 reconciles, mean –; mean queue wait –");
+  });
+});
+
+describe("rssParts", () => {
+  it("sums Rss by mapping: anonymous, the node binary, malloc's heap, the rest", () => {
+    const smaps = [
+      "00400000-00500000 r-xp 00000000 08:01 123 /usr/bin/node",
+      "Size: 1024 kB",
+      "Rss: 2048 kB",
+      "Pss: 2048 kB",
+      "00500000-00600000 r--p 00100000 08:01 123 /usr/bin/node",
+      "Rss: 1024 kB",
+      "01000000-02000000 rw-p 00000000 00:00 0 [heap]",
+      "Rss: 512 kB",
+      "7f0000000000-7f0001000000 rw-p 00000000 00:00 0 ",
+      "Rss: 10240 kB",
+      "7f0001000000-7f0002000000 rw-p 00000000 00:00 0",
+      "Rss: 1024 kB",
+      "7f0003000000-7f0003100000 r-xp 00000000 08:01 7 /usr/lib/libc.so.6",
+      "Rss: 256 kB",
+      "7ffd00000000-7ffd00100000 rw-p 00000000 00:00 0 [stack]",
+      "Rss: 256 kB",
+    ].join("\n");
+    expect(rssParts(smaps, "/usr/bin/node")).toEqual({ anonymous: 11, binary: 3, malloc: 0.5, other: 0.5 });
   });
 });

@@ -374,6 +374,41 @@ export function readProc(pid: number): { rssMb: number; cpuTicks: number } {
   return { rssMb: rss, cpuTicks: Number(stat[11]) + Number(stat[12]) };
 }
 
+/** Where a process's RSS is (MB): anonymous memory (V8's heap and the rest), the node binary's own pages, malloc's heap, everything else. */
+export interface RssParts {
+  anonymous: number;
+  binary: number;
+  malloc: number;
+  other: number;
+}
+
+/** Sums the Rss lines of /proc/PID/smaps by mapping; `binary` is the mapping of the file `exe`. */
+export function rssParts(smaps: string, exe: string): RssParts {
+  const kb = { anonymous: 0, binary: 0, malloc: 0, other: 0 };
+  let part: keyof RssParts = "other";
+  for (const line of smaps.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? "";
+      part = name === "" ? "anonymous" : name === exe ? "binary" : name === "[heap]" ? "malloc" : "other";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kb[part] += Number(rss[1]);
+  }
+  const mb = (k: number) => +(k / 1024).toFixed(1);
+  return { anonymous: mb(kb.anonymous), binary: mb(kb.binary), malloc: mb(kb.malloc), other: mb(kb.other) };
+}
+
+/** RssParts of a running process (Linux). */
+export function readRssParts(pid: number): RssParts {
+  return rssParts(fs.readFileSync(`/proc/${pid}/smaps`, "utf8"), fs.readlinkSync(`/proc/${pid}/exe`));
+}
+
+export function formatRssParts(p: RssParts): string {
+  return `anonymous ${p.anonymous}, node binary ${p.binary}, malloc ${p.malloc}, other ${p.other}`;
+}
+
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;

@@ -20,8 +20,10 @@ import {
   createFleet,
   deleteNamespaces,
   log,
+  formatRssParts,
   OPERATOR_ENTRY,
   readProc,
+  readRssParts,
   settle,
   watchReady,
 } from "./lib.ts";
@@ -66,6 +68,8 @@ interface Result {
   codeSpaceMb: number;
   externalMb: number;
   idleCpuPercent: number;
+  /** Where the idle RSS is, by mapping (/proc/PID/smaps). */
+  rssParts: string;
 }
 
 function peakRss(pid: number): number {
@@ -136,6 +140,7 @@ async function main(): Promise<void> {
       codeSpaceMb: mb(space("code")),
       externalMb: mb(m.get("nodejs_external_memory_bytes") ?? 0),
       idleCpuPercent: +(((b.cpuTicks - a.cpuTicks) / 100 / IDLE) * 100).toFixed(2),
+      rssParts: formatRssParts(readRssParts(pid)),
     };
     results.push(r);
     log(`[${variant}] ${JSON.stringify(r)}`);
@@ -223,11 +228,11 @@ function render(results: Result[], notes: string[], version: string): string {
       .join(", ")}.`,
     `- Command: \`npm run bench:memory -- ${process.argv.slice(2).join(" ")}\`: per variant, ${N} new profiles (${PER_NS} per namespace), the compiled operator (dist/, as in the image) started, all Ready, settled, then ${IDLE} s idle.`,
     "",
-    "| Node flags | Start → all Ready (s) | RSS idle (MB) | Peak RSS (MB) | Heap used / total (MB) | Old / new / code space used (MB) | External (MB) | Idle CPU (%) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Node flags | Start → all Ready (s) | RSS idle (MB) | … by mapping (MB) | Peak RSS (MB) | Heap used / total (MB) | Old / new / code space used (MB) | External (MB) | Idle CPU (%) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...results.map(
       (r) =>
-        `| \`${r.flags}\` | ${r.readySeconds} | ${r.rssMb} | ${r.peakRssMb} | ${r.heapUsedMb} / ${r.heapTotalMb} | ${r.oldSpaceMb} / ${r.newSpaceMb} / ${r.codeSpaceMb} | ${r.externalMb} | ${r.idleCpuPercent} |`,
+        `| \`${r.flags}\` | ${r.readySeconds} | ${r.rssMb} | ${r.rssParts} | ${r.peakRssMb} | ${r.heapUsedMb} / ${r.heapTotalMb} | ${r.oldSpaceMb} / ${r.newSpaceMb} / ${r.codeSpaceMb} | ${r.externalMb} | ${r.idleCpuPercent} |`,
     ),
     "",
     ...notes,
