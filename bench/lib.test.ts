@@ -43,12 +43,24 @@ describe("isReady", () => {
 });
 
 describe("timeBreakdown", () => {
-  const scrape = (reconciles: number, secs: number, major: number, majorSecs: number, under100: number) =>
+  const scrape = (
+    reconciles: number,
+    secs: number,
+    major: number,
+    majorSecs: number,
+    under100: number,
+    fast = reconciles,
+  ) =>
     new Map([
       ['controller_runtime_reconcile_time_seconds_count{controller="servicesecurityprofile"}', reconciles],
       ['controller_runtime_reconcile_time_seconds_sum{controller="servicesecurityprofile"}', secs],
+      [
+        'controller_runtime_reconcile_time_seconds_bucket{controller="servicesecurityprofile",le="0.05"}',
+        fast,
+      ],
       ['workqueue_queue_duration_seconds_count{name="x",controller="x"}', reconciles],
       ['workqueue_queue_duration_seconds_sum{name="x",controller="x"}', secs / 10],
+      ['workqueue_queue_duration_seconds_bucket{name="x",controller="x",le="0.01"}', fast],
       ['nodejs_gc_duration_seconds_count{kind="major"}', major],
       ['nodejs_gc_duration_seconds_sum{kind="major"}', majorSecs],
       ['nodejs_gc_duration_seconds_bucket{le="0.1",kind="major"}', under100],
@@ -57,6 +69,12 @@ describe("timeBreakdown", () => {
   it("reports the differences between two scrapes", () => {
     expect(timeBreakdown(scrape(100, 1, 3, 0.1, 3), scrape(120, 1.2, 5, 0.45, 4))).toBe(
       "20 reconciles, mean 10.0 ms; mean queue wait 1.0 ms; GC major 2 (0.35 s, 1 ≥ 100 ms)",
+    );
+  });
+
+  it("counts the slow reconciles and queue waits a mean hides", () => {
+    expect(timeBreakdown(scrape(100, 1, 3, 0.1, 3), scrape(120, 1.2, 3, 0.1, 3, 117))).toBe(
+      "20 reconciles, mean 10.0 ms, 3 ≥ 50 ms; mean queue wait 1.0 ms, 3 ≥ 10 ms",
     );
   });
 

@@ -426,9 +426,14 @@ export function timeBreakdown(before: Map<string, number>, after: Map<string, nu
     n === 0 ? "–" : s / n >= 10 ? `${(s / n).toFixed(0)} s` : `${((s / n) * 1000).toFixed(1)} ms`;
   const reconciles = d("controller_runtime_reconcile_time_seconds_count");
   const waits = d("workqueue_queue_duration_seconds_count");
+  // The tails a mean hides: reconciles of 50 ms or more, queue waits of 10 ms or more (bucket bounds).
+  const over = (name: string, n: number, le: string, label: string) => {
+    const long = n - d(`${name}_bucket`, { le });
+    return long > 0 ? `, ${long} ≥ ${label}` : "";
+  };
   const parts = [
-    `${reconciles} reconciles, mean ${ms(d("controller_runtime_reconcile_time_seconds_sum"), reconciles)}`,
-    `mean queue wait ${ms(d("workqueue_queue_duration_seconds_sum"), waits)}`,
+    `${reconciles} reconciles, mean ${ms(d("controller_runtime_reconcile_time_seconds_sum"), reconciles)}${over("controller_runtime_reconcile_time_seconds", reconciles, "0.05", "50 ms")}`,
+    `mean queue wait ${ms(d("workqueue_queue_duration_seconds_sum"), waits)}${over("workqueue_queue_duration_seconds", waits, "0.01", "10 ms")}`,
   ];
   for (const kind of ["major", "minor", "incremental"]) {
     const count = d("nodejs_gc_duration_seconds_count", { kind });

@@ -6,7 +6,7 @@
 // section of docs/benchmarks.md.
 //
 //   npm run bench:memory -- [--profiles 1000] [--per-namespace 10] [--idle-seconds 30]
-//                           ["--variants=default|--max-semi-space-size=1"] [--profile]
+//                           ["--variants=default|--max-semi-space-size=1"] [--profile] [--profiles-dir DIR]
 // (--variants takes `=`: its value starts with a dash.)
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -48,6 +48,11 @@ const args = commandOptions(
       help: 'variants separated by "|": node flags and NAME=value environment variables; "default" is none',
     },
     profile: { type: "boolean", help: "heap snapshot and CPU profiles (creation, idle) of every variant" },
+    "profiles-dir": {
+      type: "string",
+      default: "",
+      help: "keep the heap snapshots and CPU profiles in this directory (default: a temporary one, removed)",
+    },
     out: { type: "string", default: path.join(ROOT, "docs/benchmarks.md"), help: "markdown file" },
     "keep-testbed": KEEP_TESTBED,
   },
@@ -84,8 +89,10 @@ async function main(): Promise<void> {
   const client = new KubeClient(loadKubeConfig(bed.kubeconfig));
   teardown.add("operators and namespaces", () => cleanup(bed.stopsAtEnd() ? undefined : client));
   buildOperator();
-  const profRoot = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-prof-"));
-  teardown.add("profiles", () => fs.rmSync(profRoot, { recursive: true, force: true }));
+  const keptDir = args["profiles-dir"];
+  if (keptDir) fs.mkdirSync(keptDir, { recursive: true });
+  const profRoot = keptDir ? path.resolve(keptDir) : fs.mkdtempSync(path.join(os.tmpdir(), "meshward-prof-"));
+  if (!keptDir) teardown.add("profiles", () => fs.rmSync(profRoot, { recursive: true, force: true }));
   const results: Result[] = [];
   const notes: string[] = [];
   for (const variant of VARIANTS) {
