@@ -1,7 +1,7 @@
 // What the caches keep of an object: enough for drift detection and Conflict messages, nothing more.
 import { describe, expect, it } from "vitest";
 import type { KubeObjectLike } from "../runtime/client.ts";
-import { leanObject } from "./cache.ts";
+import { cacheInterner, leanNamespace, leanObject } from "./cache.ts";
 import { driftPaths } from "./compare.ts";
 
 const live: KubeObjectLike = {
@@ -58,5 +58,34 @@ describe("leanObject", () => {
       spec: { refreshInterval: "2h", target: { name: "db" } },
     };
     expect(driftPaths(desired, leanObject(structuredClone(live), false))).toEqual(driftPaths(desired, live));
+  });
+
+  it("interning the strings changes neither the cached object nor a drift decision", () => {
+    const strings = cacheInterner();
+    const plain = leanObject(structuredClone(live), true);
+    const interned = leanObject(structuredClone(live), true, strings);
+    expect(interned).toEqual(plain);
+    // Repeated values are held once; the uid (unique to the object) is not held at all.
+    leanObject(structuredClone(live), true, strings);
+    expect(strings.size).toBe(
+      new Set([
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        "db",
+        "ns",
+        "b",
+        "h",
+        "meshward",
+        "kubectl",
+        "1h",
+        "Ready",
+        "True",
+      ]).size,
+    );
+    expect(leanNamespace({ metadata: { name: "ns", uid: "x", labels: { team: "a" } } }, strings)).toEqual({
+      apiVersion: undefined,
+      kind: undefined,
+      metadata: { name: "ns", uid: "x", labels: { team: "a" } },
+    });
   });
 });

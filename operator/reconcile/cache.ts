@@ -3,6 +3,7 @@
 // and a namespace's profiles without scanning a cache (ADR 7).
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Informer } from "../runtime/informer.ts";
+import { Interner } from "../runtime/intern.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { ownerKey } from "./mapping.ts";
 import type { ChildKind } from "./kinds.ts";
@@ -22,9 +23,9 @@ const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
  * health). Kept: everything drift detection compares (metadata, spec and the top-level fields
  * meshward sets).
  */
-export function leanObject(obj: KubeObjectLike, keepStatus: boolean): KubeObjectLike {
+export function leanObject(obj: KubeObjectLike, keepStatus: boolean, strings?: Interner): KubeObjectLike {
   const meta = obj.metadata;
-  if (!meta) return obj;
+  if (!meta) return strings ? strings.tree(obj) : obj;
   const { managedFields, annotations, ...rest } = meta;
   const out: KubeObjectLike = { ...obj, metadata: rest };
   if (!keepStatus) delete out.status;
@@ -36,7 +37,16 @@ export function leanObject(obj: KubeObjectLike, keepStatus: boolean): KubeObject
     delete kept[LAST_APPLIED];
     if (Object.keys(kept).length > 0) out.metadata = { ...out.metadata, annotations: kept };
   }
-  return out;
+  return strings ? strings.tree(out) : out;
+}
+
+/**
+ * The interner the caches share (see runtime/intern.ts): values repeated across objects and kinds
+ * (apiVersions, kinds, namespaces, profile names in labels and owner references, condition
+ * messages) are held once. Values unique to one object are left out of its table.
+ */
+export function cacheInterner(): Interner {
+  return new Interner({ skip: new Set(["uid", "resourceVersion", "creationTimestamp"]) });
 }
 
 /** Kinds whose status a reader needs (ExternalSecret: ESO reports the secret's health there). */
@@ -66,7 +76,7 @@ export type CacheReads = Pick<
  * The cached form of a namespace: its name and labels are all the policies need (which
  * MeshwardPolicies select it).
  */
-export function leanNamespace(obj: KubeObjectLike): KubeObjectLike {
+export function leanNamespace(obj: KubeObjectLike, strings?: Interner): KubeObjectLike {
   const m = obj.metadata ?? {};
   const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
   if (m.name !== undefined) metadata.name = m.name;
@@ -74,7 +84,8 @@ export function leanNamespace(obj: KubeObjectLike): KubeObjectLike {
   if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
   if (m.labels !== undefined) metadata.labels = m.labels;
   if (m.deletionTimestamp !== undefined) metadata.deletionTimestamp = m.deletionTimestamp;
-  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
+  const out = { apiVersion: obj.apiVersion, kind: obj.kind, metadata };
+  return strings ? strings.tree(out) : out;
 }
 
 /** The platform's caches: MeshwardPolicies and namespaces (cluster-scoped, one informer each). */

@@ -26,6 +26,7 @@ import {
   keepsStatus,
   leanNamespace,
   leanObject,
+  cacheInterner,
   profileIndexes,
 } from "./cache.ts";
 import {
@@ -81,6 +82,8 @@ export class Controller {
     // The identity in the User-Agent lets the audit log tell replicas apart.
     this.client = new KubeClient(kc, { userAgent: `meshward/${VERSION} (${cfg.identity})` });
     this.client.onRequest((verb, _resource, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
+    // One table for every cache: kinds share namespaces, profile names and apiVersions.
+    const strings = cacheInterner();
     const restart = (resource: string) => (reason: string) =>
       metrics.informerRestarts.inc({ resource, reason });
     this.profiles = new NamespacedInformers<KubeObjectLike>(
@@ -89,7 +92,7 @@ export class Controller {
         resource: PROFILES,
         log,
         onRestart: restart(resourceId(PROFILES)),
-        transform: (o) => leanObject(o, true),
+        transform: (o) => leanObject(o, true, strings),
         indexes: profileIndexes,
       },
       cfg.namespaces,
@@ -100,7 +103,7 @@ export class Controller {
           client: this.client,
           resource: kind.resource,
           labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
-          transform: (o) => leanObject(o, keepsStatus(kind)),
+          transform: (o) => leanObject(o, keepsStatus(kind), strings),
           indexes: childIndexes,
           log,
           onRestart: restart(resourceId(kind.resource)),
@@ -124,14 +127,14 @@ export class Controller {
       log,
       onRestart: restart(resourceId(POLICIES)),
       // A policy's status is its previous state, compared before each status write.
-      transform: (o) => leanObject(o, true),
+      transform: (o) => leanObject(o, true, strings),
     });
     this.namespaces = new Informer<KubeObjectLike>({
       client: this.client,
       resource: NAMESPACES,
       log,
       onRestart: restart(resourceId(NAMESPACES)),
-      transform: leanNamespace,
+      transform: (o) => leanNamespace(o, strings),
     });
     // CRDs the children need: when one appears, its informer stops waiting and lists at once.
     for (const kind of CHILD_KINDS) {
