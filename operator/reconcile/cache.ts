@@ -43,7 +43,7 @@ export function leanObject(obj: KubeObjectLike, keepStatus: boolean, strings?: I
 /**
  * The interner the caches share (see runtime/intern.ts): values repeated across objects and kinds
  * (apiVersions, kinds, namespaces, profile names in labels and owner references, condition
- * messages) are held once. Values unique to one object are left out of its table.
+ * messages) are held once. Values unique to one object are left out of the table.
  */
 export function cacheInterner(): Interner {
   return new Interner({ skip: new Set(["uid", "resourceVersion", "creationTimestamp"]) });
