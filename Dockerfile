@@ -32,7 +32,11 @@ LABEL org.opencontainers.image.title="meshward" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
-ENV NODE_ENV=production
+# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (libuv's pool, V8's workers) an arena
+# of its own, up to 8 per core, and keeps what they held. A restarted operator lists every cache at
+# once and kept about 9 MB more native memory without this limit (docs/benchmarks.md, "Issue 10's
+# targets"). The bench reads this line.
+ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 WORKDIR /app
 # package.json: "type": "module" makes dist/*.js ES modules.
 COPY package.json ./

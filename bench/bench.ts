@@ -23,6 +23,7 @@ import {
   percentile,
   formatRssParts,
   readProc,
+  serverCpuMs,
   readRssParts,
   settle,
   startOperator,
@@ -194,6 +195,9 @@ async function main(): Promise<void> {
   const starts: number[] = [];
   const cpus: number[] = [];
   const floorCpus: number[] = [];
+  /** etcd + kube-apiserver CPU (ms) over each floor and each operator run (local test bed only). */
+  const floorServerCpus: number[] = [];
+  const serverCpus: number[] = [];
   let op: Op | undefined;
   let fleet: Fleet | undefined;
   // A fresh API server and etcd are slower on their first writes of each kind: warm them up
@@ -215,26 +219,32 @@ async function main(): Promise<void> {
     fleet = await createFleet(client, `bo${r}`, N, PER_NS);
     log("floor: bare client server-side-applying the same objects + one status patch per profile…");
     const floorCpu = process.cpuUsage();
+    const floorServer = serverCpuMs();
     floors.push(await floor(client, floorFleet, CONC));
     // The floor's client is this process: its CPU over the floor, to compare with the operator's.
     const fc = process.cpuUsage(floorCpu);
     floorCpus.push((fc.user + fc.system) / 1000);
-    log(`floor ${(floors.at(-1)! / 1000).toFixed(2)}s; deleting its namespaces…`);
+    if (floorServer !== undefined) floorServerCpus.push((serverCpuMs() as number) - floorServer);
+    log(
+      `floor ${(floors.at(-1)! / 1000).toFixed(2)}s (server CPU ${((floorServerCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s); deleting its namespaces…`,
+    );
     await deleteNamespaces(client, floorFleet.namespaces);
     log("operator: start → every profile Ready…");
     // The watch that sees them Ready starts (and lists) before the clock does.
     const watch = await watchReady(client, fleet.namespaces);
+    const opServer = serverCpuMs();
     const t0 = performance.now();
     op = await startOperator(kubeconfig, CONC);
     starts.push(performance.now() - t0);
     // 15 minutes, or 100 ms per profile for larger fleets.
     await watch.wait(N, Math.max(900_000, N * 100)).finally(() => watch.stop());
     operators.push(performance.now() - t0);
+    if (opServer !== undefined) serverCpus.push((serverCpuMs() as number) - opServer);
     // The operator's CPU from its start to the last Ready (clock ticks of 10 ms): on a machine whose
     // two cores also run etcd and the API server, it is time those did not get.
     cpus.push(readProc(op.proc.pid as number).cpuTicks * 10);
     log(
-      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)})`,
+      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)}; server CPU ${((serverCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s, operator CPU ${(cpus.at(-1)! / 1000).toFixed(1)}s)`,
     );
   }
   if (!op || !fleet) throw new Error("no round ran");
@@ -245,6 +255,10 @@ async function main(): Promise<void> {
   results.startSeconds = +(percentile(starts, 50) / 1000).toFixed(2);
   results.creationCpuSeconds = +(percentile(cpus, 50) / 1000).toFixed(1);
   results.floorCpuSeconds = +(percentile(floorCpus, 50) / 1000).toFixed(1);
+  if (serverCpus.length) {
+    results.floorServerCpuSeconds = +(percentile(floorServerCpus, 50) / 1000).toFixed(1);
+    results.serverCpuSeconds = +(percentile(serverCpus, 50) / 1000).toFixed(1);
+  }
   results.rounds = ROUNDS;
   results.roundRatios = ratios.map((x) => x.toFixed(2)).join(", ");
   results.roundSeconds = floors
@@ -435,6 +449,13 @@ async function main(): Promise<void> {
     ),
     row("… the floor's client's CPU over the floor (s of one core)", results.floorCpuSeconds ?? "", ""),
     row(
+      "… etcd + API server CPU over the floor / over the operator's run (s of one core)",
+      results.serverCpuSeconds === undefined
+        ? ""
+        : `${results.floorServerCpuSeconds} / ${results.serverCpuSeconds}`,
+      "",
+    ),
+    row(
       `Writes during a full resync (${results.resyncReconciles} reconciles), another controller's condition on every profile`,
       results.resyncWrites ?? "",
       "0",
@@ -538,7 +559,7 @@ async function main(): Promise<void> {
     "### Reading the figures",
     "",
     "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is the Created events (rate-limited), the namespaces' default denies, its own start (process, every cache listed, lease) within the measured time, and the watch events of everything it writes. The two cores serve etcd, the API server, the operator and the client at once, so one run's floor and operator times each vary by up to a third with the machine's state (compaction, garbage collection in the API server): `--rounds` measures floor-then-operator pairs on fresh fleets, after an untimed warm-up, and reports the median of the pairs' ratios.",
-    "- **Memory.** The operator runs compiled (dist/) with the image's node flags (`--max-semi-space-size=4 --heap-growing-percent=20`, read from the Dockerfile; ADR 10). RSS is V8's heap (used and total above) plus the process before any profile exists: 45 MB for an empty Node process, 71 MB once the operator's code is loaded (ADR 11); about 50 MB of a running operator's RSS are the node binary's own pages (file-backed, /proc/PID/smaps). The live heap at 1,000 profiles is about 38–47 MB (heap snapshots; 38.4 MB since the caches intern their strings, ADR 7; see \"Where the memory goes\"). The idle RSS is read from the process that created the fleet, a few minutes after the last Ready: V8's memory reducer gives the burst's heap back once allocation has stopped for about a minute and a half.",
+    "- **Memory.** The operator runs compiled (dist/) with the image's node flags (`--max-semi-space-size=4 --heap-growing-percent=20`; ADR 10) and environment (`MALLOC_ARENA_MAX=2`), both read from the Dockerfile. RSS is V8's heap (used and total above) plus the process before any profile exists: 45 MB for an empty Node process, 71 MB once the operator's code is loaded (ADR 11); about 50 MB of a running operator's RSS are the node binary's own pages (file-backed, /proc/PID/smaps). The live heap at 1,000 profiles is about 38–47 MB (heap snapshots; 38.4 MB since the caches intern their strings, ADR 7; see \"Where the memory goes\"). The idle RSS is read from the process that created the fleet, a few minutes after the last Ready: V8's memory reducer gives the burst's heap back once allocation has stopped for about a minute and a half.",
     "- **Writes** on resync and restart are counted with another controller's condition on every profile (status applied by its own field manager): status equality compares only meshward's own conditions. **Idle CPU** is measured twice: right after the burst (V8 still giving memory back) and at the end of the quiet minutes.",
     "",
     "```json",

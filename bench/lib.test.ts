@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { imageNodeFlags, isReady, rssParts, timeBreakdown } from "./lib.ts";
+import { imageEnv, imageNodeFlags, isReady, rssParts, timeBreakdown } from "./lib.ts";
 
 describe("imageNodeFlags", () => {
   it("reads the node flags between node and the entry point of the ENTRYPOINT", () => {
@@ -21,6 +21,27 @@ describe("imageNodeFlags", () => {
   it("reads the project's Dockerfile", () => {
     const flags = imageNodeFlags(fs.readFileSync(path.join(import.meta.dirname, "../Dockerfile"), "utf8"));
     expect(flags.every((f) => f.startsWith("--"))).toBe(true);
+  });
+});
+
+describe("imageEnv", () => {
+  it("reads the ENV lines of the last stage only", () => {
+    expect(imageEnv("FROM a AS build\nENV BUILD_ONLY=1\nFROM b\nENV A=1 B=two\nENV C=\nRUN x\n")).toEqual({
+      A: "1",
+      B: "two",
+      C: "",
+    });
+    expect(imageEnv("FROM b\nRUN x\n")).toEqual({});
+  });
+
+  it("refuses what it cannot read as the image would set it", () => {
+    expect(() => imageEnv('FROM b\nENV A="x y"\n')).toThrow(/NAME=value/);
+    expect(() => imageEnv("FROM b\nENV A $HOME\n")).toThrow(/NAME=value/);
+  });
+
+  it("reads the project's Dockerfile: the runtime's glibc arenas are limited", () => {
+    const env = imageEnv(fs.readFileSync(path.join(import.meta.dirname, "../Dockerfile"), "utf8"));
+    expect(env.MALLOC_ARENA_MAX).toBe("2");
   });
 });
 

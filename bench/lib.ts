@@ -26,6 +26,7 @@ import {
   sumMetric,
 } from "../test-support/harness/operator.ts";
 import { sleep } from "../test-support/harness/wait.ts";
+import { readState } from "../e2e/controlplane/state.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -218,8 +219,28 @@ export function imageNodeFlags(dockerfile: string): string[] {
 }
 
 /**
- * The operator with the bench's settings: the compiled operator with the image's node flags (unless
- * `nodeArgs` is given), `concurrency` workers, warn logs in .cache/, 300 s to get ready.
+ * The environment the image's runtime stage sets (`ENV NAME=value …` lines after the last `FROM`),
+ * e.g. MALLOC_ARENA_MAX: like the node flags, the bench takes it from the Dockerfile.
+ */
+export function imageEnv(dockerfile: string): Record<string, string> {
+  const lines = dockerfile.split("\n");
+  const lastFrom = lines.findLastIndex((l) => l.startsWith("FROM "));
+  const env: Record<string, string> = {};
+  for (const line of lines.slice(lastFrom + 1).filter((l) => l.startsWith("ENV "))) {
+    for (const word of line.slice("ENV ".length).trim().split(/\s+/)) {
+      const eq = word.indexOf("=");
+      if (eq < 1 || /["'\\$]/.test(word))
+        throw new Error(`ENV is not NAME=value words without quotes or variables: ${line}`);
+      env[word.slice(0, eq)] = word.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+/**
+ * The operator with the bench's settings: the compiled operator with the image's node flags and
+ * environment (unless `nodeArgs` is given), `concurrency` workers, warn logs in .cache/, 300 s to
+ * get ready.
  */
 export function startOperator(
   kubeconfig: string,
@@ -229,13 +250,15 @@ export function startOperator(
 ): Promise<Op> {
   if (!fs.existsSync(OPERATOR_ENTRY))
     throw new Error(`${OPERATOR_ENTRY} is missing: call buildOperator() first`);
+  const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
   return startHarnessOperator({
     kubeconfig,
     name: "bench-operator",
     logDir: path.join(ROOT, ".cache"),
     logLevel: "warn",
     entry: OPERATOR_ENTRY,
-    nodeArgs: nodeArgs ?? imageNodeFlags(fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8")),
+    nodeArgs: nodeArgs ?? imageNodeFlags(dockerfile),
+    env: nodeArgs ? {} : imageEnv(dockerfile),
     args: ["--concurrency", String(concurrency), ...extra],
     readyTimeoutMs: 300_000,
   });
@@ -365,6 +388,16 @@ export async function settle(op: Op): Promise<void> {
     last = n;
     await sleep(1000);
   }
+}
+
+/**
+ * CPU used so far (ms) by the local test bed's etcd and kube-apiserver, from the bed's state file;
+ * undefined for another cluster. The difference over a phase is the server's work for it.
+ */
+export function serverCpuMs(): number | undefined {
+  const pids = readState()?.pids;
+  if (pids?.etcd === undefined || pids.kubeApiserver === undefined) return undefined;
+  return (readProc(pids.etcd).cpuTicks + readProc(pids.kubeApiserver).cpuTicks) * 10;
 }
 
 export function readProc(pid: number): { rssMb: number; cpuTicks: number } {

@@ -21,6 +21,8 @@ import {
   deleteNamespaces,
   log,
   formatRssParts,
+  imageEnv,
+  imageNodeFlags,
   OPERATOR_ENTRY,
   readProc,
   readRssParts,
@@ -35,6 +37,13 @@ import { useTestbed } from "../test-support/harness/testbed.ts";
 import { sleep } from "../test-support/harness/wait.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
+
+/** The image's node flags and NAME=value environment, as one variant. */
+function imageVariant(): string {
+  const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+  const env = Object.entries(imageEnv(dockerfile)).map(([name, value]) => `${name}=${value}`);
+  return [...imageNodeFlags(dockerfile), ...env].join(" ");
+}
 const args = commandOptions(
   "npm run bench:memory",
   "The operator's RSS, V8 heap and idle CPU at N profiles under V8 flag variants, with heap and CPU profiles.",
@@ -43,8 +52,8 @@ const args = commandOptions(
     "idle-seconds": { type: "number", default: 30, help: "idle window measured after all are Ready" },
     variants: {
       type: "string",
-      // No flags, then the image's (Dockerfile ENTRYPOINT; ADR 10).
-      default: "default|--max-semi-space-size=4 --heap-growing-percent=20",
+      // No flags, then the image's node flags and environment (the Dockerfile; ADR 10).
+      default: `default|${imageVariant()}`,
       help: 'variants separated by "|": node flags and NAME=value environment variables; "default" is none',
     },
     profile: { type: "boolean", help: "heap snapshot and CPU profiles (creation, idle) of every variant" },
