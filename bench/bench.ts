@@ -60,7 +60,7 @@ const args = commandOptions(
       type: "number",
       default: 1,
       min: 1,
-      help: "floor-then-operator rounds on fresh fleets; the ratio is the median of the rounds'",
+      help: "floor and operator rounds on fresh fleets, which goes first alternating (the last round's floor goes first); the ratio is the median of the rounds'",
     },
     out: {
       type: "string",
@@ -187,8 +187,9 @@ async function main(): Promise<void> {
   const results: Record<string, string | number> = {};
   const tag = Date.now().toString(36);
 
-  // Each round measures the floor, then the operator, on fresh fleets: the pair shares the machine's
-  // state of the moment. The last round's operator and fleet go on to the rest of the bench.
+  // Each round measures the floor and the operator, one after the other, each on a fresh fleet: the
+  // pair shares the machine's state of the moment. The last round's operator and fleet go on to the
+  // rest of the bench.
   const floors: number[] = [];
   const operators: number[] = [];
   /** Spawn → /readyz (caches listed, leadership known), within the measured time. */
@@ -206,17 +207,10 @@ async function main(): Promise<void> {
   const warm = await createFleet(client, `bw${tag}`, Math.min(N, 100), PER_NS);
   await floor(client, warm, CONC);
   await deleteNamespaces(client, warm.namespaces);
-  for (let round = 1; round <= ROUNDS; round++) {
-    if (op) {
-      await op.stop();
-      if (fleet) await deleteNamespaces(client, fleet.namespaces);
-    }
-    const r = `${tag}${ROUNDS > 1 ? `r${round}` : ""}`;
-    log(
-      `round ${round}/${ROUNDS}: creating ${N} profiles for the floor and ${N} for the operator (${PER_NS} per namespace)…`,
-    );
+  /** The floor on a fresh fleet of N profiles, which is deleted afterwards. */
+  const runFloor = async (r: string) => {
+    log(`creating ${N} profiles for the floor (${PER_NS} per namespace)…`);
     const floorFleet = await createFleet(client, `bf${r}`, N, PER_NS);
-    fleet = await createFleet(client, `bo${r}`, N, PER_NS);
     log("floor: bare client server-side-applying the same objects + one status patch per profile…");
     const floorCpu = process.cpuUsage();
     const floorServer = serverCpuMs();
@@ -229,6 +223,11 @@ async function main(): Promise<void> {
       `floor ${(floors.at(-1)! / 1000).toFixed(2)}s (server CPU ${((floorServerCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s); deleting its namespaces…`,
     );
     await deleteNamespaces(client, floorFleet.namespaces);
+  };
+  /** The operator from its start to every profile of a fresh fleet Ready; it keeps running. */
+  const runOperator = async (r: string) => {
+    log(`creating ${N} profiles for the operator (${PER_NS} per namespace)…`);
+    fleet = await createFleet(client, `bo${r}`, N, PER_NS);
     log("operator: start → every profile Ready…");
     // The watch that sees them Ready starts (and lists) before the clock does.
     const watch = await watchReady(client, fleet.namespaces);
@@ -244,8 +243,33 @@ async function main(): Promise<void> {
     // two cores also run etcd and the API server, it is time those did not get.
     cpus.push(readProc(op.proc.pid as number).cpuTicks * 10);
     log(
-      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)}; server CPU ${((serverCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s, operator CPU ${(cpus.at(-1)! / 1000).toFixed(1)}s)`,
+      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (server CPU ${((serverCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s, operator CPU ${(cpus.at(-1)! / 1000).toFixed(1)}s)`,
     );
+  };
+  /** Stops the operator and deletes its fleet: the next phase runs on a cluster without them. */
+  const stopOperator = async () => {
+    await op?.stop();
+    if (fleet) await deleteNamespaces(client, fleet.namespaces);
+    op = undefined;
+    fleet = undefined;
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const r = `${tag}${ROUNDS > 1 ? `r${round}` : ""}`;
+    // Which goes first alternates, so that neither always runs right after the other's deletes
+    // (etcd and the API server still digesting them); the last round is floor-first, so that its
+    // operator and fleet go on to the rest of the bench.
+    const operatorFirst = (ROUNDS - round) % 2 === 1;
+    log(`round ${round}/${ROUNDS} (${operatorFirst ? "operator, then floor" : "floor, then operator"})`);
+    if (operatorFirst) {
+      await runOperator(r);
+      await stopOperator();
+      await runFloor(r);
+    } else {
+      await stopOperator();
+      await runFloor(r);
+      await runOperator(r);
+    }
+    log(`round ${round}: ratio ${(operators.at(-1)! / floors.at(-1)!).toFixed(2)}`);
   }
   if (!op || !fleet) throw new Error("no round ran");
   const ratios = operators.map((o, i) => o / (floors[i] as number));
@@ -558,7 +582,7 @@ async function main(): Promise<void> {
     "",
     "### Reading the figures",
     "",
-    "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is the Created events (rate-limited), the namespaces' default denies, its own start (process, every cache listed, lease) within the measured time, and the watch events of everything it writes. The two cores serve etcd, the API server, the operator and the client at once, so one run's floor and operator times each vary by up to a third with the machine's state (compaction, garbage collection in the API server): `--rounds` measures floor-then-operator pairs on fresh fleets, after an untimed warm-up, and reports the median of the pairs' ratios.",
+    "- **Ratio.** Creation is a plain create without a read (ADR 7): the operator's extra work over the floor is the Created events (rate-limited), the namespaces' default denies, its own start (process, every cache listed, lease) within the measured time, and the watch events of everything it writes. The two cores serve etcd, the API server, the operator and the client at once, so one run's floor and operator times each vary by up to a third with the machine's state (compaction, garbage collection in the API server): `--rounds` measures floor and operator pairs on fresh fleets, after an untimed warm-up, and reports the median of the pairs' ratios. Which of the pair goes first alternates from round to round (the last round's floor goes first), so that neither always runs right after the other's fleet was deleted; `… etcd + API server CPU` shows what each cost the server.",
     "- **Memory.** The operator runs compiled (dist/) with the image's node flags (`--max-semi-space-size=4 --heap-growing-percent=20`; ADR 10) and environment (`MALLOC_ARENA_MAX=2`), both read from the Dockerfile. RSS is V8's heap (used and total above) plus the process before any profile exists: 45 MB for an empty Node process, 71 MB once the operator's code is loaded (ADR 11); about 50 MB of a running operator's RSS are the node binary's own pages (file-backed, /proc/PID/smaps). The live heap at 1,000 profiles is about 38–47 MB (heap snapshots; 38.4 MB since the caches intern their strings, ADR 7; see \"Where the memory goes\"). The idle RSS is read from the process that created the fleet, a few minutes after the last Ready: V8's memory reducer gives the burst's heap back once allocation has stopped for about a minute and a half.",
     "- **Writes** on resync and restart are counted with another controller's condition on every profile (status applied by its own field manager): status equality compares only meshward's own conditions. **Idle CPU** is measured twice: right after the burst (V8 still giving memory back) and at the end of the quiet minutes.",
     "",
