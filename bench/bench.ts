@@ -260,12 +260,13 @@ async function main(): Promise<void> {
     // operator and fleet go on to the rest of the bench.
     const operatorFirst = (ROUNDS - round) % 2 === 1;
     log(`round ${round}/${ROUNDS} (${operatorFirst ? "operator, then floor" : "floor, then operator"})`);
+    // The last round's operator would reconcile this round's floor fleet too: it stops first.
+    await stopOperator();
     if (operatorFirst) {
       await runOperator(r);
       await stopOperator();
       await runFloor(r);
     } else {
-      await stopOperator();
       await runFloor(r);
       await runOperator(r);
     }
