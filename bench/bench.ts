@@ -207,6 +207,9 @@ async function main(): Promise<void> {
   const warm = await createFleet(client, `bw${tag}`, Math.min(N, 100), PER_NS);
   await floor(client, warm, CONC);
   await deleteNamespaces(client, warm.namespaces);
+  /** ", server CPU N s" for the log, or nothing where the bench cannot see the server's processes. */
+  const serverNote = (ms: number | undefined) =>
+    ms === undefined ? "" : `, server CPU ${(ms / 1000).toFixed(1)}s`;
   /** The floor on a fresh fleet of N profiles, which is deleted afterwards. */
   const runFloor = async (r: string) => {
     log(`creating ${N} profiles for the floor (${PER_NS} per namespace)…`);
@@ -220,7 +223,7 @@ async function main(): Promise<void> {
     floorCpus.push((fc.user + fc.system) / 1000);
     if (floorServer !== undefined) floorServerCpus.push((serverCpuMs() as number) - floorServer);
     log(
-      `floor ${(floors.at(-1)! / 1000).toFixed(2)}s (server CPU ${((floorServerCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s); deleting its namespaces…`,
+      `floor ${(floors.at(-1)! / 1000).toFixed(2)}s${serverNote(floorServer === undefined ? undefined : floorServerCpus.at(-1))}; deleting its namespaces…`,
     );
     await deleteNamespaces(client, floorFleet.namespaces);
   };
@@ -243,7 +246,7 @@ async function main(): Promise<void> {
     // two cores also run etcd and the API server, it is time those did not get.
     cpus.push(readProc(op.proc.pid as number).cpuTicks * 10);
     log(
-      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (server CPU ${((serverCpus.at(-1) ?? NaN) / 1000).toFixed(1)}s, operator CPU ${(cpus.at(-1)! / 1000).toFixed(1)}s)`,
+      `operator ${(operators.at(-1)! / 1000).toFixed(2)}s, ready after ${(starts.at(-1)! / 1000).toFixed(2)}s (operator CPU ${(cpus.at(-1)! / 1000).toFixed(1)}s${serverNote(opServer === undefined ? undefined : serverCpus.at(-1))})`,
     );
   };
   /** Stops the operator and deletes its fleet: the next phase runs on a cluster without them. */

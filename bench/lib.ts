@@ -240,6 +240,12 @@ export function imageEnv(dockerfile: string): Record<string, string> {
   return env;
 }
 
+/** The project's Dockerfile's node flags and environment: what the bench runs the operator with. */
+export function imageSettings(): { nodeFlags: string[]; env: Record<string, string> } {
+  const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+  return { nodeFlags: imageNodeFlags(dockerfile), env: imageEnv(dockerfile) };
+}
+
 /**
  * The operator with the bench's settings: the compiled operator with the image's node flags and
  * environment (unless `nodeArgs` is given), `concurrency` workers, warn logs in .cache/, 300 s to
@@ -253,15 +259,15 @@ export function startOperator(
 ): Promise<Op> {
   if (!fs.existsSync(OPERATOR_ENTRY))
     throw new Error(`${OPERATOR_ENTRY} is missing: call buildOperator() first`);
-  const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
+  const image = imageSettings();
   return startHarnessOperator({
     kubeconfig,
     name: "bench-operator",
     logDir: path.join(ROOT, ".cache"),
     logLevel: "warn",
     entry: OPERATOR_ENTRY,
-    nodeArgs: nodeArgs ?? imageNodeFlags(dockerfile),
-    env: nodeArgs ? {} : imageEnv(dockerfile),
+    nodeArgs: nodeArgs ?? image.nodeFlags,
+    env: nodeArgs ? {} : image.env,
     args: ["--concurrency", String(concurrency), ...extra],
     readyTimeoutMs: 300_000,
   });

@@ -21,8 +21,7 @@ import {
   deleteNamespaces,
   log,
   formatRssParts,
-  imageEnv,
-  imageNodeFlags,
+  imageSettings,
   OPERATOR_ENTRY,
   readProc,
   readRssParts,
@@ -40,9 +39,8 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 
 /** The image's node flags and NAME=value environment, as one variant. */
 function imageVariant(): string {
-  const dockerfile = fs.readFileSync(path.join(ROOT, "Dockerfile"), "utf8");
-  const env = Object.entries(imageEnv(dockerfile)).map(([name, value]) => `${name}=${value}`);
-  return [...imageNodeFlags(dockerfile), ...env].join(" ");
+  const { nodeFlags, env } = imageSettings();
+  return [...nodeFlags, ...Object.entries(env).map(([name, value]) => `${name}=${value}`)].join(" ");
 }
 const args = commandOptions(
   "npm run bench:memory",
