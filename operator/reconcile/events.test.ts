@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeClient } from "../runtime/client.ts";
 import { createLogger } from "../runtime/log.ts";
-import { EventRecorder, type Regarding } from "./events.ts";
+import { CEILINGS, EventRecorder, type Regarding } from "./events.ts";
 
 const about = (name: string): Regarding => ({ apiVersion: "v1", kind: "X", name, namespace: "ns" });
 
@@ -26,6 +26,22 @@ describe("EventRecorder", () => {
     expect(r.admit(about("a"), "Created", "n10")).toBe(false);
     tick(61_000);
     expect(r.admit(about("a"), "Created", "n")).toBe(true);
+  });
+
+  it("keeps a ceiling per type: a flood of Normal Events leaves the Warnings' budget whole", () => {
+    const { r, tick } = recorder();
+    // A new fleet: one Created Event per profile. The burst goes out, then one a second.
+    const created = Array.from({ length: 200 }, (_, i) => r.admit(about(`p${i}`), "Created", "n"));
+    expect(created.filter(Boolean)).toHaveLength(CEILINGS.Normal.burst);
+    tick(CEILINGS.Normal.everyMs);
+    expect(r.admit(about("q0"), "Created", "n")).toBe(true);
+    expect(r.admit(about("q1"), "Created", "n")).toBe(false);
+    // The Warnings of the same moment all go out, up to their own burst.
+    const refused = Array.from({ length: 60 }, (_, i) => r.admit(about(`p${i}`), "Conflict", "c", "Warning"));
+    expect(refused.filter(Boolean)).toHaveLength(CEILINGS.Warning.burst);
+    tick(CEILINGS.Warning.everyMs);
+    expect(r.admit(about("w"), "Conflict", "c", "Warning")).toBe(true);
+    expect(r.admit(about("q2"), "Created", "n")).toBe(false);
   });
 
   it("evicts the buckets of objects not heard of for a minute", () => {

@@ -1,6 +1,8 @@
 // Kubernetes Events (events.k8s.io/v1) about profiles, rate-limited so that a hot loop cannot
 // flood the API: the same reason and note for one profile at most once a minute, at most 10
-// events a minute per profile, and a global ceiling.
+// events a minute per profile, and a ceiling per type. Warnings (a refusal, a conflict) have
+// their own budget, so routine Normal Events (Created, Updated) never crowd them out; Normal Events
+// are a sample when the whole fleet changes at once (a new fleet, a platform-wide fix).
 import { randomBytes } from "node:crypto";
 import type { KubeClient } from "../runtime/client.ts";
 import { resourcePath } from "../runtime/client.ts";
@@ -88,10 +90,21 @@ export interface RecorderOptions {
 /** A per-object bucket is full again after this long unused: forgetting it changes nothing. */
 const IDLE_MS = 60_000;
 
+type EventType = "Normal" | "Warning";
+
+/** The ceilings for the whole operator, per Event type: a burst, then one Event every `everyMs`. */
+export const CEILINGS: Record<EventType, { burst: number; everyMs: number }> = {
+  // 50 at once, then 10 a second: every refusal and conflict of a fleet-wide change is told.
+  Warning: { burst: 50, everyMs: 100 },
+  // 50 at once (a team's change is always told), then one a second: creating 10,000 profiles sends
+  // about 400 Created Events instead of 3,500, each costing the API server and etcd a write.
+  Normal: { burst: 50, everyMs: 1_000 },
+};
+
 export class EventRecorder implements EventSink {
   private readonly recent = new Map<string, number>();
   private readonly perObject = new Map<string, Bucket>();
-  private readonly global: Bucket;
+  private readonly global: Record<EventType, Bucket>;
   private readonly now: () => number;
   private lastEviction: number;
   suppressed = 0;
@@ -101,16 +114,19 @@ export class EventRecorder implements EventSink {
   constructor(o: RecorderOptions) {
     this.o = o;
     this.now = o.now ?? Date.now;
-    this.global = new Bucket(50, 100, this.now());
+    const start = this.now();
+    const bucket = ({ burst, everyMs }: { burst: number; everyMs: number }) =>
+      new Bucket(burst, everyMs, start);
+    this.global = { Warning: bucket(CEILINGS.Warning), Normal: bucket(CEILINGS.Normal) };
     this.lastEviction = this.now();
   }
 
   /** Decides whether an event may be sent now (exported for tests). */
-  admit(regarding: Regarding, reason: string, note: string): boolean {
-    return this.decide(regarding, reason, note) === "send";
+  admit(regarding: Regarding, reason: string, note: string, type: EventType = "Normal"): boolean {
+    return this.decide(regarding, type, reason, note) === "send";
   }
 
-  private decide(regarding: Regarding, reason: string, note: string): Admission {
+  private decide(regarding: Regarding, type: EventType, reason: string, note: string): Admission {
     const now = this.now();
     const objKey = `${regarding.namespace}/${regarding.name}`;
     const dedupKey = `${objKey}\u0000${reason}\u0000${note}`;
@@ -121,7 +137,7 @@ export class EventRecorder implements EventSink {
       bucket = new Bucket(10, 6_000, now);
       this.perObject.set(objKey, bucket);
     }
-    if (!bucket.take(now) || !this.global.take(now)) return "throttled";
+    if (!bucket.take(now) || !this.global[type].take(now)) return "throttled";
     this.recent.set(dedupKey, now);
     this.evict(now);
     return "send";
@@ -142,13 +158,13 @@ export class EventRecorder implements EventSink {
 
   record(
     regarding: Regarding,
-    type: "Normal" | "Warning",
+    type: EventType,
     reason: EventReason,
     note: string,
     related?: Regarding,
   ): boolean {
     const clipped = note.length > 1000 ? `${note.slice(0, 999)}…` : note;
-    const decision = this.decide(regarding, reason, clipped);
+    const decision = this.decide(regarding, type, reason, clipped);
     if (decision !== "send") {
       this.suppressed++;
       return decision === "duplicate";
