@@ -28,7 +28,7 @@ import {
   settle,
   watchReady,
 } from "./lib.ts";
-import { type CpuProfile, type HeapSnapshot, summarizeCpu, summarizeHeap } from "./profiles.ts";
+import { cpuByArea, type CpuProfile, type HeapSnapshot, summarizeCpu, summarizeHeap } from "./profiles.ts";
 import { writeSection } from "./section.ts";
 import { startOperator } from "../test-support/harness/operator.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
@@ -227,6 +227,12 @@ function cpuNotes(dir: string, what: string, fromMs: number, toMs: number): stri
     "| Function | ms |",
     "| --- | --- |",
     ...rows.map((r) => `| ${r.what.replaceAll("|", "\\|")} | ${r.ms.toFixed(1)} |`),
+    "",
+    "The same samples by area of the operator's work (each sample counted once, in the most specific area on its stack; bench/profiles.ts):",
+    "",
+    "| Area | ms |",
+    "| --- | --- |",
+    ...cpuByArea(prof, fromMs * 1000, toMs * 1000).map((r) => `| ${r.what} | ${r.ms.toFixed(1)} |`),
     "",
   ];
 }

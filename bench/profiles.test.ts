@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CpuProfile, type HeapSnapshot, summarizeCpu, summarizeHeap } from "./profiles.ts";
+import { cpuByArea, type CpuProfile, type HeapSnapshot, summarizeCpu, summarizeHeap } from "./profiles.ts";
 
 describe("summarizeHeap", () => {
   // Fields as V8 writes them; types: 0 hidden, 1 array, 2 string, 3 object, 5 closure.
@@ -70,5 +70,54 @@ describe("summarizeCpu", () => {
     const tail = summarizeCpu(prof, -4000, -0.0001);
     expect(tail.rows).toEqual([{ what: "beat operator/x.js:10", ms: 1 }]);
     expect(tail.busyMs).toBe(1);
+  });
+});
+
+describe("cpuByArea", () => {
+  const frame = (functionName: string, file: string) => ({
+    functionName,
+    url: file ? `file:///app/dist/operator/${file}` : "",
+    lineNumber: 0,
+  });
+  // (root) → reconcileProfile → validIn → validateProfile; reconcileProfile → send (a request it
+  // starts); (root) → stream → put (a watch event into a cache); (root) → socketOnData; GC; idle.
+  const prof: CpuProfile = {
+    nodes: [
+      { id: 1, callFrame: frame("(root)", ""), children: [2, 5, 7, 8, 9, 10] },
+      { id: 2, callFrame: frame("reconcileProfile", "reconcile/reconciler.js"), children: [3, 6] },
+      { id: 3, callFrame: frame("validIn", "reconcile/reconciler.js"), children: [4] },
+      { id: 4, callFrame: frame("validateProfile", "api/validate.js") },
+      { id: 5, callFrame: frame("stream", "runtime/client.js"), children: [11] },
+      { id: 6, callFrame: frame("send", "runtime/client.js") },
+      { id: 7, callFrame: { functionName: "socketOnData", url: "node:_http_client", lineNumber: 0 } },
+      { id: 8, callFrame: frame("(garbage collector)", "") },
+      { id: 9, callFrame: frame("(idle)", "") },
+      { id: 10, callFrame: frame("beat", "somewhere.js") },
+      { id: 11, callFrame: frame("put", "runtime/informer.js") },
+    ],
+    startTime: 0,
+    endTime: 10_000,
+    // Each sample lasts until the next (1 ms); the last one has no length.
+    samples: [4, 4, 6, 11, 7, 8, 9, 10, 3, 1],
+    timeDeltas: [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+  };
+
+  it("puts each sample in the most specific area on its stack", () => {
+    expect(cpuByArea(prof, 0, 10_000)).toEqual([
+      { what: "reconciles: validation", ms: 3 },
+      { what: "reconciles: the rest (gather, plan, compare, start the writes)", ms: 1 },
+      { what: "watch streams: lines parsed, events handed to the caches", ms: 1 },
+      { what: "requests: node's HTTP and TLS (socket events)", ms: 1 },
+      { what: "(garbage collector)", ms: 1 },
+      { what: "other", ms: 1 },
+    ]);
+  });
+
+  it("keeps to the window", () => {
+    // Samples at 5000 … 7000 µs: socketOnData, GC, idle.
+    expect(cpuByArea(prof, 4500, 7500)).toEqual([
+      { what: "requests: node's HTTP and TLS (socket events)", ms: 1 },
+      { what: "(garbage collector)", ms: 1 },
+    ]);
   });
 });
