@@ -20,6 +20,7 @@ import {
   timeBreakdown,
   floor,
   log,
+  median,
   percentile,
   formatRssParts,
   readProc,
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
     floorCpus.push((fc.user + fc.system) / 1000);
     if (floorServer !== undefined) floorServerCpus.push((serverCpuMs() as number) - floorServer);
     log(
-      `floor ${(floors.at(-1)! / 1000).toFixed(2)}s${serverNote(floorServer === undefined ? undefined : floorServerCpus.at(-1))}; deleting its namespaces…`,
+      `floor ${(floors.at(-1)! / 1000).toFixed(2)}s (client CPU ${(floorCpus.at(-1)! / 1000).toFixed(1)}s${serverNote(floorServer === undefined ? undefined : floorServerCpus.at(-1))}); deleting its namespaces…`,
     );
     await deleteNamespaces(client, floorFleet.namespaces);
   };
@@ -277,15 +278,15 @@ async function main(): Promise<void> {
   }
   if (!op || !fleet) throw new Error("no round ran");
   const ratios = operators.map((o, i) => o / (floors[i] as number));
-  results.floorSeconds = +(percentile(floors, 50) / 1000).toFixed(2);
-  results.operatorSeconds = +(percentile(operators, 50) / 1000).toFixed(2);
-  results.ratio = +percentile(ratios, 50).toFixed(2);
-  results.startSeconds = +(percentile(starts, 50) / 1000).toFixed(2);
-  results.creationCpuSeconds = +(percentile(cpus, 50) / 1000).toFixed(1);
-  results.floorCpuSeconds = +(percentile(floorCpus, 50) / 1000).toFixed(1);
+  results.floorSeconds = +(median(floors) / 1000).toFixed(2);
+  results.operatorSeconds = +(median(operators) / 1000).toFixed(2);
+  results.ratio = +median(ratios).toFixed(2);
+  results.startSeconds = +(median(starts) / 1000).toFixed(2);
+  results.creationCpuSeconds = +(median(cpus) / 1000).toFixed(1);
+  results.floorCpuSeconds = +(median(floorCpus) / 1000).toFixed(1);
   if (serverCpus.length) {
-    results.floorServerCpuSeconds = +(percentile(floorServerCpus, 50) / 1000).toFixed(1);
-    results.serverCpuSeconds = +(percentile(serverCpus, 50) / 1000).toFixed(1);
+    results.floorServerCpuSeconds = +(median(floorServerCpus) / 1000).toFixed(1);
+    results.serverCpuSeconds = +(median(serverCpus) / 1000).toFixed(1);
   }
   results.rounds = ROUNDS;
   results.roundRatios = ratios.map((x) => x.toFixed(2)).join(", ");

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { imageEnv, imageNodeFlags, isReady, rssParts, timeBreakdown } from "./lib.ts";
+import { imageEnv, imageNodeFlags, isReady, median, percentile, rssParts, timeBreakdown } from "./lib.ts";
 
 describe("imageNodeFlags", () => {
   it("reads the node flags between node and the entry point of the ENTRYPOINT", () => {
@@ -126,5 +126,19 @@ describe("rssParts", () => {
       "Rss: 256 kB",
     ].join("\n");
     expect(rssParts(smaps, "/usr/bin/node")).toEqual({ anonymous: 11, binary: 3, malloc: 0.5, other: 0.5 });
+  });
+});
+
+describe("median and percentile", () => {
+  it("takes the mean of the two middle values of an even count (two rounds: their mean)", () => {
+    expect(median([1.05, 0.94])).toBeCloseTo(0.995);
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it("keeps percentiles to measured values (nearest rank)", () => {
+    expect(percentile([1.05, 0.94], 50)).toBe(0.94);
+    expect(percentile([10, 20, 30, 40], 99)).toBe(40);
   });
 });

@@ -451,6 +451,14 @@ export function formatRssParts(p: RssParts): string {
   return `anonymous ${p.anonymous}, node binary ${p.binary}, malloc ${p.malloc}, other ${p.other}`;
 }
 
+/** The median: the middle value, or the mean of the two middle values of an even count. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length / 2;
+  return Number.isInteger(mid) ? ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2 : (s[Math.floor(mid)] ?? NaN);
+}
+
+/** Nearest-rank percentile (for latencies: always one of the measured values). */
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
