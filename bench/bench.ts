@@ -445,7 +445,7 @@ async function main(): Promise<void> {
     row("… of which process start → ready (caches listed, lease held) (s)", results.startSeconds ?? "", ""),
     row(
       ROUNDS > 1 ? `Ratio operator / floor (median of ${ROUNDS} rounds)` : "Ratio operator / floor",
-      results.ratio ?? "",
+      Number(results.ratio).toFixed(2),
       "≤ 1.10",
       Number(results.ratio) <= 1.1,
     ),

@@ -94,7 +94,8 @@ type EventType = "Normal" | "Warning";
 
 /** The ceilings for the whole operator, per Event type: a burst, then one Event every `everyMs`. */
 export const CEILINGS: Record<EventType, { burst: number; everyMs: number }> = {
-  // 50 at once, then 10 a second: every refusal and conflict of a fleet-wide change is told.
+  // 50 at once, then 10 a second (as before the split): refusals and conflicts are never sampled
+  // because of routine Events.
   Warning: { burst: 50, everyMs: 100 },
   // 50 at once (a team's change is always told), then one a second: creating 10,000 profiles sends
   // about 400 Created Events instead of 3,500, each costing the API server and etcd a write.
