@@ -9,6 +9,7 @@ import {
   ACCESS_LOG_MODES,
   Condition,
   dnsLabel,
+  DNS_SUBDOMAIN,
   EgressTarget,
   EXCEPTION_TYPES,
   IngressRule,
@@ -261,6 +262,108 @@ export const Admission = z
   .strict()
   .describe("Workload baselines checked by ValidatingAdmissionPolicies in governed namespaces.");
 
+/** The kinds a tenant may not write in a governed namespace (spec.perimeter), by API group. */
+export const LOCKED_KINDS = {
+  NetworkPolicy: { group: "networking.k8s.io", plural: "networkpolicies" },
+  ExternalSecret: { group: "external-secrets.io", plural: "externalsecrets" },
+  SecretStore: { group: "external-secrets.io", plural: "secretstores" },
+  PushSecret: { group: "external-secrets.io", plural: "pushsecrets" },
+  AuthorizationPolicy: { group: "security.istio.io", plural: "authorizationpolicies" },
+  PeerAuthentication: { group: "security.istio.io", plural: "peerauthentications" },
+  RequestAuthentication: { group: "security.istio.io", plural: "requestauthentications" },
+  Telemetry: { group: "telemetry.istio.io", plural: "telemetries" },
+  Sidecar: { group: "networking.istio.io", plural: "sidecars" },
+  EnvoyFilter: { group: "networking.istio.io", plural: "envoyfilters" },
+} as const;
+export type LockedKind = keyof typeof LOCKED_KINDS;
+export const LOCKED_KIND_NAMES = Object.keys(LOCKED_KINDS) as [LockedKind, ...LockedKind[]];
+
+export const PlatformIdentity = withRules(
+  z
+    .object({
+      user: z
+        .string()
+        .min(1)
+        .max(253)
+        .optional()
+        .describe("A user name, as the API server authenticates it."),
+      group: z
+        .string()
+        .min(1)
+        .max(253)
+        .optional()
+        .describe("A group, e.g. system:masters or platform-admins."),
+      serviceAccount: serviceAccountRef
+        .optional()
+        .describe("A ServiceAccount, e.g. argocd/argocd-application-controller."),
+    })
+    .strict(),
+  [
+    {
+      cel: "[has(self.user), has(self.group), has(self.serviceAccount)].filter(x, x).size() == 1",
+      message: "each platform identity sets exactly one of user, group or serviceAccount",
+      check: (i) => [i.user, i.group, i.serviceAccount].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+).describe("An identity that may still write the locked kinds in governed namespaces.");
+
+export const PerimeterExemption = z
+  .object({
+    namespace: dnsLabel().describe("Namespace of the object."),
+    kind: z.enum(LOCKED_KIND_NAMES).describe("Kind of the object."),
+    name: patterned(
+      DNS_SUBDOMAIN,
+      "exemption name must be the object's name: lowercase letters, digits, '-' and '.'",
+      253,
+    ).describe("Name of the object tenants may create, change and delete."),
+    expires: z.iso
+      .datetime({ offset: false })
+      .max(64)
+      .describe("RFC 3339 UTC time the exemption ends; after it the object is locked again."),
+    ticket: patterned(TICKET, "ticket must be a tracker reference such as SEC-1234", 128).describe(
+      "The ticket that records the platform's approval.",
+    ),
+    reason: z.string().max(1024).optional().describe("Why the object is written outside meshward."),
+  })
+  .strict()
+  .describe("One object of a locked kind that tenants may write until the exemption expires.");
+
+export const Perimeter = withRules(
+  z
+    .object({
+      mode: z
+        .enum(ADMISSION_MODES)
+        .describe(
+          "How tenants' writes of the locked kinds in governed namespaces are handled: Deny (refused), Warn (admitted with a warning), Audit (admitted, recorded in the audit log). The operator reports foreign objects whatever the mode.",
+        ),
+      platformIdentities: z
+        .array(PlatformIdentity)
+        .max(32)
+        .optional()
+        .describe(
+          "Who may still write the locked kinds (meshward itself and Kubernetes' own controllers always may).",
+        ),
+      exemptions: z
+        .array(PerimeterExemption)
+        .max(64)
+        .optional()
+        .describe("Objects tenants may write until a date, approved by the platform team."),
+    })
+    .strict(),
+  [
+    {
+      cel: "!has(self.exemptions) || self.exemptions.all(a, self.exemptions.exists_one(b, b.namespace == a.namespace && b.kind == a.kind && b.name == a.name))",
+      message: "one exemption per object (namespace, kind and name): keep the one with the right expiry",
+      path: ["exemptions"],
+      check: (p) =>
+        new Set((p.exemptions ?? []).map((e) => `${e.kind}/${e.namespace}/${e.name}`)).size ===
+        (p.exemptions ?? []).length,
+    },
+  ],
+).describe(
+  "The perimeter around meshward: in governed namespaces tenants may not create, change or delete NetworkPolicies, External Secrets objects or Istio security and traffic kinds (meshward writes them from profiles); ValidatingAdmissionPolicies from the chart or `meshward admission` enforce it.",
+);
+
 export const PolicyDefaults = z
   .object({
     accessLogs: z
@@ -281,6 +384,7 @@ export const PolicySpec = z
     baseline: Baseline.optional(),
     quarantine: Quarantine.optional(),
     admission: Admission.optional(),
+    perimeter: Perimeter.optional(),
   })
   .strict()
   .describe("What the platform team sets for the namespaces it selects.");
@@ -291,6 +395,29 @@ export const PolicyProblem = z
   .object({
     path: z.string().max(512),
     message: z.string().max(4096),
+  })
+  .strict();
+
+export const EXEMPTION_STATES = ["Active", "Expired", "NotGoverned"] as const;
+
+export const ExemptionStatus = z
+  .object({
+    key: z.string().max(400).describe("kind/namespace/name of the exempted object."),
+    state: z.enum(EXEMPTION_STATES),
+    message: z.string().max(1024).optional(),
+  })
+  .strict();
+
+export const PerimeterStatus = z
+  .object({
+    active: z
+      .array(z.string().max(400))
+      .max(64)
+      .optional()
+      .describe(
+        "The exemptions in force, as kind/namespace/name; the admission policies read this list (they cannot read a clock).",
+      ),
+    exemptions: z.array(ExemptionStatus).max(64).optional().describe("Every exemption and its state."),
   })
   .strict();
 
@@ -314,6 +441,7 @@ export const PolicyStatus = z
       .max(64)
       .optional()
       .describe("What is wrong: contradictions with other policies, approvals of missing profiles."),
+    perimeter: PerimeterStatus.optional().describe("The perimeter's exemptions and which are in force."),
   })
   .strict();
 
@@ -322,6 +450,9 @@ export type PolicySpec = z.output<typeof PolicySpec>;
 export type PolicyStatus = z.output<typeof PolicyStatus>;
 export type PolicyProblem = z.output<typeof PolicyProblem>;
 export type Approval = z.output<typeof Approval>;
+export type PerimeterExemption = z.output<typeof PerimeterExemption>;
+export type PlatformIdentity = z.output<typeof PlatformIdentity>;
+export type PerimeterStatus = z.output<typeof PerimeterStatus>;
 export type QuarantinedIdentity = z.output<typeof QuarantinedIdentity>;
 
 /** A parsed MeshwardPolicy. */

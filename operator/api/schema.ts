@@ -19,7 +19,7 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LABEL_MSG =
   "must be a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit (e.g. payments-api)";
 /** A Kubernetes object name (DNS subdomain), as ServiceAccount names are. */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SERVICE_REF = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?[/])?[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const LABEL_KEY =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*[/])?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;

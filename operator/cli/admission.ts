@@ -3,7 +3,8 @@
 // with a mode and namespace selector from the flags, or one pair of bindings per MeshwardPolicy
 // that sets spec.admission (--policy).
 import { stringify } from "yaml";
-import { ADMISSION_MODES, type AdmissionMode } from "../api/policy.ts";
+import { ADMISSION_MODES, type AdmissionMode, DEFAULT_MESH_ROOT_NAMESPACE } from "../api/policy.ts";
+import { buildPerimeter } from "../perimeter/admission.ts";
 import {
   type BindingOptions,
   baselinePolicy,
@@ -33,6 +34,8 @@ export interface AdmissionArgs {
   namespaceSelector?: string;
   policyPaths?: string[];
   readStdin?: () => string;
+  /** --perimeter, with --operator and --mesh-root as given. */
+  perimeter?: { operator: string | undefined; meshRoot: string | undefined };
 }
 
 /** A usage error (exit 2 with the usage hint), or what to print and the exit code. */
@@ -44,9 +47,36 @@ function print(objects: readonly unknown[], output: AdmissionArgs["output"]): st
     : objects.map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
 }
 
+const NAMESPACED_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)[/]([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function perimeter(a: AdmissionArgs, flags: NonNullable<AdmissionArgs["perimeter"]>): AdmissionResult {
+  if (a.policyPaths !== undefined || a.namespaceSelector !== undefined)
+    return {
+      usage: `--perimeter and --${a.policyPaths !== undefined ? "policy" : "namespace-selector"} exclude each other: the perimeter reads the MeshwardPolicies in the cluster`,
+    };
+  const mode = a.mode ?? "Deny";
+  if (!(ADMISSION_MODES as readonly string[]).includes(mode))
+    return { usage: `--mode must be one of ${ADMISSION_MODES.join(", ")}, not "${mode}"` };
+  const sa = NAMESPACED_NAME.exec(flags.operator ?? "meshward-system/meshward");
+  if (!sa)
+    return {
+      usage: `--operator must be meshward's ServiceAccount as <namespace>/<name>, e.g. meshward-system/meshward`,
+    };
+  const meshRoot = flags.meshRoot ?? DEFAULT_MESH_ROOT_NAMESPACE;
+  if (!NAMESPACE.test(meshRoot)) return { usage: `--mesh-root must be a namespace name, e.g. istio-system` };
+  const objects = buildPerimeter({
+    operator: { namespace: sa[1] ?? "", name: sa[3] ?? "" },
+    meshRootNamespace: meshRoot,
+    mode: mode as AdmissionMode,
+  });
+  return { code: EXIT.valid, out: print(objects, a.output), err: [] };
+}
+
 export function admission(a: AdmissionArgs): AdmissionResult {
   if (a.inputs.length > 0)
     return { usage: `meshward admission takes no inputs (got ${a.inputs.join(" ")}); use --policy FILE` };
+  if (a.perimeter) return perimeter(a, a.perimeter);
   if (a.policyPaths === undefined) {
     const mode = a.mode ?? DEFAULT_ADMISSION_MODE;
     if (!(ADMISSION_MODES as readonly string[]).includes(mode))

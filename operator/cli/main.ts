@@ -61,6 +61,11 @@ admission options:
                             that holds profiles)
   --policy <file|dir>       instead of --mode and --namespace-selector: one pair of bindings per
                             MeshwardPolicy with spec.admission, with its mode and namespaceSelector
+  --perimeter               instead: the perimeter's policies and bindings (tenants' writes of
+                            NetworkPolicies, External Secrets and Istio kinds; meshward's label; no
+                            profiles in system namespaces; meshward fenced to its own objects)
+  --operator <ns/name>      with --perimeter: meshward's ServiceAccount (default meshward-system/meshward)
+  --mesh-root <namespace>   with --perimeter: Istio's root namespace (default istio-system)
 
 Exit codes: 0 valid; 1 invalid (an error, or with --strict a warning); 2 usage or I/O error (bad flag,
 missing or unreadable file); 3 internal error (a bug: please report it).
@@ -102,6 +107,9 @@ function parseOptions(argv: string[]) {
       "namespace-labels": { type: "string", multiple: true },
       mode: { type: "string" },
       "namespace-selector": { type: "string" },
+      perimeter: { type: "boolean", default: false },
+      operator: { type: "string" },
+      "mesh-root": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -159,13 +167,15 @@ export function run(argv: string[], io: Io): number {
       namespaceSelector: v["namespace-selector"],
       policyPaths: v.policy,
       readStdin: io.readStdin,
+      ...(v.perimeter && { perimeter: { operator: v.operator, meshRoot: v["mesh-root"] } }),
     });
     if ("usage" in r) return usageError(io, r.usage);
     for (const line of r.err) io.err(line);
     if (r.out) io.out(r.out);
     return r.code;
   }
-  for (const flag of ["mode", "namespace-selector"] as const)
+  if (v.perimeter) return usageError(io, "--perimeter is an option of meshward admission only");
+  for (const flag of ["mode", "namespace-selector", "operator", "mesh-root"] as const)
     if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
   const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
   if (typeof namespaceLabels === "string") return usageError(io, namespaceLabels);

@@ -7,7 +7,9 @@ import type { Profile } from "../api/schema.ts";
 import type { PlatformDefaults } from "../builders/context.ts";
 import { byString, type KubeObject } from "../builders/meta.ts";
 import { buildQuarantine, QUARANTINE_SCOPE } from "../policy/quarantine.ts";
+import { selects } from "../policy/selectors.ts";
 import { policyStatus } from "../policy/status.ts";
+import { perimeterStatus } from "../perimeter/exemptions.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
@@ -106,6 +108,7 @@ export class PlatformReconciler {
     const generation = typeof g === "number" && Number.isSafeInteger(g) ? g : 0;
     const checked = this.book.check(raw);
     let next: PolicyStatus;
+    let requeueAfterMs: number | undefined;
     if (!checked.ok) {
       const message = `the policy is invalid and takes no part in any decision: ${checked.problems
         .slice(0, 5)
@@ -135,6 +138,10 @@ export class PlatformReconciler {
         profiles,
         now,
       });
+      const selector = checked.policy.spec.namespaceSelector ?? {};
+      const labels = new Map([...this.cluster.namespaces()].map((n) => [n.name, n.labels]));
+      const perimeter = perimeterStatus(checked.policy, now, (ns) => selects(selector, labels.get(ns) ?? {}));
+      if (perimeter.nextChangeMs !== undefined) requeueAfterMs = perimeter.nextChangeMs + 1000;
       next = {
         observedGeneration: generation,
         namespaceCount: r.namespaceCount,
@@ -147,10 +154,13 @@ export class PlatformReconciler {
           now,
         ),
         problems: r.problems,
+        ...(perimeter.status && { perimeter: perimeter.status }),
       };
     }
-    if (previous && canonical(previous) === canonical(next)) return;
+    const result = requeueAfterMs === undefined ? undefined : { requeueAfterMs };
+    if (previous && canonical(previous) === canonical(next)) return result;
     await this.cluster.applyPolicyStatus(name, next);
+    return result;
   }
 }
 

@@ -57,3 +57,19 @@ relabelings:
   - targetLabel: job
     replacement: {{ include "meshward.job" .root | quote }}
 {{- end -}}
+
+{{/* The namespaces no tenant lives in, as JSON: the listed ones, the release's and Istio's root. */}}
+{{- define "meshward.systemNamespaces" -}}
+{{- concat .Values.perimeter.systemNamespaces (list .Release.Namespace .Values.perimeter.meshRootNamespace) | uniq | sortAlpha | toJson -}}
+{{- end -}}
+
+{{/* Modes after the one switch to full enforcement (values.enforce). */}}
+{{- define "meshward.guardrailMode" -}}
+{{- if .Values.enforce }}Enforce{{ else }}{{ .Values.defaultPolicy.mode }}{{ end -}}
+{{- end -}}
+{{- define "meshward.admissionMode" -}}
+{{- if .Values.enforce }}Deny{{ else }}{{ .Values.admission.mode }}{{ end -}}
+{{- end -}}
+{{- define "meshward.perimeterMode" -}}
+{{- if .Values.enforce }}Deny{{ else }}{{ .Values.perimeter.mode }}{{ end -}}
+{{- end -}}
