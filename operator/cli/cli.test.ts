@@ -7,6 +7,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { validatePolicy } from "../api/validate-policy.ts";
 import { validateProfile } from "../api/validate.ts";
 import { admissionManifest } from "./admission.ts";
+import { buildPerimeter } from "../perimeter/admission.ts";
 import { evaluateProfile } from "../policy/engine.ts";
 import { defaultNamespaceLabels } from "../policy/fleet.ts";
 import { run } from "./main.ts";
@@ -940,5 +941,36 @@ describe("meshward admission", () => {
     expect(r.err).toContain(`${bad}: MeshwardPolicy a: spec.admission.mode: error:`);
     expect(r.out).toBe("");
     expect(r.code).toBe(1);
+  });
+  it("--perimeter prints the perimeter's objects for the operator's ServiceAccount", () => {
+    const r = cli(
+      "admission",
+      "--perimeter",
+      "--operator",
+      "platform/mw",
+      "--mesh-root",
+      "mesh",
+      "-o",
+      "json",
+    );
+    expect(r.code).toBe(0);
+    const objs = JSON.parse(r.out) as { kind: string; metadata: { name: string }; spec: unknown }[];
+    expect(objs.map((o) => o.metadata.name)).toEqual(
+      buildPerimeter({ operator: { namespace: "platform", name: "mw" }, meshRootNamespace: "mesh" }).map(
+        (o) => o.metadata.name,
+      ),
+    );
+    expect(r.out).toContain("system:serviceaccount:platform:mw");
+    expect(JSON.stringify(objs.find((o) => o.metadata.name === "meshward-operator-fence"))).toContain(
+      "'mesh'",
+    );
+    expect(cli("admission", "--perimeter", "--operator", "mw").err).toContain(
+      "--operator must be meshward's ServiceAccount as <namespace>/<name>",
+    );
+    expect(cli("admission", "--perimeter", "--policy", "x.yaml").err).toContain("exclude each other");
+    expect(cli("validate", FLEET, "--perimeter").err).toContain(
+      "--perimeter is an option of meshward admission only",
+    );
+    expect(cli("validate", FLEET, "--operator", "a/b").code).toBe(2);
   });
 });
