@@ -21,6 +21,7 @@ import {
 import { CRDS, LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { validatePolicy } from "../operator/api/validate-policy.ts";
 import { run as runCli } from "../operator/cli/main.ts";
+import { BASELINE_POLICY, SERVICE_ACCOUNT_POLICY } from "../operator/policy/admission.ts";
 import {
   CONFIGMAPS,
   createNamespace,
@@ -289,6 +290,8 @@ describe("chart", () => {
       "RoleBinding",
       "Service",
       "ServiceAccount",
+      ...Array<string>(8).fill("ValidatingAdmissionPolicy"), // baseline (2), perimeter (6)
+      ...Array<string>(8).fill("ValidatingAdmissionPolicyBinding"),
     ]);
     for (const o of rendered)
       if (!CLUSTER_KINDS.includes(o.kind ?? "")) expect(o.metadata?.namespace).toBe(releaseNs);
@@ -731,6 +734,37 @@ const MATRIX: Case[] = [
       ),
   },
   {
+    name: "the perimeter with the defaults: what `meshward admission --perimeter` prints",
+    args: [],
+    check: (objs) =>
+      expect(withoutLabels(perimeterObjects(objs))).toEqual(
+        cliAdmission("--perimeter", "--operator", `${releaseNs}/${FULLNAME}`),
+      ),
+  },
+  {
+    name: "perimeter off, enforce on: no perimeter objects; guardrails Enforce, baseline Deny",
+    args: ["--set", "perimeter.enabled=false", "--set", "enforce=true"],
+    check: (objs) => {
+      expect(perimeterObjects(objs)).toEqual([]);
+      const policy = one("MeshwardPolicy", objs).spec as {
+        guardrails: { exceptions: { mode: string } };
+        perimeter?: unknown;
+      };
+      expect(policy.guardrails.exceptions.mode).toBe("Enforce");
+      expect(policy.perimeter).toBeUndefined();
+      for (const b of admissionObjects(objs).filter((o) => o.kind === "ValidatingAdmissionPolicyBinding"))
+        expect(b.spec?.validationActions).toEqual(["Deny"]);
+    },
+  },
+  {
+    name: "enforce on: the default policy's perimeter Denies",
+    args: ["--set", "enforce=true"],
+    check: (objs) =>
+      expect((one("MeshwardPolicy", objs).spec as { perimeter: { mode: string } }).perimeter.mode).toBe(
+        "Deny",
+      ),
+  },
+  {
     name: "CRDs disabled",
     args: ["--set", "crds.enabled=false"],
     check: (objs) => expect(objs.some((o) => o.kind === "CustomResourceDefinition")).toBe(false),
@@ -807,8 +841,20 @@ const MATRIX: Case[] = [
   },
 ];
 
+/** The workload baseline's admission objects (the perimeter's are named meshward-perimeter-… etc.). */
 function admissionObjects(objs: Manifest[]): Manifest[] {
-  return objs.filter((o) => o.kind?.startsWith("ValidatingAdmissionPolicy"));
+  const baseline = [SERVICE_ACCOUNT_POLICY, BASELINE_POLICY];
+  return objs.filter(
+    (o) =>
+      o.kind?.startsWith("ValidatingAdmissionPolicy") &&
+      baseline.includes(
+        o.kind === "ValidatingAdmissionPolicy" ? (o.metadata?.name ?? "") : String(o.spec?.policyName),
+      ),
+  );
+}
+
+function perimeterObjects(objs: Manifest[]): Manifest[] {
+  return objs.filter((o) => o.kind?.startsWith("ValidatingAdmissionPolicy") && !admissionObjects([o]).length);
 }
 
 /** The chart labels its objects its own way (helm.sh/chart, ...); everything else must be equal. */
@@ -828,7 +874,7 @@ function cliAdmission(...args: string[]): unknown[] {
   expect(err).toEqual([]);
   expect(code).toBe(0);
   const objs = parseAllDocuments(out.join("")).map((d) => d.toJS() as unknown);
-  expect(objs).toHaveLength(4);
+  expect(objs).toHaveLength(args.includes("--perimeter") ? 12 : 4);
   return withoutLabels(objs);
 }
 

@@ -3,8 +3,6 @@
 // never scheduled, but admission runs when they are created: each test performs the tenant's attack
 // and asserts what the cluster then holds.
 import * as fs from "node:fs";
-import { RequestContext } from "@kubernetes/client-node";
-import { fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AdmissionMode } from "../operator/api/policy.ts";
 import { validatePolicy } from "../operator/api/validate-policy.ts";
@@ -17,6 +15,7 @@ import {
 } from "../operator/policy/admission.ts";
 import { ApiError, type KubeClient, resourcePath } from "../operator/runtime/client.ts";
 import { AUDIT_LOG_PATH } from "./controlplane/state.ts";
+import { type Answer, send } from "./support/admission.ts";
 import {
   createNamespace,
   deleteNamespace,
@@ -63,32 +62,8 @@ function adminPath(o: ClusterObject): string {
   return `/apis/admissionregistration.k8s.io/v1/${plural}/${o.metadata.name}`;
 }
 
-/** A create that returns the API server's warnings too (KubeClient does not surface them). */
-async function create(
-  path: string,
-  body: unknown,
-): Promise<{ status: number; warnings: string[]; message: string }> {
-  const url = new URL(kc.getCurrentCluster()?.server + path);
-  const ctx = new RequestContext(url.toString(), "POST");
-  await kc.applySecurityAuthentication(ctx);
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { ...ctx.getHeaders(), "Content-Type": "application/json", Accept: "application/json" },
-    body: JSON.stringify(body),
-    dispatcher: ctx.getDispatcher(),
-  });
-  const text = await res.text();
-  const warnings = (res.headers.get("warning") ?? "")
-    .split(/,\s*(?=299 )/)
-    .filter((w) => w !== "")
-    .map((w) => w.replace(/^299 - "/, "").replace(/"$/, ""));
-  let message: string;
-  try {
-    message = (JSON.parse(text) as { message?: string }).message ?? "";
-  } catch {
-    message = text;
-  }
-  return { status: res.status, warnings, message };
+function create(path: string, body: unknown): Promise<Answer> {
+  return send(kc, "POST", path, body);
 }
 
 const good = { runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };

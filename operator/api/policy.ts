@@ -328,41 +328,38 @@ export const PerimeterExemption = z
   .strict()
   .describe("One object of a locked kind that tenants may write until the exemption expires.");
 
-export const Perimeter = withRules(
-  z
-    .object({
-      mode: z
-        .enum(ADMISSION_MODES)
-        .describe(
-          "How tenants' writes of the locked kinds in governed namespaces are handled: Deny (refused), Warn (admitted with a warning), Audit (admitted, recorded in the audit log). The operator reports foreign objects whatever the mode.",
-        ),
-      platformIdentities: z
-        .array(PlatformIdentity)
-        .max(32)
-        .optional()
-        .describe(
-          "Who may still write the locked kinds (meshward itself and Kubernetes' own controllers always may).",
-        ),
-      exemptions: z
-        .array(PerimeterExemption)
-        .max(64)
-        .optional()
-        .describe("Objects tenants may write until a date, approved by the platform team."),
-    })
-    .strict(),
-  [
-    {
-      cel: "!has(self.exemptions) || self.exemptions.all(a, self.exemptions.exists_one(b, b.namespace == a.namespace && b.kind == a.kind && b.name == a.name))",
-      message: "one exemption per object (namespace, kind and name): keep the one with the right expiry",
-      path: ["exemptions"],
-      check: (p) =>
-        new Set((p.exemptions ?? []).map((e) => `${e.kind}/${e.namespace}/${e.name}`)).size ===
-        (p.exemptions ?? []).length,
-    },
-  ],
-).describe(
-  "The perimeter around meshward: in governed namespaces tenants may not create, change or delete NetworkPolicies, External Secrets objects or Istio security and traffic kinds (meshward writes them from profiles); ValidatingAdmissionPolicies from the chart or `meshward admission` enforce it.",
-);
+export const Perimeter = z
+  .object({
+    mode: z
+      .enum(ADMISSION_MODES)
+      .describe(
+        "How tenants' writes of the locked kinds in governed namespaces are handled: Deny (refused), Warn (admitted with a warning), Audit (admitted, recorded in the audit log). The operator reports foreign objects whatever the mode.",
+      ),
+    platformIdentities: z
+      .array(PlatformIdentity)
+      .max(32)
+      .optional()
+      .describe(
+        "Who may still write the locked kinds (meshward itself and Kubernetes' own controllers always may).",
+      ),
+    exemptions: z
+      .array(PerimeterExemption)
+      .max(64)
+      // One entry per object: the API server refuses a duplicate key (a list-map, no CEL cost).
+      .refine((xs) => new Set(xs.map((e) => `${e.kind}/${e.namespace}/${e.name}`)).size === xs.length, {
+        message: "one exemption per object (namespace, kind and name): keep the one with the right expiry",
+      })
+      .optional()
+      .meta({
+        description: "Objects tenants may write until a date, approved by the platform team.",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["namespace", "kind", "name"],
+      }),
+  })
+  .strict()
+  .describe(
+    "The perimeter around meshward: in governed namespaces tenants may not create, change or delete NetworkPolicies, External Secrets objects or Istio security and traffic kinds (meshward writes them from profiles); ValidatingAdmissionPolicies from the chart or `meshward admission` enforce it.",
+  );
 
 export const PolicyDefaults = z
   .object({

@@ -24,7 +24,7 @@ export function admissionManifest(opts: BindingOptions): string {
     .join("---\n");
 }
 
-export const DEFAULT_ADMISSION_MODE: AdmissionMode = "Warn";
+export const DEFAULT_ADMISSION_MODE: AdmissionMode = "Audit";
 
 export interface AdmissionArgs {
   inputs: readonly string[];

@@ -404,7 +404,7 @@ describe("output formats and exit codes", () => {
       "--policy",
       "--namespace-labels",
       "--namespace-selector",
-      "Deny, Warn (default) or Audit",
+      "Deny, Warn or Audit (default; with --perimeter: Deny)",
     ])
       expect(help).toContain(word);
   });
@@ -870,9 +870,9 @@ describe("the example fleet under the example platform policy (examples/policies
 });
 
 describe("meshward admission", () => {
-  it("prints the admission policies and bindings: mode Warn by default, --mode, --namespace-selector", () => {
+  it("prints the admission policies and bindings: mode Audit by default, --mode, --namespace-selector", () => {
     const r = cli("admission");
-    expect(r.out).toBe(admissionManifest({ mode: "Warn" }));
+    expect(r.out).toBe(admissionManifest({ mode: "Audit" }));
     expect(r.code).toBe(0);
     const kinds = parseAllDocuments(r.out).map((d) => (d.toJS() as { kind: string }).kind);
     expect(kinds).toEqual([

@@ -25,6 +25,7 @@ Commands:
   graph <file|dir|->...     draw who may call whom (Mermaid, Graphviz DOT or SVG)
   crds                      print the CustomResourceDefinitions (ServiceSecurityProfile, MeshwardPolicy)
   admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
+                            (or, with --perimeter, of the perimeter around meshward)
 
 Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
 that are not meshward kinds (Deployments, Services, kustomization.yaml, ...) are skipped and counted;
@@ -55,7 +56,7 @@ Options:
   -v, --version             print the version
 
 admission options:
-  --mode <mode>             Deny, Warn (default) or Audit
+  --mode <mode>             Deny, Warn or Audit (default; with --perimeter: Deny)
   --namespace-selector <k=v,...>
                             bind only in namespaces with all these labels (default: every namespace
                             that holds profiles)
