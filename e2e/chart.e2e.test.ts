@@ -141,6 +141,7 @@ const CLUSTER_KINDS = [
   "ValidatingAdmissionPolicyBinding",
 ];
 const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+const METADATA_RANGES = ["169.254.0.0/16", "100.100.100.200/32", "fe80::/10", "fd00:ec2::254/128"];
 
 let helmBin = "";
 let client: KubeClient;
@@ -661,8 +662,13 @@ const MATRIX: Case[] = [
       const policy = one("MeshwardPolicy", objs);
       expect(policy.metadata?.name).toBe(`${FULLNAME}-default`);
       // An empty allow-list would refuse every secret: without stores there is no secrets guardrail.
+      // Link-local and cloud metadata egress is refused from the first install (nothing needs it).
       expect(policy.spec).toEqual({
-        guardrails: { exceptions: { mode: "Audit", maxDays: 90, requireApproval: true } },
+        guardrails: {
+          egressCidrs: { mode: "Enforce", denied: METADATA_RANGES },
+          exceptions: { mode: "Audit", maxDays: 90, requireApproval: true },
+        },
+        perimeter: { mode: "Audit", platformIdentities: [{ group: "system:masters" }] },
       });
       expect(validatePolicy(policy).ok).toBe(true);
     },
@@ -690,8 +696,10 @@ const MATRIX: Case[] = [
               { kind: "SecretStore", name: "local", keys: ["{namespace}/*"] },
             ],
           },
+          egressCidrs: { mode: "Enforce", denied: METADATA_RANGES },
           exceptions: { mode: "Enforce", maxDays: 90, requireApproval: true },
         },
+        perimeter: { mode: "Audit", platformIdentities: [{ group: "system:masters" }] },
       });
       expect(validatePolicy(policy).ok).toBe(true);
     },
