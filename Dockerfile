@@ -45,7 +45,8 @@ COPY --from=build /src/dist ./dist
 COPY bin ./bin
 # The chart's UID/GID (65532); no passwd entry is needed. The root filesystem can be read-only.
 USER 65532:65532
-EXPOSE 8080
+# /metrics (HTTPS unless --metrics-secure false) and the probes (plain HTTP).
+EXPOSE 8080 8081
 # V8 heap flags (docs/benchmarks.md, "Where the memory goes"; ADR 10): a 4 MB semi-space and a
 # heap that grows 20 % over the live set at each full GC keep the idle RSS at 1,000 profiles near
 # 150 MB instead of 350 MB, at the same throughput; the heap still grows with the fleet (no fixed

@@ -22,6 +22,7 @@ import { CRDS, LEASES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { validatePolicy } from "../operator/api/validate-policy.ts";
 import { run as runCli } from "../operator/cli/main.ts";
 import { BASELINE_POLICY, SERVICE_ACCOUNT_POLICY } from "../operator/policy/admission.ts";
+import { kubeReviewer, type UserInfo } from "../operator/observability/metrics-auth.ts";
 import {
   CONFIGMAPS,
   createNamespace,
@@ -30,8 +31,10 @@ import {
   kubeconfigPath,
   NAMESPACES,
   serviceAccountKubeconfig,
+  serviceAccountToken,
   waitFor,
 } from "./support/kube.ts";
+import { METRICS_READER_RULES } from "./support/metrics.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, condition, getChild, kindOf, waitCondition, waitEvent } from "./support/profiles.ts";
 
@@ -281,6 +284,7 @@ describe("chart", () => {
       "ClusterRole", // profiles-edit, aggregated into admin and edit
       "ClusterRole", // platform-admin
       "ClusterRole", // view, aggregated into view, edit and admin
+      "ClusterRole", // metrics-reader, for Prometheus
       "ClusterRoleBinding",
       "CustomResourceDefinition",
       "CustomResourceDefinition",
@@ -309,6 +313,7 @@ describe("chart", () => {
         "--trust-domain=cluster.local",
         "--concurrency=4",
         "--metrics-port=8080",
+        "--metrics-secure=true",
         "--health-port=8081",
         "--liveness-watch-seconds=600",
       ]),
@@ -376,6 +381,7 @@ describe("chart", () => {
       'affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"pool","operator":"In","values":["system"]}]}]}}}',
     );
     expect(objs.some((o) => o.kind === "PodDisruptionBudget")).toBe(false);
+    // Secure metrics: HTTPS with Prometheus's own token, the self-signed certificate not verified.
     expect(one("ServiceMonitor", objs).spec).toMatchObject({
       endpoints: [
         {
@@ -383,6 +389,9 @@ describe("chart", () => {
           path: "/metrics",
           honorLabels: true,
           relabelings: [{ targetLabel: "job", replacement: `${releaseNs}/${FULLNAME}` }],
+          scheme: "https",
+          bearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+          tlsConfig: { insecureSkipVerify: true },
         },
       ],
     });
@@ -450,6 +459,12 @@ describe("chart", () => {
       [["--set", "podDisruptionBudget.minAvailable=half"], /at '\/podDisruptionBudget\/minAvailable'/],
       [["--set-json", 'extraEnv=[{"value":"x"}]'], /at '\/extraEnv\/0': missing property 'name'/],
       [["--set", "extraArgs={resync}"], /at '\/extraArgs\/0'/],
+      [["--set", "metrics.secure=yes"], /at '\/metrics\/secure'/],
+      [["--set", "metrics.scrape.tokenSecret.name=prom"], /at '\/metrics\/scrape\/tokenSecret'/],
+      [
+        ["--set-json", 'metrics.readers=[{"name":"prom"}]'],
+        /at '\/metrics\/readers\/0': missing property 'namespace'/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = helm("template", RELEASE, "charts/meshward", ...args);
@@ -466,6 +481,11 @@ describe("chart", () => {
         "serviceMonitor.enabled and podMonitor.enabled: choose one",
       ],
       [["--set", "health.port=8080"], "health.port and metrics.port must differ"],
+      [
+        ["--set", "metrics.secure=false", "--set", "metrics.certSecret=metrics-tls"],
+        "metrics.certSecret is for HTTPS metrics",
+      ],
+      [["--set", "podMonitor.enabled=true"], "a PodMonitor cannot send Prometheus's own token"],
       [
         ["--set", "podDisruptionBudget.maxUnavailable=1"],
         "podDisruptionBudget: set minAvailable or maxUnavailable, not both (with maxUnavailable, set minAvailable to null)",
@@ -581,7 +601,16 @@ const MATRIX: Case[] = [
   },
   {
     name: "PodMonitor",
-    args: ["--set", "podMonitor.enabled=true", "--set", "podMonitor.interval=15s"],
+    args: [
+      "--set",
+      "podMonitor.enabled=true",
+      "--set",
+      "podMonitor.interval=15s",
+      "--set",
+      "metrics.scrape.tokenSecret.name=prometheus-token",
+      "--set",
+      "metrics.scrape.tokenSecret.key=token",
+    ],
     check: (objs) => {
       expect(objs.some((o) => o.kind === "ServiceMonitor")).toBe(false);
       expect(one("PodMonitor", objs).spec).toEqual({
@@ -596,8 +625,90 @@ const MATRIX: Case[] = [
             interval: "15s",
             honorLabels: true,
             relabelings: [{ targetLabel: "job", replacement: `${releaseNs}/${FULLNAME}` }],
+            scheme: "https",
+            authorization: { type: "Bearer", credentials: { name: "prometheus-token", key: "token" } },
+            tlsConfig: { insecureSkipVerify: true },
           },
         ],
+      });
+    },
+  },
+  {
+    name: "plain-HTTP metrics: no reviews, no reader role, a PodMonitor without a token",
+    args: ["--set", "metrics.secure=false", "--set", "podMonitor.enabled=true"],
+    check: (objs, _pod, c) => {
+      expect(c.args).toContain("--metrics-secure=false");
+      const endpoint = (one("PodMonitor", objs).spec as { podMetricsEndpoints: Record<string, unknown>[] })
+        .podMetricsEndpoints[0];
+      for (const k of ["scheme", "authorization", "bearerTokenFile", "tlsConfig"])
+        expect(endpoint, k).not.toHaveProperty(k);
+      const roles = objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata?.name);
+      expect(roles).not.toContain(`${FULLNAME}-metrics-reader`);
+      const own = objs.find((o) => o.kind === "ClusterRole" && o.metadata?.name === FULLNAME);
+      const groups = (own?.rules ?? []).flatMap((r) => r.apiGroups ?? []);
+      expect(groups).not.toContain("authentication.k8s.io");
+      expect(groups).not.toContain("authorization.k8s.io");
+    },
+  },
+  {
+    name: "metrics certificate from a Secret, verified scrapes, readers bound",
+    args: [
+      "--set",
+      "serviceMonitor.enabled=true",
+      "--set",
+      "metrics.certSecret=meshward-metrics-tls",
+      "--set",
+      "metrics.scrape.ca.secret.name=meshward-metrics-tls",
+      "--set",
+      "metrics.scrape.ca.secret.key=ca.crt",
+      "--set-json",
+      'metrics.readers=[{"name":"prometheus","namespace":"monitoring"}]',
+      "--set-json",
+      'volumes=[{"name":"tmp","emptyDir":{}}]',
+      "--set-json",
+      'volumeMounts=[{"name":"tmp","mountPath":"/tmp"}]',
+    ],
+    check: (objs, pod, c) => {
+      expect(c.args).toEqual(
+        expect.arrayContaining(["--metrics-secure=true", "--metrics-cert-dir=/etc/meshward/metrics-tls"]),
+      );
+      expect((c as Container & { volumeMounts: unknown }).volumeMounts).toEqual([
+        { name: "metrics-tls", mountPath: "/etc/meshward/metrics-tls", readOnly: true },
+        { name: "tmp", mountPath: "/tmp" },
+      ]);
+      expect(pod.volumes).toEqual([
+        {
+          name: "metrics-tls",
+          secret: {
+            secretName: "meshward-metrics-tls",
+            items: [
+              { key: "tls.crt", path: "tls.crt" },
+              { key: "tls.key", path: "tls.key" },
+            ],
+          },
+        },
+        { name: "tmp", emptyDir: {} },
+      ]);
+      expect(one("ServiceMonitor", objs).spec).toMatchObject({
+        endpoints: [
+          {
+            scheme: "https",
+            bearerTokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token",
+            tlsConfig: {
+              ca: { secret: { name: "meshward-metrics-tls", key: "ca.crt" } },
+              serverName: `${FULLNAME}-metrics.${releaseNs}.svc`,
+            },
+          },
+        ],
+      });
+      const binding = one(
+        "ClusterRoleBinding",
+        objs.filter((o) => o.metadata?.name !== FULLNAME),
+      );
+      expect(binding).toMatchObject({
+        metadata: { name: `${FULLNAME}-metrics-reader` },
+        roleRef: { kind: "ClusterRole", name: `${FULLNAME}-metrics-reader` },
+        subjects: [{ kind: "ServiceAccount", name: "prometheus", namespace: "monitoring" }],
       });
     },
   },
@@ -716,7 +827,10 @@ const MATRIX: Case[] = [
     ],
     check: (objs) => {
       expect(objs.some((o) => o.kind === "MeshwardPolicy")).toBe(false);
-      expect(one("ClusterRole", objs).metadata?.name).toBe(FULLNAME);
+      expect(objs.filter((o) => o.kind === "ClusterRole").map((o) => o.metadata?.name)).toEqual([
+        FULLNAME,
+        `${FULLNAME}-metrics-reader`,
+      ]);
     },
   },
   {
@@ -911,7 +1025,16 @@ describe("values matrix: lint, render, API server schema (dry run), restricted P
   });
 
   it("the dry run is a real check: an unknown field or a wrong type is refused", async () => {
-    const objs = template("--set", "podMonitor.enabled=true", "--set", "prometheusRule.enabled=true");
+    const objs = template(
+      "--set",
+      "podMonitor.enabled=true",
+      "--set",
+      "metrics.scrape.tokenSecret.name=prometheus-token",
+      "--set",
+      "metrics.scrape.tokenSecret.key=token",
+      "--set",
+      "prometheusRule.enabled=true",
+    );
     const pm = structuredClone(one("PodMonitor", objs)) as Manifest & {
       spec: { podMetricsEndpoints: Record<string, unknown>[] };
     };
@@ -1016,6 +1139,9 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         verbs: ["get", "list", "watch", "create", "patch", "delete"],
       })),
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
+      // Who is scraping /metrics, and may they (metrics.secure).
+      { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
       {
         apiGroups: ["apiextensions.k8s.io"],
         resources: ["customresourcedefinitions"],
@@ -1038,6 +1164,50 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         verbs: ["get", "update"],
       },
     ]);
+  });
+
+  it("reviews /metrics callers as the operator does: the metrics-reader role may, others not", async () => {
+    const reader = one(
+      "ClusterRole",
+      rendered.filter((o) => o.metadata?.name === `${FULLNAME}-metrics-reader`),
+    );
+    expect(reader.rules).toEqual(METRICS_READER_RULES);
+    for (const name of ["scraper", "stranger"])
+      await client.request("POST", resourcePath(KINDS.ServiceAccount as Resource, testNs), {
+        body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name } },
+      });
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: `e2e-${testNs}-metrics-reader` },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "ClusterRole",
+        name: `${FULLNAME}-metrics-reader`,
+      },
+      subjects: [{ kind: "ServiceAccount", name: "scraper", namespace: testNs }],
+    };
+    await client.request("POST", resourcePath(KINDS.ClusterRoleBinding as Resource), { body: binding });
+    try {
+      // The operator's reviews, sent with the chart's ServiceAccount token.
+      const reviewer = kubeReviewer(sa);
+      const scraper = await reviewer.authenticate(await serviceAccountToken(client, testNs, "scraper"));
+      expect(scraper?.username).toBe(`system:serviceaccount:${testNs}:scraper`);
+      expect(scraper?.groups).toContain(`system:serviceaccounts:${testNs}`);
+      await waitFor("the metrics-reader binding to take effect", () =>
+        reviewer.authorize(scraper as UserInfo, "/metrics", "get"),
+      );
+      expect(await reviewer.authorize(scraper as UserInfo, "/metrics", "post")).toBe(false);
+      expect(await reviewer.authorize(scraper as UserInfo, "/debug/pprof/", "get")).toBe(false);
+      const stranger = await reviewer.authenticate(await serviceAccountToken(client, testNs, "stranger"));
+      expect(stranger?.username).toBe(`system:serviceaccount:${testNs}:stranger`);
+      expect(await reviewer.authorize(stranger as UserInfo, "/metrics", "get")).toBe(false);
+      expect(await reviewer.authenticate("not-a-token")).toBeUndefined();
+    } finally {
+      await client.delete(
+        resourcePath(KINDS.ClusterRoleBinding as Resource, undefined, binding.metadata.name),
+      );
+    }
   });
 
   it("access reviews: what the account can and cannot do", async () => {
@@ -1145,6 +1315,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       { verb: "create", resource: "authorizationpolicies", group: "security.istio.io", namespace: testNs },
       { verb: "delete", resource: "externalsecrets", group: "external-secrets.io", namespace: testNs },
       { verb: "create", resource: "events", group: "events.k8s.io", namespace: testNs },
+      { verb: "create", resource: "tokenreviews", group: "authentication.k8s.io" },
+      { verb: "create", resource: "subjectaccessreviews", group: "authorization.k8s.io" },
       {
         verb: "watch",
         resource: "customresourcedefinitions",
@@ -1203,7 +1375,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
     // The chart's own flags, with what the kubelet would substitute.
     const c = podTemplate().spec.containers[0] as Container;
     const args = c.args
-      .filter((a) => !/^--(identity|metrics-port|health-port)=/.test(a))
+      // The harness serves plain-HTTP metrics it can scrape; e2e/metrics-auth.e2e.test.ts covers HTTPS.
+      .filter((a) => !/^--(identity|metrics-port|metrics-secure|health-port)=/.test(a))
       .map((a) => a.replace("$(POD_NAMESPACE)", releaseNs));
     for (const name of ["chart-a", "chart-b"])
       ops.push(await startOperator({ name, kubeconfig: saKubeconfig, entry, args }));

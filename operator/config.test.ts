@@ -26,6 +26,33 @@ describe("operator flags", () => {
     }
   });
 
+  it("serves /metrics over HTTPS by default, with the probes on a plain port of their own", () => {
+    const c = loadConfig([], {});
+    expect([c.metricsSecure, c.metricsPort, c.healthPort, c.metricsCertDir]).toEqual([
+      true,
+      8080,
+      8081,
+      undefined,
+    ]);
+    const insecure = loadConfig(["--metrics-secure", "false", "--health-port", "0"], {});
+    expect([insecure.metricsSecure, insecure.healthPort]).toEqual([false, 0]);
+    expect(loadConfig([], { MESHWARD_METRICS_SECURE: "false" }).metricsSecure).toBe(false);
+    expect(loadConfig(["--metrics-cert-dir", "/certs"], {}).metricsCertDir).toBe("/certs");
+    // Metrics off: the health port may be anything.
+    expect(loadConfig(["--metrics-port", "0", "--health-port", "0"], {}).healthPort).toBe(0);
+  });
+
+  it("refuses the probes behind HTTPS, and a certificate for plain HTTP", () => {
+    for (const health of ["0", "9090"])
+      expect(() => loadConfig(["--metrics-port", "9090", "--health-port", health], {})).toThrow(
+        /^--health-port \(MESHWARD_HEALTH_PORT\): must be a port of its own .* HTTPS on 9090.*--metrics-secure false$/,
+      );
+    expect(() => loadConfig(["--metrics-secure", "false", "--metrics-cert-dir", "/certs"], {})).toThrow(
+      /^--metrics-cert-dir \(MESHWARD_METRICS_CERT_DIR\): is for HTTPS metrics/,
+    );
+    expect(() => loadConfig(["--metrics-secure", "maybe"], {})).toThrow(/^--metrics-secure/);
+  });
+
   // Spawning the operator imports the Kubernetes client: seconds on a busy machine.
   const SPAWN = { timeout: 120_000 };
   const run = (...args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
@@ -41,6 +68,17 @@ describe("operator flags", () => {
     const r = run("--version");
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(`meshward ${pkg.version}`);
+  });
+
+  it("a certificate directory without a usable pair is a configuration error, exit 2", SPAWN, () => {
+    const r = run(
+      "--metrics-cert-dir",
+      path.join(import.meta.dirname, "no-such-dir"),
+      "--kubeconfig",
+      "/dev/null",
+    );
+    expect(r.status).toBe(2);
+    expect(r.stdout + r.stderr).toContain("--metrics-cert-dir: cannot read");
   });
 
   it("an unknown flag is still a configuration error, exit 2", SPAWN, () => {

@@ -8,67 +8,87 @@ const boolish = z.union([
   z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
 ]);
 
-export const ConfigSchema = z.object({
-  namespaces: z
-    .string()
-    .default("")
-    .transform((s) =>
-      s
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z
-        .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "each namespace must be a DNS label"))
-        .max(100),
-    )
-    .describe("Namespaces to watch, comma-separated; empty means all."),
-  concurrency: z.coerce.number().int().min(1).max(64).default(4),
-  trustDomain: z
-    .string()
-    .min(1)
-    .max(253)
-    .regex(/^[a-zA-Z0-9.-]+$/, "trust domain must be a DNS name such as cluster.local")
-    .default("cluster.local"),
-  meshMode: z.enum(["sidecar", "ambient"]).default("sidecar"),
-  leaderElection: boolish.default(true),
-  leaderElectionNamespace: z
-    .string()
-    .min(1)
-    .default(process.env.POD_NAMESPACE ?? "meshward-system"),
-  leaseName: z.string().min(1).default("meshward-leader"),
-  identity: z.string().min(1).default(`${os.hostname()}_${process.pid}`),
-  metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
-  metricsHost: z.string().default("0.0.0.0"),
-  healthPort: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .default(0)
-    .describe("Port of /healthz and /readyz; 0 serves them on the metrics port."),
-  livenessWatchSeconds: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(86_400)
-    .default(600)
-    .describe("/healthz fails once a watch has heard nothing from the API server for this long."),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  resyncMinutes: z.coerce
-    .number()
-    .min(1)
-    .max(24 * 60)
-    .default(600),
-  maxExceptionDays: z.coerce.number().int().min(1).max(3650).default(90),
-  secretRefreshInterval: z
-    .string()
-    .regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h")
-    .default("1h"),
-  shutdownTimeoutSeconds: z.coerce.number().min(1).max(300).default(20),
-  kubeconfig: z.string().optional(),
-});
+export const ConfigSchema = z
+  .object({
+    namespaces: z
+      .string()
+      .default("")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "each namespace must be a DNS label"))
+          .max(100),
+      )
+      .describe("Namespaces to watch, comma-separated; empty means all."),
+    concurrency: z.coerce.number().int().min(1).max(64).default(4),
+    trustDomain: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[a-zA-Z0-9.-]+$/, "trust domain must be a DNS name such as cluster.local")
+      .default("cluster.local"),
+    meshMode: z.enum(["sidecar", "ambient"]).default("sidecar"),
+    leaderElection: boolish.default(true),
+    leaderElectionNamespace: z
+      .string()
+      .min(1)
+      .default(process.env.POD_NAMESPACE ?? "meshward-system"),
+    leaseName: z.string().min(1).default("meshward-leader"),
+    identity: z.string().min(1).default(`${os.hostname()}_${process.pid}`),
+    metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
+    metricsHost: z.string().default("0.0.0.0"),
+    metricsSecure: boolish
+      .default(true)
+      .describe("HTTPS, and only for callers the API server authenticates and authorizes (ADR 13)."),
+    metricsCertDir: z.string().min(1).optional(),
+    healthPort: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8081)
+      .describe("Port of /healthz and /readyz; 0 serves them on the metrics port (plain-HTTP metrics only)."),
+    livenessWatchSeconds: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(86_400)
+      .default(600)
+      .describe("/healthz fails once a watch has heard nothing from the API server for this long."),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+    resyncMinutes: z.coerce
+      .number()
+      .min(1)
+      .max(24 * 60)
+      .default(600),
+    maxExceptionDays: z.coerce.number().int().min(1).max(3650).default(90),
+    secretRefreshInterval: z
+      .string()
+      .regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h")
+      .default("1h"),
+    shutdownTimeoutSeconds: z.coerce.number().min(1).max(300).default(20),
+    kubeconfig: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    // The kubelet probes without a token: with HTTPS metrics the probes need a plain port.
+    if (c.metricsSecure && c.metricsPort > 0 && (c.healthPort === 0 || c.healthPort === c.metricsPort))
+      ctx.addIssue({
+        code: "custom",
+        path: ["healthPort"],
+        message: `must be a port of its own (e.g. 8081) while /metrics is served over HTTPS on ${c.metricsPort}: the probes stay plain HTTP; or set --metrics-secure false`,
+      });
+    if (!c.metricsSecure && c.metricsCertDir)
+      ctx.addIssue({
+        code: "custom",
+        path: ["metricsCertDir"],
+        message: "is for HTTPS metrics; it cannot be used with --metrics-secure false",
+      });
+  });
 
 export type Config = z.output<typeof ConfigSchema>;
 
@@ -83,6 +103,8 @@ const FLAGS = {
   identity: "MESHWARD_IDENTITY",
   "metrics-port": "MESHWARD_METRICS_PORT",
   "metrics-host": "MESHWARD_METRICS_HOST",
+  "metrics-secure": "MESHWARD_METRICS_SECURE",
+  "metrics-cert-dir": "MESHWARD_METRICS_CERT_DIR",
   "health-port": "MESHWARD_HEALTH_PORT",
   "liveness-watch-seconds": "MESHWARD_LIVENESS_WATCH_SECONDS",
   "log-level": "MESHWARD_LOG_LEVEL",
@@ -103,10 +125,14 @@ const HELP: Record<keyof typeof FLAGS, string> = {
   "leader-election-namespace": "namespace of the Lease (POD_NAMESPACE when set)",
   "lease-name": "name of the Lease",
   identity: "this replica's name in the Lease (hostname_pid)",
-  "metrics-port":
-    "port of /metrics (and of /healthz and /readyz unless --health-port is set); 0 turns them off",
-  "metrics-host": "address they listen on",
-  "health-port": "port of /healthz and /readyz; 0 serves them on the metrics port",
+  "metrics-port": "port of /metrics; 0 turns it off",
+  "metrics-host": "address the metrics and health servers listen on",
+  "metrics-secure":
+    "HTTPS /metrics, only for bearer tokens the API server lets get /metrics; false: plain HTTP for all",
+  "metrics-cert-dir":
+    "directory with tls.crt and tls.key for /metrics, re-read when they change (default: a self-signed certificate made at start)",
+  "health-port":
+    "port of /healthz and /readyz (plain HTTP); 0 serves them on the metrics port, only with --metrics-secure false",
   "liveness-watch-seconds": "/healthz fails when a watch has not heard from the API server for this long",
   "log-level": "trace, debug, info, warn, error or fatal",
   "resync-minutes": "minutes between full resyncs",

@@ -4,13 +4,25 @@
 import { type Config, ConfigError, infoRequest, loadConfig, usage } from "./config.ts";
 import { Metrics } from "./observability/metrics.ts";
 import { combine, EventLoopHealth, WatchHealth } from "./observability/health.ts";
-import { startServers } from "./observability/server.ts";
+import { kubeReviewer, MetricsAuth } from "./observability/metrics-auth.ts";
+import {
+  CertDirWatcher,
+  type KeyAndCertificate,
+  MetricsTlsError,
+  readCertDir,
+  selfSignedForMetrics,
+} from "./observability/metrics-tls.ts";
+import { type SecureMetrics, startServers } from "./observability/server.ts";
 import { Manager } from "./reconcile/manager.ts";
 import { KubeConfigError, loadKubeConfig } from "./runtime/kubeconfig.ts";
 import { createLogger, type Logger } from "./runtime/log.ts";
 import { version } from "./version.ts";
 
 export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal): Promise<number> {
+  // The certificate first: a wrong --metrics-cert-dir stops the start before anything else runs.
+  let tls: KeyAndCertificate | undefined;
+  if (cfg.metricsSecure && cfg.metricsPort > 0)
+    tls = cfg.metricsCertDir ? readCertDir(cfg.metricsCertDir) : selfSignedForMetrics(cfg.metricsHost);
   const metrics = new Metrics();
   const manager = new Manager(cfg, loadKubeConfig(cfg.kubeconfig), log, metrics);
   const controller = manager.controller;
@@ -25,10 +37,26 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
     ],
     maxSilenceMs: cfg.livenessWatchSeconds * 1000,
   });
+  let certWatcher: CertDirWatcher | undefined;
+  let secure: SecureMetrics | undefined;
+  if (tls) {
+    const certDir = cfg.metricsCertDir;
+    secure = {
+      tls,
+      // The reviews go through the operator's own client (its credentials, its request metrics).
+      auth: new MetricsAuth(kubeReviewer(controller.client), { log }),
+      onServing: (setTls) => {
+        if (!certDir || !tls) return;
+        certWatcher = new CertDirWatcher(certDir, tls, setTls, log);
+        certWatcher.start();
+      },
+    };
+  }
   const servers = await startServers(
     { metricsPort: cfg.metricsPort, healthPort: cfg.healthPort, host: cfg.metricsHost },
     metrics,
     { live: () => combine(loop.check(), watches.check()), ready: () => manager.ready() },
+    secure,
   );
   log.info(
     {
@@ -37,6 +65,12 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
       meshMode: cfg.meshMode,
       trustDomain: cfg.trustDomain,
       identity: cfg.identity,
+      metrics:
+        cfg.metricsPort === 0
+          ? "off"
+          : `${cfg.metricsSecure ? "https" : "http"}://${cfg.metricsHost}:${cfg.metricsPort}/metrics${
+              cfg.metricsSecure ? ` (certificate: ${cfg.metricsCertDir ?? "self-signed"})` : ""
+            }`,
     },
     "starting",
   );
@@ -46,6 +80,7 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
     return exitCode;
   } finally {
     loop.stop();
+    certWatcher?.stop();
     for (const s of servers) s.close();
   }
 }
@@ -84,6 +119,10 @@ async function main(): Promise<void> {
     // Leave a moment for the last log lines, then exit even if a socket lingers.
     setTimeout(() => process.exit(code), 200).unref();
   } catch (e) {
+    if (e instanceof MetricsTlsError) {
+      log.fatal({ error: e.message }, "cannot serve /metrics over HTTPS: fix the certificate");
+      process.exit(2);
+    }
     if (e instanceof KubeConfigError) {
       log.fatal({ error: e.message }, "cannot reach the cluster: fix the kubeconfig");
       process.exit(2);

@@ -57,16 +57,11 @@ export async function getOrUndefined<T = KubeObjectLike>(
   }
 }
 
-/**
- * A kubeconfig (written to `file`) for a ServiceAccount, with a token from the TokenRequest API.
- * Unlike the admin identity (system:masters), such a client is subject to the API server's
- * request limits and to RBAC.
- */
-export async function serviceAccountKubeconfig(
+/** A token of ServiceAccount `sa` from the TokenRequest API, valid for an hour. */
+export async function serviceAccountToken(
   client: KubeClient,
   namespace: string,
   sa: string,
-  file: string,
 ): Promise<string> {
   const tr = await client.request<{ status: { token: string } }>(
     "POST",
@@ -79,6 +74,21 @@ export async function serviceAccountKubeconfig(
       },
     },
   );
+  return tr.status.token;
+}
+
+/**
+ * A kubeconfig (written to `file`) for a ServiceAccount, with a token from the TokenRequest API.
+ * Unlike the admin identity (system:masters), such a client is subject to the API server's
+ * request limits and to RBAC.
+ */
+export async function serviceAccountKubeconfig(
+  client: KubeClient,
+  namespace: string,
+  sa: string,
+  file: string,
+): Promise<string> {
+  const token = await serviceAccountToken(client, namespace, sa);
   const admin = new KubeConfig();
   admin.loadFromFile(kubeconfigPath());
   const cluster = admin.getCurrentCluster();
@@ -94,7 +104,7 @@ export async function serviceAccountKubeconfig(
         cluster: { server: cluster.server, ...(caData && { "certificate-authority-data": caData }) },
       },
     ],
-    users: [{ name: sa, user: { token: tr.status.token } }],
+    users: [{ name: sa, user: { token } }],
     contexts: [{ name: sa, context: { cluster: "testbed", user: sa } }],
     "current-context": sa,
   };

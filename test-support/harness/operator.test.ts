@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMetrics, sumMetric } from "./operator.ts";
+import { lastFlag, parseMetrics, sumMetric } from "./operator.ts";
 
 const text = `# HELP meshward_api_requests_total API requests
 # TYPE meshward_api_requests_total counter
@@ -28,5 +28,16 @@ describe("operator metrics", () => {
     ["meshward_missing", undefined, 0],
   ])("sums %s %j to %d (only that metric, not one whose name it begins)", (name, labels, sum) => {
     expect(sumMetric(parseMetrics(text), name, labels)).toBe(sum);
+  });
+});
+
+describe("lastFlag", () => {
+  it("finds a flag's last value in either form, as parseArgs would take it", () => {
+    const args = ["--health-port", "0", "--metrics-secure", "false", "--health-port=9091", "--x"];
+    expect(lastFlag(args, "health-port")).toBe("9091");
+    expect(lastFlag(args, "metrics-secure")).toBe("false");
+    expect(lastFlag([...args, "--health-port", "9092"], "health-port")).toBe("9092");
+    expect(lastFlag(args, "health")).toBeUndefined();
+    expect(lastFlag(args, "y")).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 // The operator as a separate process, for e2e, bench and demo: started on a free metrics port with
 // its output in a log file, waited for (/readyz), its Prometheus metrics read, stopped. Every process
 // started here is killed when this process exits, whatever the way out (a failed test, a bench
-// stopped with Ctrl-C), so none is left running.
+// stopped with Ctrl-C), so none is left running. Metrics are plain HTTP with the probes on the same
+// port (--metrics-secure false --health-port 0) unless the caller's flags say otherwise.
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,7 +24,7 @@ export interface StartOperatorOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Extra flags; they come last, so they win over the defaults (e.g. --leader-election true). */
   args?: string[];
-  /** Wait until /readyz on the metrics port answers 200 (default true). */
+  /** Wait until /readyz answers 200 (default true): on the health port when the flags give one. */
   ready?: boolean;
   readyTimeoutMs?: number;
   /** Run this entry point instead of operator/main.ts (e.g. the compiled dist/operator/main.js). */
@@ -38,6 +39,8 @@ export interface OperatorProcess {
   name: string;
   /** The metrics port on 127.0.0.1. */
   port: number;
+  /** The port of /healthz and /readyz: the metrics port unless the flags give --health-port. */
+  healthPort: number;
   logFile: string;
   proc: ChildProcess;
   exited: Promise<number | null>;
@@ -98,16 +101,25 @@ function tail(file: string, chars = 2000): string {
   }
 }
 
+/** The last value of flag `--name` in `args` (`--name value` or `--name=value`), as parseArgs takes it. */
+export function lastFlag(args: string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (const [i, a] of args.entries()) {
+    if (a === `--${name}`) value = args[i + 1];
+    else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+  }
+  return value;
+}
+
 export async function startOperator(opts: StartOperatorOptions): Promise<OperatorProcess> {
   if (!exitHookInstalled) {
     process.once("exit", killOperators);
     exitHookInstalled = true;
   }
   // A port the caller chose for the operator (--health-port) is not free yet but is taken.
-  const chosen = new Set<number>();
-  for (const [i, a] of (opts.args ?? []).entries())
-    if (a === "--health-port" && Number(opts.args?.[i + 1]) > 0) chosen.add(Number(opts.args?.[i + 1]));
-  const port = await freePort(chosen);
+  const chosenHealth = Number(lastFlag(opts.args ?? [], "health-port") ?? 0);
+  const port = await freePort(new Set(chosenHealth > 0 ? [chosenHealth] : []));
+  const healthPort = chosenHealth > 0 ? chosenHealth : port;
   const logFile =
     opts.logFile ?? path.join(opts.logDir ?? path.join(ROOT, ".cache"), `${opts.name}-${Date.now()}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -125,6 +137,10 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
       "127.0.0.1",
       "--leader-election",
       "false",
+      "--metrics-secure",
+      "false",
+      "--health-port",
+      "0",
       ...(opts.logLevel ? ["--log-level", opts.logLevel] : []),
       ...(opts.identity ? ["--identity", opts.name] : []),
       ...(opts.args ?? []),
@@ -139,11 +155,12 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
       resolve(code);
     }),
   );
-  const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+  const url = (p: string, on = port) => `http://127.0.0.1:${on}${p}`;
   const metrics = async () => parseMetrics(await (await fetch(url("/metrics"))).text());
   const op: OperatorProcess = {
     name: opts.name,
     port,
+    healthPort,
     logFile,
     proc,
     exited,
@@ -167,7 +184,7 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await fetch(url("/readyz")).catch(() => undefined);
+    const r = await fetch(url("/readyz", healthPort)).catch(() => undefined);
     if (r?.status === 200) return op;
     if (proc.exitCode !== null || proc.signalCode !== null)
       throw new Error(

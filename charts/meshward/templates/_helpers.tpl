@@ -48,14 +48,41 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- .Values.prometheusRule.selector | default (printf "job=%q" (include "meshward.job" .)) -}}
 {{- end -}}
 
-{{/* Scrape settings both monitors share: the profile series keep their own namespace label. */}}
+{{/*
+Scrape settings both monitors share: the profile series keep their own namespace label. Secure
+metrics: HTTPS with a bearer token (Prometheus's own ServiceAccount token, or a Secret's), and the
+certificate verified against metrics.scrape.ca when given. `kind`: ServiceMonitor or PodMonitor.
+*/}}
 {{- define "meshward.scrapeEndpoint" -}}
+{{- $m := .root.Values.metrics -}}
 path: /metrics
 interval: {{ .interval }}
 honorLabels: true
 relabelings:
   - targetLabel: job
     replacement: {{ include "meshward.job" .root | quote }}
+{{- if $m.secure }}
+scheme: https
+{{- if $m.scrape.tokenSecret }}
+authorization:
+  type: Bearer
+  credentials:
+    name: {{ $m.scrape.tokenSecret.name | quote }}
+    key: {{ $m.scrape.tokenSecret.key | quote }}
+{{- else if eq .kind "ServiceMonitor" }}
+bearerTokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token
+{{- else }}
+{{- fail "podMonitor with metrics.secure: a PodMonitor cannot send Prometheus's own token; set metrics.scrape.tokenSecret (a Secret with a token of a ServiceAccount bound to the metrics-reader role), or use the serviceMonitor" }}
+{{- end }}
+tlsConfig:
+  {{- if $m.scrape.ca }}
+  ca:
+    {{- toYaml $m.scrape.ca | nindent 4 }}
+  serverName: {{ $m.scrape.serverName | default (printf "%s-metrics.%s.svc" (include "meshward.fullname" .root) .root.Release.Namespace) | quote }}
+  {{- else }}
+  insecureSkipVerify: true
+  {{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* The namespaces no tenant lives in, as JSON: the listed ones, the release's and Istio's root. */}}
