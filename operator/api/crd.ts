@@ -6,6 +6,7 @@ import {
   KIND,
   NAME_RULE,
   PLURAL,
+  RESERVED_NAME_RULE,
   ProfileSpec,
   ProfileStatus,
   SHORT_NAMES,
@@ -135,7 +136,7 @@ export function buildCrd(): Record<string, unknown> {
       },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
     ],
-    rootRules: [{ rule: NAME_RULE.cel, message: NAME_RULE.message }],
+    rootRules: [NAME_RULE, RESERVED_NAME_RULE].map((r) => ({ rule: r.cel, message: r.message })),
   });
 }
 
