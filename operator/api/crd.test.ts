@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { buildCrd, buildPolicyCrd } from "./crd.ts";
+import { NAME_RULE, RESERVED_NAME_PREFIX, RESERVED_NAME_RULE } from "./schema.ts";
 
 type Schema = Record<string, unknown>;
 
@@ -84,5 +85,36 @@ describe("CRD bounds (CEL cost)", () => {
       ".c: map without maxProperties",
       ".c{}: string without maxLength",
     ]);
+  });
+});
+
+// Rules on the whole object: the API server evaluates them at apply time with self.metadata.name
+// (the one field of metadata CEL sees at the root); validateProfile applies the same messages.
+describe("CRD root rules (metadata.name)", () => {
+  const file = path.resolve(import.meta.dirname, "../../crds/meshward.io_servicesecurityprofiles.yaml");
+  const crds: [string, () => unknown][] = [
+    ["buildCrd()", () => buildCrd()],
+    ["crds/", () => parse(fs.readFileSync(file, "utf8"))],
+  ];
+  it.each(crds)("%s refuses names that are not DNS labels and names starting with meshward-", (_, crd) => {
+    expect(root(crd())["x-kubernetes-validations"]).toEqual([
+      { rule: NAME_RULE.cel, message: NAME_RULE.message },
+      // Checked when a profile is created (names never change), so an older one stays writable.
+      {
+        rule: `oldSelf.hasValue() || ${RESERVED_NAME_RULE.cel}`,
+        message: RESERVED_NAME_RULE.message,
+        optionalOldSelf: true,
+      },
+    ]);
+  });
+
+  it("the reserved-name rule in CEL tests the prefix validateProfile tests", () => {
+    const m = /^!self\.metadata\.name\.startsWith\('([^'\\]+)'\)$/.exec(RESERVED_NAME_RULE.cel);
+    expect(m?.[1]).toBe(RESERVED_NAME_PREFIX);
+    expect(RESERVED_NAME_PREFIX).toBe("meshward-");
+    for (const name of ["meshward-default-deny", "meshward-quarantine-api"])
+      expect(RESERVED_NAME_RULE.check(name)).toBe(false);
+    for (const name of ["payments-api", "meshward", "my-meshward-api"])
+      expect(RESERVED_NAME_RULE.check(name)).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import {
   KIND,
   NAME_RULE,
   PLURAL,
+  RESERVED_NAME_RULE,
   ProfileSpec,
   ProfileStatus,
   SHORT_NAMES,
@@ -59,7 +60,7 @@ interface KindDef {
   spec: z.ZodType;
   status: z.ZodType;
   columns: Record<string, unknown>[];
-  rootRules: { rule: string; message: string }[];
+  rootRules: { rule: string; message: string; optionalOldSelf?: boolean }[];
 }
 
 const conditionColumn = (type: string) => `.status.conditions[?(@.type=="${type}")].status`;
@@ -135,7 +136,16 @@ export function buildCrd(): Record<string, unknown> {
       },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
     ],
-    rootRules: [{ rule: NAME_RULE.cel, message: NAME_RULE.message }],
+    rootRules: [
+      { rule: NAME_RULE.cel, message: NAME_RULE.message },
+      // At create only (metadata.name never changes): a profile an older CRD let in keeps its
+      // status writable and can be deleted; the operator builds nothing for it.
+      {
+        rule: `oldSelf.hasValue() || ${RESERVED_NAME_RULE.cel}`,
+        message: RESERVED_NAME_RULE.message,
+        optionalOldSelf: true,
+      },
+    ],
   });
 }
 

@@ -65,16 +65,26 @@ function rows(n: Node, prefix: string, out: string[]): void {
 }
 
 type Crd = {
-  spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: Node; status: Node } } } }[] };
+  spec: {
+    versions: {
+      schema: {
+        openAPIV3Schema: {
+          properties: { spec: Node; status: Node };
+          "x-kubernetes-validations"?: { rule: string; message: string }[];
+        };
+      };
+    }[];
+  };
 };
 
 const HEAD =
   "| Field | Type | Required | Default | Limits | Description |\n| --- | --- | --- | --- | --- | --- |";
 
-/** The spec and status tables of one CRD. */
+/** The rules on the whole object (its name), the spec and status tables of one CRD. */
 function tables(crd: Crd, level: string, statusIntro: string): string[] {
   const schema = crd.spec.versions[0]?.schema.openAPIV3Schema;
   if (!schema) throw new Error("CRD has no schema");
+  const root = (schema["x-kubernetes-validations"] ?? []).map((v) => `- Rule: ${v.message}.`);
   const spec: string[] = [];
   rows(schema.properties.spec, "spec.", spec);
   for (const v of schema.properties.spec["x-kubernetes-validations"] ?? []) {
@@ -83,6 +93,7 @@ function tables(crd: Crd, level: string, statusIntro: string): string[] {
   const status: string[] = [];
   rows(schema.properties.status, "status.", status);
   return [
+    ...(root.length > 0 ? [`${level} metadata`, "", ...root, ""] : []),
     `${level} spec`,
     "",
     HEAD,

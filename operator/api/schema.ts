@@ -694,3 +694,18 @@ export const NAME_RULE = {
     "metadata.name must be a DNS label of at most 63 characters, e.g. payments-api (generated objects are named after it)",
   check: (name: string) => DNS_LABEL.test(name) && name.length <= 63,
 };
+
+/**
+ * meshward names the objects it shares in a namespace with this prefix: the namespace's default
+ * deny (builders/meta.ts NAMESPACE_DEFAULT_DENY) and the quarantine NetworkPolicies
+ * (policy/quarantine.ts QUARANTINE_NAME-<profile>). A profile's objects are named after the
+ * profile, so a profile with such a name would squat them.
+ */
+export const RESERVED_NAME_PREFIX = "meshward-";
+
+/** Profiles may not take a reserved name (at create: metadata.name cannot change afterwards). */
+export const RESERVED_NAME_RULE = {
+  cel: `!self.metadata.name.startsWith('${RESERVED_NAME_PREFIX}')`,
+  message: `metadata.name: names starting with "${RESERVED_NAME_PREFIX}" are reserved for objects meshward creates (meshward-default-deny, meshward-quarantine-…): name the profile after its service, e.g. payments-api`,
+  check: (name: string) => !name.startsWith(RESERVED_NAME_PREFIX),
+};

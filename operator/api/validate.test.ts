@@ -6,6 +6,9 @@ import { parse as parseYaml } from "yaml";
 import { loadProfiles } from "../cli/load.ts";
 import { render } from "../cli/render.ts";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
+import { NAMESPACE_DEFAULT_DENY } from "../builders/meta.ts";
+import { QUARANTINE_NAME } from "../policy/quarantine.ts";
+import { RESERVED_NAME_RULE } from "./schema.ts";
 import { validateProfile } from "./validate.ts";
 
 const INVALID = path.resolve(import.meta.dirname, "../../examples/invalid");
@@ -224,6 +227,43 @@ describe("validateProfile", () => {
     expect(problems({ cidr: "::/0", except: ["::ffff:0:0/96"] })).toEqual(["spec.egress.to[0].except"]);
     expect(problems({ cidr: "::/0", except: ["fd00::/8"] })).toEqual([]);
     expect(problems({ cidr: "::fffe:0:0/96" })).toEqual([]);
+  });
+
+  it.each(["meshward-default-deny", "meshward-quarantine-api", "meshward-quarantine", "meshward-x"])(
+    "refuses the reserved name %s at metadata.name, with the CRD's message",
+    (name) => {
+      const r = validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name, namespace: "b" },
+        spec: { selector: { app: "a" } },
+      });
+      expect(r.ok).toBe(false);
+      expect(r.problems).toEqual([{ path: "metadata.name", message: RESERVED_NAME_RULE.message }]);
+      expect(RESERVED_NAME_RULE.message).toBe(
+        'metadata.name: names starting with "meshward-" are reserved for objects meshward creates (meshward-default-deny, meshward-quarantine-…): name the profile after its service, e.g. payments-api',
+      );
+    },
+  );
+
+  it.each(["meshward", "meshwardapi", "my-meshward-api", "payments-meshward"])(
+    "accepts %s, which only contains meshward",
+    (name) => {
+      const r = validateProfile({
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        metadata: { name, namespace: "b" },
+        spec: { selector: { app: "a" } },
+      });
+      expect(r.problems).toEqual([]);
+    },
+  );
+
+  it("reserves every name meshward gives the objects it shares in a namespace", () => {
+    for (const shared of [NAMESPACE_DEFAULT_DENY, QUARANTINE_NAME, `${QUARANTINE_NAME}-api`])
+      expect(RESERVED_NAME_RULE.check(shared), shared).toBe(false);
+    expect(RESERVED_NAME_RULE.message).toContain(NAMESPACE_DEFAULT_DENY);
+    expect(RESERVED_NAME_RULE.message).toContain(`${QUARANTINE_NAME}-`);
   });
 
   it("names the field of a bad metadata.name and says what to write", () => {

@@ -8,6 +8,7 @@ import {
   KIND,
   NAME_RULE,
   type Profile,
+  RESERVED_NAME_RULE,
   ProfileSpec,
   SELECTOR_KEY_MESSAGE,
 } from "./schema.ts";
@@ -173,6 +174,8 @@ export function validateProfile(raw: unknown, opts: { defaultNamespace?: string 
       problems.push({ path: "metadata.name", message: `expected a string, got ${describeType(meta.name)}` });
     else if (!NAME_RULE.check(meta.name))
       problems.push({ path: "metadata.name", message: NAME_RULE.message });
+    else if (!RESERVED_NAME_RULE.check(meta.name))
+      problems.push({ path: "metadata.name", message: RESERVED_NAME_RULE.message });
     else name = meta.name;
     const ns = meta.namespace ?? opts.defaultNamespace;
     if (ns === undefined || ns === "") {

@@ -11,6 +11,8 @@ import { buildPerimeter } from "../perimeter/admission.ts";
 import { evaluateProfile } from "../policy/engine.ts";
 import { defaultNamespaceLabels } from "../policy/fleet.ts";
 import { run } from "./main.ts";
+import type { FileProblem, LoadResult } from "./load.ts";
+import { formatProblem, junitReport, textReport } from "./report.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-cli-"));
@@ -421,6 +423,113 @@ describe("output formats and exit codes", () => {
     expect(j.objects.map((o) => o.kind)).toContain("AuthorizationPolicy");
     expect(j.baseline).toEqual([]);
     expect(r.code).toBe(0);
+  });
+});
+
+describe("tenant strings in text output", () => {
+  /** Code units a terminal acts on rather than shows: C0, DEL, C1, bidi overrides and isolates. */
+  const raw = (s: string, allow = "") =>
+    [...s].filter((ch) => {
+      const c = ch.charCodeAt(0);
+      const control =
+        c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+      return control && !allow.includes(ch);
+    });
+  // An escape sequence that recolours, one that clears the screen, a CR and a newline that forge a
+  // line, a bidi override, a C1 CSI.
+  const evil = "\x1b[31mred\x1b[0m\x1b[2J\rok\nforged: error: x\t\u202eevil\u2066\x9b1m";
+  const problem: FileProblem = {
+    file: `repo/${evil}.yaml`,
+    profile: "shop/api",
+    path: `spec.secrets[0].data[0].remoteRef.key`,
+    message: `remote key "${evil}" is not allowed`,
+    severity: "error",
+    finding: {
+      reason: "SecretNotAllowed",
+      rule: "guardrails.secrets",
+      mode: "Enforce",
+      policies: [`p${evil}`],
+    },
+  };
+  const loaded: LoadResult = {
+    profiles: [],
+    policies: [],
+    problems: [problem],
+    skipped: [{ file: `repo/${evil}`, document: "", apiVersion: "v1", kind: `Kind${evil}` }],
+    notes: [{ file: `chart/${evil}.yaml`, message: `Helm template ${evil}` }],
+    files: [problem.file],
+  };
+  const result = { problems: [problem], errors: 1, warnings: 0, exitCode: 1 };
+
+  it("formats a finding as one line with its control characters escaped", () => {
+    const line = formatProblem(problem);
+    expect(raw(line)).toEqual([]);
+    expect(line).toContain(
+      "\\x1b[31mred\\x1b[0m\\x1b[2J\\rok\\nforged: error: x\\t\\u202eevil\\u2066\\x9b1m",
+    );
+    expect(line).toContain("MeshwardPolicy p\\x1b[31m");
+  });
+
+  it("text report: one line per note, problem and summary, none raw", () => {
+    const lines = textReport("validate", loaded, result);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) expect(raw(line)).toEqual([]);
+    expect(lines[0]).toContain("chart/\\x1b[31m");
+    expect(lines[2]).toContain("(1 Kind\\x1b[31m");
+  });
+
+  it("JUnit report: control characters escaped in names, attributes and bodies", () => {
+    const xml = junitReport(loaded, result);
+    expect(raw(xml, "\n")).toEqual([]);
+    expect(xml).toContain('name="repo/\\x1b[31mred');
+    expect(xml).toContain(
+      'message="1 error: spec.secrets[0].data[0].remoteRef.key: remote key &quot;\\x1b[31m',
+    );
+    // The body keeps one line per problem: the newline inside the message is escaped.
+    expect(xml).toMatch(/<failure [^>]*>[^\n]*<\/failure>/);
+  });
+
+  it("validate, render and graph print file names, keys and paths escaped", () => {
+    const dir = path.join(tmp, "escapes");
+    fs.mkdirSync(dir, { recursive: true });
+    const bad = path.join(dir, "bad\x1b[1m\u202e.yaml");
+    fs.writeFileSync(bad, profileYaml("a", "b", `  "x\\e[31mred\\r\\u202eevil\\n": 1\n`));
+    const good = path.join(dir, "good.yaml");
+    fs.writeFileSync(
+      good,
+      profileYaml(
+        "a",
+        "c",
+        `  ingress:\n    - from: [{namespace: d}]\n      ports: [8080]\n      http: {paths: ["/v1/\\e[2J\\u202ex\\u2066", "/v2/\\r\\n\\t"]}\n`,
+      ),
+    );
+    const v = cli("validate", bad);
+    expect(v.code).toBe(1);
+    expect(raw(v.err, "\n")).toEqual([]);
+    expect(v.err.split("\n")).toHaveLength(2);
+    expect(v.err).toContain(
+      'bad\\x1b[1m\\u202e.yaml: a/b: spec: error: unknown field "x\\x1b[31mred\\r\\u202eevil\\n"',
+    );
+    const j = cli("validate", "-o", "junit", bad);
+    expect(raw(j.out, "\n")).toEqual([]);
+    for (const format of ["mermaid", "dot", "svg"]) {
+      const g = cli("graph", "-o", format, good);
+      expect(g.code).toBe(0);
+      expect(raw(g.out, "\n")).toEqual([]);
+      // DOT reads a backslash as an escape of its own: it is doubled there, to show as typed.
+      const shown = format === "dot" ? "/v1/\\\\x1b[2J\\\\u202ex\\\\u2066" : "/v1/\\x1b[2J\\u202ex\\u2066";
+      expect(g.out).toContain(shown);
+    }
+    const r = cli("render", good);
+    expect(raw(r.err, "\n")).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+
+  it("usage errors quote arguments escaped", () => {
+    const r = cli("validate", "-o", "x\x1b[2J\u202e", FLEET);
+    expect(r.code).toBe(2);
+    expect(raw(r.err, "\n")).toEqual([]);
+    expect(r.err).toContain('not "x\\x1b[2J\\u202e"');
   });
 });
 

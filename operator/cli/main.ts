@@ -12,6 +12,7 @@ import { version } from "../version.ts";
 import { isError } from "../api/validate.ts";
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
+import { escapeControls } from "./escape.ts";
 import { loadProfiles } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";
@@ -87,7 +88,8 @@ const OUTPUTS: Record<string, readonly string[]> = {
 };
 
 function usageError(io: Io, message: string): number {
-  io.err(`meshward: ${message}\nRun meshward --help for usage.`);
+  // The message quotes arguments and file names as given.
+  io.err(`meshward: ${escapeControls(message)}\nRun meshward --help for usage.`);
   return EXIT.usage;
 }
 
@@ -249,7 +251,7 @@ export function main(): void {
     });
   } catch (e) {
     process.stderr.write(
-      `meshward: internal error: ${e instanceof Error ? e.message : String(e)} (please report this)\n`,
+      `meshward: internal error: ${escapeControls(e instanceof Error ? e.message : String(e))} (please report this)\n`,
     );
     if (process.env.MESHWARD_DEBUG) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
     code = EXIT.internal;

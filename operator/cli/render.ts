@@ -12,6 +12,7 @@ import {
   type KubeObject,
 } from "../builders/index.ts";
 import type { NamespaceDecision } from "../policy/fleet.ts";
+import { escapeControls } from "./escape.ts";
 import type { FileProblem, LoadedProfile } from "./load.ts";
 import type { BaselineEntry } from "./policy.ts";
 
@@ -36,13 +37,13 @@ function sortProfiles(profiles: LoadedProfile[]): LoadedProfile[] {
   );
 }
 
-/** One comment line per baseline rule a policy added to the profile. */
+/** One comment line per baseline rule a policy added to the profile (the rule's strings escaped). */
 function baselineComments(key: string, policy: RenderPolicy | undefined): string {
   return (policy?.baseline ?? [])
     .filter((b) => b.profile === key)
     .map(
       (b) =>
-        `# baseline rule from MeshwardPolicy ${b.policies.join(", ")}: ${b.path} ${JSON.stringify(b.rule)}\n`,
+        `${escapeControls(`# baseline rule from MeshwardPolicy ${b.policies.join(", ")}: ${b.path} ${JSON.stringify(b.rule)}`)}\n`,
     )
     .join("");
 }

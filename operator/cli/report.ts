@@ -1,7 +1,10 @@
 // How `meshward validate` reports (pure): text lines for people, JSON for scripts, JUnit XML for CI
 // systems (one test case per file read; errors are failures, skipped-only files are skipped).
+// Every string in the text and JUnit reports goes through escapeControls: file names, keys,
+// messages and reasons come from tenants and must not reach a terminal raw.
 import { isError } from "../api/validate.ts";
 import type { CheckResult } from "./check.ts";
+import { escapeControls } from "./escape.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
 import { type BaselineEntry, baselineJson } from "./policy.ts";
 
@@ -15,12 +18,13 @@ function findingTag(p: FileProblem): string {
   return ` [${[f.reason, f.mode, f.policies.length > 0 ? `MeshwardPolicy ${f.policies.join(", ")}` : ""].filter(Boolean).join(", ")}]`;
 }
 
+/** One problem as one line of text, its control characters escaped. */
 export function formatProblem(p: FileProblem): string {
   const parts = [p.file, p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
     (x) => x !== undefined && x !== "",
   );
   const level = isError(p) ? "error" : "warning";
-  return `${[...parts, level].join(": ")}: ${p.message}${findingTag(p)}`;
+  return escapeControls(`${[...parts, level].join(": ")}: ${p.message}${findingTag(p)}`);
 }
 
 function plural(n: number, word: string): string {
@@ -39,7 +43,7 @@ export function skippedSummary(loaded: LoadResult): string {
   return `${plural(loaded.skipped.length, "other document")} skipped (${kinds})`;
 }
 
-/** The text report: one line per note and problem, then a summary line. */
+/** The text report: one line per note and problem, then a summary line; control characters escaped. */
 export function textReport(command: string, loaded: LoadResult, result: CheckResult): string[] {
   const lines = loaded.notes.map((n) => `${n.file}: note: ${n.message}`);
   lines.push(...result.problems.map(formatProblem));
@@ -56,7 +60,7 @@ export function textReport(command: string, loaded: LoadResult, result: CheckRes
       ? plural(result.errors, "error")
       : `${plural(loaded.profiles.length, "profile")} valid${policies}${result.warnings > 0 ? `, ${plural(result.warnings, "warning")}` : ""}`;
   lines.push(`meshward ${command}: ${head}${extra ? `; ${extra}` : ""}`);
-  return lines;
+  return lines.map(escapeControls);
 }
 
 export function jsonReport(
@@ -93,16 +97,21 @@ export function jsonReport(
   return `${JSON.stringify(out, null, 2)}\n`;
 }
 
+/**
+ * One line of text as XML character data or attribute value. Its control characters are escaped
+ * first (most are not allowed in XML 1.0 at all, and CI systems show the rest raw).
+ */
 function xml(s: string): string {
-  return (
-    s
-      .replace(/&/g, "&amp;")
-      .replace(/</g, "&lt;")
-      .replace(/>/g, "&gt;")
-      .replace(/"/g, "&quot;")
-      // Control characters other than tab and newlines are not allowed in XML 1.0 at all.
-      .replace(/\p{Cc}/gu, (c) => (c === "\t" || c === "\n" || c === "\r" ? c : ""))
-  );
+  return escapeControls(s)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
+}
+
+/** Problems as XML character data, one line each. */
+function xmlLines(problems: FileProblem[]): string {
+  return problems.map((p) => xml(formatProblem(p))).join("\n");
 }
 
 /** JUnit XML: one test case per file; problems not tied to a file get a case of their own. */
@@ -125,7 +134,7 @@ export function junitReport(loaded: LoadResult, result: CheckResult): string {
       failures++;
       const first = errors[0] as FileProblem;
       body.push(
-        `      <failure type="error" message="${xml(`${plural(errors.length, "error")}: ${[first.path, first.message].filter(Boolean).join(": ")}`)}">${xml(errors.map(formatProblem).join("\n"))}</failure>`,
+        `      <failure type="error" message="${xml(`${plural(errors.length, "error")}: ${[first.path, first.message].filter(Boolean).join(": ")}`)}">${xmlLines(errors)}</failure>`,
       );
     } else if (profiles === 0) {
       const note = loaded.notes.find((n) => n.file === file);
@@ -135,8 +144,7 @@ export function junitReport(loaded: LoadResult, result: CheckResult): string {
         `      <skipped message="${xml(note ? note.message : `no meshward kinds (${plural(skipped, "document")} skipped)`)}"/>`,
       );
     }
-    if (warnings.length > 0)
-      body.push(`      <system-out>${xml(warnings.map(formatProblem).join("\n"))}</system-out>`);
+    if (warnings.length > 0) body.push(`      <system-out>${xmlLines(warnings)}</system-out>`);
     cases.push(
       body.length > 0
         ? `    <testcase classname="meshward.validate" name="${xml(name)}">\n${body.join("\n")}\n    </testcase>`

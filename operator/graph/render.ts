@@ -9,6 +9,7 @@ import {
   isOneSided,
   oneSidedNote,
 } from "./fleet.ts";
+import { escapeControls } from "../cli/escape.ts";
 import { svg } from "./svg.ts";
 
 export type GraphFormat = "mermaid" | "dot" | "svg";
@@ -19,8 +20,10 @@ function fullLabel(e: GraphEdge): string {
   return note ? `${edgeLabel(e)} (${note})` : edgeLabel(e);
 }
 
+// Labels hold tenant strings (paths, file names): their control characters are escaped, so that
+// they neither break the line-based formats nor reach a terminal raw.
 function mermaidText(s: string): string {
-  return s.replace(/"/g, "#quot;");
+  return escapeControls(s).replace(/"/g, "#quot;");
 }
 
 export function mermaid(g: FleetGraph): string {
@@ -51,7 +54,7 @@ export function mermaid(g: FleetGraph): string {
 }
 
 function dotText(s: string): string {
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return `"${escapeControls(s).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 export function dot(g: FleetGraph): string {

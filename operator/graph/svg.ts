@@ -2,6 +2,7 @@
 // callers that are not profiles (a namespace, a service account, a CIDR) grey pills, references to
 // profiles that were not given dashed boxes. Edges go from caller to callee with their ports and
 // requests; one-sided edges (denied at run time) are dashed and red. A legend explains the marks.
+import { escapeControls } from "../cli/escape.ts";
 import { edgeLabel, type FleetGraph, type GraphEdge, isOneSided, oneSidedNote } from "./fleet.ts";
 import { labelLines, labelWidth, type Layout, layout, type Placed } from "./layout.ts";
 
@@ -13,8 +14,13 @@ function n(v: number): string {
   return (Math.round(v * 10) / 10).toString();
 }
 
+/** Text as XML; control characters (tenant strings: paths, file names) escaped first. */
 function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return escapeControls(s)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 }
 
 function nodeSvg(p: Placed): string {

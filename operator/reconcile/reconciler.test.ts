@@ -193,6 +193,21 @@ describe("Reconciler", () => {
     expect(cond(cluster, "ns/api", "Ready")?.message).toContain("spec.ingress[0].from[0]");
   });
 
+  it("builds nothing for a profile with a reserved name (an older CRD let it in)", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putProfile("ns", "meshward-default-deny", { selector: { app: "api" } });
+    await r.reconcile("ns/meshward-default-deny");
+    expect(cluster.calls.filter((c) => c.op === "create" || c.op === "apply")).toEqual([]);
+    expect(cond(cluster, "ns/meshward-default-deny", "Ready")).toMatchObject({
+      status: "False",
+      reason: "InvalidSpec",
+    });
+    expect(cond(cluster, "ns/meshward-default-deny", "Ready")?.message).toContain(
+      'names starting with "meshward-" are reserved',
+    );
+    expect(recorded.map((e) => e.reason)).toEqual(["InvalidSpec"]);
+  });
+
   it("creates what it can without Istio and says IstioNotInstalled", async () => {
     const { cluster, r } = setup();
     for (const k of ["PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"])
