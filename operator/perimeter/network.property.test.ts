@@ -15,7 +15,8 @@ import { validateProfile } from "../api/validate.ts";
 import { indexProfiles, makeContext } from "../builders/context.ts";
 import { profile as fixture } from "../policy/fixtures.ts";
 import { allows } from "./evaluate.ts";
-import { declaredNetworkPolicies, networkWidening, type ProfileScope } from "./network.ts";
+import { declaredObjects } from "./declared.ts";
+import { networkWidening, type ProfileScope } from "./network.ts";
 import { matches } from "./selectors.ts";
 import type {
   Flow,
@@ -93,7 +94,7 @@ const setup: fc.Arbitrary<Setup> = fc
     const ctx = makeContext({ meshMode, profiles: indexProfiles([r.profile, ...OTHERS]) });
     return {
       profile: r.profile,
-      declared: declaredNetworkPolicies(r.profile, ctx),
+      declared: declaredObjects(r.profile, ctx).networkPolicies,
       scope: { namespace: NS, selector: r.profile.spec.selector, namespaceLabels: NAMESPACE_LABELS },
     };
   });

@@ -6,7 +6,8 @@ import { indexProfiles, makeContext } from "../builders/context.ts";
 import { buildProfile } from "../builders/index.ts";
 import { profile } from "../policy/fixtures.ts";
 import { allows } from "./evaluate.ts";
-import { declaredNetworkPolicies, networkWidening, type ProfileScope } from "./network.ts";
+import { declaredObjects } from "./declared.ts";
+import { networkWidening, type ProfileScope } from "./network.ts";
 import { readNetworkPolicy } from "./read.ts";
 import type { NetworkPolicyInput } from "./types.ts";
 
@@ -20,7 +21,7 @@ function setup(spec: Partial<ProfileSpecInput>, meshMode: "sidecar" | "ambient" 
     selector: p.spec.selector,
     namespaceLabels: { team: "pay" },
   };
-  return { p, ctx, scope, declared: declaredNetworkPolicies(p, ctx) };
+  return { p, ctx, scope, declared: declaredObjects(p, ctx).networkPolicies };
 }
 
 function np(name: string, spec: Record<string, unknown>, namespace = "payments"): NetworkPolicyInput {

@@ -8,12 +8,8 @@
 // in a direction, a flow (peer × protocol × port) that no rule of meshward's policies admits. The
 // difference is computed exactly over the model of flowspace.ts (see there for where the model and
 // a cluster differ) and one flow of it is given as the example.
-import type { Profile } from "../api/schema.ts";
-import type { BuildContext } from "../builders/context.ts";
-import { buildProfile } from "../builders/index.ts";
-import { buildNamespaceDefaultDeny, NAMESPACE_NAME_LABEL } from "../builders/network.ts";
+import { NAMESPACE_NAME_LABEL } from "../builders/network.ts";
 import { FlowSpace } from "./flowspace.ts";
-import { readNetworkPolicy } from "./read.ts";
 import { fromMatchLabels, matches, selectorKeys } from "./selectors.ts";
 import { allAtoms, type Budget, EXHAUSTED, firstOutside, isEmpty, LabelSpace } from "./space.ts";
 import type {
@@ -55,19 +51,6 @@ const DIRECTIONS: readonly { direction: Direction; type: PolicyType }[] = [
   { direction: "ingress", type: "Ingress" },
   { direction: "egress", type: "Egress" },
 ];
-
-/**
- * meshward's NetworkPolicies for `profile`, built by the builders (the single source of truth for
- * what the profile declares) and read like foreign ones: the profile's own policy and the
- * namespace's default deny. `profile` is the profile as meshward builds it (the policy engine's
- * `effective`, where guardrails and quarantine have already removed what they refuse).
- */
-export function declaredNetworkPolicies(profile: Profile, ctx: BuildContext): NetworkPolicyInput[] {
-  const built = buildProfile(profile, ctx).objects.filter((o) => o.kind === "NetworkPolicy");
-  return [...built, buildNamespaceDefaultDeny(profile.metadata.namespace)]
-    .map(readNetworkPolicy)
-    .filter((p) => p !== undefined);
-}
 
 /** A pod of the profile that `selector` selects, or undefined when it selects none of them. */
 export function selectedProfilePod(
