@@ -7,8 +7,6 @@ export function fromMatchLabels(matchLabels: Labels): LabelSelector {
   return { matchLabels: { ...matchLabels }, matchExpressions: [] };
 }
 
-export const EVERYTHING: LabelSelector = { matchLabels: {}, matchExpressions: [] };
-
 function requirementHolds(r: LabelRequirement, labels: Labels): boolean {
   const present = Object.hasOwn(labels, r.key);
   switch (r.operator) {

@@ -44,10 +44,6 @@ export function isEmpty(c: Cube): boolean {
   return c.some((s) => s === 0n);
 }
 
-export function intersect(a: Cube, b: Cube): Cube {
-  return a.map((s, i) => s & (b[i] ?? 0n));
-}
-
 function disjoint(a: Cube, b: Cube): boolean {
   return a.some((s, i) => (s & (b[i] ?? 0n)) === 0n);
 }
