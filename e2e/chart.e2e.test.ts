@@ -733,6 +733,7 @@ const MATRIX: Case[] = [
       expect(rules.map((r) => r.alert)).toEqual([
         "MeshwardProfileNotReady",
         "MeshwardProfileConflict",
+        "MeshwardProfileWidened",
         "MeshwardSecretsFailing",
         "MeshwardDriftCorrectedRepeatedly",
         "MeshwardExceptionExpiringSoon",

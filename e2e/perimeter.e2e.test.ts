@@ -27,7 +27,7 @@ import {
   waitFor,
 } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
-import { applyProfile, kindOf, waitCondition } from "./support/profiles.ts";
+import { applyProfile, condition, getProfile, kindOf, waitCondition, waitEvent } from "./support/profiles.ts";
 
 const MANAGER = "meshward-e2e-perimeter";
 const WORK = path.resolve(import.meta.dirname, "../.cache/e2e/perimeter");
@@ -117,6 +117,7 @@ function policyBody(mode: AdmissionMode) {
     metadata: { name: POLICY },
     spec: {
       namespaceSelector: { "meshward.io/e2e-perimeter": team },
+      guardrails: { secrets: { mode: "Audit", stores: [{ name: "vault", keys: ["{namespace}/*"] }] } },
       perimeter: {
         mode,
         platformIdentities: [{ serviceAccount: { namespace: team, name: "platform" } }],
@@ -509,5 +510,52 @@ describe("Warn and Audit", () => {
     });
     expect(labelled.status).toBe(403);
     expect(await exists(SERVICE_ACCOUNTS, team, "squatter-audit")).toBe(false);
+  });
+});
+
+describe("what is admitted is seen", () => {
+  it("the profile names each foreign object that widens it: condition, Warning Event, metric", async () => {
+    // By now the namespace holds the platform identity's allow-all NetworkPolicy, the tenant's
+    // allow-all from Warn and its ExternalSecret with another team's key from Audit.
+    const p = await waitFor("Widened on the profile", async () => {
+      const got = await getProfile(admin, team, "shop");
+      const c = condition(got, "Widened");
+      return c?.status === "True" && c.message.includes("ExternalSecret audited") ? c : undefined;
+    });
+    expect(p.reason).toBe("ForeignPolicy");
+    expect(p.message).toContain("NetworkPolicy platform-owned");
+    expect(p.message).toContain("NetworkPolicy warned");
+    expect(p.message).toContain(
+      "ExternalSecret audited, not created by meshward, widens what this profile declares",
+    );
+    await waitEvent(admin, team, "Widened", "not created by meshward");
+    expect(
+      await operator?.metric("meshward_profile_widened", {
+        namespace: team,
+        name: "shop",
+        kind: "NetworkPolicy",
+      }),
+    ).toBe(2);
+    expect(
+      await operator?.metric("meshward_profile_widened", {
+        namespace: team,
+        name: "shop",
+        kind: "ExternalSecret",
+      }),
+    ).toBe(1);
+  });
+
+  it("removing them clears the condition and the metric", async () => {
+    for (const [r, name] of [
+      [NETPOL, "platform-owned"],
+      [NETPOL, "warned"],
+      [EXTERNAL_SECRETS, "audited"],
+    ] as const)
+      await admin.delete(resourcePath(r, team, name));
+    await waitFor(
+      "Widened=False",
+      async () => condition(await getProfile(admin, team, "shop"), "Widened")?.status === "False",
+    );
+    expect(await operator?.metric("meshward_profile_widened", { namespace: team, name: "shop" })).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import type { ProfileStatus } from "../operator/api/schema.ts";
 import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
 import type { ChildKind } from "../operator/reconcile/kinds.ts";
+import type { ForeignObjects } from "../operator/perimeter/types.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
 import type { Cluster } from "../operator/reconcile/reconciler.ts";
 
@@ -167,6 +168,20 @@ export class FakeCluster implements Cluster {
   }
   namespaces() {
     return [...this.namespaceLabelsMap.entries()].map(([name, labels]) => ({ name, labels }));
+  }
+  /** Objects meshward did not create, per namespace (as the foreign caches hold them). */
+  foreignObjects = new Map<string, ForeignObjects>();
+  foreign(ns: string) {
+    return {
+      objects: this.foreignObjects.get(ns) ?? {
+        networkPolicies: [],
+        authorizationPolicies: [],
+        peerAuthentications: [],
+        requestAuthentications: [],
+        externalSecrets: [],
+      },
+      skipped: 0,
+    };
   }
   /** Namespaces being deleted. */
   terminating = new Set<string>();

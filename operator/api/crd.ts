@@ -128,6 +128,8 @@ export function buildCrd(): Record<string, unknown> {
       { name: "Drifted", type: "string", jsonPath: conditionColumn("Drifted") },
       { name: "Secrets", type: "string", jsonPath: conditionColumn("SecretsReady") },
       { name: "Policy", type: "string", jsonPath: `.status.conditions[?(@.type=="Compliant")].reason` },
+      // Objects meshward did not create that open more than the profile declares (operator/perimeter).
+      { name: "Widened", type: "string", jsonPath: conditionColumn("Widened") },
       {
         name: "Reason",
         type: "string",

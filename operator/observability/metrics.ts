@@ -125,6 +125,13 @@ export class Metrics {
     "Parts of the profile a MeshwardPolicy in Audit would refuse (applied, reported): who breaks when it is enforced.",
     (s) => s.policyAudit,
   );
+  readonly profileWidened = new Gauge({
+    name: "meshward_profile_widened",
+    help: "Objects meshward did not create (a tenant's own NetworkPolicy, Istio policy or ExternalSecret) that widen what the profile declares, by kind; no series while none does.",
+    labelNames: ["namespace", "name", "kind"],
+    registers: [this.registry],
+  });
+  readonly #widenedKinds = new Map<string, string[]>();
   readonly adoptionUncoveredPods = new Gauge({
     name: "meshward_adoption_uncovered_pods",
     help: "Namespaces whose adoption is Audit: pods no profile selects, which the namespace default deny would cut off.",
@@ -276,6 +283,16 @@ export class Metrics {
     "How many seconds has the longest running processor for workqueue been running.",
     (ages) => Math.max(0, ...ages),
   );
+
+  /** The widening of profile `namespace/name`, by kind (an empty map removes its series). */
+  setWidened(key: string, kinds: ReadonlyMap<string, number>): void {
+    const [namespace = "", name = ""] = key.split("/");
+    for (const kind of this.#widenedKinds.get(key) ?? [])
+      if (!kinds.has(kind)) this.profileWidened.remove({ namespace, name, kind });
+    for (const [kind, n] of kinds) this.profileWidened.set({ namespace, name, kind }, n);
+    if (kinds.size > 0) this.#widenedKinds.set(key, [...kinds.keys()]);
+    else this.#widenedKinds.delete(key);
+  }
 
   #secretsGauge(): Gauge<"state"> {
     const states = this.secretStates;

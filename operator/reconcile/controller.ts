@@ -18,6 +18,7 @@ import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, NAMESPACES, POLICIES, PROFILES } from "./kinds.ts";
 import { apiWrites } from "./api-writes.ts";
+import { foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import {
   BY_NAMESPACE,
   type CacheReads,
@@ -31,6 +32,7 @@ import {
 } from "./cache.ts";
 import {
   childEventKeys,
+  foreignEventKeys,
   namespaceEventKeys,
   overlapPeerKeys,
   policyEventKeys,
@@ -58,6 +60,8 @@ export class Controller {
   readonly queue: WorkQueue;
   readonly profiles: NamespacedInformers<KubeObjectLike>;
   readonly children = new Map<ChildKind, NamespacedInformers<KubeObjectLike>>();
+  /** Objects of the children's kinds that meshward did not create, stripped (foreign.ts). */
+  readonly foreign = new Map<ChildKind, NamespacedInformers<KubeObjectLike>>();
   readonly crdInformers: Informer<KubeObjectLike>[] = [];
   /** The platform's MeshwardPolicies (cluster-scoped). */
   readonly policies: Informer<KubeObjectLike>;
@@ -120,6 +124,22 @@ export class Controller {
         cfg.namespaces,
       );
       this.children.set(kind, inf);
+      if (isForeignKind(kind))
+        this.foreign.set(
+          kind,
+          new NamespacedInformers<KubeObjectLike>(
+            {
+              client: this.client,
+              resource: kind.resource,
+              labelSelector: NOT_OURS,
+              transform: (o) => leanForeign(kind, o),
+              indexes: foreignIndexes,
+              log,
+              onRestart: restart(`foreign:${resourceId(kind.resource)}`),
+            },
+            cfg.namespaces,
+          ),
+        );
     }
     this.policies = new Informer<KubeObjectLike>({
       client: this.client,
@@ -147,11 +167,15 @@ export class Controller {
         onRestart: restart(`crd:${kind.crd.name}`),
       });
       const child = this.children.get(kind);
+      const foreign = this.foreign.get(kind);
       crd.on((type, obj) => {
         const established = (
           obj as { status?: { conditions?: { type: string; status: string }[] } }
         ).status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
-        if (type !== "delete" && established) child?.wake();
+        if (type !== "delete" && established) {
+          child?.wake();
+          foreign?.wake();
+        }
       });
       this.crdInformers.push(crd);
     }
@@ -159,6 +183,7 @@ export class Controller {
       policies: this.policies,
       namespaces: this.namespaces,
     });
+    const foreign = this.foreign;
     const events = new EventRecorder({
       client: this.client,
       log,
@@ -169,6 +194,7 @@ export class Controller {
     this.reconciler = new Reconciler(
       {
         ...this.reads,
+        foreign: (ns) => foreignIn(foreign, ns),
         ...apiWrites(this.client, () => this.term.signal),
       },
       {
@@ -184,6 +210,10 @@ export class Controller {
       log,
       {
         drift: (kind, corrected) => metrics.drift.inc({ kind, action: corrected ? "corrected" : "reported" }),
+        widened: (key, kinds) => {
+          const [ns = "", name = ""] = key.split("/");
+          metrics.setWidened(key, this.profiles.get(ns, name) ? kinds : new Map());
+        },
         adoption: (namespace, uncovered) => {
           if (uncovered === undefined) metrics.adoptionUncoveredPods.remove({ namespace });
           else metrics.adoptionUncoveredPods.set({ namespace }, uncovered);
@@ -239,6 +269,7 @@ export class Controller {
       if (type === "delete") {
         this.reconciler.forget(key);
         this.metrics.secretStates.forget(key);
+        this.metrics.setWidened(key, new Map());
       } else {
         this.reconciler.observed(key);
       }
@@ -269,6 +300,12 @@ export class Controller {
         for (const k of childEventKeys(obj, old)) this.queue.add(k);
       });
     }
+    // A foreign object may widen any profile of its namespace.
+    for (const inf of this.foreign.values()) {
+      inf.on((_type, obj) => {
+        for (const k of foreignEventKeys(obj, this.profilesIn)) this.queue.add(k);
+      });
+    }
   }
 
   enqueueAll(): void {
@@ -296,12 +333,14 @@ export class Controller {
     void this.policies.start(signal);
     void this.namespaces.start(signal);
     for (const inf of this.children.values()) inf.start(signal);
+    for (const inf of this.foreign.values()) inf.start(signal);
     for (const crd of this.crdInformers) void crd.start(signal);
     await this.profiles.waitForSync(signal);
     // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
     await this.policies.waitForSync(signal);
     await this.namespaces.waitForSync(signal);
     await Promise.all([...this.children.values()].map((i) => i.waitForSync(signal)));
+    await Promise.all([...this.foreign.values()].map((i) => i.waitForSync(signal)));
   }
 
   get cachesSynced(): boolean {
@@ -310,6 +349,7 @@ export class Controller {
       this.policies.synced &&
       this.namespaces.synced &&
       [...this.children.values()].every((i) => i.synced) &&
+      [...this.foreign.values()].every((i) => i.synced) &&
       this.crdInformers.every((i) => i.synced)
     );
   }

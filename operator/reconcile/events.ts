@@ -26,7 +26,8 @@ export type EventReason =
   // The platform's policies (operator/policy): a finding, its end, and an adoption audit.
   | FindingReason
   | "Compliant"
-  | "AdoptionAudit";
+  | "AdoptionAudit"
+  | "Widened";
 
 export interface Regarding {
   apiVersion: string;

@@ -257,3 +257,13 @@ export function policyStatusKeys(policies: Iterable<KubeObjectLike>): string[] {
   for (const p of policies) if (p.metadata?.name) out.push(policyKey(p.metadata.name));
   return out;
 }
+
+/** A foreign object (one meshward did not create) changed: every profile of its namespace. */
+export function foreignEventKeys(
+  obj: KubeObjectLike,
+  profilesIn: (ns: string) => KubeObjectLike[],
+): string[] {
+  const ns = obj.metadata?.namespace;
+  if (!ns) return [];
+  return profilesIn(ns).map((p) => `${ns}/${p.metadata?.name ?? ""}`);
+}

@@ -57,6 +57,50 @@ describe("Reconciler", () => {
     expect(cluster.writes()).toEqual([]);
   });
 
+  it("says when a foreign NetworkPolicy widens the profile: condition, one Warning Event, no extra writes", async () => {
+    const { cluster, r, recorded } = setup();
+    cluster.putProfile("ns", "api", { selector: { app: "api" } });
+    await r.reconcile("ns/api");
+    expect(cond(cluster, "ns/api", "Widened")).toMatchObject({ status: "False", reason: "NotWidened" });
+    const widened: Record<string, number>[] = [];
+    cluster.foreignObjects.set("ns", {
+      networkPolicies: [
+        {
+          namespace: "ns",
+          name: "allow-all",
+          podSelector: { matchLabels: {}, matchExpressions: [] },
+          policyTypes: ["Ingress"],
+          ingress: [{ peers: [], ports: [] }],
+          egress: [],
+        },
+      ],
+      authorizationPolicies: [],
+      peerAuthentications: [],
+      requestAuthentications: [],
+      externalSecrets: [],
+    });
+    const observed = new Reconciler(
+      cluster,
+      { trustDomain: "cluster.local", meshMode: "sidecar", defaults: DEFAULT_PLATFORM },
+      { record: (_r, _t, reason, note) => recorded.push({ reason, note }) > 0 },
+      quiet,
+      { widened: (_k, kinds) => widened.push(Object.fromEntries(kinds)) },
+    );
+    cluster.calls = [];
+    await observed.reconcile("ns/api");
+    const c = cond(cluster, "ns/api", "Widened");
+    expect(c).toMatchObject({ status: "True", reason: "ForeignPolicy" });
+    expect(c?.message).toContain(
+      "NetworkPolicy allow-all, not created by meshward, widens what this profile declares",
+    );
+    expect(recorded.filter((e) => e.reason === "Widened")).toHaveLength(1);
+    expect(widened.at(-1)).toEqual({ NetworkPolicy: 1 });
+    // Only the status changed; the generated objects are untouched.
+    expect(cluster.writes().map((w) => w.op)).toEqual(["status"]);
+    await observed.reconcile("ns/api");
+    expect(recorded.filter((e) => e.reason === "Widened")).toHaveLength(1);
+  });
+
   it("writes nothing for a profile, or the default deny, of a namespace being deleted", async () => {
     const { cluster, r, recorded } = setup();
     cluster.putProfile("gone", "api", { selector: { app: "api" } });

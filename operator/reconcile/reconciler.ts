@@ -18,6 +18,9 @@ import {
 } from "../builders/index.ts";
 import { byString } from "../builders/meta.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
+import { type ConditionDraft, WIDENED, widenedCondition } from "../perimeter/condition.ts";
+import type { ForeignObjects } from "../perimeter/types.ts";
+import { findWidening } from "../perimeter/widening.ts";
 import { adoption, governingPolicies } from "../policy/combine.ts";
 import { evaluateProfile, type Finding, type PolicyOutcome } from "../policy/engine.ts";
 import { defaultNamespaceLabels } from "../policy/fleet.ts";
@@ -76,6 +79,8 @@ export interface Cluster {
   namespaceTerminating(namespace: string): boolean;
   /** Cached objects of a kind owned by a fleet-wide key (e.g. the quarantine's), in any namespace. */
   ownedByKey(kind: ChildKind, key: string): KubeObjectLike[];
+  /** Objects of the namespace that meshward did not create, as the widening decision takes them. */
+  foreign(namespace: string): { objects: ForeignObjects; skipped: number };
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
   pods(namespace: string): Promise<{ name: string; labels: Readonly<Record<string, string>> }[]>;
   applyPolicyStatus(name: string, status: PolicyStatus): Promise<void>;
@@ -93,6 +98,8 @@ export interface Observer {
   managed?(counts: Map<string, number>): void;
   /** After each reconcile of a valid profile: how many of its secrets ESO has synced, failed, not yet reported. */
   secrets?(profile: string, summary: { ready: number; failing: number; pending: number }): void;
+  /** After each reconcile of a profile: the foreign objects that widen it, counted by kind. */
+  widened?(profile: string, kinds: ReadonlyMap<string, number>): void;
   /** After a namespace's adoption audit: pods the default deny would cut off (undefined: no audit). */
   adoption?(namespace: string, uncovered: number | undefined): void;
 }
@@ -445,7 +452,10 @@ export class Reconciler {
       warnings: built.problems,
       failures: results.flatMap((r) => (r.failure ? [r.failure.text] : [])),
       exceptions: built.exceptions,
-      extra: oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
+      extra: [
+        ...oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
+        this.widened(key, verdict.effective, ctx, previous, regarding),
+      ],
       policy: policyVerdict(verdict),
     };
     this.noteFindings(previous?.policy?.findings, verdict.findings, regarding);
@@ -478,6 +488,40 @@ export class Reconciler {
     // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
     if (results.some((r) => r.failure?.refused)) requeue.push(REFUSED_RETRY_MS);
     return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
+  }
+
+  /**
+   * Whether objects of the namespace that meshward did not create widen what the profile declares
+   * (operator/perimeter/): the Widened condition, a Warning Event when it becomes true or names
+   * something new, and the per-kind counts for the metric.
+   */
+  private widened(
+    key: string,
+    effective: Profile | undefined,
+    ctx: BuildContext,
+    previous: ProfileStatus | undefined,
+    regarding: Regarding,
+  ): ConditionDraft {
+    const namespace = effective?.metadata.namespace ?? key.split("/")[0] ?? "";
+    const foreign = this.cluster.foreign(namespace);
+    const widening = effective
+      ? findWidening({
+          profile: effective,
+          ctx,
+          namespaceLabels: this.labelsOf(namespace),
+          namespaceProfiles: this.validIn(namespace).map((p) => p.metadata.name),
+          policies: this.book.valid(),
+          foreign: foreign.objects,
+        })
+      : { findings: [], omitted: 0 };
+    const condition = widenedCondition(widening, foreign.skipped);
+    const before = previous?.conditions?.find((c) => c.type === WIDENED);
+    if (condition.status === "True" && (before?.status !== "True" || before.message !== condition.message))
+      this.events.record(regarding, "Warning", WIDENED, condition.message);
+    const kinds = new Map<string, number>();
+    for (const f of widening.findings) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
+    this.observer.widened?.(key, kinds);
+    return condition;
   }
 
   /**

@@ -15,11 +15,12 @@ import {
 } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import { ONE_SIDED } from "../graph/condition.ts";
+import { WIDENED } from "../perimeter/condition.ts";
 import type { BaselineMark, Finding } from "../policy/types.ts";
 import type { SecretHealth } from "./secret-health.ts";
 
 /** Every condition type meshward writes (a type it stops writing must still count as a change). */
-const OWN_CONDITIONS: ReadonlySet<string> = new Set([...CONDITION_TYPES, ONE_SIDED]);
+const OWN_CONDITIONS: ReadonlySet<string> = new Set([...CONDITION_TYPES, ONE_SIDED, WIDENED]);
 
 export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
 
