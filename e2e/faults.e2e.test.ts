@@ -144,9 +144,10 @@ describe("faults", () => {
     const convergedMs = Date.now() - t0;
     expect(op.proc.exitCode).toBeNull();
     const restarts = await op.metric("meshward_informer_restarts_total");
-    // 11 informers; each restart of the API server may cost each of them a few reconnects, not a storm.
+    // 16 informers (11, and the 5 caches of foreign objects); each restart of the API server may
+    // cost each of them a few reconnects, not a storm.
     expect(restarts).toBeGreaterThan(0);
-    expect(restarts).toBeLessThan(kills * 11 * 4);
+    expect(restarts).toBeLessThan(kills * 16 * 4);
     fs.appendFileSync(
       ".cache/e2e/reliability.jsonl",
       `${JSON.stringify({ scenario: "apiserver-restart", kills, changes, informerRestarts: restarts, convergedMs })}\n`,
@@ -286,8 +287,9 @@ describe("faults", () => {
       "Drifted",
       "Ready",
       "SecretsReady",
+      "Widened",
     ]);
-    for (const t of ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady", "Compliant"])
+    for (const t of ["Ready", "Drifted", "Degraded", "Conflict", "SecretsReady", "Compliant", "Widened"])
       expect(condition(p, t)?.observedGeneration).toBe(p.metadata?.generation);
     expect(condition(p, "AuditPassed")?.message).toBe("run 19");
     await op.stop();
