@@ -159,7 +159,24 @@ describe("validatePolicy (TypeScript twins of the CRD's rules)", () => {
     ],
     [
       { quarantine: { identities: [{ profile: "a/b", serviceAccount: { namespace: "a", name: "b" } }] } },
-      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile or serviceAccount",
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [
+      { quarantine: { identities: [{ namespace: "shop", profile: "shop/cart" }] } },
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [
+      { quarantine: { identities: [{ reason: "INC-1" }] } },
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [{ quarantine: { identities: [{ namespace: "Shop" }] } }, "spec.quarantine.identities[0].namespace:"],
+    [
+      { quarantine: { identities: [{ namespace: "shop" }, { namespace: "istio-system" }] } },
+      "spec.quarantine.identities: a quarantined namespace cannot be the mesh root namespace",
+    ],
+    [
+      { quarantine: { meshRootNamespace: "mesh", identities: [{ namespace: "mesh" }] } },
+      "spec.quarantine.identities: a quarantined namespace cannot be the mesh root namespace",
     ],
     [
       {
@@ -188,6 +205,17 @@ describe("validatePolicy (TypeScript twins of the CRD's rules)", () => {
     ]);
     for (const raw of [null, 1, [], {}, { ...base, spec: 5 }]) expect(validatePolicy(raw).ok).toBe(false);
   });
+
+  it.each([[{ namespace: "shop" }], [{ namespace: "istio-system" }, "mesh"]])(
+    "accepts a namespace identity %j that is not the mesh root",
+    (identity, root?: string) => {
+      const r = validatePolicy({
+        ...base,
+        spec: { quarantine: { ...(root ? { meshRootNamespace: root } : {}), identities: [identity] } },
+      });
+      expect(r.ok ? [] : r.problems).toEqual([]);
+    },
+  );
 
   it("applies defaults", () => {
     const r = validatePolicy({
