@@ -2,7 +2,8 @@
 // enqueues nothing; the reference index follows spec changes.
 import { describe, expect, it } from "vitest";
 import type { KubeObjectLike } from "../runtime/client.ts";
-import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import { QUARANTINE_KEY } from "./keys.ts";
+import { childEventKeys, policyEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
 
 const child = (owner: string, label = owner): KubeObjectLike => ({
   metadata: {
@@ -59,5 +60,30 @@ describe("profileEventKeys", () => {
     expect([...refs.referrers("ns/c")]).toEqual(["ns/a"]);
     profileEventKeys(refs, "delete", profile("a", 2, ["c"]), profile("a", 2, ["c"]));
     expect([...refs.referrers("ns/c")]).toEqual([]);
+  });
+});
+
+describe("policyEventKeys (a change to the quarantine alone)", () => {
+  const inNs: Record<string, string[]> = { shop: ["cart", "worker"], pay: ["api"] };
+  const ctx = {
+    namespaces: () => [],
+    profilesIn: (ns: string) => (inNs[ns] ?? []).map((name) => ({ metadata: { name, namespace: ns } })),
+  };
+  const pol = (identities: unknown[]): KubeObjectLike =>
+    ({ metadata: { name: "p" }, spec: { quarantine: { identities } } }) as KubeObjectLike;
+
+  it.each([
+    ["a profile", [{ profile: "pay/api" }], ["pay/api"]],
+    [
+      "a ServiceAccount: every profile of its namespace",
+      [{ serviceAccount: { namespace: "shop", name: "x" } }],
+      ["shop/cart", "shop/worker"],
+    ],
+    ["a namespace: every profile of it", [{ namespace: "shop" }], ["shop/cart", "shop/worker"]],
+    ["a namespace with no profile", [{ namespace: "empty" }], []],
+  ])("quarantining %s reaches the quarantine and those profiles, on and off", (_, identities, profiles) => {
+    const on = policyEventKeys("update", pol(identities), pol([]), ctx);
+    const off = policyEventKeys("update", pol([]), pol(identities), ctx);
+    for (const keys of [on, off]) expect([...keys].sort()).toEqual([QUARANTINE_KEY, ...profiles].sort());
   });
 });

@@ -192,7 +192,7 @@ function specOf(o: KubeObjectLike | undefined): PolicyShape | undefined {
   return isRecord(spec) ? (spec as PolicyShape) : undefined;
 }
 
-/** Profile keys a quarantine names (by profile, or every profile of a ServiceAccount's namespace). */
+/** Profile keys a quarantine names (by profile, or every profile of a ServiceAccount's or quarantined namespace). */
 function quarantinedKeys(
   spec: PolicyShape | undefined,
   profilesIn: (namespace: string) => Iterable<KubeObjectLike>,
@@ -203,9 +203,10 @@ function quarantinedKeys(
   for (const id of ids as unknown[]) {
     if (!isRecord(id)) continue;
     if (typeof id.profile === "string") out.push(id.profile);
-    else if (isRecord(id.serviceAccount) && isName(id.serviceAccount.namespace)) {
-      const ns = id.serviceAccount.namespace;
-      for (const p of profilesIn(ns)) out.push(`${ns}/${p.metadata?.name ?? ""}`);
+    else {
+      // A ServiceAccount's profiles are in its namespace; a namespace's are all of them.
+      const ns = isRecord(id.serviceAccount) ? id.serviceAccount.namespace : id.namespace;
+      if (isName(ns)) for (const p of profilesIn(ns)) out.push(`${ns}/${p.metadata?.name ?? ""}`);
     }
   }
   return out;
