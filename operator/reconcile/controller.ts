@@ -38,6 +38,7 @@ import {
   policyEventKeys,
   policyStatusKeys,
   profileEventKeys,
+  quarantinedNamespaceKeys,
   ReferenceIndex,
 } from "./mapping.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
@@ -293,6 +294,8 @@ export class Controller {
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
       for (const k of keys) this.queue.add(k);
+      if (type === "add")
+        for (const k of quarantinedNamespaceKeys(type, obj, this.policies.list())) this.queue.add(k);
       if (keys.length > 0) this.policyStatuses();
     });
     for (const inf of this.children.values()) {

@@ -3,7 +3,13 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
-import { childEventKeys, policyEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import {
+  childEventKeys,
+  policyEventKeys,
+  profileEventKeys,
+  quarantinedNamespaceKeys,
+  ReferenceIndex,
+} from "./mapping.ts";
 
 const child = (owner: string, label = owner): KubeObjectLike => ({
   metadata: {
@@ -85,5 +91,21 @@ describe("policyEventKeys (a change to the quarantine alone)", () => {
     const on = policyEventKeys("update", pol(identities), pol([]), ctx);
     const off = policyEventKeys("update", pol([]), pol(identities), ctx);
     for (const keys of [on, off]) expect([...keys].sort()).toEqual([QUARANTINE_KEY, ...profiles].sort());
+  });
+});
+
+describe("quarantinedNamespaceKeys", () => {
+  const pol = (identities: unknown[]): KubeObjectLike =>
+    ({ metadata: { name: "p" }, spec: { quarantine: { identities } } }) as KubeObjectLike;
+  const ns = (name: string): KubeObjectLike => ({ metadata: { name } });
+  it.each([
+    ["add", "shop", [pol([{ namespace: "shop" }])], [QUARANTINE_KEY]],
+    ["add", "shop", [pol([{ profile: "pay/api" }]), pol([{ namespace: "shop" }])], [QUARANTINE_KEY]],
+    ["add", "pay", [pol([{ namespace: "shop" }])], []],
+    ["add", "shop", [pol([{ serviceAccount: { namespace: "shop", name: "x" } }])], []],
+    ["update", "shop", [pol([{ namespace: "shop" }])], []],
+    ["delete", "shop", [pol([{ namespace: "shop" }])], []],
+  ] as const)("%s of namespace %s", (type, name, policies, expected) => {
+    expect(quarantinedNamespaceKeys(type, ns(name), policies)).toEqual(expected);
   });
 });

@@ -179,6 +179,25 @@ export function namespaceEventKeys(
   return keys.length > 1 ? keys : [];
 }
 
+/**
+ * Keys for a namespace that appears: the quarantine's, when a policy quarantines that namespace, so
+ * its DENY and isolation (refused while it did not exist) are created at once, not after a backoff.
+ */
+export function quarantinedNamespaceKeys(
+  type: InformerEventType,
+  obj: KubeObjectLike,
+  policies: Iterable<KubeObjectLike>,
+): string[] {
+  const ns = obj.metadata?.name;
+  if (type !== "add" || !ns) return [];
+  for (const p of policies) {
+    const ids = specOf(p)?.quarantine?.identities;
+    if (Array.isArray(ids) && (ids as unknown[]).some((id) => isRecord(id) && id.namespace === ns))
+      return [QUARANTINE_KEY];
+  }
+  return [];
+}
+
 interface PolicyShape {
   namespaceSelector?: unknown;
   guardrails?: unknown;
