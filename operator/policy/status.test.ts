@@ -98,6 +98,20 @@ describe("policy status", () => {
     ]);
   });
 
+  it("reports a quarantined namespace that does not exist, not one that does", () => {
+    const p = policy("lockdown", {
+      namespaceSelector: { team: "none" },
+      quarantine: { identities: [{ namespace: "shop" }, { namespace: "ghost" }] },
+    });
+    expect(policyStatus({ policy: p, policies: [p], namespaces, profiles, now: NOW }).problems).toEqual([
+      {
+        path: "spec.quarantine.identities[1].namespace",
+        message:
+          "namespace ghost does not exist: its principals are denied mesh-wide, and its DENY and isolation are created when it appears; check the name",
+      },
+    ]);
+  });
+
   it("warns about a key pattern that opens every namespace's keys", () => {
     const p = policy("loose", {
       guardrails: { secrets: { mode: "Enforce", stores: [{ name: "vault", keys: ["*"] }] } },
