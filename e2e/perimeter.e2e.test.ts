@@ -10,8 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AdmissionMode } from "../operator/api/policy.ts";
 import { API_VERSION, KIND } from "../operator/api/schema.ts";
 import { NAMESPACE_DEFAULT_DENY } from "../operator/builders/meta.ts";
+import { DEFAULT_PLATFORM } from "../operator/builders/context.ts";
 import { buildPerimeter } from "../operator/perimeter/admission.ts";
 import type { ClusterObject } from "../operator/policy/admission.ts";
+import { policy } from "../operator/policy/fixtures.ts";
+import { buildQuarantine } from "../operator/policy/quarantine.ts";
 import { POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { ApiError, KubeClient, type Resource, resourcePath } from "../operator/runtime/client.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -478,6 +481,26 @@ describe("meshward's own identity is fenced", () => {
     const q = await op("POST", `${resourcePath(AUTHZ, MESH_ROOT)}?dryRun=All`, quarantine);
     expect(q.status).toBe(201);
     expect(await exists(AUTHZ, MESH_ROOT, "meshward-wide")).toBe(false);
+  });
+
+  it("may write a namespace quarantine: the root DENY, and the DENY and isolation in a tenant namespace", async () => {
+    const lockdown = policy("e2e-lockdown", {
+      quarantine: { meshRootNamespace: MESH_ROOT, identities: [{ namespace: team }] },
+    });
+    const built = buildQuarantine([lockdown], [], {
+      trustDomain: "cluster.local",
+      dns: DEFAULT_PLATFORM.dns,
+    });
+    expect(built.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
+      `AuthorizationPolicy/${MESH_ROOT}/meshward-quarantine`,
+      `AuthorizationPolicy/${team}/meshward-quarantine`,
+      `NetworkPolicy/${team}/meshward-quarantine`,
+    ]);
+    for (const o of built) {
+      const r = await op("POST", `${resourcePath(kindOf(o.kind), o.metadata.namespace)}?dryRun=All`, o);
+      expect(r.status, `${o.kind}/${o.metadata.namespace}: ${r.message}`).toBe(201);
+    }
+    expect(await exists(NETPOL, team, "meshward-quarantine")).toBe(false);
   });
 
   it("the fenced operator still reconciles: a profile's objects are all in place", async () => {

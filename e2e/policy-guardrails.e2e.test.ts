@@ -480,6 +480,88 @@ describe("quarantine", () => {
   });
 });
 
+describe("quarantine of a namespace", () => {
+  /** Whether a DENY's rules name a principal's namespace as a source (Istio's `namespaces` match). */
+  const deniesBySource = (spec: unknown, principal: string) => {
+    const ns = /^[^/]+\/ns\/([^/]+)\/sa\/[^/]+$/.exec(principal)?.[1];
+    const rules = (spec as { rules?: { from?: { source?: { namespaces?: string[] } }[] }[] }).rules ?? [];
+    return rules.some((r) =>
+      (r.from ?? []).some((f) => ns !== undefined && f.source?.namespaces?.includes(ns)),
+    );
+  };
+
+  it("leaves no escape (a new account, an unprofiled pod) and restores the profile when lifted", async () => {
+    const ns = await namespace("quarns");
+    const policy = `e2e-quarantine-ns-${ns}`;
+    const root = await namespace("meshroot");
+    await applyProfile(client, ns, "cart", {
+      selector: { app: "cart" },
+      ingress: [{ from: [{ namespace: "shop" }], ports: [8080] }],
+      egress: { to: [{ cidr: "10.0.0.0/8", ports: [5432] }] },
+    });
+    await waitCondition(client, ns, "cart");
+    const before = {
+      authz: (await getChild(client, "AuthorizationPolicy", ns, "cart"))?.spec,
+      net: (await getChild(client, "NetworkPolicy", ns, "cart"))?.spec,
+    };
+    expect(before.authz).toBeDefined();
+    expect(before.net).toBeDefined();
+
+    await applyPolicy(policy, {
+      namespaceSelector: { "meshward.io/e2e": "nobody" },
+      quarantine: { meshRootNamespace: root, identities: [{ namespace: ns, reason: "compromised, INC-9" }] },
+    });
+    const deny = await present("AuthorizationPolicy", root, "meshward-quarantine");
+    expect(deny.spec).toEqual({ action: "DENY", rules: [{ from: [{ source: { namespaces: [ns] } }] }] });
+    const inside = await present("AuthorizationPolicy", ns, "meshward-quarantine");
+    expect(inside.spec).toEqual({ action: "DENY", rules: [{}] });
+    const iso = await present("NetworkPolicy", ns, "meshward-quarantine");
+    expect(iso.spec).toMatchObject({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(iso.spec).not.toHaveProperty("ingress");
+    expect(JSON.stringify(iso.spec)).toContain('"port":53');
+    for (const o of [deny, inside, iso])
+      expect(o.metadata?.labels).toMatchObject({ "meshward.io/scope": "quarantine" });
+
+    // A ServiceAccount created after the quarantine: no profile, not listed by name, still denied.
+    await client.apply(
+      `/api/v1/namespaces/${ns}/serviceaccounts/newcomer`,
+      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "newcomer", namespace: ns } },
+      "e2e-platform",
+      true,
+    );
+    const newcomer = `cluster.local/ns/${ns}/sa/newcomer`;
+    const now = await getChild(client, "AuthorizationPolicy", root, "meshward-quarantine");
+    expect(JSON.stringify(now?.spec)).not.toContain(newcomer);
+    expect(deniesBySource(now?.spec, newcomer)).toBe(true);
+    expect(deniesBySource(now?.spec, "cluster.local/ns/elsewhere/sa/newcomer")).toBe(false);
+
+    const q = await waitCondition(client, ns, "cart", { status: "False", reason: "Quarantined" });
+    expect(q.status?.policy?.quarantinedBy).toEqual([policy]);
+    const np = await getChild(client, "NetworkPolicy", ns, "cart");
+    expect(JSON.stringify(np?.spec)).not.toContain("10.0.0.0/8");
+
+    // Lifted by removing the identity (the policy stays): all three go, the profile is as written.
+    await applyPolicy(policy, {
+      namespaceSelector: { "meshward.io/e2e": "nobody" },
+      quarantine: { meshRootNamespace: root, identities: [] },
+    });
+    await gone("AuthorizationPolicy", root, "meshward-quarantine");
+    await gone("AuthorizationPolicy", ns, "meshward-quarantine");
+    await gone("NetworkPolicy", ns, "meshward-quarantine");
+    await waitCondition(client, ns, "cart");
+    const after = await waitProfile(
+      ns,
+      "cart",
+      "not quarantined",
+      (p) => !p.status?.policy?.quarantinedBy?.length,
+    );
+    expect(after.status?.policy?.quarantinedBy ?? []).toEqual([]);
+    expect((await getChild(client, "AuthorizationPolicy", ns, "cart"))?.spec).toEqual(before.authz);
+    expect((await getChild(client, "NetworkPolicy", ns, "cart"))?.spec).toEqual(before.net);
+    await deletePolicy(policy);
+  });
+});
+
 describe("platform defaults", () => {
   it("a policy turns access logs on for every governed profile that leaves them out", async () => {
     const ns = await namespace("audit");

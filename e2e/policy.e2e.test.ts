@@ -220,6 +220,7 @@ describe("MeshwardPolicy CRD", () => {
         identities: [
           { profile: "shop/cart", reason: "INC-1" },
           { serviceAccount: { namespace: "ci", name: "builder" } },
+          { namespace: "compromised", reason: "INC-9" },
         ],
       },
       admission: { mode: "Warn" },
@@ -266,6 +267,19 @@ describe("MeshwardPolicy CRD", () => {
     [
       "an identity with a profile and a ServiceAccount",
       { quarantine: { identities: [{ profile: "a/b", serviceAccount: { namespace: "a", name: "b" } }] } },
+    ],
+    [
+      "an identity with a profile and a namespace",
+      { quarantine: { identities: [{ profile: "a/b", namespace: "a" }] } },
+    ],
+    ["an identity with nothing to quarantine", { quarantine: { identities: [{ reason: "INC-9" }] } }],
+    [
+      "a quarantine of the mesh root namespace",
+      { quarantine: { meshRootNamespace: "mesh", identities: [{ namespace: "mesh" }] } },
+    ],
+    [
+      "a quarantine of the default mesh root",
+      { quarantine: { identities: [{ namespace: "istio-system" }] } },
     ],
     [
       "two approvals of one exception",

@@ -223,33 +223,58 @@ export const QuarantinedIdentity = withRules(
   z
     .object({
       profile: profileRef.optional().describe("A profile, as <namespace>/<name>: its pods and principal."),
-      serviceAccount: serviceAccountRef.optional().describe("A workload identity: its principal."),
+      serviceAccount: serviceAccountRef
+        .optional()
+        .describe(
+          "A workload identity: its principal (pods of a profile running as it are isolated; other pods are not: use namespace for no escape).",
+        ),
+      namespace: dnsLabel()
+        .optional()
+        .describe(
+          "A whole namespace: every principal of it denied mesh-wide, every workload in it denied every caller, every pod in it isolated (DNS only), whatever its ServiceAccount or profile.",
+        ),
       reason: z.string().max(1024).optional().describe("Why, for the runbook and the audit trail."),
     })
     .strict(),
   [
     {
-      cel: "has(self.profile) != has(self.serviceAccount)",
-      message: "each quarantined identity sets exactly one of profile or serviceAccount",
-      check: (i) => (i.profile !== undefined) !== (i.serviceAccount !== undefined),
+      cel: "[has(self.profile), has(self.serviceAccount), has(self.namespace)].filter(x, x).size() == 1",
+      message: "each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+      check: (i) => [i.profile, i.serviceAccount, i.namespace].filter((v) => v !== undefined).length === 1,
     },
   ],
 );
 
-export const Quarantine = z
-  .object({
-    meshRootNamespace: dnsLabel()
-      .default(DEFAULT_MESH_ROOT_NAMESPACE)
-      .describe("Istio's root namespace, where a policy applies mesh-wide. Default istio-system."),
-    identities: z
-      .array(QuarantinedIdentity)
-      .max(64)
-      .describe("Identities cut off everywhere, whatever namespaces the policy selects."),
-  })
-  .strict()
-  .describe(
-    "Emergency: a DENY AuthorizationPolicy in the mesh root namespace for these principals, and NetworkPolicy isolation of the quarantined profiles' pods (no ingress, DNS only).",
-  );
+export const Quarantine = withRules(
+  z
+    .object({
+      meshRootNamespace: dnsLabel()
+        .default(DEFAULT_MESH_ROOT_NAMESPACE)
+        .describe("Istio's root namespace, where a policy applies mesh-wide. Default istio-system."),
+      identities: z
+        .array(QuarantinedIdentity)
+        .max(64)
+        .describe("Identities cut off everywhere, whatever namespaces the policy selects."),
+    })
+    .strict()
+    .describe(
+      "Emergency: a DENY AuthorizationPolicy in the mesh root namespace for these principals and namespaces, and NetworkPolicy isolation of the quarantined profiles' pods and of every pod of a quarantined namespace (no ingress, DNS only).",
+    ),
+  [
+    {
+      // The mesh root holds the mesh-wide DENY of the same name, and is no tenant namespace.
+      cel: `self.identities.all(i, !has(i.namespace) || i.namespace != (has(self.meshRootNamespace) ? self.meshRootNamespace : '${DEFAULT_MESH_ROOT_NAMESPACE}'))`,
+      message:
+        "a quarantined namespace cannot be the mesh root namespace: quarantine the identities in it instead",
+      path: ["identities"],
+      check: (q) =>
+        q.identities.every(
+          (i) =>
+            i.namespace === undefined || i.namespace !== (q.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE),
+        ),
+    },
+  ],
+);
 
 export const Admission = z
   .object({

@@ -792,6 +792,42 @@ ${extra}`,
     expect(v.baseline).toEqual(j.baseline);
   });
 
+  it("render and validate show a quarantined namespace: its objects, every profile of it quarantined", () => {
+    const pol = write(
+      "ns-quarantine.yaml",
+      policyYaml(
+        "lockdown",
+        `  quarantine:
+    identities: [{namespace: shop, reason: INC-9}]
+`,
+      ),
+    );
+    const cart = write("cart.yaml", profileYaml("shop", "cart", ""));
+    const api = write("api.yaml", profileYaml("pay", "api", ""));
+    const r = cli("render", cart, api, "--policy", pol, ...NOW);
+    const objs = parseAllDocuments(r.out).map(
+      (d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string }; spec: unknown },
+    );
+    const at = (kind: string, ns: string, name: string) =>
+      objs.find((o) => o.kind === kind && o.metadata.namespace === ns && o.metadata.name === name)?.spec;
+    expect(at("AuthorizationPolicy", "istio-system", "meshward-quarantine")).toEqual({
+      action: "DENY",
+      rules: [{ from: [{ source: { namespaces: ["shop"] } }] }],
+    });
+    expect(at("AuthorizationPolicy", "shop", "meshward-quarantine")).toEqual({ action: "DENY", rules: [{}] });
+    expect(at("NetworkPolicy", "shop", "meshward-quarantine")).toMatchObject({ podSelector: {} });
+    expect(r.out).toContain(
+      "# emergency quarantine (MeshwardPolicy spec.quarantine)\napiVersion: networking.k8s.io/v1",
+    );
+    for (const out of [r, cli("validate", cart, api, "--policy", pol, ...NOW)]) {
+      expect(out.err).toContain(
+        "shop/cart: spec: error: this profile's identity is quarantined by MeshwardPolicy lockdown",
+      );
+      expect(out.err).not.toContain("pay/api: spec: error");
+      expect(out.code).toBe(1);
+    }
+  });
+
   it("adoption in Audit: no namespace default deny rendered; an egress range outside the allowed one is left out", () => {
     const pol = write(
       "adoption.yaml",

@@ -42,6 +42,85 @@ describe("quarantine builders", () => {
     golden("quarantine.golden.yaml", yaml(buildQuarantine([a, b], [cart, worker, other], ctx)));
   });
 
+  it("quarantines a namespace as a whole: root DENY by source, in-namespace DENY and isolation (golden)", () => {
+    const a = policy("emergency", {
+      quarantine: {
+        identities: [{ namespace: "shop", reason: "compromised, INC-9" }, { profile: "pay/api" }],
+      },
+    });
+    const b = policy("ci", { quarantine: { identities: [{ namespace: "ci" }, { namespace: "shop" }] } });
+    golden("quarantine-namespace.golden.yaml", yaml(buildQuarantine([a, b], [cart, worker, other], ctx)));
+  });
+
+  const ref = (o: { kind: string; metadata: { namespace?: string; name: string } }) =>
+    `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+  it.each([
+    [
+      "a profile",
+      { profile: "shop/cart" },
+      ["AuthorizationPolicy/istio-system/meshward-quarantine", "NetworkPolicy/shop/meshward-quarantine-cart"],
+    ],
+    [
+      "a ServiceAccount (only the profiles running as it are isolated)",
+      { serviceAccount: { namespace: "shop", name: "runner" } },
+      [
+        "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "NetworkPolicy/shop/meshward-quarantine-worker",
+      ],
+    ],
+    [
+      "a namespace (every pod, no profile by profile)",
+      { namespace: "shop" },
+      [
+        "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/shop/meshward-quarantine",
+        "NetworkPolicy/shop/meshward-quarantine",
+      ],
+    ],
+    [
+      "a namespace with no profile",
+      { namespace: "empty" },
+      [
+        "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/empty/meshward-quarantine",
+        "NetworkPolicy/empty/meshward-quarantine",
+      ],
+    ],
+  ])("objects for %s", (_, identity, expected) => {
+    const out = buildQuarantine(
+      [policy("p", { quarantine: { identities: [identity] } })],
+      [cart, worker, other],
+      ctx,
+    );
+    expect(out.map(ref)).toEqual(expected);
+  });
+
+  it("denies a namespace's every principal at the root, and everything inside it", () => {
+    const out = buildQuarantine(
+      [policy("p", { quarantine: { identities: [{ namespace: "shop" }, { profile: "pay/api" }] } })],
+      [cart, other],
+      ctx,
+    );
+    const [root, inside, isolation] = out;
+    expect(root?.spec).toEqual({
+      action: "DENY",
+      rules: [
+        { from: [{ source: { principals: ["cluster.local/ns/pay/sa/api"] } }] },
+        { from: [{ source: { namespaces: ["shop"] } }] },
+      ],
+    });
+    // No selector: every workload of the namespace, whatever account or profile it runs as.
+    expect(inside?.spec).toEqual({ action: "DENY", rules: [{}] });
+    expect(isolation?.spec).toMatchObject({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(isolation?.spec).not.toHaveProperty("ingress");
+    // The same DNS-only egress as a quarantined profile's isolation.
+    const api = out.find((o) => o.metadata.name === "meshward-quarantine-api");
+    expect((isolation?.spec as { egress: unknown }).egress).toEqual(
+      (api?.spec as { egress: unknown }).egress,
+    );
+    for (const o of out) expect(o.metadata.labels).toMatchObject({ "meshward.io/scope": "quarantine" });
+  });
+
   it("builds nothing when no identity is quarantined (lifting deletes what was built)", () => {
     expect(
       buildQuarantine([policy("p", { quarantine: { identities: [] } }), policy("q", {})], [cart], ctx),

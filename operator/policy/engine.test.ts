@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
 import { evaluateProfile } from "./engine.ts";
 import { NOW, policy, profile } from "./fixtures.ts";
+import { quarantiningPolicies } from "./quarantine-match.ts";
 import type { PolicyInput, PolicyProfile } from "./types.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";
 
@@ -379,6 +380,7 @@ describe("quarantine", () => {
   it.each([
     ["a profile reference", { profile: "shop/cart" }],
     ["its ServiceAccount", { serviceAccount: { namespace: "shop", name: "cart" } }],
+    ["its namespace", { namespace: "shop" }],
   ])("cuts off a profile named by %s, whatever namespaces the policy selects", (_, identity) => {
     const q = policy("emergency", {
       namespaceSelector: { team: "nobody" },
@@ -391,6 +393,32 @@ describe("quarantine", () => {
     expect(out.effective?.spec.exceptions).toBeUndefined();
     expect(out.baseline).toEqual([]);
     expect(out.findings.at(-1)).toMatchObject({ reason: "Quarantined", mode: "Enforce" });
+  });
+});
+
+describe("quarantine match", () => {
+  const cart = profile("shop/cart", { selector: { app: "cart" } });
+  it.each([
+    ["its namespace", { namespace: "shop" }, ["emergency"]],
+    ["another namespace", { namespace: "shopping" }, []],
+    [
+      "a namespace holding an account of the same name",
+      { serviceAccount: { namespace: "pay", name: "cart" } },
+      [],
+    ],
+    ["another profile of its namespace", { profile: "shop/worker" }, []],
+    ["another account of its namespace", { serviceAccount: { namespace: "shop", name: "runner" } }, []],
+  ])("a profile shop/cart quarantined by %s", (_, identity, expected) => {
+    const q = policy("emergency", { quarantine: { identities: [identity] } });
+    expect(quarantiningPolicies(cart, [q])).toEqual(expected);
+  });
+
+  it("names every policy that quarantines the namespace, once", () => {
+    const a = policy("b-ns", {
+      quarantine: { identities: [{ namespace: "shop" }, { profile: "shop/cart" }] },
+    });
+    const b = policy("a-ns", { quarantine: { identities: [{ namespace: "shop" }] } });
+    expect(quarantiningPolicies(cart, [a, b])).toEqual(["a-ns", "b-ns"]);
   });
 });
 

@@ -1,5 +1,5 @@
-// Which policies quarantine a profile (quarantine is fleet-wide: every policy counts, whatever
-// namespaces it selects). Pure.
+// Which policies quarantine a profile: by reference, by its ServiceAccount or by its namespace
+// (quarantine is fleet-wide: every policy counts, whatever namespaces it selects). Pure.
 import type { MeshwardPolicy } from "../api/policy.ts";
 import { byString, serviceAccountName } from "../builders/meta.ts";
 import type { PolicyProfile } from "./types.ts";
@@ -12,6 +12,7 @@ export function quarantiningPolicies(profile: PolicyProfile, policies: readonly 
       (p.spec.quarantine?.identities ?? []).some(
         (i) =>
           i.profile === ref ||
+          i.namespace === profile.metadata.namespace ||
           (i.serviceAccount?.namespace === profile.metadata.namespace && i.serviceAccount.name === sa),
       ),
     )

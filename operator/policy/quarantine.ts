@@ -1,6 +1,8 @@
 // Emergency quarantine (pure builders): one DENY AuthorizationPolicy per mesh root namespace for the
-// principals of every quarantined identity, and a NetworkPolicy that isolates the pods of each
-// quarantined profile (no ingress, egress to cluster DNS only). Quarantine is fleet-wide: every
+// principals of every quarantined identity and the sources of every quarantined namespace, and a
+// NetworkPolicy that isolates the pods of each quarantined profile (no ingress, egress to cluster DNS
+// only). A quarantined namespace also gets, in itself, a DENY of every request to every workload and
+// a NetworkPolicy isolating every pod: nothing new in it (an account, an unprofiled pod) escapes. Quarantine is fleet-wide: every
 // policy's list counts, whatever namespaces the policy selects. An empty list builds nothing, so
 // lifting a quarantine is deleting what was built (objects carry meshward.io/scope: quarantine).
 import { DEFAULT_MESH_ROOT_NAMESPACE, type MeshwardPolicy } from "../api/policy.ts";
@@ -29,41 +31,83 @@ function meta(name: string, namespace: string): KubeObject["metadata"] {
   return { name, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SCOPE_LABEL]: QUARANTINE_SCOPE } };
 }
 
-/** Quarantined principals by mesh root namespace, and the profiles whose pods are isolated. */
+export interface QuarantineTargets {
+  /** Quarantined principals by mesh root namespace. */
+  principals: Map<string, Set<string>>;
+  /** Quarantined namespaces (denied as sources) by mesh root namespace. */
+  namespaces: Map<string, Set<string>>;
+  /** Profiles whose pods are isolated one by one, sorted by reference. */
+  isolated: Profile[];
+}
+
+function add(m: Map<string, Set<string>>, root: string, value: string): void {
+  const set = m.get(root) ?? new Set<string>();
+  set.add(value);
+  m.set(root, set);
+}
+
+function sorted(set: Set<string> | undefined): string[] {
+  return [...(set ?? [])].sort(byString);
+}
+
+/** What the quarantine of every policy denies and isolates. */
 export function quarantineTargets(
   policies: readonly MeshwardPolicy[],
   profiles: readonly Profile[],
   trustDomain: string,
-): { principals: Map<string, Set<string>>; isolated: Profile[] } {
+): QuarantineTargets {
   const byRef = new Map(profiles.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
   const principals = new Map<string, Set<string>>();
+  const namespaces = new Map<string, Set<string>>();
   const isolated = new Map<string, Profile>();
   for (const policy of policies) {
     const q = policy.spec.quarantine;
     if (!q) continue;
     const root = q.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE;
-    const set = principals.get(root) ?? new Set<string>();
-    principals.set(root, set);
     for (const id of q.identities) {
-      if (id.profile !== undefined) {
+      if (id.namespace !== undefined) {
+        // Its pods are isolated as a whole (podSelector {}), not profile by profile.
+        add(namespaces, root, id.namespace);
+      } else if (id.profile !== undefined) {
         const [ns = "", name = ""] = id.profile.split("/");
         const p = byRef.get(id.profile);
         // A profile not (yet) known: deny the principal it would have with its default account.
-        set.add(principal(trustDomain, ns, p ? serviceAccountName(p) : name));
+        add(principals, root, principal(trustDomain, ns, p ? serviceAccountName(p) : name));
         if (p) isolated.set(id.profile, p);
       } else if (id.serviceAccount) {
         const { namespace, name } = id.serviceAccount;
-        set.add(principal(trustDomain, namespace, name));
+        add(principals, root, principal(trustDomain, namespace, name));
         // Pods cannot be selected by account: isolate the profiles that run as it.
         for (const p of profiles)
           if (p.metadata.namespace === namespace && serviceAccountName(p) === name)
             isolated.set(`${namespace}/${p.metadata.name}`, p);
       }
     }
-    if (set.size === 0) principals.delete(root);
   }
-  const sorted = [...isolated.entries()].sort((a, b) => byString(a[0], b[0])).map(([, p]) => p);
-  return { principals, isolated: sorted };
+  const bySortedRef = [...isolated.entries()].sort((a, b) => byString(a[0], b[0])).map(([, p]) => p);
+  return { principals, namespaces, isolated: bySortedRef };
+}
+
+/** The NetworkPolicy spec that isolates the pods selected: no ingress, egress to cluster DNS only. */
+function isolation(podSelector: { matchLabels?: Record<string, string> }, dns: QuarantineContext["dns"]) {
+  return {
+    podSelector,
+    policyTypes: ["Ingress", "Egress"],
+    egress: [
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: dns.namespace } },
+            podSelector: { matchLabels: { ...dns.podSelector } },
+          },
+        ],
+        ports: [
+          { protocol: "UDP", port: 53 },
+          { protocol: "TCP", port: 53 },
+        ],
+      },
+    ],
+  };
 }
 
 export function buildQuarantine(
@@ -71,18 +115,38 @@ export function buildQuarantine(
   profiles: readonly Profile[],
   ctx: QuarantineContext,
 ): KubeObject[] {
-  const { principals, isolated } = quarantineTargets(policies, profiles, ctx.trustDomain);
+  const { principals, namespaces, isolated } = quarantineTargets(policies, profiles, ctx.trustDomain);
   const out: KubeObject[] = [];
-  for (const root of [...principals.keys()].sort(byString)) {
+  const roots = new Set([...principals.keys(), ...namespaces.keys()]);
+  for (const root of [...roots].sort(byString)) {
+    const rules: object[] = [];
+    const denied = sorted(principals.get(root));
+    if (denied.length > 0) rules.push({ from: [{ source: { principals: denied } }] });
+    // Every principal of the namespace, whatever its ServiceAccount (one created later too).
+    const spaces = sorted(namespaces.get(root));
+    if (spaces.length > 0) rules.push({ from: [{ source: { namespaces: spaces } }] });
     out.push({
       apiVersion: "security.istio.io/v1",
       kind: "AuthorizationPolicy",
       metadata: meta(QUARANTINE_NAME, root),
       // No selector in the root namespace: every workload of the mesh refuses these callers.
-      spec: {
-        action: "DENY",
-        rules: [{ from: [{ source: { principals: [...(principals.get(root) ?? [])].sort(byString) } }] }],
-      },
+      spec: { action: "DENY", rules },
+    });
+  }
+  for (const ns of [...new Set([...namespaces.values()].flatMap((s) => [...s]))].sort(byString)) {
+    // The root cannot select workloads by namespace: in the namespace itself, every workload
+    // refuses every request (a rule with no field matches all).
+    out.push({
+      apiVersion: "security.istio.io/v1",
+      kind: "AuthorizationPolicy",
+      metadata: meta(QUARANTINE_NAME, ns),
+      spec: { action: "DENY", rules: [{}] },
+    });
+    out.push({
+      apiVersion: "networking.k8s.io/v1",
+      kind: "NetworkPolicy",
+      metadata: meta(QUARANTINE_NAME, ns),
+      spec: isolation({}, ctx.dns),
     });
   }
   for (const p of isolated) {
@@ -90,24 +154,7 @@ export function buildQuarantine(
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: meta(`${QUARANTINE_NAME}-${p.metadata.name}`, p.metadata.namespace),
-      spec: {
-        podSelector: { matchLabels: { ...p.spec.selector } },
-        policyTypes: ["Ingress", "Egress"],
-        egress: [
-          {
-            to: [
-              {
-                namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ctx.dns.namespace } },
-                podSelector: { matchLabels: { ...ctx.dns.podSelector } },
-              },
-            ],
-            ports: [
-              { protocol: "UDP", port: 53 },
-              { protocol: "TCP", port: 53 },
-            ],
-          },
-        ],
-      },
+      spec: isolation({ matchLabels: { ...p.spec.selector } }, ctx.dns),
     });
   }
   return out;

@@ -98,6 +98,20 @@ describe("policy status", () => {
     ]);
   });
 
+  it("reports a quarantined namespace that does not exist, not one that does", () => {
+    const p = policy("lockdown", {
+      namespaceSelector: { team: "none" },
+      quarantine: { identities: [{ namespace: "shop" }, { namespace: "ghost" }] },
+    });
+    expect(policyStatus({ policy: p, policies: [p], namespaces, profiles, now: NOW }).problems).toEqual([
+      {
+        path: "spec.quarantine.identities[1].namespace",
+        message:
+          "namespace ghost does not exist: its principals are denied mesh-wide, and its DENY and isolation are created when it appears; check the name",
+      },
+    ]);
+  });
+
   it("warns about a key pattern that opens every namespace's keys", () => {
     const p = policy("loose", {
       guardrails: { secrets: { mode: "Enforce", stores: [{ name: "vault", keys: ["*"] }] } },
@@ -159,7 +173,24 @@ describe("validatePolicy (TypeScript twins of the CRD's rules)", () => {
     ],
     [
       { quarantine: { identities: [{ profile: "a/b", serviceAccount: { namespace: "a", name: "b" } }] } },
-      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile or serviceAccount",
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [
+      { quarantine: { identities: [{ namespace: "shop", profile: "shop/cart" }] } },
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [
+      { quarantine: { identities: [{ reason: "INC-1" }] } },
+      "spec.quarantine.identities[0]: each quarantined identity sets exactly one of profile, serviceAccount or namespace",
+    ],
+    [{ quarantine: { identities: [{ namespace: "Shop" }] } }, "spec.quarantine.identities[0].namespace:"],
+    [
+      { quarantine: { identities: [{ namespace: "shop" }, { namespace: "istio-system" }] } },
+      "spec.quarantine.identities: a quarantined namespace cannot be the mesh root namespace",
+    ],
+    [
+      { quarantine: { meshRootNamespace: "mesh", identities: [{ namespace: "mesh" }] } },
+      "spec.quarantine.identities: a quarantined namespace cannot be the mesh root namespace",
     ],
     [
       {
@@ -188,6 +219,17 @@ describe("validatePolicy (TypeScript twins of the CRD's rules)", () => {
     ]);
     for (const raw of [null, 1, [], {}, { ...base, spec: 5 }]) expect(validatePolicy(raw).ok).toBe(false);
   });
+
+  it.each([[{ namespace: "shop" }], [{ namespace: "istio-system" }, "mesh"]])(
+    "accepts a namespace identity %j that is not the mesh root",
+    (identity, root?: string) => {
+      const r = validatePolicy({
+        ...base,
+        spec: { quarantine: { ...(root ? { meshRootNamespace: root } : {}), identities: [identity] } },
+      });
+      expect(r.ok ? [] : r.problems).toEqual([]);
+    },
+  );
 
   it("applies defaults", () => {
     const r = validatePolicy({

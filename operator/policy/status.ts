@@ -138,6 +138,11 @@ export function policyStatus(input: PolicyStatusInput): PolicyStatusResult {
         path: `spec.quarantine.identities[${i}].profile`,
         message: `ServiceSecurityProfile ${q.profile} does not exist: only its principal would be denied if it appears; check the name`,
       });
+    if (q.namespace !== undefined && !input.namespaces.some((n) => n.name === q.namespace))
+      problems.push({
+        path: `spec.quarantine.identities[${i}].namespace`,
+        message: `namespace ${q.namespace} does not exist: its principals are denied mesh-wide, and its DENY and isolation are created when it appears; check the name`,
+      });
   });
   (policy.spec.guardrails?.secrets?.stores ?? []).forEach((s, i) =>
     s.keys.forEach((k, j) => {

@@ -38,6 +38,7 @@ import {
   policyEventKeys,
   policyStatusKeys,
   profileEventKeys,
+  quarantinedNamespaceKeys,
   ReferenceIndex,
 } from "./mapping.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
@@ -293,7 +294,10 @@ export class Controller {
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
       for (const k of keys) this.queue.add(k);
-      if (keys.length > 0) this.policyStatuses();
+      // A quarantined namespace that appears: its objects, and the policy no longer says it is missing.
+      const quarantined = type === "add" ? quarantinedNamespaceKeys(type, obj, this.policies.list()) : [];
+      for (const k of quarantined) this.queue.add(k);
+      if (keys.length > 0 || quarantined.length > 0) this.policyStatuses();
     });
     for (const inf of this.children.values()) {
       inf.on((_type, obj, old) => {

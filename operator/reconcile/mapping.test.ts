@@ -2,7 +2,14 @@
 // enqueues nothing; the reference index follows spec changes.
 import { describe, expect, it } from "vitest";
 import type { KubeObjectLike } from "../runtime/client.ts";
-import { childEventKeys, profileEventKeys, ReferenceIndex } from "./mapping.ts";
+import { QUARANTINE_KEY } from "./keys.ts";
+import {
+  childEventKeys,
+  policyEventKeys,
+  profileEventKeys,
+  quarantinedNamespaceKeys,
+  ReferenceIndex,
+} from "./mapping.ts";
 
 const child = (owner: string, label = owner): KubeObjectLike => ({
   metadata: {
@@ -59,5 +66,46 @@ describe("profileEventKeys", () => {
     expect([...refs.referrers("ns/c")]).toEqual(["ns/a"]);
     profileEventKeys(refs, "delete", profile("a", 2, ["c"]), profile("a", 2, ["c"]));
     expect([...refs.referrers("ns/c")]).toEqual([]);
+  });
+});
+
+describe("policyEventKeys (a change to the quarantine alone)", () => {
+  const inNs: Record<string, string[]> = { shop: ["cart", "worker"], pay: ["api"] };
+  const ctx = {
+    namespaces: () => [],
+    profilesIn: (ns: string) => (inNs[ns] ?? []).map((name) => ({ metadata: { name, namespace: ns } })),
+  };
+  const pol = (identities: unknown[]): KubeObjectLike =>
+    ({ metadata: { name: "p" }, spec: { quarantine: { identities } } }) as KubeObjectLike;
+
+  it.each([
+    ["a profile", [{ profile: "pay/api" }], ["pay/api"]],
+    [
+      "a ServiceAccount: every profile of its namespace",
+      [{ serviceAccount: { namespace: "shop", name: "x" } }],
+      ["shop/cart", "shop/worker"],
+    ],
+    ["a namespace: every profile of it", [{ namespace: "shop" }], ["shop/cart", "shop/worker"]],
+    ["a namespace with no profile", [{ namespace: "empty" }], []],
+  ])("quarantining %s reaches the quarantine and those profiles, on and off", (_, identities, profiles) => {
+    const on = policyEventKeys("update", pol(identities), pol([]), ctx);
+    const off = policyEventKeys("update", pol([]), pol(identities), ctx);
+    for (const keys of [on, off]) expect([...keys].sort()).toEqual([QUARANTINE_KEY, ...profiles].sort());
+  });
+});
+
+describe("quarantinedNamespaceKeys", () => {
+  const pol = (identities: unknown[]): KubeObjectLike =>
+    ({ metadata: { name: "p" }, spec: { quarantine: { identities } } }) as KubeObjectLike;
+  const ns = (name: string): KubeObjectLike => ({ metadata: { name } });
+  it.each([
+    ["add", "shop", [pol([{ namespace: "shop" }])], [QUARANTINE_KEY]],
+    ["add", "shop", [pol([{ profile: "pay/api" }]), pol([{ namespace: "shop" }])], [QUARANTINE_KEY]],
+    ["add", "pay", [pol([{ namespace: "shop" }])], []],
+    ["add", "shop", [pol([{ serviceAccount: { namespace: "shop", name: "x" } }])], []],
+    ["update", "shop", [pol([{ namespace: "shop" }])], []],
+    ["delete", "shop", [pol([{ namespace: "shop" }])], []],
+  ] as const)("%s of namespace %s", (type, name, policies, expected) => {
+    expect(quarantinedNamespaceKeys(type, ns(name), policies)).toEqual(expected);
   });
 });

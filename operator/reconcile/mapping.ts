@@ -179,6 +179,25 @@ export function namespaceEventKeys(
   return keys.length > 1 ? keys : [];
 }
 
+/**
+ * Keys for a namespace that appears: the quarantine's, when a policy quarantines that namespace, so
+ * its DENY and isolation (refused while it did not exist) are created at once, not after a backoff.
+ */
+export function quarantinedNamespaceKeys(
+  type: InformerEventType,
+  obj: KubeObjectLike,
+  policies: Iterable<KubeObjectLike>,
+): string[] {
+  const ns = obj.metadata?.name;
+  if (type !== "add" || !ns) return [];
+  for (const p of policies) {
+    const ids = specOf(p)?.quarantine?.identities;
+    if (Array.isArray(ids) && (ids as unknown[]).some((id) => isRecord(id) && id.namespace === ns))
+      return [QUARANTINE_KEY];
+  }
+  return [];
+}
+
 interface PolicyShape {
   namespaceSelector?: unknown;
   guardrails?: unknown;
@@ -192,7 +211,7 @@ function specOf(o: KubeObjectLike | undefined): PolicyShape | undefined {
   return isRecord(spec) ? (spec as PolicyShape) : undefined;
 }
 
-/** Profile keys a quarantine names (by profile, or every profile of a ServiceAccount's namespace). */
+/** Profile keys a quarantine names (by profile, or every profile of a ServiceAccount's or quarantined namespace). */
 function quarantinedKeys(
   spec: PolicyShape | undefined,
   profilesIn: (namespace: string) => Iterable<KubeObjectLike>,
@@ -203,9 +222,10 @@ function quarantinedKeys(
   for (const id of ids as unknown[]) {
     if (!isRecord(id)) continue;
     if (typeof id.profile === "string") out.push(id.profile);
-    else if (isRecord(id.serviceAccount) && isName(id.serviceAccount.namespace)) {
-      const ns = id.serviceAccount.namespace;
-      for (const p of profilesIn(ns)) out.push(`${ns}/${p.metadata?.name ?? ""}`);
+    else {
+      // A ServiceAccount's profiles are in its namespace; a namespace's are all of them.
+      const ns = isRecord(id.serviceAccount) ? id.serviceAccount.namespace : id.namespace;
+      if (isName(ns)) for (const p of profilesIn(ns)) out.push(`${ns}/${p.metadata?.name ?? ""}`);
     }
   }
   return out;

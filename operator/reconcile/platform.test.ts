@@ -205,6 +205,46 @@ describe("quarantine", () => {
     expect(cond(cluster, "shop/cart", "Ready")?.status).toBe("True");
   });
 
+  it("quarantines a namespace: root DENY by source, DENY and isolation inside, lifted on removal", async () => {
+    const { cluster, r } = setup();
+    const spec = { selector: { app: "cart" }, ingress: [{ from: [{ namespace: "web" }] }] };
+    cluster.putProfile("shop", "cart", spec);
+    cluster.putProfile("pay", "api", { selector: { app: "api" } });
+    await r.reconcile("shop/cart");
+    const written = cluster.objects.get("AuthorizationPolicy/shop/cart")?.spec;
+    expect(written).toBeDefined();
+    cluster.putPolicy("emergency", { quarantine: { identities: [{ namespace: "shop" }] } });
+    await r.reconcile(QUARANTINE_KEY);
+    await r.reconcile("shop/cart");
+    await r.reconcile("pay/api");
+    expect(cluster.objects.get("AuthorizationPolicy/istio-system/meshward-quarantine")?.spec).toEqual({
+      action: "DENY",
+      rules: [{ from: [{ source: { namespaces: ["shop"] } }] }],
+    });
+    expect(cluster.objects.get("AuthorizationPolicy/shop/meshward-quarantine")?.spec).toEqual({
+      action: "DENY",
+      rules: [{}],
+    });
+    expect(cluster.objects.get("NetworkPolicy/shop/meshward-quarantine")?.spec).toMatchObject({
+      podSelector: {},
+    });
+    expect(status(cluster, "shop/cart")?.policy?.quarantinedBy).toEqual(["emergency"]);
+    expect(cond(cluster, "shop/cart", "Ready")).toMatchObject({ status: "False", reason: "Quarantined" });
+    expect(cond(cluster, "pay/api", "Ready")?.status).toBe("True");
+
+    cluster.putPolicy("emergency", { quarantine: { identities: [] } });
+    await r.reconcile(QUARANTINE_KEY);
+    await r.reconcile("shop/cart");
+    for (const k of [
+      "AuthorizationPolicy/istio-system/meshward-quarantine",
+      "AuthorizationPolicy/shop/meshward-quarantine",
+      "NetworkPolicy/shop/meshward-quarantine",
+    ])
+      expect(cluster.objects.has(k), k).toBe(false);
+    expect(cond(cluster, "shop/cart", "Ready")?.status).toBe("True");
+    expect(cluster.objects.get("AuthorizationPolicy/shop/cart")?.spec).toEqual(written);
+  });
+
   it("leaves a foreign object with the quarantine's name alone", async () => {
     const { cluster, r } = setup();
     cluster.putForeign("AuthorizationPolicy", "istio-system", "meshward-quarantine", {

@@ -1,5 +1,6 @@
 // The platform's fleet-wide work (operator/policy): the quarantine objects (one DENY per mesh root
-// namespace, an isolating NetworkPolicy per quarantined profile) and each MeshwardPolicy's status.
+// namespace, an isolating NetworkPolicy per quarantined profile, a DENY and an isolating NetworkPolicy
+// in each quarantined namespace) and each MeshwardPolicy's status.
 // Quarantine objects have no owner reference: they are ours by label (scope: quarantine), found
 // through the cache index under QUARANTINE_KEY, and deleted when no policy asks for them.
 import { PolicyStatus as PolicyStatusSchema, type PolicyStatus } from "../api/policy.ts";
