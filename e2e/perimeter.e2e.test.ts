@@ -552,6 +552,14 @@ describe("what is admitted is seen", () => {
       "ExternalSecret audited, not created by meshward, widens what this profile declares",
     );
     await waitEvent(admin, team, "Widened", "not created by meshward");
+    // …and on the policy that governs the namespace, whatever its perimeter mode.
+    await waitFor("the widened profile on the policy's status", async () => {
+      const mwp = await getOrUndefined<{ status?: { widened?: { count: number; profiles: string[] } } }>(
+        admin,
+        resourcePath(POLICIES, undefined, POLICY),
+      );
+      return mwp?.status?.widened?.profiles.includes(`${team}/shop`) ?? false;
+    });
     expect(
       await operator?.metric("meshward_profile_widened", {
         namespace: team,

@@ -464,6 +464,19 @@ export const PolicyStatus = z
       .optional()
       .describe("What is wrong: contradictions with other policies, approvals of missing profiles."),
     perimeter: PerimeterStatus.optional().describe("The perimeter's exemptions and which are in force."),
+    widened: z
+      .object({
+        count: z.number().int().min(0).describe("Profiles in the governed namespaces with Widened=True."),
+        profiles: z
+          .array(z.string().max(127))
+          .max(64)
+          .describe("Those profiles as <namespace>/<name>, sorted (the first 64)."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "Profiles that objects meshward did not create widen (their Widened condition names the objects), whatever the perimeter's mode.",
+      ),
   })
   .strict();
 

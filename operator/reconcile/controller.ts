@@ -33,6 +33,7 @@ import {
 import {
   childEventKeys,
   foreignEventKeys,
+  widenedChanged,
   namespaceEventKeys,
   overlapPeerKeys,
   policyEventKeys,
@@ -274,6 +275,8 @@ export class Controller {
       } else {
         this.reconciler.observed(key);
       }
+      // A profile's Widened condition is counted in the policies' status.
+      if (type === "update" && widenedChanged(obj, old) && this.policies.size > 0) this.policyStatuses();
       if (keys.length === 0) return;
       for (const k of keys) this.queue.add(k);
       // Which of two overlapping profiles keeps the pods, and what a quarantine isolates, may change.

@@ -1,6 +1,7 @@
 // Event mapping: which work-queue keys an informer event concerns. A child maps to its owning
 // profile (both the old and the new owner when an update moved it) or to its namespace for the
 // shared default deny; a profile maps to itself, its namespace and the profiles that reference it.
+import { WIDENED } from "../perimeter/condition.ts";
 import { PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import { parseServiceRef } from "../builders/references.ts";
 import { QUARANTINE_SCOPE } from "../policy/quarantine.ts";
@@ -286,4 +287,16 @@ export function foreignEventKeys(
   const ns = obj.metadata?.namespace;
   if (!ns) return [];
   return profilesIn(ns).map((p) => `${ns}/${p.metadata?.name ?? ""}`);
+}
+
+function widenedOf(o: KubeObjectLike | undefined): string | undefined {
+  const conditions = (o as { status?: { conditions?: unknown } } | undefined)?.status?.conditions;
+  if (!Array.isArray(conditions)) return undefined;
+  return (conditions as { type?: unknown; status?: unknown }[]).find((c) => c?.type === WIDENED)?.status as
+    string | undefined;
+}
+
+/** Whether a profile's Widened condition changed status (the policies' status counts them). */
+export function widenedChanged(obj: KubeObjectLike, old: KubeObjectLike | undefined): boolean {
+  return widenedOf(obj) !== widenedOf(old);
 }

@@ -327,4 +327,37 @@ describe("adoption", () => {
     expect(await r.reconcile("shared")).toBeUndefined();
     expect(recorded.filter((e) => e.reason === "AdoptionAudit")).toHaveLength(1);
   });
+  it("a policy's status names the governed profiles that foreign objects widen, and the exemptions in force", async () => {
+    const { cluster, r } = setup();
+    cluster.namespaceLabelsMap.set("shop", { tier: "prod" });
+    cluster.namespaceLabelsMap.set("lab", {});
+    cluster.putPolicy("prod", {
+      namespaceSelector: { tier: "prod" },
+      perimeter: {
+        mode: "Deny",
+        exemptions: [
+          {
+            namespace: "shop",
+            kind: "NetworkPolicy",
+            name: "legacy",
+            expires: "2026-11-21T00:00:00Z",
+            ticket: "SEC-1",
+          },
+        ],
+      },
+    });
+    const widened = {
+      conditions: [{ type: "Widened", status: "True", reason: "ForeignPolicy", message: "m" }],
+    };
+    cluster.putProfile("shop", "cart", { selector: { app: "cart" } });
+    cluster.putProfile("lab", "toy", { selector: { app: "toy" } });
+    for (const key of ["shop/cart", "lab/toy"])
+      (cluster.profilesMap.get(key) as { status?: unknown }).status = widened;
+    const result = await r.reconcile(policyKey("prod"));
+    const written = cluster.policiesMap.get("prod") as { status?: Record<string, unknown> };
+    expect(written.status?.widened).toEqual({ count: 1, profiles: ["shop/cart"] });
+    expect(written.status?.perimeter).toMatchObject({ active: ["NetworkPolicy/shop/legacy"] });
+    // Written again when the exemption ends.
+    expect(result).toEqual({ requeueAfterMs: 86_400_000 + 1000 });
+  });
 });

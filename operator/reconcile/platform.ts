@@ -10,6 +10,7 @@ import { byString, type KubeObject } from "../builders/meta.ts";
 import { buildQuarantine, QUARANTINE_SCOPE } from "../policy/quarantine.ts";
 import { selects } from "../policy/selectors.ts";
 import { policyStatus } from "../policy/status.ts";
+import { WIDENED } from "../perimeter/condition.ts";
 import { perimeterStatus } from "../perimeter/exemptions.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
@@ -143,6 +144,9 @@ export class PlatformReconciler {
       const labels = new Map([...this.cluster.namespaces()].map((n) => [n.name, n.labels]));
       const perimeter = perimeterStatus(checked.policy, now, (ns) => selects(selector, labels.get(ns) ?? {}));
       if (perimeter.nextChangeMs !== undefined) requeueAfterMs = perimeter.nextChangeMs + 1000;
+      const widened = widenedProfiles(this.cluster.allProfiles(), (ns) =>
+        selects(selector, labels.get(ns) ?? {}),
+      );
       next = {
         observedGeneration: generation,
         namespaceCount: r.namespaceCount,
@@ -156,6 +160,7 @@ export class PlatformReconciler {
         ),
         problems: r.problems,
         ...(perimeter.status && { perimeter: perimeter.status }),
+        ...(widened.count > 0 && { widened }),
       };
     }
     const result = requeueAfterMs === undefined ? undefined : { requeueAfterMs };
@@ -163,6 +168,26 @@ export class PlatformReconciler {
     await this.cluster.applyPolicyStatus(name, next);
     return result;
   }
+}
+
+/** The governed profiles whose cached status says Widened=True, sorted, the first 64 named. */
+function widenedProfiles(
+  profiles: Iterable<KubeObjectLike>,
+  governed: (namespace: string) => boolean,
+): { count: number; profiles: string[] } {
+  const keys: string[] = [];
+  for (const p of profiles) {
+    const ns = p.metadata?.namespace ?? "";
+    const conditions = (p as { status?: { conditions?: unknown } }).status?.conditions;
+    const widened =
+      Array.isArray(conditions) &&
+      conditions.some(
+        (c: { type?: unknown; status?: unknown }) => c?.type === WIDENED && c.status === "True",
+      );
+    if (widened && governed(ns)) keys.push(`${ns}/${p.metadata?.name ?? ""}`);
+  }
+  keys.sort(byString);
+  return { count: keys.length, profiles: keys.slice(0, 64) };
 }
 
 function id(o: KubeObject): string {
