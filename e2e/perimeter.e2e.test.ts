@@ -315,6 +315,24 @@ afterAll(async () => {
   for (const ns of [team, other, opNs]) if (ns) await deleteNamespace(admin, ns);
 });
 
+describe("the perimeter's admission policies", () => {
+  it("are type-checked by the API server without a warning", async () => {
+    for (const o of perimeter.filter((x) => x.kind === "ValidatingAdmissionPolicy")) {
+      const vap = await waitFor(`${o.metadata.name} observed`, async () => {
+        const v = await admin.get<{
+          metadata: { generation: number };
+          status?: {
+            observedGeneration?: number;
+            typeChecking?: { expressionWarnings?: { fieldRef: string; warning: string }[] };
+          };
+        }>(vapPath(o));
+        return v.status?.observedGeneration === v.metadata.generation ? v : undefined;
+      });
+      expect(vap.status?.typeChecking?.expressionWarnings ?? [], o.metadata.name).toEqual([]);
+    }
+  });
+});
+
 describe("a tenant with edit, perimeter in Deny", () => {
   it("cannot undo the default deny with its own allow-all NetworkPolicy", async () => {
     const a = await tenant("POST", resourcePath(NETPOL, team), allowAll("allow-all"));
