@@ -389,8 +389,17 @@ describe("a tenant with edit, perimeter in Deny", () => {
   });
 
   it("may write the object the platform exempted, and only that one", async () => {
+    const exemptionMessage = async () =>
+      (
+        await getOrUndefined<{ status?: { perimeter?: { exemptions?: { message?: string }[] } } }>(
+          admin,
+          resourcePath(POLICIES, undefined, POLICY),
+        )
+      )?.status?.perimeter?.exemptions?.[0]?.message ?? "";
+    expect(await exemptionMessage()).toContain(`no NetworkPolicy legacy-allow exists in ${team} yet`);
     const a = await tenant("POST", resourcePath(NETPOL, team), allowAll("legacy-allow"));
     expect(a.status).toBe(201);
+    await waitFor("the exemption's object seen", async () => !(await exemptionMessage()).includes("yet"));
     expect(await exists(NETPOL, team, "legacy-allow")).toBe(true);
     expect((await tenant("DELETE", resourcePath(NETPOL, team, "legacy-allow"))).status).toBe(200);
     expect((await tenant("POST", resourcePath(NETPOL, team), allowAll("legacy-allow-2"))).status).toBe(403);

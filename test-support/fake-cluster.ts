@@ -183,6 +183,11 @@ export class FakeCluster implements Cluster {
       skipped: 0,
     };
   }
+  foreignExists(_kind: string, ns: string, name: string) {
+    const all = this.foreignObjects.get(ns);
+    if (!all) return false;
+    return Object.values(all).some((xs: readonly { name: string }[]) => xs.some((x) => x.name === name));
+  }
   /** Namespaces being deleted. */
   terminating = new Set<string>();
   namespaceTerminating(ns: string) {

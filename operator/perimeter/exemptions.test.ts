@@ -64,4 +64,26 @@ describe("perimeterStatus", () => {
     expect(r.status?.active).toEqual([]);
     expect(r.nextChangeMs).toBeUndefined();
   });
+  it("an exemption for an object that does not exist stays in force and says so", () => {
+    const p = policy({ mode: "Deny", exemptions: [exemption("typo", "2026-12-08T00:00:00Z")] });
+    const missing = perimeterStatus(
+      p,
+      now,
+      () => true,
+      () => false,
+    );
+    expect(missing.status?.active).toEqual(["NetworkPolicy/shop/typo"]);
+    expect(missing.status?.exemptions?.[0]?.message).toContain(
+      "no NetworkPolicy typo exists in shop yet (check the name if one should)",
+    );
+    for (const exists of [true, undefined])
+      expect(
+        perimeterStatus(
+          p,
+          now,
+          () => true,
+          () => exists,
+        ).status?.exemptions?.[0]?.message,
+      ).not.toContain("exists");
+  });
 });

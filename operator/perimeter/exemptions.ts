@@ -16,11 +16,15 @@ export interface PerimeterStatusResult {
 /**
  * Which exemptions are in force at `now`, and when that changes. `governed` tells whether the
  * policy selects a namespace; an exemption elsewhere is listed with a message but never active.
+ * `exists` tells whether the exempted object is there (undefined: a kind the operator does not
+ * cache); an exemption for a missing object stays in force (it is how the object gets created) and
+ * says so, in case the name is mistyped.
  */
 export function perimeterStatus(
   policy: MeshwardPolicy,
   now: Date,
   governed: (namespace: string) => boolean,
+  exists: (e: PerimeterExemption) => boolean | undefined = () => undefined,
 ): PerimeterStatusResult {
   const exemptions = policy.spec.perimeter?.exemptions;
   if (!policy.spec.perimeter) return { status: undefined, nextChangeMs: undefined };
@@ -39,10 +43,14 @@ export function perimeterStatus(
       };
     active.push(key);
     next = next === undefined ? left : Math.min(next, left);
+    const missing =
+      exists(e) === false
+        ? `; no ${e.kind} ${e.name} exists in ${e.namespace} yet (check the name if one should)`
+        : "";
     return {
       key,
       state: "Active" as const,
-      message: `tenants may write it until ${e.expires} (ticket ${e.ticket})`,
+      message: `tenants may write it until ${e.expires} (ticket ${e.ticket})${missing}`,
     };
   });
   return {

@@ -18,7 +18,7 @@ import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
 import { CHILD_KINDS, type ChildKind, CRDS, NAMESPACES, POLICIES, PROFILES } from "./kinds.ts";
 import { apiWrites } from "./api-writes.ts";
-import { foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
+import { foreignExists, foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import {
   BY_NAMESPACE,
   type CacheReads,
@@ -197,6 +197,7 @@ export class Controller {
       {
         ...this.reads,
         foreign: (ns) => foreignIn(foreign, ns),
+        foreignExists: (kind, ns, name) => foreignExists(foreign, kind, ns, name),
         ...apiWrites(this.client, () => this.term.signal),
       },
       {
@@ -309,8 +310,10 @@ export class Controller {
     }
     // A foreign object may widen any profile of its namespace.
     for (const inf of this.foreign.values()) {
-      inf.on((_type, obj) => {
+      inf.on((type, obj) => {
         for (const k of foreignEventKeys(obj, this.profilesIn)) this.queue.add(k);
+        // An exemption's status says whether its object exists.
+        if (type !== "update" && this.policies.size > 0) this.policyStatuses();
       });
     }
   }

@@ -88,3 +88,16 @@ export function foreignIn(
     skipped: np.skipped + ap.skipped + pa.skipped + ra.skipped + es.skipped,
   };
 }
+
+/** Whether the foreign object exists; undefined for a kind with no foreign cache (or not served). */
+export function foreignExists(
+  informers: ReadonlyMap<ChildKind, NamespacedInformers<KubeObjectLike>>,
+  kind: string,
+  namespace: string,
+  name: string,
+): boolean | undefined {
+  for (const [k, inf] of informers)
+    if (k.resource.kind === kind)
+      return inf.state === "absent" ? undefined : inf.get(namespace, name) !== undefined;
+  return undefined;
+}

@@ -142,7 +142,12 @@ export class PlatformReconciler {
       });
       const selector = checked.policy.spec.namespaceSelector ?? {};
       const labels = new Map([...this.cluster.namespaces()].map((n) => [n.name, n.labels]));
-      const perimeter = perimeterStatus(checked.policy, now, (ns) => selects(selector, labels.get(ns) ?? {}));
+      const perimeter = perimeterStatus(
+        checked.policy,
+        now,
+        (ns) => selects(selector, labels.get(ns) ?? {}),
+        (e) => this.cluster.foreignExists(e.kind, e.namespace, e.name),
+      );
       if (perimeter.nextChangeMs !== undefined) requeueAfterMs = perimeter.nextChangeMs + 1000;
       const widened = widenedProfiles(this.cluster.allProfiles(), (ns) =>
         selects(selector, labels.get(ns) ?? {}),

@@ -81,6 +81,8 @@ export interface Cluster {
   ownedByKey(kind: ChildKind, key: string): KubeObjectLike[];
   /** Objects of the namespace that meshward did not create, as the widening decision takes them. */
   foreign(namespace: string): { objects: ForeignObjects; skipped: number };
+  /** Whether a foreign object of `kind` exists; undefined for a kind that is not cached. */
+  foreignExists(kind: string, namespace: string, name: string): boolean | undefined;
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
   pods(namespace: string): Promise<{ name: string; labels: Readonly<Record<string, string>> }[]>;
   applyPolicyStatus(name: string, status: PolicyStatus): Promise<void>;
