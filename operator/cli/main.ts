@@ -12,7 +12,7 @@ import { version } from "../version.ts";
 import { isError } from "../api/validate.ts";
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
-import { escapeControls } from "./escape.ts";
+import { escapeControls } from "../api/escape.ts";
 import { loadProfiles } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels } from "./policy.ts";
 import { render } from "./render.ts";

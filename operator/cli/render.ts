@@ -12,7 +12,7 @@ import {
   type KubeObject,
 } from "../builders/index.ts";
 import type { NamespaceDecision } from "../policy/fleet.ts";
-import { escapeControls } from "./escape.ts";
+import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadedProfile } from "./load.ts";
 import type { BaselineEntry } from "./policy.ts";
 

@@ -4,7 +4,7 @@
 // messages and reasons come from tenants and must not reach a terminal raw.
 import { isError } from "../api/validate.ts";
 import type { CheckResult } from "./check.ts";
-import { escapeControls } from "./escape.ts";
+import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
 import { type BaselineEntry, baselineJson } from "./policy.ts";
 

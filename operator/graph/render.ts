@@ -9,7 +9,7 @@ import {
   isOneSided,
   oneSidedNote,
 } from "./fleet.ts";
-import { escapeControls } from "../cli/escape.ts";
+import { escapeControls } from "../api/escape.ts";
 import { svg } from "./svg.ts";
 
 export type GraphFormat = "mermaid" | "dot" | "svg";

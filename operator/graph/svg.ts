@@ -2,7 +2,7 @@
 // callers that are not profiles (a namespace, a service account, a CIDR) grey pills, references to
 // profiles that were not given dashed boxes. Edges go from caller to callee with their ports and
 // requests; one-sided edges (denied at run time) are dashed and red. A legend explains the marks.
-import { escapeControls } from "../cli/escape.ts";
+import { escapeControls } from "../api/escape.ts";
 import { edgeLabel, type FleetGraph, type GraphEdge, isOneSided, oneSidedNote } from "./fleet.ts";
 import { labelLines, labelWidth, type Layout, layout, type Placed } from "./layout.ts";
 

@@ -140,6 +140,20 @@ describe("findWidening", () => {
     expect(w.findings[0]?.example.length).toBe(MAX_EXAMPLE);
     expect(w.findings[0]?.example.endsWith("…")).toBe(true);
   });
+
+  it("escapes control characters a tenant put in a key", () => {
+    const w = findWidening(
+      input([
+        obj("ExternalSecret", "ansi", {
+          secretStoreRef: { kind: "ClusterSecretStore", name: "vault" },
+          data: [{ secretKey: "p", remoteRef: { key: "orders/\u001b[2J\r\u202eevil" } }],
+        }),
+      ]),
+    );
+    const example = w.findings[0]?.example ?? "";
+    expect(example).toContain("orders/\\x1b[2J\\r\\u202eevil");
+    expect(example).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+  });
 });
 
 describe("widenedCondition", () => {

@@ -7,6 +7,7 @@
 // PeerAuthentication, RequestAuthentication), secrets.ts (ExternalSecret, against the governing
 // MeshwardPolicies' secrets guardrail). Findings are sorted by kind and name and capped, so a
 // tenant cannot grow a profile's status by writing objects.
+import { escapeControls } from "../api/escape.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";
 import type { Profile } from "../api/schema.ts";
 import type { BuildContext } from "../builders/context.ts";
@@ -45,7 +46,9 @@ export const MAX_FINDINGS = 8;
 /** An example longer than this is cut (names, keys and label values come from tenants). */
 export const MAX_EXAMPLE = 300;
 
-function clip(s: string): string {
+/** Keys, names and label values come from tenants: no control character reaches a terminal. */
+function clip(raw: string): string {
+  const s = escapeControls(raw);
   return s.length > MAX_EXAMPLE ? `${s.slice(0, MAX_EXAMPLE - 1)}…` : s;
 }
 
