@@ -475,6 +475,7 @@ async function main(): Promise<void> {
       "",
     ),
     row(`Operator: start → all ${N} profiles Ready (s)`, results.operatorSeconds ?? "", ""),
+    row("… of which process start → ready (caches listed, lease held) (s)", results.startSeconds ?? "", ""),
     ...(FOREIGN > 0
       ? [
           row(
@@ -484,7 +485,6 @@ async function main(): Promise<void> {
           ),
         ]
       : []),
-    row("… of which process start → ready (caches listed, lease held) (s)", results.startSeconds ?? "", ""),
     row(
       ROUNDS > 1 ? `Ratio operator / floor (median of ${ROUNDS} rounds)` : "Ratio operator / floor",
       Number(results.ratio).toFixed(2),
