@@ -2,7 +2,7 @@
 // --use-kubeconfig). Writes its section of docs/benchmarks.md. Not a test: it reports figures and targets.
 //
 //   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100] [--quarantine 5]
-//                    [--quiet-minutes 10] [--concurrency 4] [--rounds 1] [--ratio-only]
+//                    [--quiet-minutes 10] [--concurrency 4] [--rounds 1] [--foreign 0] [--ratio-only]
 //                    [--out docs/benchmarks.md]
 import * as os from "node:os";
 import * as path from "node:path";
@@ -32,6 +32,7 @@ import {
   watchReady,
 } from "./lib.ts";
 import { measureQuarantine, summary } from "./quarantine.ts";
+import { createForeign, foreignObjects, widenedProfiles } from "./foreign.ts";
 import { commandOptions, fleetOptions, KEEP_TESTBED } from "./args.ts";
 import { writeSection } from "./section.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
@@ -63,6 +64,11 @@ const args = commandOptions(
       min: 1,
       help: "floor and operator rounds on fresh fleets, which goes first alternating (the last round's floor goes first); the ratio is the median of the rounds'",
     },
+    foreign: {
+      type: "number",
+      default: 0,
+      help: "objects meshward did not create (NetworkPolicies, ExternalSecrets, AuthorizationPolicies) spread over each fleet's namespaces before the clock starts",
+    },
     out: {
       type: "string",
       default: path.join(ROOT, "docs/benchmarks.md"),
@@ -88,6 +94,7 @@ const {
   "quiet-minutes": QUIET_MIN,
   concurrency: CONC,
   rounds: ROUNDS,
+  foreign: FOREIGN,
 } = args;
 /** The idle RSS is read this long after the last profile was Ready. */
 const IDLE_RSS_MINUTES = 3;
@@ -211,10 +218,22 @@ async function main(): Promise<void> {
   /** ", server CPU N s" for the log, or nothing where the bench cannot see the server's processes. */
   const serverNote = (ms: number | undefined) =>
     ms === undefined ? "" : `, server CPU ${(ms / 1000).toFixed(1)}s`;
+  /**
+   * The foreign objects of a fresh fleet, untimed. The floor's fleet gets them too, though the floor
+   * never reads them: both phases then run on a cluster holding as many objects (etcd, the API
+   * server's watch caches), so the ratio is the operator's cost of caching them and deciding on them.
+   */
+  const addForeign = async (f: Fleet) => {
+    if (FOREIGN === 0) return;
+    const { objects, widened } = foreignObjects(f, FOREIGN);
+    log(`creating ${FOREIGN} foreign objects (${widened.size} profiles to be Widened)…`);
+    await createForeign(client, objects);
+  };
   /** The floor on a fresh fleet of N profiles, which is deleted afterwards. */
   const runFloor = async (r: string) => {
     log(`creating ${N} profiles for the floor (${PER_NS} per namespace)…`);
     const floorFleet = await createFleet(client, `bf${r}`, N, PER_NS);
+    await addForeign(floorFleet);
     log("floor: bare client server-side-applying the same objects + one status patch per profile…");
     const floorCpu = process.cpuUsage();
     const floorServer = serverCpuMs();
@@ -232,6 +251,7 @@ async function main(): Promise<void> {
   const runOperator = async (r: string) => {
     log(`creating ${N} profiles for the operator (${PER_NS} per namespace)…`);
     fleet = await createFleet(client, `bo${r}`, N, PER_NS);
+    await addForeign(fleet);
     log("operator: start → every profile Ready…");
     // The watch that sees them Ready starts (and lists) before the clock does.
     const watch = await watchReady(client, fleet.namespaces);
@@ -308,6 +328,19 @@ async function main(): Promise<void> {
   results.creationEvents = await op.metric("meshward_events_total");
   log(`median ratio ${results.ratio} over ${ROUNDS} round(s); settling…`);
   await settle(op);
+  if (FOREIGN > 0) {
+    // What the operator decided, against what the bench's objects are built to give.
+    const expected = foreignObjects(fleet, FOREIGN).widened;
+    const found = await widenedProfiles(client, fleet);
+    results.foreignObjects = FOREIGN;
+    results.widenedProfiles = found.size;
+    results.widenedAsExpected = String(
+      found.size === expected.size && [...expected].every((k) => found.has(k)),
+    );
+    log(
+      `${found.size} profiles Widened (expected ${expected.size}; as expected: ${results.widenedAsExpected})`,
+    );
+  }
   if (args["ratio-only"]) {
     await op.stop();
     await deleteNamespaces(client, fleet.namespaces);
@@ -421,7 +454,7 @@ async function main(): Promise<void> {
   const row = (what: string, value: string | number, target: string, ok?: boolean) =>
     `| ${what} | ${value} | ${target} | ${ok === undefined ? "" : ok ? "met" : "**not met**"} |`;
   const md = [
-    `## \`npm run bench\` at ${N} profiles (${PER_NS} per namespace)`,
+    `## \`npm run bench\` at ${N} profiles (${PER_NS} per namespace)${FOREIGN > 0 ? `, ${FOREIGN} foreign objects` : ""}`,
     "",
     "`npm run bench` (bench/bench.ts) against the local test bed. The API server, etcd, the operator and the",
     "benchmark client share the same machine, so absolute times include their contention.",
@@ -432,7 +465,7 @@ async function main(): Promise<void> {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(", ")} (1, 5, 15 min)`,
-    `- Command: \`npm run bench -- ${process.argv.slice(2).join(" ")}\` (${N} profiles, ${PER_NS} per namespace, concurrency ${CONC}); each profile makes 5 objects (ServiceAccount, PeerAuthentication, AuthorizationPolicy, NetworkPolicy, ExternalSecret) and references two other profiles; each namespace gets one default deny (the floor applies it too).`,
+    `- Command: \`npm run bench -- ${process.argv.slice(2).join(" ")}\` (${N} profiles, ${PER_NS} per namespace, concurrency ${CONC}); each profile makes 5 objects (ServiceAccount, PeerAuthentication, AuthorizationPolicy, NetworkPolicy, ExternalSecret) and references two other profiles; each namespace gets one default deny (the floor applies it too).${FOREIGN > 0 ? ` ${FOREIGN} objects meshward did not create (bench/foreign.ts: 70 % NetworkPolicies, 20 % ExternalSecrets, 10 % AuthorizationPolicies) are spread over each fleet's namespaces, the floor's too, before the clock starts.` : ""}`,
     "",
     "| Measure | Result | Target | |",
     "| --- | --- | --- | --- |",
@@ -443,6 +476,15 @@ async function main(): Promise<void> {
     ),
     row(`Operator: start → all ${N} profiles Ready (s)`, results.operatorSeconds ?? "", ""),
     row("… of which process start → ready (caches listed, lease held) (s)", results.startSeconds ?? "", ""),
+    ...(FOREIGN > 0
+      ? [
+          row(
+            `… profiles Widened by the ${FOREIGN} foreign objects (all as the bench built them to be)`,
+            `${results.widenedProfiles} (${results.widenedAsExpected === "true" ? "as expected" : "**not as expected**"})`,
+            "",
+          ),
+        ]
+      : []),
     row(
       ROUNDS > 1 ? `Ratio operator / floor (median of ${ROUNDS} rounds)` : "Ratio operator / floor",
       Number(results.ratio).toFixed(2),
@@ -598,7 +640,8 @@ async function main(): Promise<void> {
   ].join("\n");
   // Only this command's section: the Kyverno comparison (bench/peer/) and notes by hand stay.
   // One section per fleet size: a 10,000-profile run does not replace the 1,000-profile one.
-  writeSection(args.out, `main N=${N}`, md);
+  // With foreign objects, a section of its own: it does not replace the run without them.
+  writeSection(args.out, `main N=${N}${FOREIGN > 0 ? ` foreign=${FOREIGN}` : ""}`, md);
   log(`wrote ${path.relative(ROOT, args.out)}`);
   process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }
