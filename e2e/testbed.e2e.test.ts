@@ -55,6 +55,10 @@ describe("test bed", () => {
     ]) {
       expect(established, name).toContain(name);
     }
+    // Opt-in only (e2e/cluster-tier.e2e.test.ts installs it and removes it again).
+    expect(crds.items.map((c) => c.metadata.name)).not.toContain(
+      "clusternetworkpolicies.policy.networking.k8s.io",
+    );
   });
 });
 

@@ -1,4 +1,5 @@
-// Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator) pinned in upstream.json.
+// Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator, Network Policy API) pinned in
+// upstream.json.
 // They are fetched with `go mod download` (module proxy + checksum database),
 // read from the Go module cache and never committed to this repository.
 import * as fs from "node:fs";
@@ -21,10 +22,12 @@ export const FIELD_MANAGER = "meshward-testbed";
 
 // prometheusOperator: only for validating the chart's ServiceMonitor, PodMonitor and PrometheusRule
 // (e2e/chart.e2e.test.ts installs those three); the test bed does not install it by itself.
-export type UpstreamName = "istio" | "externalSecrets" | "prometheusOperator";
+// networkPolicyApi: ClusterNetworkPolicy, for the platform tier (e2e/cluster-tier.e2e.test.ts);
+// opt-in, never installed by default.
+export type UpstreamName = "istio" | "externalSecrets" | "prometheusOperator" | "networkPolicyApi";
 export type UpstreamPin = { module: string; version: string; path: string };
 export type UpstreamPins = Record<UpstreamName, UpstreamPin>;
-export type UpstreamSelection = { istio?: boolean; eso?: boolean };
+export type UpstreamSelection = { istio?: boolean; eso?: boolean; networkPolicyApi?: boolean };
 
 export function upstreamPins(): UpstreamPins {
   const file = path.join(CONTROLPLANE_DIR, "upstream.json");
@@ -60,7 +63,19 @@ function isCrd(o: KubernetesObject): o is V1CustomResourceDefinition & Kubernete
   return o.kind === "CustomResourceDefinition" && (o.apiVersion ?? "").startsWith("apiextensions.k8s.io/");
 }
 
-const ESO_REQUIRED = { name: "externalsecrets.external-secrets.io", version: "v1" };
+/** A CRD and version an upstream pin must serve (checked at load). */
+const REQUIRED: Partial<Record<UpstreamName, { name: string; version: string; what: string }>> = {
+  externalSecrets: {
+    name: "externalsecrets.external-secrets.io",
+    version: "v1",
+    what: "external-secrets.io/v1 ExternalSecret",
+  },
+  networkPolicyApi: {
+    name: "clusternetworkpolicies.policy.networking.k8s.io",
+    version: "v1beta1",
+    what: "policy.networking.k8s.io/v1beta1 ClusterNetworkPolicy",
+  },
+};
 
 type Loaded = { files: string[]; crds: V1CustomResourceDefinition[] };
 const loaded = new Map<string, Loaded>();
@@ -84,14 +99,11 @@ function loadUpstream(name: UpstreamName): Loaded {
     }
   }
   if (files.length === 0) throw new TestbedError(`no CustomResourceDefinition under ${root}`);
-  if (name === "externalSecrets") {
-    const es = crds.find((c) => c.metadata?.name === ESO_REQUIRED.name);
-    const v = es?.spec.versions.find((x) => x.name === ESO_REQUIRED.version);
-    if (!v?.served) {
-      throw new TestbedError(
-        `${pin.module}@${pin.version} does not serve external-secrets.io/${ESO_REQUIRED.version} ExternalSecret`,
-      );
-    }
+  const required = REQUIRED[name];
+  if (required) {
+    const crd = crds.find((c) => c.metadata?.name === required.name);
+    const v = crd?.spec.versions.find((x) => x.name === required.version);
+    if (!v?.served) throw new TestbedError(`${pin.module}@${pin.version} does not serve ${required.what}`);
   }
   const r = { files, crds };
   loaded.set(key, r);
@@ -281,15 +293,23 @@ export async function waitForCrds(
   }
 }
 
-/** Installs the pinned Istio and/or ESO CRDs (both by default) and waits until they are Established. */
+function selected(which: UpstreamSelection): UpstreamName[] {
+  const names: UpstreamName[] = [];
+  if (which.istio) names.push("istio");
+  if (which.eso) names.push("externalSecrets");
+  if (which.networkPolicyApi) names.push("networkPolicyApi");
+  return names;
+}
+
+/**
+ * Installs the selected pinned CRDs (Istio and ESO by default; the Network Policy API only when
+ * asked for) and waits until they are Established.
+ */
 export async function installUpstreamCrds(
   kubeconfig: string,
   which: UpstreamSelection = { istio: true, eso: true },
 ): Promise<void> {
-  const names: UpstreamName[] = [];
-  if (which.istio) names.push("istio");
-  if (which.eso) names.push("externalSecrets");
-  for (const n of names) {
+  for (const n of selected(which)) {
     const pin = upstreamPins()[n];
     const crds = upstreamCrds(n);
     const started = Date.now();
@@ -300,12 +320,10 @@ export async function installUpstreamCrds(
   }
 }
 
-/** Deletes the pinned Istio and/or ESO CRDs (and so all their objects) and waits until they are gone. */
+/** Deletes the selected pinned CRDs (and so all their objects) and waits until they are gone. */
 export async function uninstallUpstreamCrds(kubeconfig: string, which: UpstreamSelection): Promise<void> {
   const api = loadKubeConfig(kubeconfig).makeApiClient(ApiextensionsV1Api);
-  const names: string[] = [];
-  if (which.istio) names.push(...upstreamCrds("istio").map((c) => c.metadata?.name as string));
-  if (which.eso) names.push(...upstreamCrds("externalSecrets").map((c) => c.metadata?.name as string));
+  const names = selected(which).flatMap((n) => upstreamCrds(n).map((c) => c.metadata?.name as string));
   // A CRD deleted while its storage is still initializing (just installed, or just after an API
   // server start) makes the API server's CRD finalizer fail and back off for minutes: wait until
   // each resource can be listed first.

@@ -828,6 +828,48 @@ ${extra}`,
     }
   });
 
+  it("render --cluster-tier adds the platform tier's ClusterNetworkPolicies, and only then", () => {
+    const pol = write(
+      "cluster-tier.yaml",
+      policyYaml(
+        "platform",
+        `  namespaceSelector: {team: shop}
+  guardrails:
+    egressCidrs: {mode: Enforce, denied: [169.254.169.254/32]}
+  quarantine:
+    identities: [{profile: shop/cart, reason: INC-7}]
+`,
+      ),
+    );
+    const web = write("web.yaml", profileYaml("shop", "web", ""));
+    const cart = write("cart.yaml", profileYaml("shop", "cart", ""));
+    type Obj = { kind: string; metadata: { name: string }; spec: { tier: string } };
+    const tier = (out: string) =>
+      parseAllDocuments(out)
+        .map((d) => d.toJS() as Obj)
+        .filter((o) => o.kind === "ClusterNetworkPolicy")
+        .map((o) => `${o.spec.tier}/${o.metadata.name}`);
+    const r = cli("render", web, cart, "--policy", pol, "--cluster-tier", ...NOW);
+    expect(tier(r.out)).toEqual([
+      "Admin/meshward-quarantine.shop.cart",
+      "Admin/meshward-egress-platform",
+      "Baseline/meshward-default-deny",
+    ]);
+    expect(r.out).toContain("# platform tier (Admin), where the ClusterNetworkPolicy CRD is installed\n");
+    // The namespaced objects stay: the tier is in addition, for clusters that have the CRD.
+    expect(r.out).toContain("name: meshward-quarantine-cart");
+    expect(tier(cli("render", web, cart, "--policy", pol, ...NOW).out)).toEqual([]);
+    const j = JSON.parse(
+      cli("render", "-o", "json", web, cart, "--policy", pol, "--cluster-tier", ...NOW).out,
+    ) as {
+      objects: Obj[];
+    };
+    expect(j.objects.filter((o) => o.kind === "ClusterNetworkPolicy")).toHaveLength(3);
+    const v = cli("validate", web, "--cluster-tier");
+    expect(v.err).toContain("--cluster-tier is an option of meshward render only");
+    expect(v.code).toBe(2);
+  });
+
   it("adoption in Audit: no namespace default deny rendered; an egress range outside the allowed one is left out", () => {
     const pol = write(
       "adoption.yaml",

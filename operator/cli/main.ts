@@ -10,11 +10,12 @@ import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
 import { isError } from "../api/validate.ts";
+import { buildClusterTier, type ClusterNetworkPolicy } from "../policy/cluster-tier.ts";
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { escapeControls } from "../api/escape.ts";
-import { loadProfiles } from "./load.ts";
-import { applyPolicies, baselineJson, parseNamespaceLabels } from "./policy.ts";
+import { loadProfiles, type LoadResult } from "./load.ts";
+import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 
@@ -53,6 +54,9 @@ Options:
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
   --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
+  --cluster-tier            render: also the ClusterNetworkPolicies (policy.networking.k8s.io/v1beta1)
+                            of the platform tier: denied egress ranges and quarantine (Admin), the
+                            namespace default deny (Baseline)
   -h, --help                show this help
   -v, --version             print the version
 
@@ -111,6 +115,7 @@ function parseOptions(argv: string[]) {
       mode: { type: "string" },
       "namespace-selector": { type: "string" },
       perimeter: { type: "boolean", default: false },
+      "cluster-tier": { type: "boolean", default: false },
       operator: { type: "string" },
       "mesh-root": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -178,6 +183,8 @@ export function run(argv: string[], io: Io): number {
     return r.code;
   }
   if (v.perimeter) return usageError(io, "--perimeter is an option of meshward admission only");
+  if (v["cluster-tier"] && command !== "render")
+    return usageError(io, "--cluster-tier is an option of meshward render only");
   for (const flag of ["mode", "namespace-selector", "operator", "mesh-root"] as const)
     if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
   const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
@@ -201,7 +208,7 @@ export function run(argv: string[], io: Io): number {
   const built = render(
     policy.effective,
     { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now },
-    policy,
+    v["cluster-tier"] ? { ...policy, clusterTier: clusterTier(loaded, policy, trustDomain) } : policy,
   );
   const result = check(loaded, [...built.problems, ...policy.problems], {
     fleet: v.fleet,
@@ -239,6 +246,19 @@ export function run(argv: string[], io: Io): number {
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
   return result.exitCode;
+}
+
+/** The platform tier for the inputs: the default deny goes where render puts the namespaced one. */
+function clusterTier(loaded: LoadResult, policy: PolicyResult, trustDomain: string): ClusterNetworkPolicy[] {
+  const withDeny = [...new Set(policy.effective.map((l) => l.profile.metadata.namespace))].filter(
+    (ns) => policy.namespaces.get(ns)?.createDefaultDeny !== false,
+  );
+  return buildClusterTier(
+    loaded.policies.map((l) => l.policy),
+    loaded.profiles.map((l) => l.profile),
+    { trustDomain, dns: DEFAULT_PLATFORM.dns },
+    withDeny,
+  );
 }
 
 export function main(): void {

@@ -1,6 +1,7 @@
 // `meshward render`: every object the given profiles produce, as YAML (pure over loaded profiles).
 // With platform policies, the profiles are the effective ones (operator/cli/policy.ts) and the
-// quarantine objects follow; comment lines say which rules a policy added.
+// quarantine objects follow; comment lines say which rules a policy added. With --cluster-tier, the
+// platform tier's ClusterNetworkPolicies (ADR 15) come last.
 import { stringify } from "yaml";
 import type { Profile } from "../api/schema.ts";
 import {
@@ -11,6 +12,7 @@ import {
   indexProfiles,
   type KubeObject,
 } from "../builders/index.ts";
+import type { ClusterNetworkPolicy } from "../policy/cluster-tier.ts";
 import type { NamespaceDecision } from "../policy/fleet.ts";
 import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadedProfile } from "./load.ts";
@@ -18,7 +20,7 @@ import type { BaselineEntry } from "./policy.ts";
 
 export interface RenderResult {
   yaml: string;
-  objects: KubeObject[];
+  objects: (KubeObject | ClusterNetworkPolicy)[];
   problems: FileProblem[];
 }
 
@@ -27,6 +29,8 @@ export interface RenderPolicy {
   namespaces: ReadonlyMap<string, NamespaceDecision>;
   baseline: readonly BaselineEntry[];
   quarantine: readonly KubeObject[];
+  /** The platform tier's ClusterNetworkPolicies, when asked for (--cluster-tier). */
+  clusterTier?: readonly ClusterNetworkPolicy[];
 }
 
 function sortProfiles(profiles: LoadedProfile[]): LoadedProfile[] {
@@ -55,7 +59,7 @@ export function render(
 ): RenderResult {
   const ctx: BuildContext = { ...base, profiles: indexProfiles(loaded.map((l) => l.profile)) };
   const docs: string[] = [];
-  const objects: KubeObject[] = [];
+  const objects: RenderResult["objects"] = [];
   const problems: FileProblem[] = [];
   const perNamespace = new Map<string, LoadedProfile[]>();
   for (const l of sortProfiles(loaded)) {
@@ -88,6 +92,12 @@ export function render(
   for (const o of policy?.quarantine ?? []) {
     objects.push(o);
     docs.push(`# emergency quarantine (MeshwardPolicy spec.quarantine)\n${stringify(o, { lineWidth: 0 })}`);
+  }
+  for (const o of policy?.clusterTier ?? []) {
+    objects.push(o);
+    docs.push(
+      `# platform tier (${o.spec.tier}), where the ClusterNetworkPolicy CRD is installed\n${stringify(o, { lineWidth: 0 })}`,
+    );
   }
   return { yaml: docs.join("---\n"), objects, problems };
 }
