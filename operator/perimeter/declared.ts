@@ -3,7 +3,7 @@
 // Pure.
 import type { Profile } from "../api/schema.ts";
 import type { BuildContext } from "../builders/context.ts";
-import { buildProfile } from "../builders/index.ts";
+import { buildProfile, type KubeObject } from "../builders/index.ts";
 import { buildNamespaceDefaultDeny } from "../builders/network.ts";
 import {
   readAuthorizationPolicy,
@@ -33,10 +33,14 @@ function defined<T>(xs: (T | undefined)[]): T[] {
 /**
  * What meshward builds for `profile`: pass the profile as meshward builds it (the policy engine's
  * `effective`, where guardrails and quarantine have already removed what they refuse), and the
- * context the reconciler builds it with (references, mesh mode, exceptions at `now`).
+ * context the reconciler builds it with (references, mesh mode, exceptions at `now`). `objects`:
+ * what the builders already made of it, when the caller has them (the reconciler does).
  */
-export function declaredObjects(profile: Profile, ctx: BuildContext): Declared {
-  const objects = buildProfile(profile, ctx).objects;
+export function declaredObjects(
+  profile: Profile,
+  ctx: BuildContext,
+  objects: readonly KubeObject[] = buildProfile(profile, ctx).objects,
+): Declared {
   const of = (kind: string) => objects.filter((o) => o.kind === kind);
   return {
     networkPolicies: defined(

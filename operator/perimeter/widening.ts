@@ -11,6 +11,7 @@ import { escapeControls } from "../api/escape.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";
 import type { Profile } from "../api/schema.ts";
 import type { BuildContext } from "../builders/context.ts";
+import type { KubeObject } from "../builders/index.ts";
 import { byString } from "../builders/meta.ts";
 import { declaredObjects } from "./declared.ts";
 import {
@@ -31,6 +32,8 @@ export interface WideningInput {
   profile: Profile;
   /** The context the reconciler builds it with (references, mesh mode, `now` for exceptions). */
   ctx: BuildContext;
+  /** What the builders made of `profile` with `ctx`, when the caller has it (built again otherwise). */
+  built?: readonly KubeObject[];
   /** Labels of the profile's namespace. */
   namespaceLabels: Labels;
   /** Names of the namespace's profiles, for {profile} in key patterns (this one is added). */
@@ -55,7 +58,7 @@ function clip(raw: string): string {
 export function findWidening(input: WideningInput): Widening {
   const { profile, foreign } = input;
   const namespace = profile.metadata.namespace;
-  const declared = declaredObjects(profile, input.ctx);
+  const declared = declaredObjects(profile, input.ctx, input.built);
   const scope: IstioScope = { namespace, selector: profile.spec.selector };
   const found: WideningFinding[] = [];
   const add = (kind: WideningFinding["kind"], name: string, example: string | undefined) => {

@@ -456,7 +456,7 @@ export class Reconciler {
       exceptions: built.exceptions,
       extra: [
         ...oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
-        this.widened(key, verdict.effective, ctx, previous, regarding),
+        this.widened(key, verdict.effective, built.objects, ctx, previous, regarding),
       ],
       policy: policyVerdict(verdict),
     };
@@ -500,6 +500,7 @@ export class Reconciler {
   private widened(
     key: string,
     effective: Profile | undefined,
+    built: readonly KubeObject[],
     ctx: BuildContext,
     previous: ProfileStatus | undefined,
     regarding: Regarding,
@@ -510,6 +511,7 @@ export class Reconciler {
       ? findWidening({
           profile: effective,
           ctx,
+          built,
           namespaceLabels: this.labelsOf(namespace),
           namespaceProfiles: this.validIn(namespace).map((p) => p.metadata.name),
           policies: this.book.valid(),
