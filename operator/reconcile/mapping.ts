@@ -289,7 +289,8 @@ export function foreignEventKeys(
   return profilesIn(ns).map((p) => `${ns}/${p.metadata?.name ?? ""}`);
 }
 
-function widenedOf(o: KubeObjectLike | undefined): string | undefined {
+/** The status of a cached profile's Widened condition, read defensively; undefined without one. */
+export function widenedOf(o: KubeObjectLike | undefined): string | undefined {
   const conditions = (o as { status?: { conditions?: unknown } } | undefined)?.status?.conditions;
   if (!Array.isArray(conditions)) return undefined;
   return (conditions as { type?: unknown; status?: unknown }[]).find((c) => c?.type === WIDENED)?.status as

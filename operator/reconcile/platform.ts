@@ -10,11 +10,11 @@ import { byString, type KubeObject } from "../builders/meta.ts";
 import { buildQuarantine, QUARANTINE_SCOPE } from "../policy/quarantine.ts";
 import { selects } from "../policy/selectors.ts";
 import { policyStatus } from "../policy/status.ts";
-import { WIDENED } from "../perimeter/condition.ts";
 import { perimeterStatus } from "../perimeter/exemptions.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
+import { widenedOf } from "./mapping.ts";
 import { CHILD_KINDS, childKind } from "./kinds.ts";
 import { describe, managers } from "./plan.ts";
 import type { PolicyBook } from "./policies.ts";
@@ -183,13 +183,7 @@ function widenedProfiles(
   const keys: string[] = [];
   for (const p of profiles) {
     const ns = p.metadata?.namespace ?? "";
-    const conditions = (p as { status?: { conditions?: unknown } }).status?.conditions;
-    const widened =
-      Array.isArray(conditions) &&
-      conditions.some(
-        (c: { type?: unknown; status?: unknown }) => c?.type === WIDENED && c.status === "True",
-      );
-    if (widened && governed(ns)) keys.push(`${ns}/${p.metadata?.name ?? ""}`);
+    if (widenedOf(p) === "True" && governed(ns)) keys.push(`${ns}/${p.metadata?.name ?? ""}`);
   }
   keys.sort(byString);
   return { count: keys.length, profiles: keys.slice(0, 64) };
