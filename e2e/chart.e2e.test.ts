@@ -1274,6 +1274,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       { verb: "update", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
       { verb: "delete", resource: "servicesecurityprofiles", group: "meshward.io", namespace: testNs },
       { verb: "update", resource: "networkpolicies", group: "networking.k8s.io", namespace: testNs },
+      { verb: "update", resource: "clusternetworkpolicies", group: "policy.networking.k8s.io" },
       {
         verb: "deletecollection",
         resource: "networkpolicies",
@@ -1315,6 +1316,15 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       },
       { verb: "create", resource: "authorizationpolicies", group: "security.istio.io", namespace: testNs },
       { verb: "delete", resource: "externalsecrets", group: "external-secrets.io", namespace: testNs },
+      // The platform tier (cluster-scoped), where the ClusterNetworkPolicy CRD is served.
+      { verb: "create", resource: "clusternetworkpolicies", group: "policy.networking.k8s.io" },
+      { verb: "delete", resource: "clusternetworkpolicies", group: "policy.networking.k8s.io" },
+      {
+        verb: "watch",
+        resource: "customresourcedefinitions",
+        group: "apiextensions.k8s.io",
+        name: "clusternetworkpolicies.policy.networking.k8s.io",
+      },
       { verb: "create", resource: "events", group: "events.k8s.io", namespace: testNs },
       { verb: "create", resource: "tokenreviews", group: "authentication.k8s.io" },
       { verb: "create", resource: "subjectaccessreviews", group: "authorization.k8s.io" },

@@ -6,6 +6,7 @@ import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
 import type { ChildKind } from "../operator/reconcile/kinds.ts";
 import type { ForeignObjects } from "../operator/perimeter/types.ts";
+import { networkTier, type TierCrd } from "../operator/policy/network-tier.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
 import type { Cluster } from "../operator/reconcile/reconciler.ts";
 
@@ -27,8 +28,8 @@ export class FakeCluster implements Cluster {
   private rv = 1;
   private uid = 1;
 
-  private k(kind: string, ns: string, name: string) {
-    return `${kind}/${ns}/${name}`;
+  private k(kind: string, ns: string | undefined, name: string) {
+    return `${kind}/${ns ?? ""}/${name}`;
   }
   putProfile(
     ns: string,
@@ -187,6 +188,18 @@ export class FakeCluster implements Cluster {
     const all = this.foreignObjects.get(ns);
     if (!all) return false;
     return Object.values(all).some((xs: readonly { name: string }[]) => xs.some((x) => x.name === name));
+  }
+  /** The ClusterNetworkPolicy CRD, when "installed". */
+  tierCrd: TierCrd | undefined;
+  networkTier() {
+    return networkTier(this.tierCrd);
+  }
+  clusterTierObjects() {
+    return [...this.objects.values()].filter(
+      (o) =>
+        o.kind === "ClusterNetworkPolicy" &&
+        o.metadata?.labels?.["app.kubernetes.io/managed-by"] === "meshward",
+    );
   }
   /** Namespaces being deleted. */
   terminating = new Set<string>();

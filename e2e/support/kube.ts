@@ -7,7 +7,12 @@ import { ApiError, KubeClient, type KubeObjectLike, type Resource } from "../../
 import { createNamespace, deleteNamespace } from "../../test-support/harness/namespaces.ts";
 
 // Namespaces and polling are the harness's (shared with bench and demo); e2e tests take them from here.
-export { createNamespace, deleteNamespace, NAMESPACES } from "../../test-support/harness/namespaces.ts";
+export {
+  applyNamespace,
+  createNamespace,
+  deleteNamespace,
+  NAMESPACES,
+} from "../../test-support/harness/namespaces.ts";
 export { waitFor } from "../../test-support/harness/wait.ts";
 
 export const CONFIGMAPS: Resource = {

@@ -443,6 +443,26 @@ export const PerimeterStatus = z
   })
   .strict();
 
+export const NetworkTierStatus = z
+  .object({
+    tier: z
+      .enum(["ClusterNetworkPolicy", "NetworkPolicy"])
+      .describe(
+        "ClusterNetworkPolicy: denied egress ranges and the quarantine's isolation are Admin-tier rules a namespace cannot override, the namespace default deny a Baseline rule. NetworkPolicy: only namespaced NetworkPolicies, which a NetworkPolicy a tenant writes can widen.",
+      ),
+    reason: z
+      .enum([
+        "ClusterNetworkPolicyServed",
+        "CRDNotInstalled",
+        "CRDNotEstablished",
+        "CRDTerminating",
+        "UnsupportedVersion",
+      ])
+      .describe("Why this tier is in force."),
+    message: z.string().max(1024).describe("What the tier means here, and what to do to change it."),
+  })
+  .strict();
+
 export const PolicyStatus = z
   .object({
     observedGeneration: z.number().int().min(0).optional(),
@@ -464,6 +484,9 @@ export const PolicyStatus = z
       .optional()
       .describe("What is wrong: contradictions with other policies, approvals of missing profiles."),
     perimeter: PerimeterStatus.optional().describe("The perimeter's exemptions and which are in force."),
+    networkTier: NetworkTierStatus.optional().describe(
+      "Which network-policy tier holds the platform's rules in this cluster (the same for every policy).",
+    ),
     widened: z
       .object({
         count: z.number().int().min(0).describe("Profiles in the governed namespaces with Widened=True."),
@@ -488,6 +511,7 @@ export type Approval = z.output<typeof Approval>;
 export type PerimeterExemption = z.output<typeof PerimeterExemption>;
 export type PlatformIdentity = z.output<typeof PlatformIdentity>;
 export type PerimeterStatus = z.output<typeof PerimeterStatus>;
+export type NetworkTierStatus = z.output<typeof NetworkTierStatus>;
 export type QuarantinedIdentity = z.output<typeof QuarantinedIdentity>;
 
 /** A parsed MeshwardPolicy. */

@@ -86,6 +86,7 @@ const OWN_KINDS = {
   PeerAuthentication: LOCKED_KINDS.PeerAuthentication,
   RequestAuthentication: LOCKED_KINDS.RequestAuthentication,
   Telemetry: LOCKED_KINDS.Telemetry,
+  ClusterNetworkPolicy: { group: "policy.networking.k8s.io", plural: "clusternetworkpolicies" },
 };
 
 /** What to write instead, per locked kind. */

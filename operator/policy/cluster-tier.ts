@@ -3,7 +3,8 @@
 // MeshwardPolicy's denied egress ranges for the namespaces it selects, and the quarantine's
 // isolation (DNS accepted first, then everything else denied). Baseline tier: the namespace
 // default deny, which a tenant's NetworkPolicy may override as today. Tiers and priorities:
-// docs/adr/0015-cluster-network-policy-tiers.md. Not wired into the operator yet.
+// docs/adr/0015-cluster-network-policy-tiers.md. The operator keeps them where the CRD is served
+// (operator/reconcile/cluster-tier.ts).
 import { createHash } from "node:crypto";
 import type { MeshwardPolicy } from "../api/policy.ts";
 import type { Profile } from "../api/schema.ts";

@@ -16,7 +16,16 @@ import type { Logger } from "../runtime/log.ts";
 import { NamespacedInformers } from "../runtime/multi.ts";
 import { TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { EventRecorder } from "./events.ts";
-import { CHILD_KINDS, type ChildKind, CRDS, NAMESPACES, POLICIES, PROFILES } from "./kinds.ts";
+import {
+  CHILD_KINDS,
+  type ChildKind,
+  CLUSTER_NETWORK_POLICIES,
+  CRDS,
+  NAMESPACES,
+  POLICIES,
+  PROFILES,
+} from "./kinds.ts";
+import { CLUSTER_NETWORK_POLICY_CRD, networkTier, type TierCrd } from "../policy/network-tier.ts";
 import { apiWrites } from "./api-writes.ts";
 import { foreignExists, foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import {
@@ -42,7 +51,7 @@ import {
   quarantinedNamespaceKeys,
   ReferenceIndex,
 } from "./mapping.ts";
-import { QUARANTINE_KEY } from "./keys.ts";
+import { CLUSTER_TIER_KEY, QUARANTINE_KEY } from "./keys.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
 const VERSION = "0.1.0";
@@ -69,6 +78,10 @@ export class Controller {
   readonly policies: Informer<KubeObjectLike>;
   /** Namespaces, name and labels only: which policies govern each. */
   readonly namespaces: Informer<KubeObjectLike>;
+  /** The ClusterNetworkPolicy CRD (its served versions and Established only): which tier is in force. */
+  readonly tierCrd: Informer<KubeObjectLike>;
+  /** The platform tier's ClusterNetworkPolicies meshward made (absent while the CRD is not served). */
+  readonly clusterTier: Informer<KubeObjectLike>;
   readonly reconciler: Reconciler;
   readonly refs = new ReferenceIndex();
   private readonly reads: CacheReads;
@@ -181,6 +194,22 @@ export class Controller {
       });
       this.crdInformers.push(crd);
     }
+    this.tierCrd = new Informer<KubeObjectLike>({
+      client: this.client,
+      resource: CRDS,
+      fieldSelector: `metadata.name=${CLUSTER_NETWORK_POLICY_CRD}`,
+      log,
+      onRestart: restart(`crd:${CLUSTER_NETWORK_POLICY_CRD}`),
+      transform: leanTierCrd,
+    });
+    this.clusterTier = new Informer<KubeObjectLike>({
+      client: this.client,
+      resource: CLUSTER_NETWORK_POLICIES.resource,
+      labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`,
+      transform: (o) => leanObject(o, false, strings),
+      log,
+      onRestart: restart(resourceId(CLUSTER_NETWORK_POLICIES.resource)),
+    });
     this.reads = cacheReads(this.profiles, this.children, {
       policies: this.policies,
       namespaces: this.namespaces,
@@ -198,6 +227,8 @@ export class Controller {
         ...this.reads,
         foreign: (ns) => foreignIn(foreign, ns),
         foreignExists: (kind, ns, name) => foreignExists(foreign, kind, ns, name),
+        networkTier: () => this.networkTier(),
+        clusterTierObjects: () => (this.clusterTier.state === "synced" ? this.clusterTier.list() : undefined),
         ...apiWrites(this.client, () => this.term.signal),
       },
       {
@@ -261,6 +292,15 @@ export class Controller {
 
   private profilesIn = (ns: string) => this.profiles.byIndex(ns, BY_NAMESPACE, ns);
 
+  private networkTier() {
+    return networkTier(this.tierCrd.get(CLUSTER_NETWORK_POLICY_CRD) as TierCrd | undefined);
+  }
+
+  /** The platform tier is rebuilt (only where the CRD is served: elsewhere there is nothing to do). */
+  private clusterTierChanged(): void {
+    if (this.networkTier().tier === "ClusterNetworkPolicy") this.queue.add(CLUSTER_TIER_KEY);
+  }
+
   private policyStatuses(): void {
     for (const k of policyStatusKeys(this.policies.list())) this.queue.addAfter(k, POLICY_STATUS_DELAY_MS);
   }
@@ -280,6 +320,7 @@ export class Controller {
       if (type === "update" && widenedChanged(obj, old) && this.policies.size > 0) this.policyStatuses();
       if (keys.length === 0) return;
       for (const k of keys) this.queue.add(k);
+      this.clusterTierChanged();
       // Which of two overlapping profiles keeps the pods, and what a quarantine isolates, may change.
       for (const k of overlapPeerKeys(obj, old, this.profilesIn)) this.queue.add(k);
       if (this.policies.size > 0) {
@@ -294,6 +335,7 @@ export class Controller {
       });
       for (const k of keys) this.queue.add(k);
       if (keys.length > 0 || type === "add") this.policyStatuses();
+      if (keys.length > 0 || type !== "update") this.clusterTierChanged();
     });
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
@@ -301,8 +343,19 @@ export class Controller {
       // A quarantined namespace that appears: its objects, and the policy no longer says it is missing.
       const quarantined = type === "add" ? quarantinedNamespaceKeys(type, obj, this.policies.list()) : [];
       for (const k of quarantined) this.queue.add(k);
-      if (keys.length > 0 || quarantined.length > 0) this.policyStatuses();
+      if (keys.length > 0 || quarantined.length > 0) {
+        this.policyStatuses();
+        this.clusterTierChanged();
+      }
     });
+    // The CRD decides the tier: its informer lists at once, every policy's status says which tier.
+    this.tierCrd.on(() => {
+      if (this.networkTier().tier === "ClusterNetworkPolicy") this.clusterTier.wake();
+      this.clusterTierChanged();
+      if (this.policies.size > 0) this.policyStatuses();
+    });
+    // Our tier objects changed (drift, deletion): put them back as built.
+    this.clusterTier.on(() => this.clusterTierChanged());
     for (const inf of this.children.values()) {
       inf.on((_type, obj, old) => {
         for (const k of childEventKeys(obj, old)) this.queue.add(k);
@@ -334,6 +387,7 @@ export class Controller {
     for (const ns of namespaces) if (ns) this.queue.add(ns);
     // Quarantine objects with no policy left must go too.
     this.queue.add(QUARANTINE_KEY);
+    this.queue.add(CLUSTER_TIER_KEY);
     for (const k of policyStatusKeys(this.policies.list())) this.queue.add(k);
   }
 
@@ -345,12 +399,16 @@ export class Controller {
     for (const inf of this.children.values()) inf.start(signal);
     for (const inf of this.foreign.values()) inf.start(signal);
     for (const crd of this.crdInformers) void crd.start(signal);
+    void this.tierCrd.start(signal);
+    void this.clusterTier.start(signal);
     await this.profiles.waitForSync(signal);
     // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
     await this.policies.waitForSync(signal);
     await this.namespaces.waitForSync(signal);
     await Promise.all([...this.children.values()].map((i) => i.waitForSync(signal)));
     await Promise.all([...this.foreign.values()].map((i) => i.waitForSync(signal)));
+    await this.tierCrd.waitForSync(signal);
+    await this.clusterTier.waitForSync(signal);
   }
 
   get cachesSynced(): boolean {
@@ -360,7 +418,9 @@ export class Controller {
       this.namespaces.synced &&
       [...this.children.values()].every((i) => i.synced) &&
       [...this.foreign.values()].every((i) => i.synced) &&
-      this.crdInformers.every((i) => i.synced)
+      this.crdInformers.every((i) => i.synced) &&
+      this.tierCrd.synced &&
+      this.clusterTier.synced
     );
   }
 
@@ -412,4 +472,23 @@ export class Controller {
     for (const [kind, inf] of this.children) m.set(kind.resource.kind, inf.size);
     return m;
   }
+}
+
+/** The ClusterNetworkPolicy CRD as the tier decision reads it: served versions and conditions. */
+function leanTierCrd(o: KubeObjectLike): KubeObjectLike {
+  const crd = o as KubeObjectLike & TierCrd;
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: {
+      name: o.metadata?.name,
+      uid: o.metadata?.uid,
+      resourceVersion: o.metadata?.resourceVersion,
+      ...(o.metadata?.deletionTimestamp && { deletionTimestamp: o.metadata.deletionTimestamp }),
+    },
+    spec: { versions: (crd.spec?.versions ?? []).map((v) => ({ name: v.name, served: v.served })) },
+    status: {
+      conditions: (crd.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status })),
+    },
+  } as KubeObjectLike;
 }

@@ -4,10 +4,13 @@ export type Key =
   | { type: "profile"; namespace: string; name: string }
   | { type: "namespace"; namespace: string }
   | { type: "quarantine" }
+  | { type: "clusterTier" }
   | { type: "policy"; name: string };
 
 /** The quarantine objects of every MeshwardPolicy (one DENY per mesh root, the isolation policies). */
 export const QUARANTINE_KEY = "@quarantine";
+/** The platform tier's ClusterNetworkPolicies (operator/policy/cluster-tier.ts), when the CRD is served. */
+export const CLUSTER_TIER_KEY = "@cluster-tier";
 const POLICY_PREFIX = "@policy/";
 
 /** The status of one MeshwardPolicy. */
@@ -17,6 +20,7 @@ export function policyKey(name: string): string {
 
 export function parseKey(key: string): Key {
   if (key === QUARANTINE_KEY) return { type: "quarantine" };
+  if (key === CLUSTER_TIER_KEY) return { type: "clusterTier" };
   if (key.startsWith(POLICY_PREFIX)) return { type: "policy", name: key.slice(POLICY_PREFIX.length) };
   const slash = key.indexOf("/");
   if (slash < 0) return { type: "namespace", namespace: key };

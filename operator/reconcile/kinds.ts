@@ -135,3 +135,17 @@ export const NAMESPACES: Resource = {
   namespaced: false,
 };
 export const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+
+/**
+ * The platform tier (cluster-scoped; sigs.k8s.io/network-policy-api). Not a child kind: no profile
+ * owns these objects; the cluster-tier reconcile writes them when the CRD is served.
+ */
+export const CLUSTER_NETWORK_POLICIES: ChildKind = {
+  resource: {
+    group: "policy.networking.k8s.io",
+    version: "v1beta1",
+    plural: "clusternetworkpolicies",
+    kind: "ClusterNetworkPolicy",
+    namespaced: false,
+  },
+};

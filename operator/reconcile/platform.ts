@@ -45,7 +45,7 @@ export class PlatformReconciler {
   }
 
   /** The profiles a quarantine names, directly or by ServiceAccount: found by key and namespace index. */
-  private quarantineCandidates(): Profile[] {
+  quarantineCandidates(): Profile[] {
     const out = new Map<string, Profile>();
     const add = (raw: KubeObjectLike | undefined) => {
       if (!raw || raw.metadata?.deletionTimestamp) return;
@@ -165,6 +165,7 @@ export class PlatformReconciler {
         ),
         problems: r.problems,
         ...(perimeter.status && { perimeter: perimeter.status }),
+        networkTier: this.cluster.networkTier(),
         ...(widened.count > 0 && { widened }),
       };
     }

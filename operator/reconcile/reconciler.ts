@@ -2,7 +2,7 @@
 // reads the profile from the cache, validates it, builds the desired objects, compares them with
 // the cached live objects, acts, and writes status when it changed. It never modifies or deletes
 // an object that it does not own.
-import type { PolicyStatus } from "../api/policy.ts";
+import type { NetworkTierStatus, PolicyStatus } from "../api/policy.ts";
 import type { ExceptionStatus, ObjectStatus, Profile, ProfileStatus } from "../api/schema.ts";
 import { API_VERSION, KIND } from "../api/schema.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
@@ -32,6 +32,7 @@ import type { EventSink, Regarding } from "./events.ts";
 import { parseKey } from "./keys.ts";
 import { CHILD_KINDS, type ChildKind, childKind } from "./kinds.ts";
 import { type ChildInput, type ChildPlan, describe, managers, ownerUid, planChild } from "./plan.ts";
+import { reconcileClusterTier } from "./cluster-tier.ts";
 import { PlatformReconciler } from "./platform.ts";
 import { PolicyBook } from "./policies.ts";
 import { foldSecretHealth, secretInputs } from "./secret-health.ts";
@@ -86,6 +87,10 @@ export interface Cluster {
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
   pods(namespace: string): Promise<{ name: string; labels: Readonly<Record<string, string>> }[]>;
   applyPolicyStatus(name: string, status: PolicyStatus): Promise<void>;
+  /** Which network-policy tier the cluster serves (from the ClusterNetworkPolicy CRD). */
+  networkTier(): NetworkTierStatus;
+  /** The cached platform-tier ClusterNetworkPolicies meshward made; undefined until listed. */
+  clusterTierObjects(): KubeObjectLike[] | undefined;
 }
 
 export interface ReconcilerConfig {
@@ -258,7 +263,26 @@ export class Reconciler {
         return this.platform.reconcileQuarantine();
       case "policy":
         return this.platform.reconcilePolicy(k.name);
+      case "clusterTier":
+        return reconcileClusterTier(this.cluster, this.book, {
+          ctx: { trustDomain: this.cfg.trustDomain, dns: this.cfg.defaults.dns },
+          log: this.log,
+          quarantined: () => this.platform.quarantineCandidates(),
+          defaultDenyNamespaces: () => this.defaultDenyNamespaces(),
+        });
     }
+  }
+
+  /** The namespaces whose default deny reconcileNamespace keeps (the Baseline tier mirrors them). */
+  private defaultDenyNamespaces(): string[] {
+    const out = new Set<string>();
+    for (const p of this.cluster.allProfiles()) {
+      const ns = p.metadata?.namespace;
+      if (!ns || p.metadata?.deletionTimestamp || out.has(ns) || this.cluster.namespaceTerminating(ns))
+        continue;
+      if (adoption(governingPolicies(this.book.valid(), this.labelsOf(ns))).createDefaultDeny) out.add(ns);
+    }
+    return [...out];
   }
 
   /**
