@@ -1134,6 +1134,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
         ["telemetry.istio.io", ["telemetries"]],
         ["external-secrets.io", ["externalsecrets"]],
+        ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
         apiGroups: [g],
         resources: r,
@@ -1152,6 +1153,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "requestauthentications.security.istio.io",
           "telemetries.telemetry.istio.io",
           "externalsecrets.external-secrets.io",
+          "clusternetworkpolicies.policy.networking.k8s.io",
         ],
         verbs: ["list", "watch"],
       },
