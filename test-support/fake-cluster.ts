@@ -5,6 +5,7 @@ import type { ProfileStatus } from "../operator/api/schema.ts";
 import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
 import type { ChildKind } from "../operator/reconcile/kinds.ts";
+import type { AccountLookup } from "../operator/perimeter/identities.ts";
 import type { ForeignObjects } from "../operator/perimeter/types.ts";
 import { networkTier, type TierCrd } from "../operator/policy/network-tier.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
@@ -183,6 +184,11 @@ export class FakeCluster implements Cluster {
       },
       skipped: 0,
     };
+  }
+  /** ServiceAccounts named as platform identities, by namespace/name; any other is missing. */
+  accounts = new Map<string, AccountLookup>();
+  account(ns: string, name: string): AccountLookup {
+    return this.accounts.get(`${ns}/${name}`) ?? { state: "missing" };
   }
   foreignExists(_kind: string, ns: string, name: string) {
     const all = this.foreignObjects.get(ns);

@@ -430,6 +430,24 @@ export const ExemptionStatus = z
   })
   .strict();
 
+export const IDENTITY_STATES = ["Found", "NotFound", "Unchecked"] as const;
+export type IdentityState = (typeof IDENTITY_STATES)[number];
+
+export const IdentityStatus = z
+  .object({
+    identity: z
+      .string()
+      .max(600)
+      .describe("The platform identity as user:<name>, group:<name> or serviceAccount:<namespace>/<name>."),
+    state: z
+      .enum(IDENTITY_STATES)
+      .describe(
+        "Found: the ServiceAccount exists. NotFound: it does not (the admission policies still trust the name). Unchecked: a user or group (no API object), or a ServiceAccount the operator could not look up.",
+      ),
+    message: z.string().max(1024).optional(),
+  })
+  .strict();
+
 export const PerimeterStatus = z
   .object({
     active: z
@@ -440,6 +458,13 @@ export const PerimeterStatus = z
         "The exemptions in force, as kind/namespace/name; the admission policies read this list (they cannot read a clock).",
       ),
     exemptions: z.array(ExemptionStatus).max(64).optional().describe("Every exemption and its state."),
+    identities: z
+      .array(IdentityStatus)
+      .max(32)
+      .optional()
+      .describe(
+        "Every platform identity, in spec order, and whether it exists: ServiceAccounts are looked up, users and groups have no API object to look up.",
+      ),
   })
   .strict();
 
@@ -512,6 +537,7 @@ export type PerimeterExemption = z.output<typeof PerimeterExemption>;
 export type PlatformIdentity = z.output<typeof PlatformIdentity>;
 export type PerimeterStatus = z.output<typeof PerimeterStatus>;
 export type NetworkTierStatus = z.output<typeof NetworkTierStatus>;
+export type IdentityStatus = z.output<typeof IdentityStatus>;
 export type QuarantinedIdentity = z.output<typeof QuarantinedIdentity>;
 
 /** A parsed MeshwardPolicy. */

@@ -27,6 +27,7 @@ import {
 } from "./kinds.ts";
 import { CLUSTER_NETWORK_POLICY_CRD, networkTier, type TierCrd } from "../policy/network-tier.ts";
 import { apiWrites } from "./api-writes.ts";
+import { AccountWatches } from "./identities.ts";
 import { foreignExists, foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import {
   BY_NAMESPACE,
@@ -83,6 +84,8 @@ export class Controller {
   /** The platform tier's ClusterNetworkPolicies meshward made (absent while the CRD is not served). */
   readonly clusterTier: Informer<KubeObjectLike>;
   readonly reconciler: Reconciler;
+  /** The ServiceAccounts the policies name as platform identities, one watch each (identities.ts). */
+  readonly accounts: AccountWatches;
   readonly refs = new ReferenceIndex();
   private readonly reads: CacheReads;
   elector: LeaderElector | undefined;
@@ -215,6 +218,15 @@ export class Controller {
       namespaces: this.namespaces,
     });
     const foreign = this.foreign;
+    this.accounts = new AccountWatches({
+      client: this.client,
+      log,
+      onRestart: restart("platform-identity:serviceaccounts"),
+      onChange: () => {
+        if (this.policies.size > 0) this.policyStatuses();
+      },
+    });
+    const accounts = this.accounts;
     const events = new EventRecorder({
       client: this.client,
       log,
@@ -229,6 +241,7 @@ export class Controller {
         foreignExists: (kind, ns, name) => foreignExists(foreign, kind, ns, name),
         networkTier: () => this.networkTier(),
         clusterTierObjects: () => (this.clusterTier.state === "synced" ? this.clusterTier.list() : undefined),
+        account: (ns, name) => accounts.lookup(ns, name),
         ...apiWrites(this.client, () => this.term.signal),
       },
       {
@@ -329,6 +342,8 @@ export class Controller {
       }
     });
     this.policies.on((type, obj, old) => {
+      // The ServiceAccounts named as platform identities: watched while a policy names them.
+      this.accounts.sync(this.reconciler.validPolicies());
       const keys = policyEventKeys(type, obj, old, {
         namespaces: this.reads.namespaces,
         profilesIn: this.profilesIn,
@@ -401,6 +416,7 @@ export class Controller {
     for (const crd of this.crdInformers) void crd.start(signal);
     void this.tierCrd.start(signal);
     void this.clusterTier.start(signal);
+    this.accounts.start(signal);
     await this.profiles.waitForSync(signal);
     // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
     await this.policies.waitForSync(signal);

@@ -360,4 +360,35 @@ describe("adoption", () => {
     // Written again when the exemption ends.
     expect(result).toEqual({ requeueAfterMs: 86_400_000 + 1000 });
   });
+
+  it("a policy's status says whether each platform identity exists, and follows the ServiceAccount", async () => {
+    const { cluster, r } = setup();
+    cluster.putPolicy("prod", {
+      perimeter: {
+        mode: "Deny",
+        platformIdentities: [
+          { group: "platform-admins" },
+          { serviceAccount: { namespace: "argocd", name: "ctrl" } },
+        ],
+      },
+    });
+    const identities = () =>
+      (cluster.policiesMap.get("prod") as { status?: { perimeter?: { identities?: unknown[] } } }).status
+        ?.perimeter?.identities;
+    await r.reconcile(policyKey("prod"));
+    expect(identities()).toMatchObject([
+      { identity: "group:platform-admins", state: "Unchecked" },
+      { identity: "serviceAccount:argocd/ctrl", state: "NotFound" },
+    ]);
+    cluster.accounts.set("argocd/ctrl", { state: "found" });
+    await r.reconcile(policyKey("prod"));
+    expect(identities()).toMatchObject([
+      { identity: "group:platform-admins", state: "Unchecked" },
+      { identity: "serviceAccount:argocd/ctrl", state: "Found" },
+    ]);
+    // Nothing changed: no second write.
+    const writes = cluster.calls.filter((c) => c.op === "status" && c.name === "prod").length;
+    await r.reconcile(policyKey("prod"));
+    expect(cluster.calls.filter((c) => c.op === "status" && c.name === "prod")).toHaveLength(writes);
+  });
 });

@@ -11,6 +11,7 @@ import { buildQuarantine, QUARANTINE_SCOPE } from "../policy/quarantine.ts";
 import { selects } from "../policy/selectors.ts";
 import { policyStatus } from "../policy/status.ts";
 import { perimeterStatus } from "../perimeter/exemptions.ts";
+import { identityStatuses } from "../perimeter/identities.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { QUARANTINE_KEY } from "./keys.ts";
@@ -149,6 +150,8 @@ export class PlatformReconciler {
         (e) => this.cluster.foreignExists(e.kind, e.namespace, e.name),
       );
       if (perimeter.nextChangeMs !== undefined) requeueAfterMs = perimeter.nextChangeMs + 1000;
+      // Whether each platform identity exists (the ServiceAccounts' watches enqueue this on a change).
+      const identities = identityStatuses(checked.policy, (ns, n) => this.cluster.account(ns, n));
       const widened = widenedProfiles(this.cluster.allProfiles(), (ns) =>
         selects(selector, labels.get(ns) ?? {}),
       );
@@ -164,7 +167,7 @@ export class PlatformReconciler {
           now,
         ),
         problems: r.problems,
-        ...(perimeter.status && { perimeter: perimeter.status }),
+        ...(perimeter.status && { perimeter: { ...perimeter.status, ...(identities && { identities }) } }),
         networkTier: this.cluster.networkTier(),
         ...(widened.count > 0 && { widened }),
       };

@@ -2,7 +2,7 @@
 // reads the profile from the cache, validates it, builds the desired objects, compares them with
 // the cached live objects, acts, and writes status when it changed. It never modifies or deletes
 // an object that it does not own.
-import type { NetworkTierStatus, PolicyStatus } from "../api/policy.ts";
+import type { MeshwardPolicy, NetworkTierStatus, PolicyStatus } from "../api/policy.ts";
 import type { ExceptionStatus, ObjectStatus, Profile, ProfileStatus } from "../api/schema.ts";
 import { API_VERSION, KIND } from "../api/schema.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
@@ -19,6 +19,7 @@ import {
 import { byString } from "../builders/meta.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
 import { type ConditionDraft, WIDENED, widenedCondition } from "../perimeter/condition.ts";
+import type { AccountLookup } from "../perimeter/identities.ts";
 import type { ForeignObjects } from "../perimeter/types.ts";
 import { findWidening } from "../perimeter/widening.ts";
 import { adoption, governingPolicies } from "../policy/combine.ts";
@@ -82,6 +83,8 @@ export interface Cluster {
   ownedByKey(kind: ChildKind, key: string): KubeObjectLike[];
   /** Objects of the namespace that meshward did not create, as the widening decision takes them. */
   foreign(namespace: string): { objects: ForeignObjects; skipped: number };
+  /** What the operator knows of a ServiceAccount a policy names as a platform identity. */
+  account(namespace: string, name: string): AccountLookup;
   /** Whether a foreign object of `kind` exists; undefined for a kind that is not cached. */
   foreignExists(kind: string, namespace: string, name: string): boolean | undefined;
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
@@ -202,6 +205,11 @@ export class Reconciler {
    * cache's older status (which would send the same status again and repeat its Events).
    */
   private readonly written = new Map<string, { basedOn: string | undefined; status: ProfileStatus }>();
+
+  /** The valid MeshwardPolicies, sorted by name. */
+  validPolicies(): MeshwardPolicy[] {
+    return this.book.valid();
+  }
 
   forget(key: string): void {
     this.validated.delete(key);
