@@ -444,7 +444,7 @@ export const IdentityStatus = z
       .describe(
         "Found: the ServiceAccount exists. NotFound: it does not (the admission policies still trust the name). Unchecked: a user or group (no API object), or a ServiceAccount the operator could not look up.",
       ),
-    message: z.string().max(1024).optional(),
+    message: z.string().max(1024).optional().describe("What the state means and what to write instead."),
   })
   .strict();
 
