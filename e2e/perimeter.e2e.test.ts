@@ -6,12 +6,12 @@
 // under its own ServiceAccount, so the fence applies to its real writes.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AdmissionMode } from "../operator/api/policy.ts";
 import { API_VERSION, KIND } from "../operator/api/schema.ts";
 import { NAMESPACE_DEFAULT_DENY } from "../operator/builders/meta.ts";
 import { DEFAULT_PLATFORM } from "../operator/builders/context.ts";
-import { buildPerimeter } from "../operator/perimeter/admission.ts";
+import { buildPerimeter, perimeterPolicyName } from "../operator/perimeter/admission.ts";
 import type { ClusterObject } from "../operator/policy/admission.ts";
 import { policy } from "../operator/policy/fixtures.ts";
 import { buildQuarantine } from "../operator/policy/quarantine.ts";
@@ -19,6 +19,7 @@ import { POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { ApiError, KubeClient, type Resource, resourcePath } from "../operator/runtime/client.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { esoAggregatedRoles } from "./controlplane/eso-roles.ts";
+import { AUDIT_LOG_PATH } from "./controlplane/state.ts";
 import { type Answer, loadKubeconfig, send } from "./support/admission.ts";
 import {
   createNamespace,
@@ -52,6 +53,11 @@ const SECRET_STORES = r("external-secrets.io", "v1", "secretstores", "SecretStor
 const AUTHZ = r("security.istio.io", "v1", "authorizationpolicies", "AuthorizationPolicy");
 const PEERAUTH = r("security.istio.io", "v1", "peerauthentications", "PeerAuthentication");
 const SERVICE_ACCOUNTS = r("", "v1", "serviceaccounts", "ServiceAccount");
+const PUSH_SECRETS = r("external-secrets.io", "v1alpha1", "pushsecrets", "PushSecret");
+const REQUEST_AUTHN = r("security.istio.io", "v1", "requestauthentications", "RequestAuthentication");
+const TELEMETRIES = r("telemetry.istio.io", "v1", "telemetries", "Telemetry");
+const SIDECARS = r("networking.istio.io", "v1", "sidecars", "Sidecar");
+const ENVOY_FILTERS = r("networking.istio.io", "v1alpha3", "envoyfilters", "EnvoyFilter");
 const CLUSTER_ROLES = r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
 const CLUSTER_ROLE_BINDINGS = r(
   "rbac.authorization.k8s.io",
@@ -105,6 +111,86 @@ const permissive = (name: string) => ({
   spec: { selector: { matchLabels: { app: "shop" } }, mtls: { mode: "PERMISSIVE" } },
 });
 
+/**
+ * The locked kinds the tests above do not try, each as a tenant would use it to get around its
+ * profile, with what the refusal advises.
+ */
+const MORE_MOVES = [
+  {
+    what: "a PushSecret copying a Secret of the namespace out to the shared store",
+    resource: PUSH_SECRETS,
+    advice: "pushing secrets to a store is not a tenant operation",
+    body: (name: string) => ({
+      apiVersion: "external-secrets.io/v1alpha1",
+      kind: "PushSecret",
+      metadata: { name },
+      spec: {
+        secretStoreRefs: [{ kind: "ClusterSecretStore", name: "vault" }],
+        selector: { secret: { name: "shop-db" } },
+        data: [{ match: { secretKey: "password", remoteRef: { remoteKey: "payments/database" } } }],
+      },
+    }),
+  },
+  {
+    what: "a RequestAuthentication trusting its own token issuer",
+    resource: REQUEST_AUTHN,
+    advice: "declare end-user tokens in your ServiceSecurityProfile's spec.requestAuthentication",
+    body: (name: string) => ({
+      apiVersion: "security.istio.io/v1",
+      kind: "RequestAuthentication",
+      metadata: { name },
+      spec: {
+        selector: { matchLabels: { app: "shop" } },
+        jwtRules: [{ issuer: "https://tokens.example.com", jwksUri: "https://tokens.example.com/jwks" }],
+      },
+    }),
+  },
+  {
+    what: "a Telemetry turning access logs off",
+    resource: TELEMETRIES,
+    advice: "turn on access logs with your ServiceSecurityProfile's spec.audit.accessLogs",
+    body: (name: string) => ({
+      apiVersion: "telemetry.istio.io/v1",
+      kind: "Telemetry",
+      metadata: { name },
+      spec: { accessLogging: [{ disabled: true }] },
+    }),
+  },
+  {
+    what: "a Sidecar opening egress to every host of the mesh",
+    resource: SIDECARS,
+    advice: "declare your egress in your ServiceSecurityProfile's spec.egress",
+    body: (name: string) => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "Sidecar",
+      metadata: { name },
+      spec: { egress: [{ hosts: ["*/*"] }], outboundTrafficPolicy: { mode: "ALLOW_ANY" } },
+    }),
+  },
+  {
+    what: "an EnvoyFilter removing the inbound RBAC filter",
+    resource: ENVOY_FILTERS,
+    advice: "EnvoyFilters change the mesh for every service",
+    body: (name: string) => ({
+      apiVersion: "networking.istio.io/v1alpha3",
+      kind: "EnvoyFilter",
+      metadata: { name },
+      spec: {
+        configPatches: [
+          {
+            applyTo: "HTTP_FILTER",
+            match: {
+              context: "SIDECAR_INBOUND",
+              listener: { filterChain: { filter: { subFilter: { name: "envoy.filters.http.rbac" } } } },
+            },
+            patch: { operation: "REMOVE" },
+          },
+        ],
+      },
+    }),
+  },
+] as const;
+
 function vapPath(o: ClusterObject): string {
   const plural =
     o.kind === "ValidatingAdmissionPolicy"
@@ -123,7 +209,12 @@ function policyBody(mode: AdmissionMode) {
       guardrails: { secrets: { mode: "Audit", stores: [{ name: "vault", keys: ["{namespace}/*"] }] } },
       perimeter: {
         mode,
-        platformIdentities: [{ serviceAccount: { namespace: team, name: "platform" } }],
+        platformIdentities: [
+          { serviceAccount: { namespace: team, name: "platform" } },
+          { group: "platform-admins" },
+          // Missing until the bad-input test creates it.
+          { serviceAccount: { namespace: team, name: "release-bot" } },
+        ],
         exemptions: [
           {
             namespace: team,
@@ -272,7 +363,8 @@ beforeAll(async () => {
     ["external-secrets.io", "externalsecrets"],
     ["external-secrets.io", "secretstores"],
     ["security.istio.io", "authorizationpolicies"],
-  ] as const)
+    ...MORE_MOVES.map((m) => [m.resource.group, m.resource.plural] as const),
+  ])
     await waitFor(`edit to grant ${plural} (aggregation)`, () =>
       can(kcs.tenant as KubeConfig, group, plural, team),
     );
@@ -417,6 +509,93 @@ describe("a tenant with edit, perimeter in Deny", () => {
     expect(elsewhere.status).toBe(201);
     expect(await exists(NETPOL, team, "platform-owned")).toBe(true);
     expect(await exists(NETPOL, other, "allow-all")).toBe(true);
+  });
+});
+
+describe("bad input: a clear status message, nothing opened", () => {
+  type Identity = { identity: string; state: string; message?: string };
+  const identities = async (): Promise<Identity[]> =>
+    (
+      await getOrUndefined<{ status?: { perimeter?: { identities?: Identity[] } } }>(
+        admin,
+        resourcePath(POLICIES, undefined, POLICY),
+      )
+    )?.status?.perimeter?.identities ?? [];
+  const states = (xs: Identity[]) => xs.map((i) => `${i.identity}=${i.state}`);
+
+  it("a platform identity whose ServiceAccount does not exist is NotFound, and follows it when created", async () => {
+    const before = await waitFor("the identities in the policy's status", async () => {
+      const xs = await identities();
+      return xs.length === 3 ? xs : undefined;
+    });
+    expect(states(before)).toEqual([
+      `serviceAccount:${team}/platform=Found`,
+      "group:platform-admins=Unchecked",
+      `serviceAccount:${team}/release-bot=NotFound`,
+    ]);
+    const missing = before[2]?.message ?? "";
+    expect(missing).toContain(`no ServiceAccount release-bot exists in namespace ${team}`);
+    expect(missing).toContain("the admission policies trust the name anyway");
+    expect(missing).toContain(`check the name (kubectl get serviceaccounts -n ${team})`);
+    expect(before[1]?.message).toContain("a group has no API object to look up");
+    // Nothing is opened meanwhile: the tenant is still refused, the profile still reconciled.
+    expect((await tenant("POST", resourcePath(NETPOL, team), allowAll("while-missing"))).status).toBe(403);
+    expect(await exists(NETPOL, team, "while-missing")).toBe(false);
+    expect(condition(await getProfile(admin, team, "shop"), "Ready")?.status).toBe("True");
+
+    // Created: the watch sees it and the status follows; deleted: back to NotFound.
+    await admin.request("POST", resourcePath(SERVICE_ACCOUNTS, team), {
+      body: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "release-bot" } },
+    });
+    const found = await waitFor("release-bot Found", async () => {
+      const xs = await identities();
+      return xs[2]?.state === "Found" ? xs : undefined;
+    });
+    expect(found[2]?.message).toContain(`ServiceAccount ${team}/release-bot exists`);
+    expect(states(found).slice(0, 2)).toEqual(states(before).slice(0, 2));
+    await admin.delete(resourcePath(SERVICE_ACCOUNTS, team, "release-bot"));
+    await waitFor("release-bot NotFound again", async () => (await identities())[2]?.state === "NotFound");
+  });
+
+  const asAdmin = (body: unknown) =>
+    send(loadKubeconfig(kubeconfigPath()), "POST", resourcePath(POLICIES), body);
+  const badPolicy = (name: string, perimeter: Record<string, unknown>) => ({
+    apiVersion: API_VERSION,
+    kind: "MeshwardPolicy",
+    metadata: { name },
+    spec: { namespaceSelector: { "meshward.io/e2e-perimeter": team }, perimeter },
+  });
+  const exemption = {
+    namespace: "shop",
+    kind: "NetworkPolicy",
+    name: "legacy",
+    expires: "2030-01-01T00:00:00Z",
+    ticket: "SEC-1",
+  };
+
+  it("the API server refuses the same exemption twice, naming the field", async () => {
+    const a = await asAdmin(
+      badPolicy("e2e-perimeter-duplicate", {
+        mode: "Deny",
+        exemptions: [exemption, { ...exemption, expires: "2031-01-01T00:00:00Z", ticket: "SEC-2" }],
+      }),
+    );
+    expect(a.status).toBe(422);
+    expect(a.message).toContain("spec.perimeter.exemptions[1]: Duplicate value");
+    expect(await exists(POLICIES, "", "e2e-perimeter-duplicate")).toBe(false);
+  });
+
+  it("the API server refuses a platform identity with two forms, naming the field", async () => {
+    const a = await asAdmin(
+      badPolicy("e2e-perimeter-two-forms", {
+        mode: "Deny",
+        platformIdentities: [{ group: "platform-admins" }, { user: "alice", group: "platform-admins" }],
+      }),
+    );
+    expect(a.status).toBe(422);
+    expect(a.message).toContain("spec.perimeter.platformIdentities[1]");
+    expect(a.message).toContain("each platform identity sets exactly one of user, group or serviceAccount");
+    expect(await exists(POLICIES, "", "e2e-perimeter-two-forms")).toBe(false);
   });
 });
 
@@ -615,5 +794,87 @@ describe("what is admitted is seen", () => {
       async () => condition(await getProfile(admin, team, "shop"), "Widened")?.status === "False",
     );
     expect(await operator?.metric("meshward_profile_widened", { namespace: team, name: "shop" })).toBe(0);
+  });
+});
+
+describe("the other locked kinds: PushSecret, RequestAuthentication, Telemetry, Sidecar, EnvoyFilter", () => {
+  // The local test bed writes an audit log; kind and an external cluster do not (here).
+  const auditLog =
+    inject("ownCluster") && process.env.MESHWARD_TESTBED !== "kind" && process.env.MESHWARD_AUDIT !== "0";
+
+  it("Deny refuses each, says what to write instead, and the object is not there", async () => {
+    await setMode("Deny");
+    for (const m of MORE_MOVES) {
+      const a = await tenant("POST", resourcePath(m.resource, team), m.body("tenant-own"));
+      expect(a.status, `${m.what}: ${a.message}`).toBe(403);
+      expect(a.message).toContain(
+        `MeshwardPolicy ${POLICY} locks ${m.resource.kind} objects in namespace ${team}`,
+      );
+      expect(a.message).toContain(m.advice);
+      expect(a.message).toContain(`{namespace: ${team}, kind: ${m.resource.kind}, name: tenant-own}`);
+      expect(await exists(m.resource, team, "tenant-own"), m.what).toBe(false);
+    }
+  });
+
+  it("Warn admits each with the same advice as a warning", async () => {
+    await setMode("Warn");
+    for (const m of MORE_MOVES) {
+      const a = await tenant("POST", resourcePath(m.resource, team), m.body("tenant-warned"));
+      expect(a.status, `${m.what}: ${a.message}`).toBe(201);
+      expect(a.warnings.join("\n"), m.what).toContain(
+        `MeshwardPolicy ${POLICY} locks ${m.resource.kind} objects in namespace ${team}`,
+      );
+      expect(a.warnings.join("\n"), m.what).toContain(m.advice);
+      expect(await exists(m.resource, team, "tenant-warned"), m.what).toBe(true);
+    }
+  });
+
+  it("Audit admits each silently and records the refusal it would have been in the audit log", async () => {
+    await setMode("Audit");
+    for (const m of MORE_MOVES) {
+      const a = await tenant("POST", resourcePath(m.resource, team), m.body("tenant-audited"));
+      expect(a.status, `${m.what}: ${a.message}`).toBe(201);
+      expect(a.warnings, m.what).toEqual([]);
+      expect(await exists(m.resource, team, "tenant-audited"), m.what).toBe(true);
+      if (!auditLog) continue;
+      // At Metadata level the entry may lack the object's name: match the namespace, the resource
+      // and the policy's message.
+      const entry = await waitFor(`audit entry for ${m.resource.plural}`, async () =>
+        fs
+          .readFileSync(AUDIT_LOG_PATH, "utf8")
+          .split("\n")
+          .find(
+            (l) =>
+              l.includes(`"namespace":"${team}"`) &&
+              l.includes(`"resource":"${m.resource.plural}"`) &&
+              l.includes("validation_failure") &&
+              l.includes(`locks ${m.resource.kind} objects in namespace ${team}`),
+          ),
+      );
+      expect(entry).toContain(perimeterPolicyName("Audit"));
+      expect(entry).toContain("Audit");
+    }
+  });
+
+  it("back in Deny, nobody but a platform identity deletes what Warn and Audit admitted", async () => {
+    await setMode("Deny");
+    const clusterAdmin = loadKubeconfig(kubeconfigPath());
+    for (const m of MORE_MOVES) {
+      const a = await tenant("DELETE", resourcePath(m.resource, team, "tenant-warned"));
+      expect(a.status, `${m.what}: ${a.message}`).toBe(403);
+      expect(a.message).toContain(`kind: ${m.resource.kind}, name: tenant-warned}`);
+      // A cluster admin is no platform identity of this policy either.
+      const b = await send(clusterAdmin, "DELETE", resourcePath(m.resource, team, "tenant-audited"));
+      expect(b.status, `${m.what}: ${b.message}`).toBe(403);
+      expect(await exists(m.resource, team, "tenant-warned")).toBe(true);
+      expect(await exists(m.resource, team, "tenant-audited")).toBe(true);
+      const platform = await send(
+        kcs.platform as KubeConfig,
+        "DELETE",
+        resourcePath(m.resource, team, "tenant-warned"),
+      );
+      expect(platform.status, `${m.what}: ${platform.message}`).toBe(200);
+      expect(await exists(m.resource, team, "tenant-warned")).toBe(false);
+    }
   });
 });
