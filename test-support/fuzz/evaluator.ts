@@ -1,14 +1,15 @@
 // An independent reading of two things, for the fuzzer's "generated ≤ asked" property:
 //
-// - what generated objects admit: an Istio AuthorizationPolicy (ALLOW) and a Kubernetes
-//   NetworkPolicy, evaluated for one request with the semantics their documentation gives;
+// - what generated objects admit: an Istio AuthorizationPolicy (ALLOW), a Kubernetes
+//   NetworkPolicy, and the tiers of ClusterNetworkPolicies around NetworkPolicies, evaluated for
+//   one request with the semantics their documentation gives;
 // - what a profile asks for: docs/api.md read for the same request.
 //
 // It is written from those documents, not from the builders, and imports nothing from
-// operator/builders: a builder bug must not be copied into the check of that builder. The object
-// evaluators are strict: a field they do not understand (matchExpressions, notPrincipals, when,
-// named ports, a DENY action, …) is an `Unexpected` error, so a builder that starts emitting it
-// fails the fuzzer until the evaluator learns it.
+// operator/builders or operator/policy: a builder bug must not be copied into the check of that
+// builder. The object evaluators are strict: a field they do not understand (matchExpressions in a
+// NetworkPolicy, notPrincipals, when, named ports, a DENY action, …) is an `Unexpected` error, so a
+// builder that starts emitting it fails the fuzzer until the evaluator learns it.
 import type { Profile } from "../../operator/api/schema.ts";
 
 export class Unexpected extends Error {
@@ -385,8 +386,26 @@ function networkPolicyParts(np: unknown): { spec: Obj; namespace: string; types:
   return { spec, namespace: meta.namespace, types };
 }
 
+/** Does this NetworkPolicy select the pod (of `namespace`, with `labels`) for that direction? */
+export function networkPolicySelects(
+  np: unknown,
+  namespace: string,
+  labels: Labels,
+  direction: "Ingress" | "Egress",
+): boolean {
+  const { spec, namespace: own, types } = networkPolicyParts(np);
+  return (
+    own === namespace &&
+    types.includes(direction) &&
+    selectorMatches(spec.podSelector ?? {}, labels, "spec.podSelector")
+  );
+}
+
+/** What a NetworkPolicy reads of an ingress request: who, to which pod, and how. */
+export type L4IngressRequest = Pick<IngressRequest, "source" | "destination" | "protocol" | "port">;
+
 /** Does this NetworkPolicy allow the connection into one of its pods? */
-export function networkPolicyAllowsIngress(np: unknown, req: IngressRequest): boolean {
+export function networkPolicyAllowsIngress(np: unknown, req: L4IngressRequest): boolean {
   const { spec, namespace, types } = networkPolicyParts(np);
   if (!types.includes("Ingress")) return false;
   if (!selectorMatches(spec.podSelector ?? {}, req.destination, "spec.podSelector")) return false;
@@ -402,6 +421,288 @@ export function networkPolicyAllowsEgress(np: unknown, req: EgressRequest): bool
   if (!selectorMatches(spec.podSelector ?? {}, req.source, "spec.podSelector")) return false;
   return list(spec.egress, "spec.egress").some((r, i) =>
     networkRuleMatches(r, "to", req.destination, req.protocol, req.port, namespace, `spec.egress[${i}]`),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// ClusterNetworkPolicy (policy.networking.k8s.io/v1beta1, sigs.k8s.io/network-policy-api v0.3.1,
+// standard channel) and the tiers around the NetworkPolicy tier, for one direction of one pod.
+//
+// A policy applies to the pods its subject selects (namespaces: a namespace selector; pods: a
+// namespace selector AND a pod selector). Tiers are evaluated in order: Admin, then NetworkPolicy,
+// then Baseline. Within a tier, policies are checked by ascending priority, and within a policy
+// its rules of that direction in the order written; the first rule that matches decides. Accept
+// and Deny are final; Pass skips the rest of the tier. The NetworkPolicy tier decides for a pod
+// that some NetworkPolicy of its namespace selects for that direction (its allow-list); Baseline
+// only sees pods no NetworkPolicy selects. Nothing decided: allowed (Kubernetes' default).
+//
+// A rule matches when some peer matches (the list is required) and, when it lists protocols, one of
+// them matches (tcp/udp/sctp, a destination port number or range). Peers: namespaces (every pod of
+// the namespaces selected), pods (namespace selector AND pod selector) and, for egress, networks
+// (CIDRs). Two policies of one tier at one priority that both match may apply in either order, so
+// the evaluator answers "allowed" when some order allows: it errs towards allowing, the safe side
+// for a "never more than asked" check. A namespace's labels are those given plus
+// kubernetes.io/metadata.name.
+//
+// Pods have no address here, so a networks peer never matches a pod. Upstream says a network
+// covers pod traffic too: a Deny on networks may deny more in a real cluster than here (again
+// erring towards allowing); an Accept or Pass on networks would err the other way, so it is an
+// `Unexpected` error, like nodes, domainNames, named ports and any field not listed above.
+
+export type NamespaceLabels = ReadonlyMap<string, Labels>;
+
+/** An egress request from a pod of `namespace` (its labels are `source`). */
+export interface ClusterEgressRequest extends EgressRequest {
+  namespace: string;
+}
+/** An ingress request to a pod of `namespace` (its labels are `destination`). */
+export interface ClusterIngressRequest extends L4IngressRequest {
+  namespace: string;
+}
+
+type Action = "Accept" | "Deny" | "Pass";
+type Verdict = Action | "none";
+
+function namespaceLabelsOf(namespace: string, known: NamespaceLabels): Labels {
+  return { ...known.get(namespace), [NS_NAME]: namespace };
+}
+
+/** A full LabelSelector: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist), ANDed. */
+function labelSelectorMatches(sel: unknown, labels: Labels, where: string): boolean {
+  if (!isObj(sel)) throw new Unexpected(`${where}: not a selector`);
+  only(sel, ["matchLabels", "matchExpressions"], where);
+  if (!hasLabels(labels, labelMap(sel.matchLabels, `${where}.matchLabels`))) return false;
+  return list(sel.matchExpressions, `${where}.matchExpressions`).every((e, i) => {
+    const at = `${where}.matchExpressions[${i}]`;
+    if (!isObj(e) || typeof e.key !== "string") throw new Unexpected(`${at}: not an expression`);
+    only(e, ["key", "operator", "values"], at);
+    const values = strings(e.values, `${at}.values`);
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key] ?? "";
+    const needsValues = e.operator === "In" || e.operator === "NotIn";
+    if (needsValues !== values.length > 0) throw new Unexpected(`${at}: values with ${String(e.operator)}`);
+    if (e.operator === "In") return has && values.includes(value);
+    if (e.operator === "NotIn") return !has || !values.includes(value);
+    if (e.operator === "Exists") return has;
+    if (e.operator === "DoesNotExist") return !has;
+    throw new Unexpected(`${at}.operator: ${String(e.operator)}`);
+  });
+}
+
+/** The one field set of an object where exactly one of `allowed` must be set. */
+function oneOf(o: unknown, allowed: string[], where: string): [string, unknown] {
+  if (!isObj(o)) throw new Unexpected(`${where}: not an object`);
+  only(o, allowed, where);
+  const set = Object.entries(o).filter(([, v]) => v !== undefined);
+  if (set.length !== 1) throw new Unexpected(`${where}: ${set.length} fields set, exactly one expected`);
+  return set[0] as [string, unknown];
+}
+
+/** NamespacedPod: a namespace selector (omitted: every namespace) AND a pod selector. */
+function namespacedPodMatches(v: unknown, pod: Pod, known: NamespaceLabels, where: string): boolean {
+  if (!isObj(v)) throw new Unexpected(`${where}: not an object`);
+  only(v, ["namespaceSelector", "podSelector"], where);
+  if (v.podSelector === undefined) throw new Unexpected(`${where}: no podSelector`);
+  return (
+    labelSelectorMatches(v.namespaceSelector ?? {}, namespaceLabelsOf(pod.namespace, known), where) &&
+    labelSelectorMatches(v.podSelector, pod.labels, `${where}.podSelector`)
+  );
+}
+
+function subjectSelects(subject: unknown, pod: Pod, known: NamespaceLabels): boolean {
+  const [field, sel] = oneOf(subject, ["namespaces", "pods"], "spec.subject");
+  return field === "namespaces"
+    ? labelSelectorMatches(sel, namespaceLabelsOf(pod.namespace, known), "spec.subject.namespaces")
+    : namespacedPodMatches(sel, pod, known, "spec.subject.pods");
+}
+
+function clusterPeerMatches(
+  peer: unknown,
+  who: Peer,
+  action: Action,
+  fields: string[],
+  known: NamespaceLabels,
+  where: string,
+): boolean {
+  const [field, v] = oneOf(peer, fields, where);
+  if (field === "namespaces")
+    return who.kind === "pod" && labelSelectorMatches(v, namespaceLabelsOf(who.namespace, known), where);
+  if (field === "pods") return who.kind === "pod" && namespacedPodMatches(v, who, known, where);
+  // networks (egress only: `fields` says which peers the direction has)
+  if (action !== "Deny") throw new Unexpected(`${where}: networks in a ${action} rule`);
+  const nets = strings(v, `${where}.networks`).map((c) => {
+    const n = parseNet(c);
+    if (!n) throw new Unexpected(`${where}.networks: ${c}`);
+    return n;
+  });
+  if (nets.length === 0) throw new Unexpected(`${where}.networks: empty`);
+  return who.kind === "ip" && nets.some((n) => netContains(n, who.ip));
+}
+
+function clusterPortMatches(p: unknown, port: number, where: string): boolean {
+  const [field, v] = oneOf(p, ["number", "range"], where);
+  if (field === "number") {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw new Unexpected(`${where}.number`);
+    return port === v;
+  }
+  if (!isObj(v) || typeof v.start !== "number" || typeof v.end !== "number")
+    throw new Unexpected(`${where}.range`);
+  only(v, ["start", "end"], `${where}.range`);
+  return port >= v.start && port <= v.end;
+}
+
+const PROTOCOL_FIELDS: Record<string, Protocol> = { tcp: "TCP", udp: "UDP", sctp: "SCTP" };
+
+function clusterProtocolMatches(p: unknown, protocol: Protocol, port: number, where: string): boolean {
+  const [field, v] = oneOf(p, Object.keys(PROTOCOL_FIELDS), where);
+  if (!isObj(v)) throw new Unexpected(`${where}.${field}: not an object`);
+  only(v, ["destinationPort"], `${where}.${field}`);
+  if (v.destinationPort === undefined) throw new Unexpected(`${where}.${field}: no destinationPort`);
+  return (
+    PROTOCOL_FIELDS[field] === protocol &&
+    clusterPortMatches(v.destinationPort, port, `${where}.${field}.destinationPort`)
+  );
+}
+
+/** The action of the first of these rules (one direction of one policy) that matches, or "none". */
+function clusterPolicyVerdict(
+  rules: unknown[],
+  direction: "ingress" | "egress",
+  who: Peer,
+  protocol: Protocol,
+  port: number,
+  known: NamespaceLabels,
+): Verdict {
+  const peersKey = direction === "ingress" ? "from" : "to";
+  const peerFields = direction === "ingress" ? ["namespaces", "pods"] : ["namespaces", "pods", "networks"];
+  for (const [i, rule] of rules.entries()) {
+    const where = `spec.${direction}[${i}]`;
+    if (!isObj(rule)) throw new Unexpected(`${where}: not an object`);
+    only(rule, ["name", "action", peersKey, "protocols"], where);
+    const action = rule.action;
+    if (action !== "Accept" && action !== "Deny" && action !== "Pass")
+      throw new Unexpected(`${where}.action: ${String(action)}`);
+    const peers = list(rule[peersKey], `${where}.${peersKey}`);
+    if (peers.length === 0) throw new Unexpected(`${where}.${peersKey}: empty`);
+    const peerOk = peers
+      .map((p, j) => clusterPeerMatches(p, who, action, peerFields, known, `${where}.${peersKey}[${j}]`))
+      .some(Boolean);
+    const protocols = list(rule.protocols, `${where}.protocols`);
+    const protocolOk =
+      protocols.length === 0 ||
+      protocols.some((p, j) => clusterProtocolMatches(p, protocol, port, `${where}.protocols[${j}]`));
+    if (peerOk && protocolOk) return action;
+  }
+  return "none";
+}
+
+/**
+ * What one tier may decide: the verdicts of the matching policies at the lowest priority where any
+ * matches (several when tied policies disagree), or "none".
+ */
+function tierVerdicts(
+  cnps: readonly unknown[],
+  tier: "Admin" | "Baseline",
+  direction: "ingress" | "egress",
+  pod: Pod,
+  who: Peer,
+  protocol: Protocol,
+  port: number,
+  known: NamespaceLabels,
+): Set<Verdict> {
+  const byPriority = new Map<number, Verdict[]>();
+  for (const o of cnps) {
+    if (!isObj(o) || o.kind !== "ClusterNetworkPolicy") throw new Unexpected("not a ClusterNetworkPolicy");
+    only(o, ["apiVersion", "kind", "metadata", "spec"], "ClusterNetworkPolicy");
+    const spec = o.spec;
+    if (!isObj(spec)) throw new Unexpected("ClusterNetworkPolicy without spec");
+    only(spec, ["tier", "priority", "subject", "ingress", "egress"], "spec");
+    if (spec.tier !== "Admin" && spec.tier !== "Baseline")
+      throw new Unexpected(`spec.tier: ${String(spec.tier)}`);
+    const priority = spec.priority;
+    if (typeof priority !== "number" || !Number.isInteger(priority) || priority < 0 || priority > 1000)
+      throw new Unexpected(`spec.priority: ${String(priority)}`);
+    if (spec.tier !== tier || !subjectSelects(spec.subject, pod, known)) continue;
+    const v = clusterPolicyVerdict(
+      list(spec[direction], `spec.${direction}`),
+      direction,
+      who,
+      protocol,
+      port,
+      known,
+    );
+    if (v !== "none") byPriority.set(priority, [...(byPriority.get(priority) ?? []), v]);
+  }
+  const first = [...byPriority.keys()].sort((a, b) => a - b)[0];
+  return new Set(first === undefined ? ["none"] : byPriority.get(first));
+}
+
+function tiersAllow(
+  cnps: readonly unknown[],
+  direction: "ingress" | "egress",
+  pod: Pod,
+  who: Peer,
+  protocol: Protocol,
+  port: number,
+  known: NamespaceLabels,
+  networkPolicy: { selected: boolean; allows: () => boolean },
+): boolean {
+  const admin = tierVerdicts(cnps, "Admin", direction, pod, who, protocol, port, known);
+  if (admin.has("Accept")) return true;
+  if (!admin.has("Pass") && !admin.has("none")) return false;
+  if (networkPolicy.selected) return networkPolicy.allows();
+  const baseline = tierVerdicts(cnps, "Baseline", direction, pod, who, protocol, port, known);
+  return baseline.has("Accept") || baseline.has("Pass") || baseline.has("none");
+}
+
+/** A pod for the tiers' subjects (the account does not matter to them). */
+const tierPod = (namespace: string, labels: Labels): Pod => ({
+  kind: "pod",
+  namespace,
+  labels,
+  serviceAccount: "",
+});
+
+/**
+ * May the pod of `req.namespace` open this connection, with these ClusterNetworkPolicies and these
+ * NetworkPolicies (those of other namespaces are ignored) in the cluster?
+ */
+export function clusterAllowsEgress(
+  cnps: readonly unknown[],
+  nps: readonly unknown[],
+  req: ClusterEgressRequest,
+  namespaces: NamespaceLabels = new Map(),
+): boolean {
+  const own = nps.filter((np) => networkPolicySelects(np, req.namespace, req.source, "Egress"));
+  return tiersAllow(
+    cnps,
+    "egress",
+    tierPod(req.namespace, req.source),
+    req.destination,
+    req.protocol,
+    req.port,
+    namespaces,
+    { selected: own.length > 0, allows: () => own.some((np) => networkPolicyAllowsEgress(np, req)) },
+  );
+}
+
+/** May this connection reach the pod of `req.namespace`? (See clusterAllowsEgress.) */
+export function clusterAllowsIngress(
+  cnps: readonly unknown[],
+  nps: readonly unknown[],
+  req: ClusterIngressRequest,
+  namespaces: NamespaceLabels = new Map(),
+): boolean {
+  const own = nps.filter((np) => networkPolicySelects(np, req.namespace, req.destination, "Ingress"));
+  return tiersAllow(
+    cnps,
+    "ingress",
+    tierPod(req.namespace, req.destination),
+    req.source,
+    req.protocol,
+    req.port,
+    namespaces,
+    { selected: own.length > 0, allows: () => own.some((np) => networkPolicyAllowsIngress(np, req)) },
   );
 }
 
