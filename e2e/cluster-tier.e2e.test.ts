@@ -249,7 +249,19 @@ describe("the operator keeps the platform tier", () => {
     expect(egress.spec).toEqual({
       tier: "Admin",
       priority: 100,
-      subject: { namespaces: { matchLabels: { [label]: ns } } },
+      // Kubernetes' own namespaces and the mesh root are never covered.
+      subject: {
+        namespaces: {
+          matchLabels: { [label]: ns },
+          matchExpressions: [
+            {
+              key: "kubernetes.io/metadata.name",
+              operator: "NotIn",
+              values: ["istio-system", "kube-node-lease", "kube-public", "kube-system"],
+            },
+          ],
+        },
+      },
       egress: [
         {
           name: "denied-ranges",

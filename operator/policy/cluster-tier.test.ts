@@ -49,18 +49,37 @@ describe("cluster tier builders", () => {
     );
   });
 
+  const notSystem = (root = "istio-system") => ({
+    matchExpressions: [
+      {
+        key: "kubernetes.io/metadata.name",
+        operator: "NotIn",
+        values: [root, "kube-node-lease", "kube-public", "kube-system"].sort(),
+      },
+    ],
+  });
   it.each([
-    ["selects by labels", { team: "shop" }, { namespaces: { matchLabels: { team: "shop" } } }],
-    ["selects every namespace without a selector", undefined, { namespaces: {} }],
-    ["selects every namespace with an empty selector", {}, { namespaces: {} }],
-  ])("an egress denial %s", (_, selector, subject) => {
+    ["selects by labels", { team: "shop" }, { matchLabels: { team: "shop" }, ...notSystem() }],
+    ["selects every namespace without a selector", undefined, notSystem()],
+    ["selects every namespace with an empty selector", {}, notSystem()],
+  ])("an egress denial %s, except Kubernetes' own and the mesh root", (_, selector, namespaces) => {
     const [o, ...rest] = buildEgressDenials([deny("p", ["10.0.0.0/8"], selector)]);
     expect(rest).toEqual([]);
     expect(o?.metadata.name).toBe("meshward-egress-p");
-    expect(spec(o!)).toMatchObject({ tier: "Admin", priority: PRIORITY.egress, subject });
+    expect(spec(o!)).toMatchObject({ tier: "Admin", priority: PRIORITY.egress });
+    expect(spec(o!).subject).toEqual({ namespaces });
     expect(spec(o!).egress).toEqual([
       { name: "denied-ranges", action: "Deny", to: [{ networks: ["10.0.0.0/8"] }] },
     ]);
+  });
+
+  it("an egress denial leaves out the policy's own mesh root", () => {
+    const p = policy("p", {
+      guardrails: { egressCidrs: { mode: "Enforce", denied: ["10.0.0.0/8"] } },
+      quarantine: { meshRootNamespace: "mesh-root", identities: [] },
+    });
+    const [o] = buildEgressDenials([p]);
+    expect(spec(o!).subject).toEqual({ namespaces: notSystem("mesh-root") });
   });
 
   it("builds nothing for a policy without denied ranges, or in Audit mode", () => {

@@ -6,7 +6,7 @@
 // docs/adr/0015-cluster-network-policy-tiers.md. The operator keeps them where the CRD is served
 // (operator/reconcile/cluster-tier.ts).
 import { createHash } from "node:crypto";
-import type { MeshwardPolicy } from "../api/policy.ts";
+import { DEFAULT_MESH_ROOT_NAMESPACE, type MeshwardPolicy } from "../api/policy.ts";
 import type { Profile } from "../api/schema.ts";
 import { byString, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/meta.ts";
 import {
@@ -107,9 +107,17 @@ function namespacesNamed(names: readonly string[]): Peer {
 }
 
 /**
+ * Namespaces an egress denial never covers: Kubernetes' own and the mesh root. No profile lives
+ * there, so the guardrail never bounded them, and their components may need the denied ranges (a
+ * cloud's node agents read the metadata address).
+ */
+export const TIER_EXEMPT_NAMESPACES = ["kube-node-lease", "kube-public", "kube-system"] as const;
+
+/**
  * Admin tier, one per MeshwardPolicy with denied egress ranges in Enforce mode: the namespaces it
- * selects (all of them when it selects by no label) may not open those ranges, whatever their
- * NetworkPolicies say. Audit only reports, so it builds nothing here.
+ * selects (all of them when it selects by no label), except Kubernetes' own and the mesh root, may
+ * not open those ranges, whatever their NetworkPolicies say. Audit only reports, so it builds
+ * nothing here.
  */
 export function buildEgressDenials(policies: readonly MeshwardPolicy[]): ClusterNetworkPolicy[] {
   const out: ClusterNetworkPolicy[] = [];
@@ -119,13 +127,24 @@ export function buildEgressDenials(policies: readonly MeshwardPolicy[]): Cluster
     const denied = [...new Set(guardrail.denied ?? [])].sort(byString);
     if (denied.length === 0) continue;
     const labels = p.spec.namespaceSelector ?? {};
+    const excluded = [
+      ...new Set([
+        ...TIER_EXEMPT_NAMESPACES,
+        p.spec.quarantine?.meshRootNamespace ?? DEFAULT_MESH_ROOT_NAMESPACE,
+      ]),
+    ].sort(byString);
     out.push(
       cnp(
         `${EGRESS_NAME_PREFIX}${p.metadata.name}`,
         EGRESS_SCOPE,
         "Admin",
         PRIORITY.egress,
-        { namespaces: Object.keys(labels).length > 0 ? { matchLabels: { ...labels } } : {} },
+        {
+          namespaces: {
+            ...(Object.keys(labels).length > 0 && { matchLabels: { ...labels } }),
+            matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: excluded }],
+          },
+        },
         { egress: rulesTo("denied-ranges", "Deny", "to", networks(denied)) },
       ),
     );
