@@ -646,6 +646,56 @@ describe("no profile in system namespaces", () => {
     });
 });
 
+describe("meshward's reserved names", () => {
+  // The chart aggregates profile writes into edit (user-roles.yaml); the same here.
+  beforeAll(async () => {
+    const name = "e2e-perimeter-profiles-edit";
+    await admin.apply(
+      resourcePath(CLUSTER_ROLES, undefined, name),
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name, labels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" } },
+        rules: [
+          {
+            apiGroups: ["meshward.io"],
+            resources: ["servicesecurityprofiles"],
+            verbs: ["create", "update", "patch"],
+          },
+        ],
+      },
+      MANAGER,
+      true,
+    );
+    clusterScoped.push(resourcePath(CLUSTER_ROLES, undefined, name));
+    await waitFor("edit to grant servicesecurityprofiles (aggregation)", () =>
+      can(kcs.tenant as KubeConfig, "meshward.io", "servicesecurityprofiles", team),
+    );
+  });
+
+  for (const name of [NAMESPACE_DEFAULT_DENY, "meshward-quarantine-shop"])
+    it(`a tenant cannot name a profile ${name} to squat meshward's shared objects`, async () => {
+      const a = await send(kcs.tenant as KubeConfig, "POST", resourcePath(PROFILES, team), {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name },
+        spec: { selector: { app: "squat" } },
+      });
+      expect(a.status).toBe(422);
+      expect(a.message).toContain("metadata.name");
+      expect(a.message).toContain("reserved for objects meshward creates");
+      expect(await exists(PROFILES, team, name)).toBe(false);
+      // meshward's own object of that name is untouched.
+      if (name === NAMESPACE_DEFAULT_DENY) {
+        const deny = await getOrUndefined<{ metadata: { labels?: Record<string, string> } }>(
+          admin,
+          resourcePath(NETPOL, team, name),
+        );
+        expect(deny?.metadata.labels?.["meshward.io/scope"]).toBe("namespace");
+      }
+    });
+});
+
 describe("meshward's own identity is fenced", () => {
   const op = (method: "POST" | "PATCH" | "DELETE", p: string, body?: unknown, type?: string) =>
     send(kcs.meshward as KubeConfig, method, p, body, type);
