@@ -5,6 +5,7 @@
 import { DEFAULT_PLATFORM, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
 import type { Config } from "../config.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { version } from "../version.ts";
 import { queueObserver } from "../observability/queue-metrics.ts";
 import { classify } from "../runtime/classify.ts";
 import { ApiError, KubeClient, type KubeObjectLike, resourceId } from "../runtime/client.ts";
@@ -55,8 +56,6 @@ import {
 import { CLUSTER_TIER_KEY, QUARANTINE_KEY } from "./keys.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
 
-const VERSION = "0.1.0";
-
 /**
  * A policy's status counts namespaces and profiles: changes are gathered for this long and written
  * once, not once per profile while a fleet starts.
@@ -102,7 +101,7 @@ export class Controller {
     this.log = log;
     this.metrics = metrics;
     // The identity in the User-Agent lets the audit log tell replicas apart.
-    this.client = new KubeClient(kc, { userAgent: `meshward/${VERSION} (${cfg.identity})` });
+    this.client = new KubeClient(kc, { userAgent: `meshward/${version()} (${cfg.identity})` });
     this.client.onRequest((verb, _resource, code) => metrics.apiRequests.inc({ verb, code: String(code) }));
     // One table for every cache: kinds share namespaces, profile names and apiVersions.
     const strings = cacheInterner();
