@@ -2,7 +2,7 @@
 // to profiles not given, one-sided declarations), unknown kinds, --strict, and the exit code.
 import { isError } from "../api/validate.ts";
 import { findMissingReferences, findOneSided } from "../graph/fleet.ts";
-import type { FileProblem, LoadResult } from "./load.ts";
+import { type FileProblem, type LoadResult, placeProblems } from "./load.ts";
 
 export interface CheckOptions {
   /** The inputs are the whole fleet: a reference to a profile not among them is an error. */
@@ -64,6 +64,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       problems.push({
         file: s.file,
         path: s.document,
+        ...(s.line !== undefined && { line: s.line, column: s.column }),
         message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--no-skip-unknown"} fails on it)`,
       });
     }
@@ -84,5 +85,5 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
   const errors = final.filter(isError).length;
   const warnings = final.length - errors;
   const exitCode = final.some((p) => p.io) ? EXIT.usage : errors > 0 ? EXIT.invalid : EXIT.valid;
-  return { problems: final, errors, warnings, exitCode };
+  return { problems: placeProblems(loaded, final), errors, warnings, exitCode };
 }

@@ -62,7 +62,7 @@ describe("meshward CLI", () => {
     const lines = r.err.split("\n").filter((l) => l.includes(": error: "));
     expect(lines.length).toBe(fs.readdirSync(path.join(ROOT, "examples/invalid")).length);
     expect(r.err).toContain(
-      "port-out-of-range.yaml: invalid/bad-port: spec.ingress[0].ports[0]: error: must be at most 65535",
+      "port-out-of-range.yaml:12:15: invalid/bad-port: spec.ingress[0].ports[0]: error: must be at most 65535",
     );
   });
 
@@ -197,14 +197,14 @@ describe("meshward validate on real repositories", () => {
       "validate",
       "-",
     );
-    expect(bad.err).toContain("<stdin>: metadata: error: is required");
+    expect(bad.err).toContain("<stdin>:1:1: metadata: error: is required");
     expect(bad.code).toBe(1);
   });
 
   it("with --strict, unknown kinds and warnings fail", () => {
     const r = cli("validate", "--strict", SERVICE_REPO);
     expect(r.err).toContain(
-      "deployment.yaml: error: kind Deployment (apps/v1) is not a meshward kind (--strict fails on it)",
+      "deployment.yaml:1:1: error: kind Deployment (apps/v1) is not a meshward kind (--strict fails on it)",
     );
     expect(r.code).toBe(1);
     const warned = cli("validate", fleetFile("orders-api"));
@@ -235,7 +235,7 @@ describe("fleet checks across the inputs", () => {
   it("a reference to a profile not given is a warning, and an error with --fleet", () => {
     const r = cli("validate", fleetFile("orders-api"));
     expect(r.err).toContain(
-      "orders-api.yaml: orders/orders-api: spec.ingress[0].from[0].service: warning: no ServiceSecurityProfile payments/payments-api is not among the files given",
+      "orders-api.yaml:12:11: orders/orders-api: spec.ingress[0].from[0].service: warning: no ServiceSecurityProfile payments/payments-api is not among the files given",
     );
     const fleet = cli("validate", "--fleet", fleetFile("orders-api"));
     expect(fleet.err).toContain(
@@ -279,10 +279,10 @@ describe("fleet checks across the inputs", () => {
     const db = write("one-sided/db.yaml", profileYaml("shop", "db", ""));
     const r = cli("validate", dir);
     expect(r.err).toContain(
-      `${api}: shop/api: spec.ingress[0].from[0].service: warning: admits shop/web, but shop/web (${web}) declares no egress to shop/api`,
+      `${api}:7:15: shop/api: spec.ingress[0].from[0].service: warning: admits shop/web, but shop/web (${web}) declares no egress to shop/api`,
     );
     expect(r.err).toContain(
-      `${api}: shop/api: spec.egress.to[0].service: warning: declares egress to shop/db, but shop/db (${db}) does not admit shop/api`,
+      `${api}:9:11: shop/api: spec.egress.to[0].service: warning: declares egress to shop/db, but shop/db (${db}) does not admit shop/api`,
     );
     expect(r.code).toBe(0);
     expect(cli("validate", "--strict", dir).code).toBe(1);
@@ -301,7 +301,7 @@ describe("fleet checks across the inputs", () => {
     );
     const r = cli("validate", "--fleet", dir);
     expect(r.err).toContain(
-      `${api}: shop/api: spec.egress.to[0].ports: warning: declares egress to shop/cart on UDP port 514, but shop/cart (${cart}) admits shop/api only on TCP port 514: make the ports and protocols agree`,
+      `${api}:7:26: shop/api: spec.egress.to[0].ports: warning: declares egress to shop/cart on UDP port 514, but shop/cart (${cart}) admits shop/api only on TCP port 514: make the ports and protocols agree`,
     );
     expect(r.code).toBe(0);
     expect(cli("validate", "--fleet", "--strict", dir).code).toBe(1);
@@ -508,7 +508,7 @@ describe("tenant strings in text output", () => {
     expect(raw(v.err, "\n")).toEqual([]);
     expect(v.err.split("\n")).toHaveLength(2);
     expect(v.err).toContain(
-      'bad\\x1b[1m\\u202e.yaml: a/b: spec: error: unknown field "x\\x1b[31mred\\r\\u202eevil\\n"',
+      'bad\\x1b[1m\\u202e.yaml:6:3: a/b: spec: error: unknown field "x\\x1b[31mred\\r\\u202eevil\\n"',
     );
     const j = cli("validate", "-o", "junit", bad);
     expect(raw(j.out, "\n")).toEqual([]);
@@ -606,14 +606,14 @@ ${extra}`,
 
     const e = cli("validate", prof, "--policy", enforce, ...NOW);
     expect(e.err).toContain(
-      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: error: ${message} [SecretNotAllowed, Enforce, MeshwardPolicy default]`,
+      `${prof}:10:45: shop/cart: spec.secrets[0].data[0].remoteRef.key: error: ${message} [SecretNotAllowed, Enforce, MeshwardPolicy default]`,
     );
     expect(e.err).toContain("meshward validate: 1 error");
     expect(e.code).toBe(1);
 
     const a = cli("validate", prof, "--policy", audit, ...NOW);
     expect(a.err).toContain(
-      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: warning: ${message} [SecretNotAllowed, Audit, MeshwardPolicy default]`,
+      `${prof}:10:45: shop/cart: spec.secrets[0].data[0].remoteRef.key: warning: ${message} [SecretNotAllowed, Audit, MeshwardPolicy default]`,
     );
     expect(a.err).toContain("1 profile valid under 1 MeshwardPolicy, 1 warning");
     expect(a.code).toBe(0);
@@ -635,6 +635,8 @@ ${extra}`,
         file: prof,
         profile: "shop/cart",
         path: "spec.secrets[0].data[0].remoteRef.key",
+        line: 10,
+        column: 45,
         severity: "error",
         message,
         reason: "SecretNotAllowed",
@@ -687,7 +689,7 @@ ${extra}`,
     expect(finding?.reason).toBe("PendingApproval");
     const r = cli("validate", f, "--policy", write("pending.yaml", pending), ...NOW);
     expect(r.err).toContain(
-      `${f}: legacy/billing: spec.exceptions[0]: error: ${finding?.message} [PendingApproval, Enforce, MeshwardPolicy default]`,
+      `${f}:8:7: legacy/billing: spec.exceptions[0]: error: ${finding?.message} [PendingApproval, Enforce, MeshwardPolicy default]`,
     );
     expect(r.err).toContain(
       "ask the platform team for an approval {profile: legacy/billing, type: PermissiveMtls, expires: 2026-12-01T00:00:00Z}",
@@ -716,7 +718,7 @@ ${extra}`,
     );
     const r = cli("validate", a, b, ...NOW);
     expect(r.err).toContain(
-      `${b}: shop/b-web: spec.selector: error: spec.selector {app: shop, tier: web} can match the same pods as ServiceSecurityProfile shop/a-shop (selector {app: shop}), which is older and keeps them`,
+      `${b}:5:3: shop/b-web: spec.selector: error: spec.selector {app: shop, tier: web} can match the same pods as ServiceSecurityProfile shop/a-shop (selector {app: shop}), which is older and keeps them`,
     );
     expect(r.err).toContain("[SelectorOverlap, Enforce]");
     expect(r.code).toBe(1);
@@ -946,7 +948,7 @@ ${extra}`,
     const prof = write("ok.yaml", profileYaml("shop", "ok", ""));
     const r = cli("validate", prof, "--policy", pol, ...NOW);
     expect(r.err).toContain(
-      `${pol}: MeshwardPolicy team-keys: spec.guardrails.secrets.stores[0].keys[0]: error: key patterns use letters, digits`,
+      `${pol}:8:37: MeshwardPolicy team-keys: spec.guardrails.secrets.stores[0].keys[0]: error: key patterns use letters, digits`,
     );
     expect(r.err).toContain("the placeholders {namespace} and {profile}, e.g. {namespace}/*");
     expect(r.code).toBe(1);
@@ -1015,7 +1017,7 @@ items:
     fs.writeFileSync(path.join(dir, "aws.yaml"), store("aws"));
     const r = cli("validate", dir, write("c.yaml", profileYaml("shop", "c", "")));
     expect(r.err).toContain(
-      "vault.yaml: MeshwardPolicy vault: spec.guardrails.secrets.stores: warning: contradicts MeshwardPolicy aws",
+      "vault.yaml:8:7: MeshwardPolicy vault: spec.guardrails.secrets.stores: warning: contradicts MeshwardPolicy aws",
     );
     expect(r.code).toBe(0);
   });
@@ -1125,7 +1127,7 @@ describe("meshward admission", () => {
       "apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: a}\nspec:\n  admission: {mode: Block}\n",
     );
     const r = cli("admission", "--policy", bad);
-    expect(r.err).toContain(`${bad}: MeshwardPolicy a: spec.admission.mode: error:`);
+    expect(r.err).toContain(`${bad}:5:15: MeshwardPolicy a: spec.admission.mode: error:`);
     expect(r.out).toBe("");
     expect(r.code).toBe(1);
   });

@@ -6,18 +6,21 @@
 // about; nothing here throws for bad input.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseAllDocuments } from "yaml";
+import { isMap, isSeq, LineCounter, type Node, parseAllDocuments } from "yaml";
 import { type MeshwardPolicy, POLICY_KIND } from "../api/policy.ts";
 import { GROUP, KIND, type Profile } from "../api/schema.ts";
 import { validatePolicy } from "../api/validate-policy.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
 import type { Finding } from "../policy/types.ts";
+import { locate, type Source, unknownKeyOf } from "./position.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 
 export interface LoadedProfile {
   file: string;
   profile: Profile;
+  /** The document's node in the file, to give problems a line and column. */
+  source?: Source;
 }
 
 export interface LoadedPolicy {
@@ -25,6 +28,7 @@ export interface LoadedPolicy {
   policy: MeshwardPolicy;
   /** Read from a --policy path rather than from the inputs. */
   viaFlag: boolean;
+  source?: Source;
 }
 
 export interface FileProblem extends Problem {
@@ -37,6 +41,9 @@ export interface FileProblem extends Problem {
   finding?: Pick<Finding, "reason" | "rule" | "mode" | "policies">;
   /** The file could not be read at all (missing, unreadable): a usage/IO error, exit 2. */
   io?: boolean;
+  /** 1-based line and column of the field in the file (of its nearest parent when it is missing). */
+  line?: number;
+  column?: number;
 }
 
 /** A document that is not a meshward kind: skipped (and counted), or a failure with --strict. */
@@ -46,6 +53,9 @@ export interface SkippedDocument {
   document: string;
   apiVersion: string;
   kind: string;
+  /** Where the document starts (1-based). */
+  line?: number;
+  column?: number;
 }
 
 /** A file skipped as a whole (e.g. a Helm template), with why. Never a failure. */
@@ -139,10 +149,14 @@ export function collectFiles(
   return out;
 }
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** The line and column of `path` in the document, for a problem found there. */
+function positionOf(
+  source: Source | undefined,
+  path: string,
+  message = "",
+): { line: number; column: number } | Record<string, never> {
+  const p = source ? locate(source, path, unknownKeyOf(message)) : undefined;
+  return p ? { line: p.line, column: p.column } : {};
 }
 
 function str(v: unknown): string {
@@ -217,13 +231,19 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   const byKey = new Map<string, string>();
   const policyFiles = new Map<string, string>();
 
-  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean) => {
+  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean, source?: Source) => {
     const r = validatePolicy(raw);
     const meta = (raw as { metadata?: { name?: unknown } }).metadata;
     const label = typeof meta?.name === "string" ? meta.name : undefined;
     if (!r.ok) {
       for (const p of r.problems)
-        problems.push({ file, ...(label && { policy: label }), ...p, path: at(where, p.path) });
+        problems.push({
+          file,
+          ...(label && { policy: label }),
+          ...p,
+          path: at(where, p.path),
+          ...positionOf(source, p.path, p.message),
+        });
       return;
     }
     const name = r.policy.metadata.name;
@@ -234,14 +254,15 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         policy: name,
         path: at(where, "metadata.name"),
         message: `MeshwardPolicy ${name} is also defined in ${dup}; give each policy its own name`,
+        ...positionOf(source, "metadata.name"),
       });
       return;
     }
     policyFiles.set(name, file);
-    policies.push({ file, policy: r.policy, viaFlag });
+    policies.push({ file, policy: r.policy, viaFlag, ...(source && { source }) });
   };
 
-  const addProfile = (raw: unknown, file: string, where: string) => {
+  const addProfile = (raw: unknown, file: string, where: string, source?: Source) => {
     const r = validateProfile(raw);
     const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
     const label =
@@ -250,7 +271,13 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         : undefined;
     if (!r.ok) {
       for (const p of r.problems)
-        problems.push({ file, ...(label && { profile: label }), ...p, path: at(where, p.path) });
+        problems.push({
+          file,
+          ...(label && { profile: label }),
+          ...p,
+          path: at(where, p.path),
+          ...positionOf(source, p.path, p.message),
+        });
       return;
     }
     const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
@@ -259,32 +286,40 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       problems.push({
         file,
         profile: key,
-        path: "metadata.name",
+        path: at(where, "metadata.name"),
         message: `profile ${key} is also defined in ${dup}; one profile per service`,
+        ...positionOf(source, "metadata.name"),
       });
       return;
     }
     byKey.set(key, file);
-    profiles.push({ file, profile: r.profile });
+    profiles.push({ file, profile: r.profile, ...(source && { source }) });
   };
 
-  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean) => {
+  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean, source?: Source) => {
     if (!isMeshwardDocument(raw)) {
       const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
         string,
         unknown
       >;
-      skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
+      skipped.push({
+        file,
+        document: where,
+        apiVersion: str(o.apiVersion),
+        kind: str(o.kind),
+        ...positionOf(source, "(root)"),
+      });
       return;
     }
-    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly);
+    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly, source);
     else if (policyOnly)
       problems.push({
         file,
         path: at(where, "kind"),
         message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
+        ...positionOf(source, "kind"),
       });
-    else addProfile(raw, file, where);
+    else addProfile(raw, file, where, source);
   };
 
   const seen = new Set<string>();
@@ -310,19 +345,23 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       });
       continue;
     }
-    const docs = parseAllDocuments(text, { uniqueKeys: true });
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { uniqueKeys: true, lineCounter: lines });
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, i) => {
       const where = list.length > 1 ? `document ${i + 1}` : "";
       if (doc.errors.length > 0) {
-        const err = doc.errors[0];
-        const line = err?.pos ? lineOf(text, err.pos[0]) : undefined;
-        const msg = (err?.message ?? "invalid YAML").split("\n")[0];
-        problems.push({
-          file,
-          path: where,
-          message: `not valid YAML${line ? ` (line ${line})` : ""}: ${msg}`,
-        });
+        // Every syntax error of the document, each at its line.
+        for (const err of doc.errors) {
+          const pos = err.pos ? lines.linePos(err.pos[0]) : undefined;
+          const msg = err.message.split("\n")[0] ?? "invalid YAML";
+          problems.push({
+            file,
+            path: where,
+            message: `not valid YAML${pos ? ` (line ${pos.line})` : ""}: ${msg}`,
+            ...(pos && { line: pos.line, column: pos.col }),
+          });
+        }
         return;
       }
       let raw: unknown;
@@ -333,11 +372,41 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         return;
       }
       if (raw === null || raw === undefined) return; // empty document
+      const root = doc.contents as Node | null;
+      const source = root ? { node: root, lines } : undefined;
       // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
-      if (isList(raw))
-        raw.items.forEach((item, j) => addDocument(item, file, at(where, `items[${j}]`), policyOnly));
-      else addDocument(raw, file, where, policyOnly);
+      if (isList(raw)) {
+        const items = isMap(root) ? root.get("items", true) : undefined;
+        raw.items.forEach((item, j) => {
+          const node = isSeq(items) ? (items.items[j] as Node | undefined) : undefined;
+          addDocument(item, file, at(where, `items[${j}]`), policyOnly, node ? { node, lines } : source);
+        });
+      } else addDocument(raw, file, where, policyOnly, source);
     });
   }
   return { profiles, policies, problems, skipped, notes, files };
+}
+
+/**
+ * Gives each problem found after loading (a policy's finding, a fleet check, a builder's warning)
+ * the line and column of its field, from the document of the profile or policy it names.
+ */
+export function placeProblems(loaded: LoadResult, problems: readonly FileProblem[]): FileProblem[] {
+  const profiles = new Map<string, Source>();
+  for (const l of loaded.profiles)
+    if (l.source)
+      profiles.set(`${l.file}\u0000${l.profile.metadata.namespace}/${l.profile.metadata.name}`, l.source);
+  const policies = new Map<string, Source>();
+  for (const l of loaded.policies)
+    if (l.source) policies.set(`${l.file}\u0000${l.policy.metadata.name}`, l.source);
+  return problems.map((p) => {
+    if (p.line !== undefined) return p;
+    const source =
+      p.profile !== undefined
+        ? profiles.get(`${p.file}\u0000${p.profile}`)
+        : p.policy !== undefined
+          ? policies.get(`${p.file}\u0000${p.policy}`)
+          : undefined;
+    return source ? { ...p, ...positionOf(source, p.path, p.message) } : p;
+  });
 }

@@ -18,9 +18,15 @@ function findingTag(p: FileProblem): string {
   return ` [${[f.reason, f.mode, f.policies.length > 0 ? `MeshwardPolicy ${f.policies.join(", ")}` : ""].filter(Boolean).join(", ")}]`;
 }
 
+/** "deploy/cart.yaml:12:9", or the file alone when the problem has no position. */
+export function fileAt(p: Pick<FileProblem, "file" | "line" | "column">): string {
+  if (p.file === "" || p.line === undefined) return p.file;
+  return `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ""}`;
+}
+
 /** One problem as one line of text, its control characters escaped. */
 export function formatProblem(p: FileProblem): string {
-  const parts = [p.file, p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
+  const parts = [fileAt(p), p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
     (x) => x !== undefined && x !== "",
   );
   const level = isError(p) ? "error" : "warning";
@@ -84,6 +90,7 @@ export function jsonReport(
       ...(p.profile && { profile: p.profile }),
       ...(p.policy && { policy: p.policy }),
       path: p.path,
+      ...(p.line !== undefined && { line: p.line, column: p.column }),
       severity: isError(p) ? "error" : "warning",
       message: p.message,
       // A policy finding: reason, rule, mode and policies as in the profile's status.policy.findings.
