@@ -45,6 +45,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       path: m.path,
       message: m.message,
       severity: opts.fleet ? "error" : "warning",
+      code: "UnknownReference",
     });
   }
   for (const o of findOneSided(loaded.profiles)) {
@@ -54,6 +55,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       path: o.path,
       message: o.message, // names the other side's file
       severity: "warning",
+      code: "OneSided",
     });
   }
   if (!opts.skipUnknown || opts.strict) {
@@ -65,6 +67,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
         file: s.file,
         path: s.document,
         ...(s.line !== undefined && { line: s.line, column: s.column }),
+        code: "UnknownKind",
         message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--no-skip-unknown"} fails on it)`,
       });
     }
@@ -77,6 +80,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       path: "",
       message: `no ServiceSecurityProfile found (${loaded.files.length} file${loaded.files.length === 1 ? "" : "s"} read, ${loaded.skipped.length} other document${loaded.skipped.length === 1 ? "" : "s"} skipped)`,
       severity: "warning",
+      code: "NoProfile",
     });
   }
   const final = opts.strict

@@ -350,9 +350,15 @@ describe("output formats and exit codes", () => {
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshward validate" tests="5" failures="1" errors="0" skipped="3">/,
     );
     expect(r.out).toMatch(
-      /<testcase classname="meshward.validate" name="[^"]*port-out-of-range.yaml">\n\s+<failure type="error" message="1 error: spec.ingress\[0\].ports\[0\]: must be at most 65535">/,
+      /<testcase classname="meshward.validate" name="[^"]*port-out-of-range.yaml" file="examples\/invalid\/port-out-of-range.yaml" line="12">\n\s+<failure type="error" message="1 error: spec.ingress\[0\].ports\[0\]: must be at most 65535">/,
     );
-    expect(r.out).toMatch(/name="[^"]*security-profile.yaml"\/>/);
+    expect(r.out).toMatch(
+      /name="[^"]*security-profile.yaml" file="examples\/service-repo\/deploy\/security-profile.yaml"\/>/,
+    );
+    // The log says why the job failed, though the report went to stdout.
+    expect(r.err).toMatch(
+      /^meshward validate: 1 error in 5 files; first error: \S*port-out-of-range.yaml:12:15: invalid\/bad-port: spec.ingress\[0\].ports\[0\]: must be at most 65535$/,
+    );
     expect(r.out).toMatch(/<skipped message="no meshward kinds \(1 document skipped\)"\/>/);
     // Well formed: every opened element is closed.
     for (const tag of ["testsuites", "testsuite", "failure"])

@@ -16,6 +16,21 @@ import { locate, type Source, unknownKeyOf } from "./position.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 
+/** The kinds of problem besides a policy's findings (whose reasons are FINDING_REASONS). */
+export const PROBLEM_CODES = {
+  InvalidProfile: "a ServiceSecurityProfile breaks a rule of its CRD",
+  InvalidPolicy: "a MeshwardPolicy breaks a rule of its CRD",
+  InvalidYaml: "a file is not valid YAML",
+  InputNotReadable: "an input cannot be read (missing, unreadable, too large, not text)",
+  DuplicateName: "two documents define the same profile or policy",
+  UnknownKind: "a document is not a kind meshward reads (a misspelt kind, or --no-skip-unknown)",
+  UnknownReference: "a service: reference names a profile that is not among the inputs",
+  OneSided: "one side of a call is declared, the other not, so the call is denied",
+  NoProfile: "the inputs hold no ServiceSecurityProfile",
+  PolicyConflict: "MeshwardPolicies contradict each other, or name profiles that are not there",
+} as const;
+export type ProblemCode = keyof typeof PROBLEM_CODES;
+
 export interface LoadedProfile {
   file: string;
   profile: Profile;
@@ -41,6 +56,11 @@ export interface FileProblem extends Problem {
   finding?: Pick<Finding, "reason" | "rule" | "mode" | "policies">;
   /** The file could not be read at all (missing, unreadable): a usage/IO error, exit 2. */
   io?: boolean;
+  /**
+   * What kind of problem it is, for CI reports (a SARIF rule, a GitHub annotation's title): one of
+   * PROBLEM_CODES; a policy's finding has its reason instead. Unset: InvalidProfile or InvalidPolicy.
+   */
+  code?: ProblemCode;
   /** 1-based line and column of the field in the file (of its nearest parent when it is missing). */
   line?: number;
   column?: number;
@@ -122,7 +142,7 @@ export function collectFiles(
       real = fs.realpathSync(p);
       st = fs.statSync(real);
     } catch (e) {
-      problems.push({ file: p, path: "", message: errorText(e), io: true });
+      problems.push({ file: p, path: "", message: errorText(e), io: true, code: "InputNotReadable" });
       return;
     }
     if (seen.has(real)) return; // symlink loops and duplicates are read once
@@ -132,14 +152,19 @@ export function collectFiles(
       try {
         entries = fs.readdirSync(real).sort();
       } catch (e) {
-        problems.push({ file: p, path: "", message: errorText(e), io: true });
+        problems.push({ file: p, path: "", message: errorText(e), io: true, code: "InputNotReadable" });
         return;
       }
       for (const e of entries) visit(path.join(p, e), false);
     } else if (st.isFile()) {
       if (explicit || YAML_FILE.test(p)) out.push(p);
     } else if (explicit) {
-      problems.push({ file: p, path: "", message: "not a regular file or directory" });
+      problems.push({
+        file: p,
+        path: "",
+        message: "not a regular file or directory",
+        code: "InputNotReadable",
+      });
     }
   };
   for (const a of args) {
@@ -254,6 +279,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         policy: name,
         path: at(where, "metadata.name"),
         message: `MeshwardPolicy ${name} is also defined in ${dup}; give each policy its own name`,
+        code: "DuplicateName",
         ...positionOf(source, "metadata.name"),
       });
       return;
@@ -288,6 +314,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         profile: key,
         path: at(where, "metadata.name"),
         message: `profile ${key} is also defined in ${dup}; one profile per service`,
+        code: "DuplicateName",
         ...positionOf(source, "metadata.name"),
       });
       return;
@@ -333,7 +360,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
     files.push(file);
     const read = readFile(name, opts);
     if ("problem" in read) {
-      problems.push({ file, ...read.problem });
+      problems.push({ file, ...read.problem, code: "InputNotReadable" });
       continue;
     }
     const text = read.text;
@@ -359,6 +386,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
             file,
             path: where,
             message: `not valid YAML${pos ? ` (line ${pos.line})` : ""}: ${msg}`,
+            code: "InvalidYaml",
             ...(pos && { line: pos.line, column: pos.col }),
           });
         }
@@ -368,7 +396,12 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       try {
         raw = doc.toJS({ maxAliasCount: 100 });
       } catch (e) {
-        problems.push({ file, path: where, message: `YAML cannot be read: ${errorText(e)}` });
+        problems.push({
+          file,
+          path: where,
+          message: `YAML cannot be read: ${errorText(e)}`,
+          code: "InvalidYaml",
+        });
         return;
       }
       if (raw === null || raw === undefined) return; // empty document

@@ -18,6 +18,8 @@ import { loadProfiles, type LoadResult } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
+import { githubReport, type Paths, repoPath, sarifReport, summaryLine } from "./ci-report.ts";
+import * as path from "node:path";
 
 const USAGE = `Usage: meshward <command> [options] <file|dir|->...
 
@@ -39,8 +41,9 @@ message the cluster puts in the profile's status. render prints the effective pr
 parts left out, baseline rules added and marked by a comment) and the quarantine objects.
 
 Options:
-  -o, --output <format>     validate: text (default), json, junit; render and admission: yaml
-                            (default), json; graph: mermaid (default), dot, svg
+  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif;
+                            render and admission: yaml (default), json; graph: mermaid (default),
+                            dot, svg. Every validate format ends with a summary line on stderr
   --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
   --namespace-labels <ns:k=v,...>
                             labels of a namespace, added to kubernetes.io/metadata.name (repeatable),
@@ -82,6 +85,8 @@ export interface Io {
   err: (s: string) => void;
   /** Reads all of standard input (for the argument "-"). */
   readStdin?: () => string;
+  /** The working directory input names are relative to (default: the process's). */
+  cwd?: string;
 }
 
 const OUTPUTS: Record<string, readonly string[]> = {
@@ -217,9 +222,18 @@ export function run(argv: string[], io: Io): number {
   });
 
   if (command === "validate") {
+    if (output === "text") {
+      for (const line of textReport(command, loaded, result)) io.err(line);
+      return result.exitCode;
+    }
+    const paths = repoPaths(io.cwd ?? process.cwd());
     if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
-    else if (output === "junit") io.out(junitReport(loaded, result));
-    else for (const line of textReport(command, loaded, result)) io.err(line);
+    else if (output === "junit")
+      io.out(junitReport(loaded, result, (f) => repoPath(f, paths) ?? (f || undefined)));
+    else if (output === "github") io.out(githubReport(result, paths));
+    else io.out(sarifReport(result, paths, version()));
+    // The report may go to a file: the log still says why the job failed.
+    io.err(summaryLine(command, loaded, result));
     return result.exitCode;
   }
   // render and graph: problems on stderr, the result on stdout only when the inputs are valid. A
@@ -246,6 +260,15 @@ export function run(argv: string[], io: Io): number {
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
   return result.exitCode;
+}
+
+/** The repository the working directory is in (the nearest directory up with .git), else the working directory. */
+function repoPaths(cwd: string): Paths {
+  const abs = path.resolve(cwd);
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, ".git"))) return { root: dir, cwd: abs };
+    if (path.dirname(dir) === dir) return { root: abs, cwd: abs };
+  }
 }
 
 /** The platform tier for the inputs: the default deny goes where render puts the namespaced one. */

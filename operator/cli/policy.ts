@@ -121,7 +121,13 @@ function policyProblems(
     const status = policyStatus({ policy: l.policy, policies, namespaces, profiles, now: opts.now });
     for (const p of status.problems) {
       if (!opts.fleet && /does not exist|which this policy does not govern/.test(p.message)) continue;
-      out.push({ file: l.file, policy: l.policy.metadata.name, ...p, severity: "warning" });
+      out.push({
+        file: l.file,
+        policy: l.policy.metadata.name,
+        ...p,
+        severity: "warning",
+        code: "PolicyConflict",
+      });
     }
   }
   return out;

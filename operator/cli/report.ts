@@ -8,8 +8,8 @@ import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
 import { type BaselineEntry, baselineJson } from "./policy.ts";
 
-export type ReportFormat = "text" | "json" | "junit";
-export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit"];
+export type ReportFormat = "text" | "json" | "junit" | "github" | "sarif";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit", "github", "sarif"];
 
 /** "[SecretNotAllowed, Enforce, MeshwardPolicy default]" after a policy finding's message. */
 function findingTag(p: FileProblem): string {
@@ -121,8 +121,16 @@ function xmlLines(problems: FileProblem[]): string {
   return problems.map((p) => xml(formatProblem(p))).join("\n");
 }
 
-/** JUnit XML: one test case per file; problems not tied to a file get a case of their own. */
-export function junitReport(loaded: LoadResult, result: CheckResult): string {
+/**
+ * JUnit XML: one test case per file; problems not tied to a file get a case of their own. A case
+ * carries `file` (as `fileName` says: relative to the repository root for CI systems that annotate
+ * it) and `line` (of its first error, else of its first warning).
+ */
+export function junitReport(
+  loaded: LoadResult,
+  result: CheckResult,
+  fileName: (file: string) => string | undefined = (f) => f || undefined,
+): string {
   const files = [...loaded.files];
   for (const p of result.problems) if (!files.includes(p.file)) files.push(p.file);
   const cases: string[] = [];
@@ -152,10 +160,20 @@ export function junitReport(loaded: LoadResult, result: CheckResult): string {
       );
     }
     if (warnings.length > 0) body.push(`      <system-out>${xmlLines(warnings)}</system-out>`);
+    const fileAttr = fileName(file);
+    const line = (errors[0] ?? warnings[0])?.line;
+    const attrs = [
+      `classname="meshward.validate"`,
+      `name="${xml(name)}"`,
+      fileAttr !== undefined && `file="${xml(fileAttr)}"`,
+      line !== undefined && `line="${line}"`,
+    ]
+      .filter(Boolean)
+      .join(" ");
     cases.push(
       body.length > 0
-        ? `    <testcase classname="meshward.validate" name="${xml(name)}">\n${body.join("\n")}\n    </testcase>`
-        : `    <testcase classname="meshward.validate" name="${xml(name)}"/>`,
+        ? `    <testcase ${attrs}>\n${body.join("\n")}\n    </testcase>`
+        : `    <testcase ${attrs}/>`,
     );
   }
   return [
