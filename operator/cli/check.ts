@@ -7,7 +7,7 @@ import { type FileProblem, type LoadResult, placeProblems } from "./load.ts";
 export interface CheckOptions {
   /** The inputs are the whole fleet: a reference to a profile not among them is an error. */
   fleet: boolean;
-  /** Warnings, unknown kinds and an input without profiles fail. */
+  /** Warnings (unknown fields of meshward's kinds among them) and an input without profiles fail. */
   strict: boolean;
   /** Documents that are not meshward kinds are skipped (default); off, each is an error. */
   skipUnknown: boolean;
@@ -58,7 +58,8 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       code: "OneSided",
     });
   }
-  if (!opts.skipUnknown || opts.strict) {
+  // --strict is about meshward's own kinds: a Deployment or a Service next to a profile is fine.
+  if (!opts.skipUnknown) {
     for (const s of loaded.skipped) {
       const what = s.kind
         ? `kind ${s.kind}${s.apiVersion ? ` (${s.apiVersion})` : ""}`
@@ -68,7 +69,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
         path: s.document,
         ...(s.line !== undefined && { line: s.line, column: s.column }),
         code: "UnknownKind",
-        message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--no-skip-unknown"} fails on it)`,
+        message: `${what} is not a meshward kind (--no-skip-unknown fails on it; leave it out to skip such documents)`,
       });
     }
   }

@@ -201,15 +201,47 @@ describe("meshward validate on real repositories", () => {
     expect(bad.code).toBe(1);
   });
 
-  it("with --strict, unknown kinds and warnings fail", () => {
+  it("with --strict, warnings and unknown fields of meshward's kinds fail; other kinds do not", () => {
     const r = cli("validate", "--strict", SERVICE_REPO);
-    expect(r.err).toContain(
-      "deployment.yaml:1:1: error: kind Deployment (apps/v1) is not a meshward kind (--strict fails on it)",
+    expect(r.err).toBe(
+      "meshward validate: 1 profile valid; 3 other documents skipped (1 Deployment, 1 Kustomization, 1 Service)",
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     const warned = cli("validate", fleetFile("orders-api"));
     expect(warned.code).toBe(0);
     expect(cli("validate", "--strict", fleetFile("orders-api")).code).toBe(1);
+
+    // Fields Kubernetes does not know outside spec: a warning, an error with --strict.
+    const typo = write(
+      "top-level-typo.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata:\n  name: a\n  namespace: shop\n  lables: {team: x}\nspec: {selector: {app: a}}\nspecs: {}\n",
+    );
+    const loose = cli("validate", typo);
+    expect(loose.code).toBe(0);
+    expect(loose.err).toContain(
+      `${typo}:6:3: shop/a: metadata: warning: unknown field "lables" (did you mean "labels"?): ServiceSecurityProfile has no such field`,
+    );
+    expect(loose.err).toContain(
+      `${typo}:8:1: shop/a: (root): warning: unknown field "specs" (did you mean "spec"?)`,
+    );
+    const strict = cli("validate", "--strict", typo);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain(`${typo}:6:3: shop/a: metadata: error: unknown field "lables"`);
+    // The same fields on a Deployment are not meshward's business.
+    const deployment = write(
+      "deployment-extra.yaml",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, lables: {}}\nspecs: {}\n",
+    );
+    const withDeployment = cli(
+      "validate",
+      "--strict",
+      deployment,
+      path.join(SERVICE_REPO, "deploy/security-profile.yaml"),
+    );
+    expect(withDeployment.err).toBe(
+      "meshward validate: 1 profile valid; 1 other document skipped (1 Deployment)",
+    );
+    expect(withDeployment.code).toBe(0);
   });
 
   it("with --no-skip-unknown, each unknown document is an error", () => {

@@ -13,6 +13,8 @@ import { validatePolicy } from "../api/validate-policy.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
 import type { Finding } from "../policy/types.ts";
 import { locate, type Source, unknownKeyOf } from "./position.ts";
+import { closest } from "../api/suggest.ts";
+import { type Exclude, isDefaultExcluded, isExcluded } from "./exclude.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 
@@ -103,6 +105,8 @@ export interface LoadOptions {
    * there is an error). A file that is also an input is read once, as an input.
    */
   policyPaths?: string[];
+  /** What directory walks leave out (--exclude, the defaults). */
+  walk?: WalkOptions;
 }
 
 /** The name "-" is read as standard input. */
@@ -128,14 +132,37 @@ function errorText(e: unknown): string {
   }
 }
 
-/** Expands files and directories (recursively, YAML files only, each real path once). */
+/** What a directory walk leaves out. */
+export interface WalkOptions {
+  /** --exclude patterns. */
+  excludes?: readonly Exclude[];
+  /** node_modules/ and dot-directories (default true; --no-default-excludes turns it off). */
+  defaultExcludes?: boolean;
+}
+
+/**
+ * Expands files and directories (recursively, YAML files only, each real path once). What the
+ * walk finds may be excluded; a file or directory named as an argument is always read.
+ */
 export function collectFiles(
   args: string[],
   problems: FileProblem[],
   seen: Set<string> = new Set<string>(),
+  walk: WalkOptions = {},
 ): string[] {
   const out: string[] = [];
-  const visit = (p: string, explicit: boolean) => {
+  const visit = (p: string, explicit: boolean, below = "") => {
+    // Excluded before anything else: a broken link under node_modules/ is no problem of ours.
+    if (!explicit) {
+      let isDirectory = false;
+      try {
+        isDirectory = fs.statSync(p).isDirectory();
+      } catch {
+        // not readable: reported below unless excluded by name
+      }
+      if (walk.defaultExcludes !== false && isDefaultExcluded(path.basename(p), isDirectory)) return;
+      if (isExcluded(walk.excludes ?? [], p, below, isDirectory)) return;
+    }
     let real: string;
     let st: fs.Stats;
     try {
@@ -155,7 +182,7 @@ export function collectFiles(
         problems.push({ file: p, path: "", message: errorText(e), io: true, code: "InputNotReadable" });
         return;
       }
-      for (const e of entries) visit(path.join(p, e), false);
+      for (const e of entries) visit(path.join(p, e), false, below === "" ? e : `${below}/${e}`);
     } else if (st.isFile()) {
       if (explicit || YAML_FILE.test(p)) out.push(p);
     } else if (explicit) {
@@ -241,6 +268,53 @@ function readFile(
   }
 }
 
+/** The top-level fields of a Kubernetes object, and those of its metadata (ObjectMeta). */
+const OBJECT_FIELDS = ["apiVersion", "kind", "metadata", "spec", "status"];
+const METADATA_FIELDS = [
+  "name",
+  "generateName",
+  "namespace",
+  "selfLink",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+];
+
+/**
+ * Fields of a meshward document outside spec that Kubernetes does not know (`specs:`,
+ * `metadata.lables`): warnings, so errors with --strict. The API server drops or refuses them;
+ * spec's own unknown fields are errors of the CRD's rules already.
+ */
+function unknownObjectFields(raw: unknown, kind: string): Omit<FileProblem, "file">[] {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return [];
+  const out: Omit<FileProblem, "file">[] = [];
+  const check = (o: Record<string, unknown>, known: string[], at: string) => {
+    for (const k of Object.keys(o)) {
+      if (known.includes(k)) continue;
+      const c = closest(k, known);
+      out.push({
+        path: at,
+        message: `unknown field "${k}"${c ? ` (did you mean "${c}"?)` : ""}: ${kind} has no such field, and the API server refuses or drops it; remove it or check the spelling`,
+        severity: "warning",
+      });
+    }
+  };
+  const o = raw as Record<string, unknown>;
+  check(o, OBJECT_FIELDS, "(root)");
+  const meta = o.metadata;
+  if (typeof meta === "object" && meta !== null && !Array.isArray(meta))
+    check(meta as Record<string, unknown>, METADATA_FIELDS, "metadata");
+  return out;
+}
+
 /** Where in a file a problem is: "document 2: spec.x", or the field alone in a one-document file. */
 function at(where: string, p: string): string {
   return [where, p].filter(Boolean).join(": ");
@@ -260,6 +334,14 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
     const r = validatePolicy(raw);
     const meta = (raw as { metadata?: { name?: unknown } }).metadata;
     const label = typeof meta?.name === "string" ? meta.name : undefined;
+    for (const p of unknownObjectFields(raw, POLICY_KIND))
+      problems.push({
+        file,
+        ...(label && { policy: label }),
+        ...p,
+        path: at(where, p.path),
+        ...positionOf(source, p.path, p.message),
+      });
     if (!r.ok) {
       for (const p of r.problems)
         problems.push({
@@ -295,6 +377,14 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       typeof meta?.name === "string"
         ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
         : undefined;
+    for (const p of unknownObjectFields(raw, KIND))
+      problems.push({
+        file,
+        ...(label && { profile: label }),
+        ...p,
+        path: at(where, p.path),
+        ...positionOf(source, p.path, p.message),
+      });
     if (!r.ok) {
       for (const p of r.problems)
         problems.push({
@@ -350,8 +440,8 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   };
 
   const seen = new Set<string>();
-  const inputs = collectFiles(args, problems, seen).map((name) => ({ name, policyOnly: false }));
-  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen).map((name) => ({
+  const inputs = collectFiles(args, problems, seen, opts.walk).map((name) => ({ name, policyOnly: false }));
+  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen, opts.walk).map((name) => ({
     name,
     policyOnly: true,
   }));

@@ -17,6 +17,7 @@ import { escapeControls } from "../api/escape.ts";
 import { loadProfiles, type LoadResult } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
+import { parseExclude } from "./exclude.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 import { githubReport, type Paths, repoPath, sarifReport, summaryLine } from "./ci-report.ts";
 import * as path from "node:path";
@@ -50,10 +51,14 @@ Options:
                             to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a
   --fleet                   the inputs are the whole fleet: a service: reference to a profile that is
                             not among them is an error (otherwise a warning)
-  --strict                  warnings (Audit findings too), unknown kinds and an input without
-                            profiles fail (exit 1)
+  --strict                  warnings (Audit findings and unknown fields of meshward's kinds too)
+                            and an input without profiles fail (exit 1); other kinds are skipped
   --skip-unknown            skip documents that are not meshward kinds (default; --no-skip-unknown
                             makes each an error)
+  --exclude <pattern>       leave out what a directory walk finds that matches (repeatable; as in
+                            .gitignore: legacy/, *.tmpl.yaml, deploy/old/**)
+  --no-default-excludes     also walk node_modules/ and dot-directories (.git/, .github/), which are
+                            left out by default; a path named as an input is always read
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
   --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
@@ -112,6 +117,8 @@ function parseOptions(argv: string[]) {
       fleet: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
       "skip-unknown": { type: "boolean", default: true },
+      exclude: { type: "string", multiple: true },
+      "default-excludes": { type: "boolean", default: true },
       "trust-domain": { type: "string" },
       "mesh-mode": { type: "string" },
       now: { type: "string" },
@@ -201,7 +208,17 @@ export function run(argv: string[], io: Io): number {
     );
   }
 
-  const loaded = loadProfiles(paths, { readStdin: io.readStdin, policyPaths: v.policy ?? [] });
+  const excludes = [];
+  for (const pattern of v.exclude ?? []) {
+    const e = parseExclude(pattern);
+    if (typeof e === "string") return usageError(io, e);
+    excludes.push(e);
+  }
+  const loaded = loadProfiles(paths, {
+    readStdin: io.readStdin,
+    policyPaths: v.policy ?? [],
+    walk: { excludes, defaultExcludes: v["default-excludes"] },
+  });
   const trustDomain = v["trust-domain"] ?? "cluster.local";
   const policy = applyPolicies(loaded, {
     now,
