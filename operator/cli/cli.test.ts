@@ -267,11 +267,11 @@ describe("fleet checks across the inputs", () => {
   it("a reference to a profile not given is a warning, and an error with --fleet", () => {
     const r = cli("validate", fleetFile("orders-api"));
     expect(r.err).toContain(
-      "orders-api.yaml:12:11: orders/orders-api: spec.ingress[0].from[0].service: warning: no ServiceSecurityProfile payments/payments-api is not among the files given",
+      "orders-api.yaml:12:11: orders/orders-api: spec.ingress[0].from[0].service: warning: ServiceSecurityProfile payments/payments-api is not among the files given (with the whole fleet as input, --fleet makes this an error); this entry allows nothing until it exists",
     );
     const fleet = cli("validate", "--fleet", fleetFile("orders-api"));
     expect(fleet.err).toContain(
-      "spec.ingress[0].from[0].service: error: no ServiceSecurityProfile payments/payments-api is not in the fleet",
+      "spec.ingress[0].from[0].service: error: ServiceSecurityProfile payments/payments-api is not in the fleet",
     );
     expect(fleet.code).toBe(1);
     expect(cli("validate", "--fleet", FLEET, ...NOW).code).toBe(0);
@@ -766,6 +766,24 @@ ${extra}`,
     expect(rendered.code).toBe(1);
   });
 
+  it("overlap offline is ordered by metadata.creationTimestamp when the files carry it, as in the cluster", () => {
+    const doc = (name: string, selector: string, created?: string) =>
+      `apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata:\n  name: ${name}\n  namespace: shop\n${created ? `  creationTimestamp: "${created}"\n` : ""}spec:\n  selector: ${selector}\n`;
+    // b-web was created first: it keeps the pods although its name sorts after a-shop's.
+    const a = write("dated-a.yaml", doc("a-shop", "{app: shop}", "2026-03-01T00:00:00Z"));
+    const b = write("dated-b.yaml", doc("b-web", "{app: shop, tier: web}", "2026-01-01T00:00:00Z"));
+    const r = cli("validate", a, b, ...NOW);
+    expect(r.err).toContain(
+      `${a}:8:3: shop/a-shop: spec.selector: error: spec.selector {app: shop} can match the same pods as ServiceSecurityProfile shop/b-web (selector {app: shop, tier: web}), which is older and keeps them`,
+    );
+    expect(r.err).not.toContain("shop/b-web: spec.selector");
+    // A profile without a timestamp (not applied yet) is newer than every dated one.
+    const c = write("undated-c.yaml", doc("0-first", "{app: shop, tier: web, x: y}"));
+    const u = cli("validate", b, c, ...NOW);
+    expect(u.err).toContain(`${c}:7:3: shop/0-first: spec.selector: error:`);
+    expect(u.err).toContain("which is older and keeps them");
+  });
+
   it("render shows baseline rules as coming from the policy, in valid YAML, and the quarantine objects", () => {
     const pol = write(
       "baseline.yaml",
@@ -1199,5 +1217,59 @@ describe("meshward admission", () => {
       "--perimeter is an option of meshward admission only",
     );
     expect(cli("validate", FLEET, "--operator", "a/b").code).toBe(2);
+  });
+});
+
+describe("cluster settings offline: the chart's values and the operator's flags", () => {
+  const profile = () =>
+    write(
+      "long-exception.yaml",
+      profileYaml(
+        "shop",
+        "legacy",
+        '  mtls: {mode: Permissive}\n  exceptions:\n    - {type: PermissiveMtls, expires: "2027-05-01T00:00:00Z", reason: migrating the legacy clients, ticket: OPS-1}\n',
+      ),
+    );
+
+  it("the exception limit is the chart's default 90 days unless --max-exception-days or --values say more", () => {
+    const f = profile();
+    const strict = cli("validate", f, ...NOW);
+    expect(strict.err).toContain(
+      "spec.exceptions[0].expires: error: is more than 90 days ahead, the longest exception the platform allows",
+    );
+    expect(strict.code).toBe(1);
+    expect(cli("validate", f, "--max-exception-days", "180", ...NOW).code).toBe(0);
+    const values = write(
+      "values.yaml",
+      "maxExceptionDays: 180\nsecretRefreshInterval: 15m\ntrustDomain: prod.example\n",
+    );
+    expect(cli("validate", f, "--values", values, ...NOW).code).toBe(0);
+    // The flag wins over the values file.
+    expect(cli("validate", f, "--values", values, "--max-exception-days", "30", ...NOW).err).toContain(
+      "is more than 30 days ahead",
+    );
+    // The other settings reach what is rendered.
+    const plain = write(
+      "plain.yaml",
+      profileYaml(
+        "shop",
+        "api",
+        "  ingress: [{from: [{serviceAccount: {namespace: shop, name: web}}], ports: [80]}]\n",
+      ),
+    );
+    const rendered = cli("render", plain, "--values", values, ...NOW).out;
+    expect(rendered).toContain("prod.example/ns/");
+  });
+
+  it("a bad setting is a usage error naming the flag or the values key", () => {
+    const f = profile();
+    const flag = cli("validate", f, "--max-exception-days", "forever");
+    expect(flag.code).toBe(2);
+    expect(flag.err).toContain("--max-exception-days: ");
+    const values = write("bad-values.yaml", "maxExceptionDays: 5000\n");
+    const v = cli("validate", f, "--values", values);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain(`maxExceptionDays in ${values}: `);
+    expect(cli("validate", f, "--values", path.join(tmp, "nope.yaml")).err).toContain("no such file");
   });
 });

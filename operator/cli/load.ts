@@ -189,7 +189,8 @@ export function collectFiles(
       problems.push({
         file: p,
         path: "",
-        message: "not a regular file or directory",
+        message:
+          "is neither a file nor a directory (a device, socket or pipe): name YAML files or directories",
         code: "InputNotReadable",
       });
     }
@@ -255,13 +256,16 @@ function readFile(
       return {
         problem: {
           path: "",
-          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)`,
+          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB): split it, or leave it out with --exclude`,
         },
       };
     const text = readText(name, opts);
     if (text.length > MAX_FILE_BYTES)
       return { problem: { path: "", message: "input is too large (the limit is 1 MiB)" } };
-    if (text.includes("\u0000")) return { problem: { path: "", message: "not a text file" } };
+    if (text.includes("\u0000"))
+      return {
+        problem: { path: "", message: "not a text file (it holds NUL bytes): leave it out with --exclude" },
+      };
     return { text };
   } catch (e) {
     return { problem: { path: "", message: errorText(e), io: true } };
@@ -403,7 +407,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         file,
         profile: key,
         path: at(where, "metadata.name"),
-        message: `profile ${key} is also defined in ${dup}; one profile per service`,
+        message: `profile ${key} is also defined in ${dup}: keep one of the two (one profile per service)`,
         code: "DuplicateName",
         ...positionOf(source, "metadata.name"),
       });

@@ -3,9 +3,9 @@
 // load.ts; the checks, reports and drawings are pure.
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { buildCrd, buildPolicyCrd } from "../api/crd.ts";
-import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
+import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
@@ -18,6 +18,7 @@ import { loadProfiles, type LoadResult } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
 import { parseExclude } from "./exclude.ts";
+import { type ClusterSettings, clusterSettings } from "./settings.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
 import { githubReport, type Paths, repoPath, sarifReport, summaryLine } from "./ci-report.ts";
 import * as path from "node:path";
@@ -61,6 +62,11 @@ Options:
                             left out by default; a path named as an input is always read
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
+  --max-exception-days <n>  how far ahead an exception may expire, as the operator's flag (default 90)
+  --secret-refresh-interval <d>
+                            ExternalSecrets' refresh interval when a secret sets none (default 1h)
+  --values <file>           the chart's values file the cluster is installed with: trustDomain,
+                            meshMode, maxExceptionDays and secretRefreshInterval from it (flags win)
   --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
   --cluster-tier            render: also the ClusterNetworkPolicies (policy.networking.k8s.io/v1beta1)
                             of the platform tier: denied egress ranges and quarantine (Admin), the
@@ -120,6 +126,9 @@ function parseOptions(argv: string[]) {
       exclude: { type: "string", multiple: true },
       "default-excludes": { type: "boolean", default: true },
       "trust-domain": { type: "string" },
+      "max-exception-days": { type: "string" },
+      "secret-refresh-interval": { type: "string" },
+      values: { type: "string" },
       "mesh-mode": { type: "string" },
       now: { type: "string" },
       policy: { type: "string", multiple: true },
@@ -214,12 +223,19 @@ export function run(argv: string[], io: Io): number {
     if (typeof e === "string") return usageError(io, e);
     excludes.push(e);
   }
+  const settings = readSettings(v);
+  if (typeof settings === "string") return usageError(io, settings);
   const loaded = loadProfiles(paths, {
     readStdin: io.readStdin,
     policyPaths: v.policy ?? [],
     walk: { excludes, defaultExcludes: v["default-excludes"] },
   });
-  const trustDomain = v["trust-domain"] ?? "cluster.local";
+  const trustDomain = settings.trustDomain;
+  const defaults = {
+    ...DEFAULT_PLATFORM,
+    maxExceptionDays: settings.maxExceptionDays,
+    secretRefreshInterval: settings.secretRefreshInterval,
+  };
   const policy = applyPolicies(loaded, {
     now,
     trustDomain,
@@ -229,7 +245,7 @@ export function run(argv: string[], io: Io): number {
   });
   const built = render(
     policy.effective,
-    { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now },
+    { trustDomain, meshMode: settings.meshMode, defaults, now },
     v["cluster-tier"] ? { ...policy, clusterTier: clusterTier(loaded, policy, trustDomain) } : policy,
   );
   const result = check(loaded, [...built.problems, ...policy.problems], {
@@ -277,6 +293,25 @@ export function run(argv: string[], io: Io): number {
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
   return result.exitCode;
+}
+
+/** The cluster's settings from --values (the chart's values file) and the flags that override it. */
+function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSettings | string {
+  let values: unknown;
+  if (v.values !== undefined) {
+    try {
+      values = parse(fs.readFileSync(v.values, "utf8"));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return `--values ${v.values}: ${err.code === "ENOENT" ? "no such file" : `cannot be read as YAML: ${err.message.split("\n")[0] ?? ""}`}`;
+    }
+  }
+  return clusterSettings(values, v.values, {
+    trustDomain: v["trust-domain"],
+    meshMode: v["mesh-mode"],
+    maxExceptionDays: v["max-exception-days"],
+    secretRefreshInterval: v["secret-refresh-interval"],
+  });
 }
 
 /** The repository the working directory is in (the nearest directory up with .git), else the working directory. */
