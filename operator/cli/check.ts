@@ -2,7 +2,7 @@
 // to profiles not given, one-sided declarations), unknown kinds, --strict, and the exit code.
 import { isError } from "../api/validate.ts";
 import { findMissingReferences, findOneSided } from "../graph/fleet.ts";
-import { type FileProblem, type LoadResult, placeProblems } from "./load.ts";
+import { type FileProblem, type LoadedProfile, type LoadResult, placeProblems } from "./load.ts";
 
 export interface CheckOptions {
   /** The inputs are the whole fleet: a reference to a profile not among them is an error. */
@@ -38,21 +38,31 @@ function isUnresolvedReference(p: FileProblem): boolean {
 
 export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptions): CheckResult {
   const problems: FileProblem[] = [...loaded.problems, ...built.filter((p) => !isUnresolvedReference(p))];
-  for (const m of findMissingReferences(loaded.profiles, { fleet: opts.fleet })) {
+  // Invalid profiles take part with what is valid of them: a reference to one is no missing
+  // profile, and their own references and declarations are checked in the same run.
+  const keyOf = (l: LoadedProfile) => `${l.profile.metadata.namespace}/${l.profile.metadata.name}`;
+  const valid = new Set(loaded.profiles.map(keyOf));
+  const salvaged = new Map(
+    (loaded.salvaged ?? []).filter((s) => !valid.has(keyOf(s))).map((s) => [`${s.file}\u0000${keyOf(s)}`, s]),
+  );
+  const fleet = [...loaded.profiles, ...salvaged.values()];
+  const mapped = (file: string, owner: string, p: string) =>
+    salvaged.get(`${file}\u0000${owner}`)?.mapPath(p) ?? p;
+  for (const m of findMissingReferences(fleet, { fleet: opts.fleet })) {
     problems.push({
       file: m.file,
       profile: m.owner,
-      path: m.path,
+      path: mapped(m.file, m.owner, m.path),
       message: m.message,
       severity: opts.fleet ? "error" : "warning",
       code: "UnknownReference",
     });
   }
-  for (const o of findOneSided(loaded.profiles)) {
+  for (const o of findOneSided(fleet)) {
     problems.push({
       file: o.ownerFile,
       profile: o.owner,
-      path: o.path,
+      path: mapped(o.ownerFile, o.owner, o.path),
       message: o.message, // names the other side's file
       severity: "warning",
       code: "OneSided",

@@ -93,7 +93,7 @@ describe("-o github", () => {
       ),
     ).toHaveLength(1);
     expect(lines.every((l) => /^::(error|warning) /.test(l))).toBe(true);
-    expect(r.err).toMatch(/^meshward validate: 1 error, 1 warning in 3 files; first error: /);
+    expect(r.err).toMatch(/^meshward validate: 1 error, 3 warnings in 3 files; first error: /);
   });
 
   // GitHub reads a command up to the end of the line; its message escapes %, CR and LF, its
@@ -172,7 +172,11 @@ describe("-o sarif", () => {
     expect(log.version).toBe("2.1.0");
     const [sarifRun] = log.runs;
     expect(sarifRun?.tool.driver.name).toBe("meshward");
-    expect(sarifRun?.tool.driver.rules.map((x) => x.id)).toEqual(["InvalidProfile", "UnknownReference"]);
+    expect(sarifRun?.tool.driver.rules.map((x) => x.id)).toEqual([
+      "InvalidProfile",
+      "OneSided",
+      "UnknownReference",
+    ]);
     const invalid = sarifRun?.results.find((x) => x.level === "error");
     expect(invalid).toMatchObject({
       ruleId: "InvalidProfile",
@@ -187,7 +191,7 @@ describe("-o sarif", () => {
         },
       ],
     });
-    expect(r.err).toMatch(/^meshward validate: 1 error, 1 warning in 3 files; first error: /);
+    expect(r.err).toMatch(/^meshward validate: 1 error, 3 warnings in 3 files; first error: /);
   });
 
   it("stays valid with no problem, with a problem without a file, and with stdin", () => {
@@ -230,7 +234,7 @@ describe("the summary line on stderr, whatever the format", () => {
     it(`-o ${format}`, () => {
       const bad = validate("-o", format, cart);
       expect(bad.err).toBe(
-        `meshward validate: 1 error in 1 file; first error: ${cart}:8:15: shop/cart: spec.ingress[0].ports[0]: must be at most 65535`,
+        `meshward validate: 1 error, 2 warnings in 1 file; first error: ${cart}:8:15: shop/cart: spec.ingress[0].ports[0]: must be at most 65535`,
       );
       const good = validate("-o", format, web);
       expect(good.err).toBe("meshward validate: 1 profile valid, 1 warning in 1 file");

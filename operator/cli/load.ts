@@ -14,6 +14,7 @@ import { type Problem, validateProfile } from "../api/validate.ts";
 import type { Finding } from "../policy/types.ts";
 import { locate, type Source, unknownKeyOf } from "./position.ts";
 import { closest } from "../api/suggest.ts";
+import { salvageProfile } from "./salvage.ts";
 import { type Exclude, isDefaultExcluded, isExcluded } from "./exclude.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -86,8 +87,16 @@ export interface Note {
   message: string;
 }
 
+/** What is valid of an invalid profile (operator/cli/salvage.ts): checked, never rendered. */
+export interface SalvagedProfile extends LoadedProfile {
+  /** A path in the salvaged profile as the file writes it. */
+  mapPath: (path: string) => string;
+}
+
 export interface LoadResult {
   profiles: LoadedProfile[];
+  /** Invalid profiles' valid remainders, for the policies and the fleet checks only. */
+  salvaged?: SalvagedProfile[];
   /** MeshwardPolicies, from the inputs and from --policy. */
   policies: LoadedPolicy[];
   problems: FileProblem[];
@@ -327,6 +336,7 @@ function at(where: string, p: string): string {
 export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult {
   const problems: FileProblem[] = [];
   const profiles: LoadedProfile[] = [];
+  const salvaged: SalvagedProfile[] = [];
   const policies: LoadedPolicy[] = [];
   const skipped: SkippedDocument[] = [];
   const notes: Note[] = [];
@@ -390,7 +400,8 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         ...positionOf(source, p.path, p.message),
       });
     if (!r.ok) {
-      for (const p of r.problems)
+      const s = salvageProfile(raw, r.problems);
+      for (const p of [...r.problems, ...s.extra])
         problems.push({
           file,
           ...(label && { profile: label }),
@@ -398,6 +409,16 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
           path: at(where, p.path),
           ...positionOf(source, p.path, p.message),
         });
+      if (s.salvaged) {
+        // Findings on it point into the file: the paths are mapped back, "document 2: " put first.
+        const map = s.salvaged.mapPath;
+        salvaged.push({
+          file,
+          profile: s.salvaged.profile,
+          ...(source && { source }),
+          mapPath: (p) => at(where, map(p)),
+        });
+      }
       return;
     }
     const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
@@ -511,7 +532,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       } else addDocument(raw, file, where, policyOnly, source);
     });
   }
-  return { profiles, policies, problems, skipped, notes, files };
+  return { profiles, salvaged, policies, problems, skipped, notes, files };
 }
 
 /**
@@ -520,7 +541,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
  */
 export function placeProblems(loaded: LoadResult, problems: readonly FileProblem[]): FileProblem[] {
   const profiles = new Map<string, Source>();
-  for (const l of loaded.profiles)
+  for (const l of [...loaded.profiles, ...(loaded.salvaged ?? [])])
     if (l.source)
       profiles.set(`${l.file}\u0000${l.profile.metadata.namespace}/${l.profile.metadata.name}`, l.source);
   const policies = new Map<string, Source>();
@@ -534,6 +555,8 @@ export function placeProblems(loaded: LoadResult, problems: readonly FileProblem
         : p.policy !== undefined
           ? policies.get(`${p.file}\u0000${p.policy}`)
           : undefined;
-    return source ? { ...p, ...positionOf(source, p.path, p.message) } : p;
+    // The path within the document: without "document 2: " or "items[1]: " in front.
+    const inDocument = p.path.replace(/^(document \d+: )?(items\[\d+\]: )?/, "");
+    return source ? { ...p, ...positionOf(source, inDocument, p.message) } : p;
   });
 }

@@ -84,7 +84,10 @@ describe("problems carry the line and column of their field", () => {
     const j = JSON.parse(validate("-o", "json", multi).out) as {
       problems: { line: number; column: number }[];
     };
-    expect(j.problems.map((p) => [p.line, p.column])).toEqual([[12, 15]]);
+    expect(j.problems.map((p) => [p.line, p.column])).toEqual([
+      [12, 15],
+      [11, 15], // the reference to shop/b, checked though the profile is invalid
+    ]);
   });
 
   it("every YAML syntax error of a document, each at its line", () => {
