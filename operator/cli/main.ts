@@ -33,7 +33,8 @@ Commands:
   admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
                             (or, with --perimeter, of the perimeter around meshward)
 
-Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
+Inputs: files, directories (read recursively, *.yaml and *.yml; node_modules/, dot-directories and
+--exclude patterns left out) and - for standard input. Documents
 that are not meshward kinds (Deployments, Services, kustomization.yaml, ...) are skipped and counted;
 Helm templates ({{ ... }}) are skipped with a note.
 

@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { validateProfile } from "../api/validate.ts";
@@ -72,6 +73,55 @@ describe("salvageProfile", () => {
     ]);
     expect(segmentsIn(o, "spec.ingress[0].ports[0]")).toEqual(["spec", "ingress", 0, "ports", 0]);
     expect(segmentsIn(o, "spec.egress.to")).toEqual(["spec", "egress", "to"]);
+  });
+});
+
+describe("salvageProfile on arbitrary damage", () => {
+  const base = parse(
+    `${HEAD}spec:\n  selector: {app: cart}\n  ingress:\n    - from: [{service: web}, {namespace: edge}]\n      ports: [8080, 9090]\n  egress:\n    to:\n      - {service: payments/api, ports: [443]}\n      - {cidr: 10.0.0.0/8, ports: [5432]}\n  secrets:\n    - name: db\n      storeRef: {kind: ClusterSecretStore, name: vault}\n      data: [{secretKey: k, remoteRef: {key: shop/db}}]\n`,
+  ) as Record<string, unknown>;
+  /** Every path to a value in `o`, as segments. */
+  function paths(o: unknown, at: (string | number)[] = []): (string | number)[][] {
+    if (Array.isArray(o)) return [at, ...o.flatMap((v, i) => paths(v, [...at, i]))];
+    if (typeof o === "object" && o !== null)
+      return [at, ...Object.entries(o).flatMap(([k, v]) => paths(v, [...at, k]))];
+    return [at];
+  }
+  const spots = paths(base.spec).filter((p) => p.length > 0);
+
+  it("never throws; what it salvages is a valid profile with the same name", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(spots.length - 1), fc.jsonValue({ maxDepth: 2 }), fc.boolean()), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        (edits) => {
+          const raw = structuredClone(base);
+          for (const [i, value, rename] of edits) {
+            const p = spots[i] ?? [];
+            let parent: unknown = raw.spec;
+            for (const s of p.slice(0, -1))
+              parent = (parent as Record<string | number, unknown> | undefined)?.[s];
+            if (typeof parent !== "object" || parent === null) continue;
+            const key = p.at(-1) as string | number;
+            const obj = parent as Record<string | number, unknown>;
+            if (rename && typeof key === "string" && !Array.isArray(parent)) {
+              obj[`${key}x`] = obj[key];
+              delete obj[key];
+            } else obj[key] = value;
+          }
+          const r = validateProfile(raw);
+          if (r.ok) return;
+          const s = salvageProfile(raw, r.problems);
+          if (s.salvaged) {
+            expect(validateProfile(s.salvaged.profile).ok).toBe(true);
+            expect(s.salvaged.profile.metadata).toMatchObject({ name: "cart", namespace: "shop" });
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
