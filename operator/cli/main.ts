@@ -97,7 +97,7 @@ export interface Io {
   err: (s: string) => void;
   /** Reads all of standard input (for the argument "-"). */
   readStdin?: () => string;
-  /** The working directory input names are relative to (default: the process's). */
+  /** The working directory, for file paths relative to the repository in CI reports (default: the process's). */
   cwd?: string;
 }
 
