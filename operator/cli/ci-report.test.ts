@@ -253,6 +253,23 @@ describe("the summary line on stderr, whatever the format", () => {
   });
 });
 
+describe("-o junit", () => {
+  it("test cases carry file (relative to the repository) and line; standard input has no file", () => {
+    const r = validate("-o", "junit", cart);
+    expect(r.out).toMatch(
+      /<testcase classname="meshward.validate" name="[^"]*cart.yaml" file="deploy\/cart.yaml" line="8">/,
+    );
+    const out: string[] = [];
+    run(["validate", "-o", "junit", "-"], {
+      out: (s) => out.push(s),
+      err: () => undefined,
+      readStdin: () => "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\n",
+      cwd: repo,
+    });
+    expect(out.join("")).toMatch(/<testcase classname="meshward.validate" name="&lt;stdin&gt;" line="1">/);
+  });
+});
+
 describe("ruleOf", () => {
   it("a finding's reason, else the problem's code, else InvalidProfile or InvalidPolicy", () => {
     expect(ruleOf({ file: "", path: "", message: "" })).toBe("InvalidProfile");

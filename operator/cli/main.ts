@@ -14,7 +14,7 @@ import { buildClusterTier, type ClusterNetworkPolicy } from "../policy/cluster-t
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { escapeControls } from "../api/escape.ts";
-import { loadProfiles, type LoadResult } from "./load.ts";
+import { loadProfiles, type LoadResult, STDIN_LABEL } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
 import { parseExclude } from "./exclude.ts";
@@ -263,7 +263,14 @@ export function run(argv: string[], io: Io): number {
     const paths = repoPaths(io.cwd ?? process.cwd());
     if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
     else if (output === "junit")
-      io.out(junitReport(loaded, result, (f) => repoPath(f, paths) ?? (f || undefined)));
+      // A file outside the repository keeps the name it was given; standard input has none.
+      io.out(
+        junitReport(
+          loaded,
+          result,
+          (f) => repoPath(f, paths) ?? (f === STDIN_LABEL ? undefined : f || undefined),
+        ),
+      );
     else if (output === "github") io.out(githubReport(result, paths));
     else io.out(sarifReport(result, paths, version()));
     // The report may go to a file: the log still says why the job failed.
