@@ -77,7 +77,8 @@ function redirect(command: string): string | undefined {
   return /> (\S+)\s*$/.exec(command)?.[1];
 }
 
-describe("the CI snippets in the docs", () => {
+// Each test starts a Node process that loads the TypeScript sources: slow on a busy machine.
+describe("the CI snippets in the docs", { timeout: 120_000 }, () => {
   it("are there: GitHub Actions and GitLab CI, for a service's repository and for a fleet's", () => {
     expect(commands("README.md").length).toBeGreaterThanOrEqual(1);
     const docs = commands("docs/cli.md");
