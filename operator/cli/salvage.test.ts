@@ -89,7 +89,7 @@ describe("salvageProfile on arbitrary damage", () => {
   }
   const spots = paths(base.spec).filter((p) => p.length > 0);
 
-  it("never throws; what it salvages is a valid profile with the same name", () => {
+  it("never throws; what it salvages is a valid profile with the same name", { timeout: 60_000 }, () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.nat(spots.length - 1), fc.jsonValue({ maxDepth: 2 }), fc.boolean()), {
