@@ -2,12 +2,12 @@
 // to profiles not given, one-sided declarations), unknown kinds, --strict, and the exit code.
 import { isError } from "../api/validate.ts";
 import { findMissingReferences, findOneSided } from "../graph/fleet.ts";
-import type { FileProblem, LoadResult } from "./load.ts";
+import { type FileProblem, type LoadedProfile, type LoadResult, placeProblems } from "./load.ts";
 
 export interface CheckOptions {
   /** The inputs are the whole fleet: a reference to a profile not among them is an error. */
   fleet: boolean;
-  /** Warnings, unknown kinds and an input without profiles fail. */
+  /** Warnings (unknown fields of meshward's kinds among them) and an input without profiles fail. */
   strict: boolean;
   /** Documents that are not meshward kinds are skipped (default); off, each is an error. */
   skipUnknown: boolean;
@@ -38,25 +38,38 @@ function isUnresolvedReference(p: FileProblem): boolean {
 
 export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptions): CheckResult {
   const problems: FileProblem[] = [...loaded.problems, ...built.filter((p) => !isUnresolvedReference(p))];
-  for (const m of findMissingReferences(loaded.profiles, { fleet: opts.fleet })) {
+  // Invalid profiles take part with what is valid of them: a reference to one is no missing
+  // profile, and their own references and declarations are checked in the same run.
+  const keyOf = (l: LoadedProfile) => `${l.profile.metadata.namespace}/${l.profile.metadata.name}`;
+  const valid = new Set(loaded.profiles.map(keyOf));
+  const salvaged = new Map(
+    (loaded.salvaged ?? []).filter((s) => !valid.has(keyOf(s))).map((s) => [`${s.file}\u0000${keyOf(s)}`, s]),
+  );
+  const fleet = [...loaded.profiles, ...salvaged.values()];
+  const mapped = (file: string, owner: string, p: string) =>
+    salvaged.get(`${file}\u0000${owner}`)?.mapPath(p) ?? p;
+  for (const m of findMissingReferences(fleet, { fleet: opts.fleet })) {
     problems.push({
       file: m.file,
       profile: m.owner,
-      path: m.path,
+      path: mapped(m.file, m.owner, m.path),
       message: m.message,
       severity: opts.fleet ? "error" : "warning",
+      code: "UnknownReference",
     });
   }
-  for (const o of findOneSided(loaded.profiles)) {
+  for (const o of findOneSided(fleet)) {
     problems.push({
       file: o.ownerFile,
       profile: o.owner,
-      path: o.path,
+      path: mapped(o.ownerFile, o.owner, o.path),
       message: o.message, // names the other side's file
       severity: "warning",
+      code: "OneSided",
     });
   }
-  if (!opts.skipUnknown || opts.strict) {
+  // --strict is about meshward's own kinds: a Deployment or a Service next to a profile is fine.
+  if (!opts.skipUnknown) {
     for (const s of loaded.skipped) {
       const what = s.kind
         ? `kind ${s.kind}${s.apiVersion ? ` (${s.apiVersion})` : ""}`
@@ -64,7 +77,9 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       problems.push({
         file: s.file,
         path: s.document,
-        message: `${what} is not a meshward kind (${opts.strict ? "--strict" : "--no-skip-unknown"} fails on it)`,
+        ...(s.line !== undefined && { line: s.line, column: s.column }),
+        code: "UnknownKind",
+        message: `${what} is not a meshward kind (--no-skip-unknown fails on it; leave it out to skip such documents)`,
       });
     }
   }
@@ -76,6 +91,7 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
       path: "",
       message: `no ServiceSecurityProfile found (${loaded.files.length} file${loaded.files.length === 1 ? "" : "s"} read, ${loaded.skipped.length} other document${loaded.skipped.length === 1 ? "" : "s"} skipped)`,
       severity: "warning",
+      code: "NoProfile",
     });
   }
   const final = opts.strict
@@ -84,5 +100,5 @@ export function check(loaded: LoadResult, built: FileProblem[], opts: CheckOptio
   const errors = final.filter(isError).length;
   const warnings = final.length - errors;
   const exitCode = final.some((p) => p.io) ? EXIT.usage : errors > 0 ? EXIT.invalid : EXIT.valid;
-  return { problems: final, errors, warnings, exitCode };
+  return { problems: placeProblems(loaded, final), errors, warnings, exitCode };
 }

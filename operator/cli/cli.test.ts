@@ -62,7 +62,7 @@ describe("meshward CLI", () => {
     const lines = r.err.split("\n").filter((l) => l.includes(": error: "));
     expect(lines.length).toBe(fs.readdirSync(path.join(ROOT, "examples/invalid")).length);
     expect(r.err).toContain(
-      "port-out-of-range.yaml: invalid/bad-port: spec.ingress[0].ports[0]: error: must be at most 65535",
+      "port-out-of-range.yaml:12:15: invalid/bad-port: spec.ingress[0].ports[0]: error: must be at most 65535",
     );
   });
 
@@ -197,19 +197,51 @@ describe("meshward validate on real repositories", () => {
       "validate",
       "-",
     );
-    expect(bad.err).toContain("<stdin>: metadata: error: is required");
+    expect(bad.err).toContain("<stdin>:1:1: metadata: error: is required");
     expect(bad.code).toBe(1);
   });
 
-  it("with --strict, unknown kinds and warnings fail", () => {
+  it("with --strict, warnings and unknown fields of meshward's kinds fail; other kinds do not", () => {
     const r = cli("validate", "--strict", SERVICE_REPO);
-    expect(r.err).toContain(
-      "deployment.yaml: error: kind Deployment (apps/v1) is not a meshward kind (--strict fails on it)",
+    expect(r.err).toBe(
+      "meshward validate: 1 profile valid; 3 other documents skipped (1 Deployment, 1 Kustomization, 1 Service)",
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     const warned = cli("validate", fleetFile("orders-api"));
     expect(warned.code).toBe(0);
     expect(cli("validate", "--strict", fleetFile("orders-api")).code).toBe(1);
+
+    // Fields Kubernetes does not know outside spec: a warning, an error with --strict.
+    const typo = write(
+      "top-level-typo.yaml",
+      "apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata:\n  name: a\n  namespace: shop\n  lables: {team: x}\nspec: {selector: {app: a}}\nspecs: {}\n",
+    );
+    const loose = cli("validate", typo);
+    expect(loose.code).toBe(0);
+    expect(loose.err).toContain(
+      `${typo}:6:3: shop/a: metadata: warning: unknown field "lables" (did you mean "labels"?): ServiceSecurityProfile has no such field`,
+    );
+    expect(loose.err).toContain(
+      `${typo}:8:1: shop/a: (root): warning: unknown field "specs" (did you mean "spec"?)`,
+    );
+    const strict = cli("validate", "--strict", typo);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain(`${typo}:6:3: shop/a: metadata: error: unknown field "lables"`);
+    // The same fields on a Deployment are not meshward's business.
+    const deployment = write(
+      "deployment-extra.yaml",
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, lables: {}}\nspecs: {}\n",
+    );
+    const withDeployment = cli(
+      "validate",
+      "--strict",
+      deployment,
+      path.join(SERVICE_REPO, "deploy/security-profile.yaml"),
+    );
+    expect(withDeployment.err).toBe(
+      "meshward validate: 1 profile valid; 1 other document skipped (1 Deployment)",
+    );
+    expect(withDeployment.code).toBe(0);
   });
 
   it("with --no-skip-unknown, each unknown document is an error", () => {
@@ -235,11 +267,11 @@ describe("fleet checks across the inputs", () => {
   it("a reference to a profile not given is a warning, and an error with --fleet", () => {
     const r = cli("validate", fleetFile("orders-api"));
     expect(r.err).toContain(
-      "orders-api.yaml: orders/orders-api: spec.ingress[0].from[0].service: warning: no ServiceSecurityProfile payments/payments-api is not among the files given",
+      "orders-api.yaml:12:11: orders/orders-api: spec.ingress[0].from[0].service: warning: ServiceSecurityProfile payments/payments-api is not among the files given (with the whole fleet as input, --fleet makes this an error); this entry allows nothing until it exists",
     );
     const fleet = cli("validate", "--fleet", fleetFile("orders-api"));
     expect(fleet.err).toContain(
-      "spec.ingress[0].from[0].service: error: no ServiceSecurityProfile payments/payments-api is not in the fleet",
+      "spec.ingress[0].from[0].service: error: ServiceSecurityProfile payments/payments-api is not in the fleet",
     );
     expect(fleet.code).toBe(1);
     expect(cli("validate", "--fleet", FLEET, ...NOW).code).toBe(0);
@@ -279,10 +311,10 @@ describe("fleet checks across the inputs", () => {
     const db = write("one-sided/db.yaml", profileYaml("shop", "db", ""));
     const r = cli("validate", dir);
     expect(r.err).toContain(
-      `${api}: shop/api: spec.ingress[0].from[0].service: warning: admits shop/web, but shop/web (${web}) declares no egress to shop/api`,
+      `${api}:7:15: shop/api: spec.ingress[0].from[0].service: warning: admits shop/web, but shop/web (${web}) declares no egress to shop/api`,
     );
     expect(r.err).toContain(
-      `${api}: shop/api: spec.egress.to[0].service: warning: declares egress to shop/db, but shop/db (${db}) does not admit shop/api`,
+      `${api}:9:11: shop/api: spec.egress.to[0].service: warning: declares egress to shop/db, but shop/db (${db}) does not admit shop/api`,
     );
     expect(r.code).toBe(0);
     expect(cli("validate", "--strict", dir).code).toBe(1);
@@ -301,7 +333,7 @@ describe("fleet checks across the inputs", () => {
     );
     const r = cli("validate", "--fleet", dir);
     expect(r.err).toContain(
-      `${api}: shop/api: spec.egress.to[0].ports: warning: declares egress to shop/cart on UDP port 514, but shop/cart (${cart}) admits shop/api only on TCP port 514: make the ports and protocols agree`,
+      `${api}:7:26: shop/api: spec.egress.to[0].ports: warning: declares egress to shop/cart on UDP port 514, but shop/cart (${cart}) admits shop/api only on TCP port 514: make the ports and protocols agree`,
     );
     expect(r.code).toBe(0);
     expect(cli("validate", "--fleet", "--strict", dir).code).toBe(1);
@@ -350,9 +382,15 @@ describe("output formats and exit codes", () => {
       /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="meshward validate" tests="5" failures="1" errors="0" skipped="3">/,
     );
     expect(r.out).toMatch(
-      /<testcase classname="meshward.validate" name="[^"]*port-out-of-range.yaml">\n\s+<failure type="error" message="1 error: spec.ingress\[0\].ports\[0\]: must be at most 65535">/,
+      /<testcase classname="meshward.validate" name="[^"]*port-out-of-range.yaml" file="examples\/invalid\/port-out-of-range.yaml" line="12">\n\s+<failure type="error" message="1 error: spec.ingress\[0\].ports\[0\]: must be at most 65535">/,
     );
-    expect(r.out).toMatch(/name="[^"]*security-profile.yaml"\/>/);
+    expect(r.out).toMatch(
+      /name="[^"]*security-profile.yaml" file="examples\/service-repo\/deploy\/security-profile.yaml"\/>/,
+    );
+    // The log says why the job failed, though the report went to stdout.
+    expect(r.err).toMatch(
+      /^meshward validate: 1 error in 5 files; first error: \S*port-out-of-range.yaml:12:15: invalid\/bad-port: spec.ingress\[0\].ports\[0\]: must be at most 65535$/,
+    );
     expect(r.out).toMatch(/<skipped message="no meshward kinds \(1 document skipped\)"\/>/);
     // Well formed: every opened element is closed.
     for (const tag of ["testsuites", "testsuite", "failure"])
@@ -508,7 +546,7 @@ describe("tenant strings in text output", () => {
     expect(raw(v.err, "\n")).toEqual([]);
     expect(v.err.split("\n")).toHaveLength(2);
     expect(v.err).toContain(
-      'bad\\x1b[1m\\u202e.yaml: a/b: spec: error: unknown field "x\\x1b[31mred\\r\\u202eevil\\n"',
+      'bad\\x1b[1m\\u202e.yaml:6:3: a/b: spec: error: unknown field "x\\x1b[31mred\\r\\u202eevil\\n"',
     );
     const j = cli("validate", "-o", "junit", bad);
     expect(raw(j.out, "\n")).toEqual([]);
@@ -606,14 +644,14 @@ ${extra}`,
 
     const e = cli("validate", prof, "--policy", enforce, ...NOW);
     expect(e.err).toContain(
-      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: error: ${message} [SecretNotAllowed, Enforce, MeshwardPolicy default]`,
+      `${prof}:10:45: shop/cart: spec.secrets[0].data[0].remoteRef.key: error: ${message} [SecretNotAllowed, Enforce, MeshwardPolicy default]`,
     );
     expect(e.err).toContain("meshward validate: 1 error");
     expect(e.code).toBe(1);
 
     const a = cli("validate", prof, "--policy", audit, ...NOW);
     expect(a.err).toContain(
-      `${prof}: shop/cart: spec.secrets[0].data[0].remoteRef.key: warning: ${message} [SecretNotAllowed, Audit, MeshwardPolicy default]`,
+      `${prof}:10:45: shop/cart: spec.secrets[0].data[0].remoteRef.key: warning: ${message} [SecretNotAllowed, Audit, MeshwardPolicy default]`,
     );
     expect(a.err).toContain("1 profile valid under 1 MeshwardPolicy, 1 warning");
     expect(a.code).toBe(0);
@@ -635,6 +673,8 @@ ${extra}`,
         file: prof,
         profile: "shop/cart",
         path: "spec.secrets[0].data[0].remoteRef.key",
+        line: 10,
+        column: 45,
         severity: "error",
         message,
         reason: "SecretNotAllowed",
@@ -687,7 +727,7 @@ ${extra}`,
     expect(finding?.reason).toBe("PendingApproval");
     const r = cli("validate", f, "--policy", write("pending.yaml", pending), ...NOW);
     expect(r.err).toContain(
-      `${f}: legacy/billing: spec.exceptions[0]: error: ${finding?.message} [PendingApproval, Enforce, MeshwardPolicy default]`,
+      `${f}:8:7: legacy/billing: spec.exceptions[0]: error: ${finding?.message} [PendingApproval, Enforce, MeshwardPolicy default]`,
     );
     expect(r.err).toContain(
       "ask the platform team for an approval {profile: legacy/billing, type: PermissiveMtls, expires: 2026-12-01T00:00:00Z}",
@@ -716,7 +756,7 @@ ${extra}`,
     );
     const r = cli("validate", a, b, ...NOW);
     expect(r.err).toContain(
-      `${b}: shop/b-web: spec.selector: error: spec.selector {app: shop, tier: web} can match the same pods as ServiceSecurityProfile shop/a-shop (selector {app: shop}), which is older and keeps them`,
+      `${b}:5:3: shop/b-web: spec.selector: error: spec.selector {app: shop, tier: web} can match the same pods as ServiceSecurityProfile shop/a-shop (selector {app: shop}), which is older and keeps them`,
     );
     expect(r.err).toContain("[SelectorOverlap, Enforce]");
     expect(r.code).toBe(1);
@@ -724,6 +764,24 @@ ${extra}`,
     expect(rendered.out).toContain("# from ServiceSecurityProfile shop/a-shop");
     expect(rendered.out).not.toContain("shop/b-web");
     expect(rendered.code).toBe(1);
+  });
+
+  it("overlap offline is ordered by metadata.creationTimestamp when the files carry it, as in the cluster", () => {
+    const doc = (name: string, selector: string, created?: string) =>
+      `apiVersion: meshward.io/v1alpha1\nkind: ServiceSecurityProfile\nmetadata:\n  name: ${name}\n  namespace: shop\n${created ? `  creationTimestamp: "${created}"\n` : ""}spec:\n  selector: ${selector}\n`;
+    // b-web was created first: it keeps the pods although its name sorts after a-shop's.
+    const a = write("dated-a.yaml", doc("a-shop", "{app: shop}", "2026-03-01T00:00:00Z"));
+    const b = write("dated-b.yaml", doc("b-web", "{app: shop, tier: web}", "2026-01-01T00:00:00Z"));
+    const r = cli("validate", a, b, ...NOW);
+    expect(r.err).toContain(
+      `${a}:8:3: shop/a-shop: spec.selector: error: spec.selector {app: shop} can match the same pods as ServiceSecurityProfile shop/b-web (selector {app: shop, tier: web}), which is older and keeps them`,
+    );
+    expect(r.err).not.toContain("shop/b-web: spec.selector");
+    // A profile without a timestamp (not applied yet) is newer than every dated one.
+    const c = write("undated-c.yaml", doc("0-first", "{app: shop, tier: web, x: y}"));
+    const u = cli("validate", b, c, ...NOW);
+    expect(u.err).toContain(`${c}:7:3: shop/0-first: spec.selector: error:`);
+    expect(u.err).toContain("which is older and keeps them");
   });
 
   it("render shows baseline rules as coming from the policy, in valid YAML, and the quarantine objects", () => {
@@ -946,7 +1004,7 @@ ${extra}`,
     const prof = write("ok.yaml", profileYaml("shop", "ok", ""));
     const r = cli("validate", prof, "--policy", pol, ...NOW);
     expect(r.err).toContain(
-      `${pol}: MeshwardPolicy team-keys: spec.guardrails.secrets.stores[0].keys[0]: error: key patterns use letters, digits`,
+      `${pol}:8:37: MeshwardPolicy team-keys: spec.guardrails.secrets.stores[0].keys[0]: error: key patterns use letters, digits`,
     );
     expect(r.err).toContain("the placeholders {namespace} and {profile}, e.g. {namespace}/*");
     expect(r.code).toBe(1);
@@ -1015,7 +1073,7 @@ items:
     fs.writeFileSync(path.join(dir, "aws.yaml"), store("aws"));
     const r = cli("validate", dir, write("c.yaml", profileYaml("shop", "c", "")));
     expect(r.err).toContain(
-      "vault.yaml: MeshwardPolicy vault: spec.guardrails.secrets.stores: warning: contradicts MeshwardPolicy aws",
+      "vault.yaml:8:7: MeshwardPolicy vault: spec.guardrails.secrets.stores: warning: contradicts MeshwardPolicy aws",
     );
     expect(r.code).toBe(0);
   });
@@ -1125,7 +1183,7 @@ describe("meshward admission", () => {
       "apiVersion: meshward.io/v1alpha1\nkind: MeshwardPolicy\nmetadata: {name: a}\nspec:\n  admission: {mode: Block}\n",
     );
     const r = cli("admission", "--policy", bad);
-    expect(r.err).toContain(`${bad}: MeshwardPolicy a: spec.admission.mode: error:`);
+    expect(r.err).toContain(`${bad}:5:15: MeshwardPolicy a: spec.admission.mode: error:`);
     expect(r.out).toBe("");
     expect(r.code).toBe(1);
   });
@@ -1159,5 +1217,59 @@ describe("meshward admission", () => {
       "--perimeter is an option of meshward admission only",
     );
     expect(cli("validate", FLEET, "--operator", "a/b").code).toBe(2);
+  });
+});
+
+describe("cluster settings offline: the chart's values and the operator's flags", () => {
+  const profile = () =>
+    write(
+      "long-exception.yaml",
+      profileYaml(
+        "shop",
+        "legacy",
+        '  mtls: {mode: Permissive}\n  exceptions:\n    - {type: PermissiveMtls, expires: "2027-05-01T00:00:00Z", reason: migrating the legacy clients, ticket: OPS-1}\n',
+      ),
+    );
+
+  it("the exception limit is the chart's default 90 days unless --max-exception-days or --values say more", () => {
+    const f = profile();
+    const strict = cli("validate", f, ...NOW);
+    expect(strict.err).toContain(
+      "spec.exceptions[0].expires: error: is more than 90 days ahead, the longest exception the platform allows",
+    );
+    expect(strict.code).toBe(1);
+    expect(cli("validate", f, "--max-exception-days", "180", ...NOW).code).toBe(0);
+    const values = write(
+      "values.yaml",
+      "maxExceptionDays: 180\nsecretRefreshInterval: 15m\ntrustDomain: prod.example\n",
+    );
+    expect(cli("validate", f, "--values", values, ...NOW).code).toBe(0);
+    // The flag wins over the values file.
+    expect(cli("validate", f, "--values", values, "--max-exception-days", "30", ...NOW).err).toContain(
+      "is more than 30 days ahead",
+    );
+    // The other settings reach what is rendered.
+    const plain = write(
+      "plain.yaml",
+      profileYaml(
+        "shop",
+        "api",
+        "  ingress: [{from: [{serviceAccount: {namespace: shop, name: web}}], ports: [80]}]\n",
+      ),
+    );
+    const rendered = cli("render", plain, "--values", values, ...NOW).out;
+    expect(rendered).toContain("prod.example/ns/");
+  });
+
+  it("a bad setting is a usage error naming the flag or the values key", () => {
+    const f = profile();
+    const flag = cli("validate", f, "--max-exception-days", "forever");
+    expect(flag.code).toBe(2);
+    expect(flag.err).toContain("--max-exception-days: ");
+    const values = write("bad-values.yaml", "maxExceptionDays: 5000\n");
+    const v = cli("validate", f, "--values", values);
+    expect(v.code).toBe(2);
+    expect(v.err).toContain(`maxExceptionDays in ${values}: `);
+    expect(cli("validate", f, "--values", path.join(tmp, "nope.yaml")).err).toContain("no such file");
   });
 });

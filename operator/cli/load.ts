@@ -6,18 +6,39 @@
 // about; nothing here throws for bad input.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseAllDocuments } from "yaml";
+import { isMap, isSeq, LineCounter, type Node, parseAllDocuments } from "yaml";
 import { type MeshwardPolicy, POLICY_KIND } from "../api/policy.ts";
 import { GROUP, KIND, type Profile } from "../api/schema.ts";
 import { validatePolicy } from "../api/validate-policy.ts";
 import { type Problem, validateProfile } from "../api/validate.ts";
 import type { Finding } from "../policy/types.ts";
+import { locate, type Source, unknownKeyOf } from "./position.ts";
+import { closest } from "../api/suggest.ts";
+import { salvageProfile } from "./salvage.ts";
+import { type Exclude, isDefaultExcluded, isExcluded } from "./exclude.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** The kinds of problem besides a policy's findings (whose reasons are FINDING_REASONS). */
+export const PROBLEM_CODES = {
+  InvalidProfile: "a ServiceSecurityProfile breaks a rule of its CRD",
+  InvalidPolicy: "a MeshwardPolicy breaks a rule of its CRD",
+  InvalidYaml: "a file is not valid YAML",
+  InputNotReadable: "an input cannot be read (missing, unreadable, too large, not text)",
+  DuplicateName: "two documents define the same profile or policy",
+  UnknownKind: "a document is not a kind meshward reads (a misspelt kind, or --no-skip-unknown)",
+  UnknownReference: "a service: reference names a profile that is not among the inputs",
+  OneSided: "one side of a call is declared, the other not, so the call is denied",
+  NoProfile: "the inputs hold no ServiceSecurityProfile",
+  PolicyConflict: "MeshwardPolicies contradict each other, or name profiles that are not there",
+} as const;
+export type ProblemCode = keyof typeof PROBLEM_CODES;
 
 export interface LoadedProfile {
   file: string;
   profile: Profile;
+  /** The document's node in the file, to give problems a line and column. */
+  source?: Source;
 }
 
 export interface LoadedPolicy {
@@ -25,6 +46,7 @@ export interface LoadedPolicy {
   policy: MeshwardPolicy;
   /** Read from a --policy path rather than from the inputs. */
   viaFlag: boolean;
+  source?: Source;
 }
 
 export interface FileProblem extends Problem {
@@ -37,6 +59,14 @@ export interface FileProblem extends Problem {
   finding?: Pick<Finding, "reason" | "rule" | "mode" | "policies">;
   /** The file could not be read at all (missing, unreadable): a usage/IO error, exit 2. */
   io?: boolean;
+  /**
+   * What kind of problem it is, for CI reports (a SARIF rule, a GitHub annotation's title): one of
+   * PROBLEM_CODES; a policy's finding has its reason instead. Unset: InvalidProfile or InvalidPolicy.
+   */
+  code?: ProblemCode;
+  /** 1-based line and column of the field in the file (of its nearest parent when it is missing). */
+  line?: number;
+  column?: number;
 }
 
 /** A document that is not a meshward kind: skipped (and counted), or a failure with --strict. */
@@ -46,6 +76,9 @@ export interface SkippedDocument {
   document: string;
   apiVersion: string;
   kind: string;
+  /** Where the document starts (1-based). */
+  line?: number;
+  column?: number;
 }
 
 /** A file skipped as a whole (e.g. a Helm template), with why. Never a failure. */
@@ -54,8 +87,16 @@ export interface Note {
   message: string;
 }
 
+/** What is valid of an invalid profile (operator/cli/salvage.ts): checked, never rendered. */
+export interface SalvagedProfile extends LoadedProfile {
+  /** A path in the salvaged profile as the file writes it. */
+  mapPath: (path: string) => string;
+}
+
 export interface LoadResult {
   profiles: LoadedProfile[];
+  /** Invalid profiles' valid remainders, for the policies and the fleet checks only. */
+  salvaged?: SalvagedProfile[];
   /** MeshwardPolicies, from the inputs and from --policy. */
   policies: LoadedPolicy[];
   problems: FileProblem[];
@@ -73,6 +114,8 @@ export interface LoadOptions {
    * there is an error). A file that is also an input is read once, as an input.
    */
   policyPaths?: string[];
+  /** What directory walks leave out (--exclude, the defaults). */
+  walk?: WalkOptions;
 }
 
 /** The name "-" is read as standard input. */
@@ -98,21 +141,44 @@ function errorText(e: unknown): string {
   }
 }
 
-/** Expands files and directories (recursively, YAML files only, each real path once). */
+/** What a directory walk leaves out. */
+export interface WalkOptions {
+  /** --exclude patterns. */
+  excludes?: readonly Exclude[];
+  /** node_modules/ and dot-directories (default true; --no-default-excludes turns it off). */
+  defaultExcludes?: boolean;
+}
+
+/**
+ * Expands files and directories (recursively, YAML files only, each real path once). What the
+ * walk finds may be excluded; a file or directory named as an argument is always read.
+ */
 export function collectFiles(
   args: string[],
   problems: FileProblem[],
   seen: Set<string> = new Set<string>(),
+  walk: WalkOptions = {},
 ): string[] {
   const out: string[] = [];
-  const visit = (p: string, explicit: boolean) => {
+  const visit = (p: string, explicit: boolean, below = "") => {
+    // Excluded before anything else: a broken link under node_modules/ is no problem of ours.
+    if (!explicit) {
+      let isDirectory = false;
+      try {
+        isDirectory = fs.statSync(p).isDirectory();
+      } catch {
+        // not readable: reported below unless excluded by name
+      }
+      if (walk.defaultExcludes !== false && isDefaultExcluded(path.basename(p), isDirectory)) return;
+      if (isExcluded(walk.excludes ?? [], p, below, isDirectory)) return;
+    }
     let real: string;
     let st: fs.Stats;
     try {
       real = fs.realpathSync(p);
       st = fs.statSync(real);
     } catch (e) {
-      problems.push({ file: p, path: "", message: errorText(e), io: true });
+      problems.push({ file: p, path: "", message: errorText(e), io: true, code: "InputNotReadable" });
       return;
     }
     if (seen.has(real)) return; // symlink loops and duplicates are read once
@@ -122,14 +188,20 @@ export function collectFiles(
       try {
         entries = fs.readdirSync(real).sort();
       } catch (e) {
-        problems.push({ file: p, path: "", message: errorText(e), io: true });
+        problems.push({ file: p, path: "", message: errorText(e), io: true, code: "InputNotReadable" });
         return;
       }
-      for (const e of entries) visit(path.join(p, e), false);
+      for (const e of entries) visit(path.join(p, e), false, below === "" ? e : `${below}/${e}`);
     } else if (st.isFile()) {
       if (explicit || YAML_FILE.test(p)) out.push(p);
     } else if (explicit) {
-      problems.push({ file: p, path: "", message: "not a regular file or directory" });
+      problems.push({
+        file: p,
+        path: "",
+        message:
+          "is neither a file nor a directory (a device, socket or pipe): name YAML files or directories",
+        code: "InputNotReadable",
+      });
     }
   };
   for (const a of args) {
@@ -139,10 +211,14 @@ export function collectFiles(
   return out;
 }
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** The line and column of `path` in the document, for a problem found there. */
+function positionOf(
+  source: Source | undefined,
+  path: string,
+  message = "",
+): { line: number; column: number } | Record<string, never> {
+  const p = source ? locate(source, path, unknownKeyOf(message)) : undefined;
+  return p ? { line: p.line, column: p.column } : {};
 }
 
 function str(v: unknown): string {
@@ -189,17 +265,67 @@ function readFile(
       return {
         problem: {
           path: "",
-          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB)`,
+          message: `file is too large (${(size / 1e6).toFixed(1)} MB; the limit is 1 MiB): split it, or leave it out with --exclude`,
         },
       };
     const text = readText(name, opts);
     if (text.length > MAX_FILE_BYTES)
       return { problem: { path: "", message: "input is too large (the limit is 1 MiB)" } };
-    if (text.includes("\u0000")) return { problem: { path: "", message: "not a text file" } };
+    if (text.includes("\u0000"))
+      return {
+        problem: { path: "", message: "not a text file (it holds NUL bytes): leave it out with --exclude" },
+      };
     return { text };
   } catch (e) {
     return { problem: { path: "", message: errorText(e), io: true } };
   }
+}
+
+/** The top-level fields of a Kubernetes object, and those of its metadata (ObjectMeta). */
+const OBJECT_FIELDS = ["apiVersion", "kind", "metadata", "spec", "status"];
+const METADATA_FIELDS = [
+  "name",
+  "generateName",
+  "namespace",
+  "selfLink",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+];
+
+/**
+ * Fields of a meshward document outside spec that Kubernetes does not know (`specs:`,
+ * `metadata.lables`): warnings, so errors with --strict. The API server drops or refuses them;
+ * spec's own unknown fields are errors of the CRD's rules already.
+ */
+function unknownObjectFields(raw: unknown, kind: string): Omit<FileProblem, "file">[] {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return [];
+  const out: Omit<FileProblem, "file">[] = [];
+  const check = (o: Record<string, unknown>, known: string[], at: string) => {
+    for (const k of Object.keys(o)) {
+      if (known.includes(k)) continue;
+      const c = closest(k, known);
+      out.push({
+        path: at,
+        message: `unknown field "${k}"${c ? ` (did you mean "${c}"?)` : ""}: ${kind} has no such field, and the API server refuses or drops it; remove it or check the spelling`,
+        severity: "warning",
+      });
+    }
+  };
+  const o = raw as Record<string, unknown>;
+  check(o, OBJECT_FIELDS, "(root)");
+  const meta = o.metadata;
+  if (typeof meta === "object" && meta !== null && !Array.isArray(meta))
+    check(meta as Record<string, unknown>, METADATA_FIELDS, "metadata");
+  return out;
 }
 
 /** Where in a file a problem is: "document 2: spec.x", or the field alone in a one-document file. */
@@ -210,6 +336,7 @@ function at(where: string, p: string): string {
 export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult {
   const problems: FileProblem[] = [];
   const profiles: LoadedProfile[] = [];
+  const salvaged: SalvagedProfile[] = [];
   const policies: LoadedPolicy[] = [];
   const skipped: SkippedDocument[] = [];
   const notes: Note[] = [];
@@ -217,13 +344,27 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   const byKey = new Map<string, string>();
   const policyFiles = new Map<string, string>();
 
-  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean) => {
+  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean, source?: Source) => {
     const r = validatePolicy(raw);
     const meta = (raw as { metadata?: { name?: unknown } }).metadata;
     const label = typeof meta?.name === "string" ? meta.name : undefined;
+    for (const p of unknownObjectFields(raw, POLICY_KIND))
+      problems.push({
+        file,
+        ...(label && { policy: label }),
+        ...p,
+        path: at(where, p.path),
+        ...positionOf(source, p.path, p.message),
+      });
     if (!r.ok) {
       for (const p of r.problems)
-        problems.push({ file, ...(label && { policy: label }), ...p, path: at(where, p.path) });
+        problems.push({
+          file,
+          ...(label && { policy: label }),
+          ...p,
+          path: at(where, p.path),
+          ...positionOf(source, p.path, p.message),
+        });
       return;
     }
     const name = r.policy.metadata.name;
@@ -234,23 +375,50 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         policy: name,
         path: at(where, "metadata.name"),
         message: `MeshwardPolicy ${name} is also defined in ${dup}; give each policy its own name`,
+        code: "DuplicateName",
+        ...positionOf(source, "metadata.name"),
       });
       return;
     }
     policyFiles.set(name, file);
-    policies.push({ file, policy: r.policy, viaFlag });
+    policies.push({ file, policy: r.policy, viaFlag, ...(source && { source }) });
   };
 
-  const addProfile = (raw: unknown, file: string, where: string) => {
+  const addProfile = (raw: unknown, file: string, where: string, source?: Source) => {
     const r = validateProfile(raw);
     const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
     const label =
       typeof meta?.name === "string"
         ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
         : undefined;
+    for (const p of unknownObjectFields(raw, KIND))
+      problems.push({
+        file,
+        ...(label && { profile: label }),
+        ...p,
+        path: at(where, p.path),
+        ...positionOf(source, p.path, p.message),
+      });
     if (!r.ok) {
-      for (const p of r.problems)
-        problems.push({ file, ...(label && { profile: label }), ...p, path: at(where, p.path) });
+      const s = salvageProfile(raw, r.problems);
+      for (const p of [...r.problems, ...s.extra])
+        problems.push({
+          file,
+          ...(label && { profile: label }),
+          ...p,
+          path: at(where, p.path),
+          ...positionOf(source, p.path, p.message),
+        });
+      if (s.salvaged) {
+        // Findings on it point into the file: the paths are mapped back, "document 2: " put first.
+        const map = s.salvaged.mapPath;
+        salvaged.push({
+          file,
+          profile: s.salvaged.profile,
+          ...(source && { source }),
+          mapPath: (p) => at(where, map(p)),
+        });
+      }
       return;
     }
     const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
@@ -259,37 +427,46 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       problems.push({
         file,
         profile: key,
-        path: "metadata.name",
-        message: `profile ${key} is also defined in ${dup}; one profile per service`,
+        path: at(where, "metadata.name"),
+        message: `profile ${key} is also defined in ${dup}: keep one of the two (one profile per service)`,
+        code: "DuplicateName",
+        ...positionOf(source, "metadata.name"),
       });
       return;
     }
     byKey.set(key, file);
-    profiles.push({ file, profile: r.profile });
+    profiles.push({ file, profile: r.profile, ...(source && { source }) });
   };
 
-  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean) => {
+  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean, source?: Source) => {
     if (!isMeshwardDocument(raw)) {
       const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
         string,
         unknown
       >;
-      skipped.push({ file, document: where, apiVersion: str(o.apiVersion), kind: str(o.kind) });
+      skipped.push({
+        file,
+        document: where,
+        apiVersion: str(o.apiVersion),
+        kind: str(o.kind),
+        ...positionOf(source, "(root)"),
+      });
       return;
     }
-    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly);
+    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly, source);
     else if (policyOnly)
       problems.push({
         file,
         path: at(where, "kind"),
         message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
+        ...positionOf(source, "kind"),
       });
-    else addProfile(raw, file, where);
+    else addProfile(raw, file, where, source);
   };
 
   const seen = new Set<string>();
-  const inputs = collectFiles(args, problems, seen).map((name) => ({ name, policyOnly: false }));
-  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen).map((name) => ({
+  const inputs = collectFiles(args, problems, seen, opts.walk).map((name) => ({ name, policyOnly: false }));
+  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen, opts.walk).map((name) => ({
     name,
     policyOnly: true,
   }));
@@ -298,7 +475,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
     files.push(file);
     const read = readFile(name, opts);
     if ("problem" in read) {
-      problems.push({ file, ...read.problem });
+      problems.push({ file, ...read.problem, code: "InputNotReadable" });
       continue;
     }
     const text = read.text;
@@ -310,34 +487,76 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       });
       continue;
     }
-    const docs = parseAllDocuments(text, { uniqueKeys: true });
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { uniqueKeys: true, lineCounter: lines });
     const list = Array.isArray(docs) ? docs : [docs];
     list.forEach((doc, i) => {
       const where = list.length > 1 ? `document ${i + 1}` : "";
       if (doc.errors.length > 0) {
-        const err = doc.errors[0];
-        const line = err?.pos ? lineOf(text, err.pos[0]) : undefined;
-        const msg = (err?.message ?? "invalid YAML").split("\n")[0];
-        problems.push({
-          file,
-          path: where,
-          message: `not valid YAML${line ? ` (line ${line})` : ""}: ${msg}`,
-        });
+        // Every syntax error of the document, each at its line.
+        for (const err of doc.errors) {
+          const pos = err.pos ? lines.linePos(err.pos[0]) : undefined;
+          const msg = err.message.split("\n")[0] ?? "invalid YAML";
+          problems.push({
+            file,
+            path: where,
+            message: `not valid YAML${pos ? ` (line ${pos.line})` : ""}: ${msg}`,
+            code: "InvalidYaml",
+            ...(pos && { line: pos.line, column: pos.col }),
+          });
+        }
         return;
       }
       let raw: unknown;
       try {
         raw = doc.toJS({ maxAliasCount: 100 });
       } catch (e) {
-        problems.push({ file, path: where, message: `YAML cannot be read: ${errorText(e)}` });
+        problems.push({
+          file,
+          path: where,
+          message: `YAML cannot be read: ${errorText(e)}`,
+          code: "InvalidYaml",
+        });
         return;
       }
       if (raw === null || raw === undefined) return; // empty document
+      const root = doc.contents as Node | null;
+      const source = root ? { node: root, lines } : undefined;
       // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
-      if (isList(raw))
-        raw.items.forEach((item, j) => addDocument(item, file, at(where, `items[${j}]`), policyOnly));
-      else addDocument(raw, file, where, policyOnly);
+      if (isList(raw)) {
+        const items = isMap(root) ? root.get("items", true) : undefined;
+        raw.items.forEach((item, j) => {
+          const node = isSeq(items) ? (items.items[j] as Node | undefined) : undefined;
+          addDocument(item, file, at(where, `items[${j}]`), policyOnly, node ? { node, lines } : source);
+        });
+      } else addDocument(raw, file, where, policyOnly, source);
     });
   }
-  return { profiles, policies, problems, skipped, notes, files };
+  return { profiles, salvaged, policies, problems, skipped, notes, files };
+}
+
+/**
+ * Gives each problem found after loading (a policy's finding, a fleet check, a builder's warning)
+ * the line and column of its field, from the document of the profile or policy it names.
+ */
+export function placeProblems(loaded: LoadResult, problems: readonly FileProblem[]): FileProblem[] {
+  const profiles = new Map<string, Source>();
+  for (const l of [...loaded.profiles, ...(loaded.salvaged ?? [])])
+    if (l.source)
+      profiles.set(`${l.file}\u0000${l.profile.metadata.namespace}/${l.profile.metadata.name}`, l.source);
+  const policies = new Map<string, Source>();
+  for (const l of loaded.policies)
+    if (l.source) policies.set(`${l.file}\u0000${l.policy.metadata.name}`, l.source);
+  return problems.map((p) => {
+    if (p.line !== undefined) return p;
+    const source =
+      p.profile !== undefined
+        ? profiles.get(`${p.file}\u0000${p.profile}`)
+        : p.policy !== undefined
+          ? policies.get(`${p.file}\u0000${p.policy}`)
+          : undefined;
+    // The path within the document: without "document 2: " or "items[1]: " in front.
+    const inDocument = p.path.replace(/^(document \d+: )?(items\[\d+\]: )?/, "");
+    return source ? { ...p, ...positionOf(source, inDocument, p.message) } : p;
+  });
 }

@@ -3,9 +3,9 @@
 // load.ts; the checks, reports and drawings are pure.
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { buildCrd, buildPolicyCrd } from "../api/crd.ts";
-import { DEFAULT_PLATFORM, type MeshMode } from "../builders/index.ts";
+import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import { buildGraph } from "../graph/fleet.ts";
 import { GRAPH_FORMATS, type GraphFormat, renderGraph } from "../graph/render.ts";
 import { version } from "../version.ts";
@@ -14,10 +14,14 @@ import { buildClusterTier, type ClusterNetworkPolicy } from "../policy/cluster-t
 import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { escapeControls } from "../api/escape.ts";
-import { loadProfiles, type LoadResult } from "./load.ts";
+import { loadProfiles, type LoadResult, STDIN_LABEL } from "./load.ts";
 import { applyPolicies, baselineJson, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
 import { render } from "./render.ts";
+import { parseExclude } from "./exclude.ts";
+import { type ClusterSettings, clusterSettings } from "./settings.ts";
 import { jsonReport, junitReport, REPORT_FORMATS, textReport } from "./report.ts";
+import { githubReport, type Paths, repoPath, sarifReport, summaryLine } from "./ci-report.ts";
+import * as path from "node:path";
 
 const USAGE = `Usage: meshward <command> [options] <file|dir|->...
 
@@ -29,7 +33,8 @@ Commands:
   admission                 print the ValidatingAdmissionPolicies and bindings of the workload baseline
                             (or, with --perimeter, of the perimeter around meshward)
 
-Inputs: files, directories (read recursively, *.yaml and *.yml) and - for standard input. Documents
+Inputs: files, directories (read recursively, *.yaml and *.yml; node_modules/, dot-directories and
+--exclude patterns left out) and - for standard input. Documents
 that are not meshward kinds (Deployments, Services, kustomization.yaml, ...) are skipped and counted;
 Helm templates ({{ ... }}) are skipped with a note.
 
@@ -39,20 +44,30 @@ message the cluster puts in the profile's status. render prints the effective pr
 parts left out, baseline rules added and marked by a comment) and the quarantine objects.
 
 Options:
-  -o, --output <format>     validate: text (default), json, junit; render and admission: yaml
-                            (default), json; graph: mermaid (default), dot, svg
+  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif;
+                            render and admission: yaml (default), json; graph: mermaid (default),
+                            dot, svg. Every validate format ends with a summary line on stderr
   --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
   --namespace-labels <ns:k=v,...>
                             labels of a namespace, added to kubernetes.io/metadata.name (repeatable),
                             to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a
   --fleet                   the inputs are the whole fleet: a service: reference to a profile that is
                             not among them is an error (otherwise a warning)
-  --strict                  warnings (Audit findings too), unknown kinds and an input without
-                            profiles fail (exit 1)
+  --strict                  warnings (Audit findings and unknown fields of meshward's kinds too)
+                            and an input without profiles fail (exit 1); other kinds are skipped
   --skip-unknown            skip documents that are not meshward kinds (default; --no-skip-unknown
                             makes each an error)
+  --exclude <pattern>       leave out what a directory walk finds that matches (repeatable; as in
+                            .gitignore: legacy/, *.tmpl.yaml, deploy/old/**)
+  --no-default-excludes     also walk node_modules/ and dot-directories (.git/, .github/), which are
+                            left out by default; a path named as an input is always read
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
   --mesh-mode <mode>        sidecar (default) or ambient
+  --max-exception-days <n>  how far ahead an exception may expire, as the operator's flag (default 90)
+  --secret-refresh-interval <d>
+                            ExternalSecrets' refresh interval when a secret sets none (default 1h)
+  --values <file>           the chart's values file the cluster is installed with: trustDomain,
+                            meshMode, maxExceptionDays and secretRefreshInterval from it (flags win)
   --now <time>              evaluate exceptions and approvals at this RFC 3339 time instead of now
   --cluster-tier            render: also the ClusterNetworkPolicies (policy.networking.k8s.io/v1beta1)
                             of the platform tier: denied egress ranges and quarantine (Admin), the
@@ -82,6 +97,8 @@ export interface Io {
   err: (s: string) => void;
   /** Reads all of standard input (for the argument "-"). */
   readStdin?: () => string;
+  /** The working directory, for file paths relative to the repository in CI reports (default: the process's). */
+  cwd?: string;
 }
 
 const OUTPUTS: Record<string, readonly string[]> = {
@@ -107,7 +124,12 @@ function parseOptions(argv: string[]) {
       fleet: { type: "boolean", default: false },
       strict: { type: "boolean", default: false },
       "skip-unknown": { type: "boolean", default: true },
+      exclude: { type: "string", multiple: true },
+      "default-excludes": { type: "boolean", default: true },
       "trust-domain": { type: "string" },
+      "max-exception-days": { type: "string" },
+      "secret-refresh-interval": { type: "string" },
+      values: { type: "string" },
       "mesh-mode": { type: "string" },
       now: { type: "string" },
       policy: { type: "string", multiple: true },
@@ -196,8 +218,25 @@ export function run(argv: string[], io: Io): number {
     );
   }
 
-  const loaded = loadProfiles(paths, { readStdin: io.readStdin, policyPaths: v.policy ?? [] });
-  const trustDomain = v["trust-domain"] ?? "cluster.local";
+  const excludes = [];
+  for (const pattern of v.exclude ?? []) {
+    const e = parseExclude(pattern);
+    if (typeof e === "string") return usageError(io, e);
+    excludes.push(e);
+  }
+  const settings = readSettings(v);
+  if (typeof settings === "string") return usageError(io, settings);
+  const loaded = loadProfiles(paths, {
+    readStdin: io.readStdin,
+    policyPaths: v.policy ?? [],
+    walk: { excludes, defaultExcludes: v["default-excludes"] },
+  });
+  const trustDomain = settings.trustDomain;
+  const defaults = {
+    ...DEFAULT_PLATFORM,
+    maxExceptionDays: settings.maxExceptionDays,
+    secretRefreshInterval: settings.secretRefreshInterval,
+  };
   const policy = applyPolicies(loaded, {
     now,
     trustDomain,
@@ -207,7 +246,7 @@ export function run(argv: string[], io: Io): number {
   });
   const built = render(
     policy.effective,
-    { trustDomain, meshMode: meshMode as MeshMode, defaults: DEFAULT_PLATFORM, now },
+    { trustDomain, meshMode: settings.meshMode, defaults, now },
     v["cluster-tier"] ? { ...policy, clusterTier: clusterTier(loaded, policy, trustDomain) } : policy,
   );
   const result = check(loaded, [...built.problems, ...policy.problems], {
@@ -217,9 +256,25 @@ export function run(argv: string[], io: Io): number {
   });
 
   if (command === "validate") {
+    if (output === "text") {
+      for (const line of textReport(command, loaded, result)) io.err(line);
+      return result.exitCode;
+    }
+    const paths = repoPaths(io.cwd ?? process.cwd());
     if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
-    else if (output === "junit") io.out(junitReport(loaded, result));
-    else for (const line of textReport(command, loaded, result)) io.err(line);
+    else if (output === "junit")
+      // A file outside the repository keeps the name it was given; standard input has none.
+      io.out(
+        junitReport(
+          loaded,
+          result,
+          (f) => repoPath(f, paths) ?? (f === STDIN_LABEL ? undefined : f || undefined),
+        ),
+      );
+    else if (output === "github") io.out(githubReport(result, paths));
+    else io.out(sarifReport(result, paths, version()));
+    // The report may go to a file: the log still says why the job failed.
+    io.err(summaryLine(command, loaded, result));
     return result.exitCode;
   }
   // render and graph: problems on stderr, the result on stdout only when the inputs are valid. A
@@ -246,6 +301,34 @@ export function run(argv: string[], io: Io): number {
     );
   else io.out(renderGraph(buildGraph(policy.effective), output as GraphFormat));
   return result.exitCode;
+}
+
+/** The cluster's settings from --values (the chart's values file) and the flags that override it. */
+function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSettings | string {
+  let values: unknown;
+  if (v.values !== undefined) {
+    try {
+      values = parse(fs.readFileSync(v.values, "utf8"));
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      return `--values ${v.values}: ${err.code === "ENOENT" ? "no such file" : `cannot be read as YAML: ${err.message.split("\n")[0] ?? ""}`}`;
+    }
+  }
+  return clusterSettings(values, v.values, {
+    trustDomain: v["trust-domain"],
+    meshMode: v["mesh-mode"],
+    maxExceptionDays: v["max-exception-days"],
+    secretRefreshInterval: v["secret-refresh-interval"],
+  });
+}
+
+/** The repository the working directory is in (the nearest directory up with .git), else the working directory. */
+function repoPaths(cwd: string): Paths {
+  const abs = path.resolve(cwd);
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, ".git"))) return { root: dir, cwd: abs };
+    if (path.dirname(dir) === dir) return { root: abs, cwd: abs };
+  }
 }
 
 /** The platform tier for the inputs: the default deny goes where render puts the namespaced one. */

@@ -96,8 +96,48 @@ export function applyPolicies(loaded: LoadResult, opts: PolicyOptions): PolicyRe
       if (rule) baseline.push({ ...b, profile: key, file: l.file, rule });
     }
   }
+  problems.push(...salvagedFindings(loaded, labels, opts));
   problems.push(...policyProblems(loaded, labels, opts));
   return { effective, problems, baseline, quarantine: fleet.quarantine, namespaces: fleet.namespaces };
+}
+
+/**
+ * The policies' findings on what is valid of each invalid profile (operator/cli/salvage.ts), so a
+ * pull request learns every problem at once. Evaluated next to the valid profiles, which they do
+ * not affect: the cluster would refuse the invalid profile, so the verdicts on the others stand.
+ */
+function salvagedFindings(
+  loaded: LoadResult,
+  labels: (ns: string) => Record<string, string>,
+  opts: PolicyOptions,
+): FileProblem[] {
+  const keyOf = (l: LoadedProfile) => `${l.profile.metadata.namespace}/${l.profile.metadata.name}`;
+  const valid = new Set(loaded.profiles.map(keyOf));
+  const salvaged = (loaded.salvaged ?? []).filter((s) => !valid.has(keyOf(s)));
+  if (salvaged.length === 0) return [];
+  const fleet = evaluateFleet(
+    {
+      profiles: [...loaded.profiles, ...salvaged].map((l) => l.profile),
+      policies: loaded.policies.map((l) => l.policy),
+      now: opts.now,
+      namespaceLabels: labels,
+    },
+    { trustDomain: opts.trustDomain, dns: opts.dns },
+  );
+  const out: FileProblem[] = [];
+  for (const s of salvaged) {
+    const key = keyOf(s);
+    for (const f of fleet.outcomes.get(key)?.findings ?? [])
+      out.push({
+        file: s.file,
+        profile: key,
+        path: s.mapPath(f.path),
+        message: f.message,
+        severity: f.mode === "Enforce" ? "error" : "warning",
+        finding: { reason: f.reason, rule: f.rule, mode: f.mode, policies: f.policies },
+      });
+  }
+  return out;
 }
 
 /**
@@ -121,7 +161,13 @@ function policyProblems(
     const status = policyStatus({ policy: l.policy, policies, namespaces, profiles, now: opts.now });
     for (const p of status.problems) {
       if (!opts.fleet && /does not exist|which this policy does not govern/.test(p.message)) continue;
-      out.push({ file: l.file, policy: l.policy.metadata.name, ...p, severity: "warning" });
+      out.push({
+        file: l.file,
+        policy: l.policy.metadata.name,
+        ...p,
+        severity: "warning",
+        code: "PolicyConflict",
+      });
     }
   }
   return out;

@@ -8,8 +8,8 @@ import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
 import { type BaselineEntry, baselineJson } from "./policy.ts";
 
-export type ReportFormat = "text" | "json" | "junit";
-export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit"];
+export type ReportFormat = "text" | "json" | "junit" | "github" | "sarif";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit", "github", "sarif"];
 
 /** "[SecretNotAllowed, Enforce, MeshwardPolicy default]" after a policy finding's message. */
 function findingTag(p: FileProblem): string {
@@ -18,9 +18,15 @@ function findingTag(p: FileProblem): string {
   return ` [${[f.reason, f.mode, f.policies.length > 0 ? `MeshwardPolicy ${f.policies.join(", ")}` : ""].filter(Boolean).join(", ")}]`;
 }
 
+/** "deploy/cart.yaml:12:9", or the file alone when the problem has no position. */
+export function fileAt(p: Pick<FileProblem, "file" | "line" | "column">): string {
+  if (p.file === "" || p.line === undefined) return p.file;
+  return `${p.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ""}`;
+}
+
 /** One problem as one line of text, its control characters escaped. */
 export function formatProblem(p: FileProblem): string {
-  const parts = [p.file, p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
+  const parts = [fileAt(p), p.profile, p.policy && `MeshwardPolicy ${p.policy}`, p.path].filter(
     (x) => x !== undefined && x !== "",
   );
   const level = isError(p) ? "error" : "warning";
@@ -84,6 +90,7 @@ export function jsonReport(
       ...(p.profile && { profile: p.profile }),
       ...(p.policy && { policy: p.policy }),
       path: p.path,
+      ...(p.line !== undefined && { line: p.line, column: p.column }),
       severity: isError(p) ? "error" : "warning",
       message: p.message,
       // A policy finding: reason, rule, mode and policies as in the profile's status.policy.findings.
@@ -114,8 +121,16 @@ function xmlLines(problems: FileProblem[]): string {
   return problems.map((p) => xml(formatProblem(p))).join("\n");
 }
 
-/** JUnit XML: one test case per file; problems not tied to a file get a case of their own. */
-export function junitReport(loaded: LoadResult, result: CheckResult): string {
+/**
+ * JUnit XML: one test case per file; problems not tied to a file get a case of their own. A case
+ * carries `file` (as `fileName` says: relative to the repository root for CI systems that annotate
+ * it) and `line` (of its first error, else of its first warning).
+ */
+export function junitReport(
+  loaded: LoadResult,
+  result: CheckResult,
+  fileName: (file: string) => string | undefined = (f) => f || undefined,
+): string {
   const files = [...loaded.files];
   for (const p of result.problems) if (!files.includes(p.file)) files.push(p.file);
   const cases: string[] = [];
@@ -145,10 +160,20 @@ export function junitReport(loaded: LoadResult, result: CheckResult): string {
       );
     }
     if (warnings.length > 0) body.push(`      <system-out>${xmlLines(warnings)}</system-out>`);
+    const fileAttr = fileName(file);
+    const line = (errors[0] ?? warnings[0])?.line;
+    const attrs = [
+      `classname="meshward.validate"`,
+      `name="${xml(name)}"`,
+      fileAttr !== undefined && `file="${xml(fileAttr)}"`,
+      line !== undefined && `line="${line}"`,
+    ]
+      .filter(Boolean)
+      .join(" ");
     cases.push(
       body.length > 0
-        ? `    <testcase classname="meshward.validate" name="${xml(name)}">\n${body.join("\n")}\n    </testcase>`
-        : `    <testcase classname="meshward.validate" name="${xml(name)}"/>`,
+        ? `    <testcase ${attrs}>\n${body.join("\n")}\n    </testcase>`
+        : `    <testcase ${attrs}/>`,
     );
   }
   return [

@@ -225,10 +225,12 @@ describe("findMissingReferences", () => {
   it("says whether the set was the whole fleet", () => {
     const [whole] = findMissingReferences(fleet, { fleet: true });
     expect(whole?.message).toBe(
-      "no ServiceSecurityProfile payments/payment-api is not in the fleet that was given; did you mean payments/payments-api? this entry allows nothing until it exists",
+      "ServiceSecurityProfile payments/payment-api is not in the fleet that was given; did you mean payments/payments-api? this entry allows nothing until it exists",
     );
     const [part] = findMissingReferences(fleet, { fleet: false });
-    expect(part?.message).toContain("is not among the files given (pass the whole fleet and --fleet");
+    expect(part?.message).toContain(
+      "is not among the files given (with the whole fleet as input, --fleet makes this an error)",
+    );
   });
 });
 

@@ -212,14 +212,14 @@ export function findMissingReferences(fleet: FleetProfile[], opts: { fleet: bool
       const hint = suggestion ? `did you mean ${suggestion}? ` : "";
       const scope = opts.fleet
         ? "is not in the fleet that was given"
-        : "is not among the files given (pass the whole fleet and --fleet to make this an error)";
+        : "is not among the files given (with the whole fleet as input, --fleet makes this an error)";
       out.push({
         owner: keyOf(p),
         file: me.file,
         path,
         target,
         ...(suggestion && { suggestion }),
-        message: `no ServiceSecurityProfile ${target} ${scope}; ${hint}this entry allows nothing until it exists`,
+        message: `ServiceSecurityProfile ${target} ${scope}; ${hint}this entry allows nothing until it exists`,
       });
     };
     (p.spec.ingress ?? []).forEach((rule, i) =>
