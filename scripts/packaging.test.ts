@@ -128,6 +128,19 @@ describe("npm package", () => {
     expect(check?.run).toContain("exit 1");
   });
 
+  it("npm pack --dry-run lists LICENSE, README.md, package.json and the bin; the registry reads this package.json", () => {
+    // --ignore-scripts: no compile (prepack), so this stays quick; the tarball test below builds.
+    const listed = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--loglevel=error"], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }),
+    ) as { name: string; version: string; files: { path: string }[] }[];
+    const files = listed[0]?.files.map((f) => f.path) ?? [];
+    for (const f of ["LICENSE", "README.md", "package.json", "bin/meshward.js"]) expect(files).toContain(f);
+    expect(listed[0]).toMatchObject({ name: pkg.name, version: pkg.version });
+  });
+
   it("offers the CLI only: no main, no types, nothing importable but package.json", () => {
     expect(pkg.main).toBeUndefined();
     expect(pkg.types).toBeUndefined();
