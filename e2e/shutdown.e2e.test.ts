@@ -4,7 +4,8 @@
 //              dist/operator/main.js), `npm start`, `npx node operator/main.ts`;
 //   states:    API server refusing connections, API server hanging (a local TCP server that accepts
 //              and never answers), Lease held by another replica, reconciles in flight whose
-//              requests hang (the real API server behind a proxy that stops passing bytes).
+//              requests hang (the real API server behind a proxy that stops passing bytes), and
+//              the same as the leader, whose Lease cannot be released: there the deadline ends it.
 // SIGTERM goes to the launcher's process alone (`kill <pid>`, a supervisor's main PID); SIGINT to its
 // process group, as Ctrl-C in a terminal does. Waits poll with a generous cap; nothing here times
 // how fast the process stops.
@@ -161,7 +162,11 @@ async function launch(l: Launcher, kubeconfig: string, extra: string[]): Promise
 }
 
 /** Sends the signal as described at the top, then waits until every process of the run is gone. */
-async function stopAndExpectGone(run: Run, signal: "SIGTERM" | "SIGINT"): Promise<void> {
+async function stopAndExpectGone(
+  run: Run,
+  signal: "SIGTERM" | "SIGINT",
+  end: "stopped" | "deadline" = "stopped",
+): Promise<void> {
   const pid = run.proc.pid as number;
   const procs = tree(pid);
   // The launcher and, under it, the operator (npm and npx: a shell and node below them).
@@ -186,10 +191,17 @@ async function stopAndExpectGone(run: Run, signal: "SIGTERM" | "SIGINT"): Promis
   expect([signal, "the npm process that started the operator exited"]).toContain(
     shuttingDown[0]?.signal ?? shuttingDown[0]?.reason,
   );
-  // Stopped by its own shutdown, not by a second signal or the deadline's exit.
-  expect(lines.map((l) => l.msg)).toContain("stopped");
-  expect(lines.filter((l) => l.level === "error" || l.level === "fatal")).toEqual([]);
   expect(lines.some((l) => l.msg === "second signal; exiting now")).toBe(false);
+  if (end === "stopped") {
+    // Stopped by its own shutdown, not by the deadline's exit.
+    expect(lines.map((l) => l.msg)).toContain("stopped");
+    expect(lines.filter((l) => l.level === "error" || l.level === "fatal")).toEqual([]);
+  } else {
+    expect(lines.map((l) => l.msg)).not.toContain("stopped");
+    expect(lines.filter((l) => l.level === "error").map((l) => l.msg)).toEqual([
+      "shutdown deadline passed; exiting",
+    ]);
+  }
 }
 
 /** A kubeconfig for `server` with a token, no CA check. */
@@ -298,6 +310,34 @@ afterAll(async () => {
 });
 
 const SIGNALS = ["SIGTERM", "SIGINT"] as const;
+const BUSY_PROFILES = 30;
+
+/**
+ * A namespace with BUSY_PROFILES profiles, and a kubeconfig (the test bed's admin) that reaches the
+ * API server through a freezing proxy.
+ */
+async function busyNamespace(): Promise<{
+  ns: string;
+  kc: string;
+  proxy: Awaited<ReturnType<typeof freezingProxy>>;
+}> {
+  const ns = await createNamespace(client, "shutdown-busy");
+  namespaces.push(ns);
+  await Promise.all(
+    Array.from({ length: BUSY_PROFILES }, (_, i) =>
+      applyProfile(client, ns, `svc-${i}`, { selector: { app: `svc-${i}` } }),
+    ),
+  );
+  const admin = parse(fs.readFileSync(kubeconfigPath(), "utf8")) as {
+    clusters: { cluster: { server: string } }[];
+  };
+  const proxy = await freezingProxy(new URL(admin.clusters[0]?.cluster.server ?? ""));
+  cleanups.push(proxy.close);
+  for (const c of admin.clusters) c.cluster.server = proxy.url;
+  const kc = path.join(WORK, `${ns}.kubeconfig`);
+  fs.writeFileSync(kc, stringify(admin));
+  return { ns, kc, proxy };
+}
 
 describe.each(LAUNCHERS)("started as $name", (launcher) => {
   it.each(SIGNALS)("API server refusing connections: %s stops it", async (signal) => {
@@ -362,23 +402,7 @@ describe.each(LAUNCHERS)("started as $name", (launcher) => {
   });
 
   it.each(SIGNALS)("reconciles in flight, their requests hanging: %s stops it", async (signal) => {
-    const ns = await createNamespace(client, "shutdown-busy");
-    namespaces.push(ns);
-    const PROFILES = 30;
-    await Promise.all(
-      Array.from({ length: PROFILES }, (_, i) =>
-        applyProfile(client, ns, `svc-${i}`, { selector: { app: `svc-${i}` } }),
-      ),
-    );
-    const admin = parse(fs.readFileSync(kubeconfigPath(), "utf8")) as {
-      clusters: { cluster: { server: string } }[];
-    };
-    const server = admin.clusters[0]?.cluster.server ?? "";
-    const proxy = await freezingProxy(new URL(server));
-    cleanups.push(proxy.close);
-    const kc = path.join(WORK, "proxied.kubeconfig");
-    for (const c of admin.clusters) c.cluster.server = proxy.url;
-    fs.writeFileSync(kc, stringify(admin));
+    const { ns, kc, proxy } = await busyNamespace();
     // One worker, one namespace: the profiles are reconciled one after another.
     const run = await launch(launcher, kc, ["--concurrency", "1", "--namespaces", ns]);
     await waitFor(
@@ -388,9 +412,37 @@ describe.each(LAUNCHERS)("started as $name", (launcher) => {
     );
     proxy.freeze();
     // Work is left and the worker is on it; its requests can no longer complete.
-    const done = await run.metric("meshward_reconciles_total");
-    expect(done).toBeLessThan(PROFILES);
+    expect(await run.metric("meshward_reconciles_total")).toBeLessThan(BUSY_PROFILES);
     await stopAndExpectGone(run, signal);
     proxy.close();
   });
+
+  it.each(SIGNALS)(
+    "the leader, mid-reconcile, API server hanging: %s stops it at the deadline",
+    async (signal) => {
+      const { ns, kc, proxy } = await busyNamespace();
+      const run = await launch(launcher, kc, [
+        "--concurrency",
+        "1",
+        "--namespaces",
+        ns,
+        "--leader-election",
+        "true",
+        "--leader-election-namespace",
+        ns,
+      ]);
+      await waitFor(
+        "leading, the first reconcile done",
+        async () =>
+          (await run.metric("meshward_leader").catch(() => 0)) === 1 &&
+          (await run.metric("meshward_reconciles_total")) >= 1,
+        60_000,
+      );
+      proxy.freeze();
+      // The reconciles get --shutdown-timeout-seconds, then releasing the Lease waits up to the
+      // renew deadline (10 s) for an API server that never answers: the deadline comes first.
+      await stopAndExpectGone(run, signal, "deadline");
+      proxy.close();
+    },
+  );
 });

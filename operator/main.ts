@@ -95,6 +95,28 @@ export function shutdownDeadlineMs(shutdownTimeoutSeconds: number): number {
   return (shutdownTimeoutSeconds + 5) * 1000;
 }
 
+/** A request to stop: a signal, or (no signal) the npm parent gone; `at` in ms. */
+export interface StopRequest {
+  at: number;
+  signal?: string;
+}
+
+/**
+ * What a request to stop does, given the first one (if any): the first starts the shutdown. Ctrl-C
+ * on `npm start` reaches the operator twice (from the terminal, to the whole process group, and from
+ * npm, which passes it on), so the same signal within a second is that request again and ignored,
+ * as is the parent going away during a shutdown; any other signal means "exit now".
+ */
+export function onStopRequest(
+  first: StopRequest | undefined,
+  next: StopRequest,
+): "shut down" | "ignore" | "exit now" {
+  if (!first) return "shut down";
+  if (next.signal === undefined) return "ignore";
+  if (next.signal === first.signal && next.at - first.at < 1000) return "ignore";
+  return "exit now";
+}
+
 /** The parent process id as the kernel has it now (Linux); undefined elsewhere. */
 function currentParent(): number | undefined {
   try {
@@ -151,17 +173,16 @@ async function main(): Promise<void> {
   const log = createLogger(cfg.logLevel);
   const ctl = new AbortController();
   const deadlineMs = shutdownDeadlineMs(cfg.shutdownTimeoutSeconds);
-  let stopping: { at: number; signal?: string } | undefined;
+  let stopping: StopRequest | undefined;
   const stop = (why: { signal?: string; reason?: string }) => {
-    if (stopping) {
-      // Ctrl-C on `npm start` reaches the operator twice (the terminal's process group, and npm
-      // passing it on): the same signal at once is one request, a later one means "now".
-      if (why.signal === undefined || (why.signal === stopping.signal && Date.now() - stopping.at < 1000))
-        return;
+    const request = { at: Date.now(), ...(why.signal && { signal: why.signal }) };
+    const action = onStopRequest(stopping, request);
+    if (action === "ignore") return;
+    if (action === "exit now") {
       log.warn({ signal: why.signal }, "second signal; exiting now");
       process.exit(1);
     }
-    stopping = { at: Date.now(), signal: why.signal };
+    stopping = request;
     log.info({ ...why, deadlineSeconds: deadlineMs / 1000 }, "shutting down");
     // Whatever the state (an API server that never answers, a reconcile that does not end), the
     // process is gone by the deadline.
