@@ -12,6 +12,8 @@ export default defineConfig({
             "argocd/**/*.test.ts",
             "test-support/**/*.test.ts",
             "bench/**/*.test.ts",
+            // The test bed's own pure parts (e.g. the build progress ticker); its e2e tests are *.e2e.test.ts.
+            "e2e/controlplane/**/*.test.ts",
           ],
           environment: "node",
         },

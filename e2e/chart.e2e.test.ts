@@ -548,7 +548,7 @@ const MATRIX: Case[] = [
     name: "defaults",
     args: [],
     check: (objs, _pod, c) => {
-      expect((c as Container & { image: string }).image).toBe("meshward:0.1.0");
+      expect((c as Container & { image: string }).image).toBe("ghcr.io/meshward/meshward:0.1.0");
       expect(one("PodDisruptionBudget", objs).spec).toEqual({
         minAvailable: 1,
         selector: {
@@ -579,7 +579,7 @@ const MATRIX: Case[] = [
     name: "tag and digest",
     args: ["--set", "image.tag=1.2.3", "--set", `image.digest=${DIGEST}`],
     check: (_objs, _pod, c) =>
-      expect((c as Container & { image: string }).image).toBe(`meshward:1.2.3@${DIGEST}`),
+      expect((c as Container & { image: string }).image).toBe(`ghcr.io/meshward/meshward:1.2.3@${DIGEST}`),
   },
   {
     name: "OpenShift: no UID or GID",

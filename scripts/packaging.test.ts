@@ -12,9 +12,17 @@ import { afterAll, describe, expect, it } from "vitest";
 const ROOT = path.resolve(import.meta.dirname, "..");
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
 const pkg = JSON.parse(read("package.json")) as {
+  name: string;
   version: string;
+  license?: string;
   private?: boolean;
+  homepage?: string;
+  repository?: { type?: string; url?: string; directory?: string };
+  bugs?: { url?: string };
   bin: Record<string, string>;
+  main?: string;
+  types?: string;
+  exports?: Record<string, string>;
   files?: string[];
   engines?: { node?: string };
   scripts: Record<string, string>;
@@ -23,6 +31,27 @@ const pkg = JSON.parse(read("package.json")) as {
 };
 const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { version?: string }> };
 const dockerfile = read("Dockerfile");
+
+/** owner/name of the GitHub repository package.json names, or undefined. */
+function githubRepository(): { owner: string; name: string } | undefined {
+  const m = /^git\+https:\/\/github\.com\/([\w.-]+)\/([\w.-]+)\.git$/.exec(pkg.repository?.url ?? "");
+  return m?.[1] && m[2] ? { owner: m[1], name: m[2] } : undefined;
+}
+
+interface Step {
+  id?: string;
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, string>;
+  env?: Record<string, string>;
+}
+interface Job {
+  permissions?: Record<string, string>;
+  env?: Record<string, string>;
+  steps?: Step[];
+}
+const release = parse(read(".github/workflows/release.yml")) as { jobs: Record<string, Job> };
 
 function arg(name: string): string | undefined {
   return new RegExp(`^ARG ${name}=(\\S*)$`, "m").exec(dockerfile)?.[1];
@@ -65,9 +94,86 @@ describe("npm package", () => {
   it("is publishable: not private, a files whitelist, a bin, the Node it needs, built before packing", () => {
     expect(pkg.private).toBeUndefined();
     expect(pkg.files).toContain("dist/operator/");
+    expect(pkg.files).toContain("LICENSE");
     expect(pkg.bin.meshward).toBe("bin/meshward.js");
-    expect(pkg.engines?.node).toMatch(/^>=\d+(\.\d+){0,2}$/);
     expect(pkg.scripts.prepack).toBe("npm run build");
+  });
+
+  it("needs the Node it is tested on: engines' lower bound is the `node` devDependency's", () => {
+    // Every test (and .ci/run, the CI job) runs on node_modules/.bin/node, the `node` devDependency.
+    const tested = /^\^(\d+\.\d+\.\d+)$/.exec(pkg.devDependencies.node ?? "")?.[1];
+    expect(tested).toBeDefined();
+    expect(pkg.engines?.node).toBe(`>=${tested}`);
+    expect(lock.packages["node_modules/node"]?.version).toMatch(new RegExp(`^${tested?.split(".")[0]}\\.`));
+  });
+
+  it("has what npm publish --provenance checks: repository (the workflow's), homepage, bugs, license", () => {
+    // The registry refuses a provenance statement whose source repository is not package.json's
+    // repository.url; the release workflow compares the two before anything is published.
+    const gh = githubRepository();
+    expect(gh, `repository.url ${pkg.repository?.url}`).toBeDefined();
+    expect(pkg.repository?.type).toBe("git");
+    expect(pkg.repository?.directory).toBeUndefined(); // package.json is at the repository root
+    const web = `https://github.com/${gh?.owner}/${gh?.name}`;
+    expect(pkg.homepage).toBe(`${web}#readme`);
+    expect(pkg.bugs?.url).toBe(`${web}/issues`);
+    expect(pkg.license).toBe("Apache-2.0");
+    const license = read("LICENSE");
+    expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(license).toContain("END OF TERMS AND CONDITIONS");
+
+    const check = release.jobs.version?.steps?.find((s) => s.run?.includes("repository.url"));
+    expect(check?.env?.REPOSITORY).toBe("${{ github.server_url }}/${{ github.repository }}");
+    expect(check?.run).toContain('[ "$url" != "git+$REPOSITORY.git" ]');
+    expect(check?.run).toContain("exit 1");
+  });
+
+  it("npm pack --dry-run lists LICENSE, README.md, package.json and the bin; the registry reads this package.json", () => {
+    // --ignore-scripts: no compile (prepack), so this stays quick; the tarball test below builds.
+    const listed = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", "--loglevel=error"], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }),
+    ) as { name: string; version: string; files: { path: string }[] }[];
+    const files = listed[0]?.files.map((f) => f.path) ?? [];
+    for (const f of ["LICENSE", "README.md", "package.json", "bin/meshward.js"]) expect(files).toContain(f);
+    expect(listed[0]).toMatchObject({ name: pkg.name, version: pkg.version });
+  });
+
+  it("offers the CLI only: no main, no types, nothing importable but package.json", () => {
+    expect(pkg.main).toBeUndefined();
+    expect(pkg.types).toBeUndefined();
+    expect(pkg.exports).toEqual({ "./package.json": "./package.json" });
+  });
+
+  it("the release workflow publishes with provenance: id-token, the registry, --provenance --access public", () => {
+    const npmJob = release.jobs.npm;
+    expect(npmJob?.permissions).toEqual({ contents: "read", "id-token": "write" });
+    const setup = npmJob?.steps?.find((s) => s.uses?.startsWith("actions/setup-node@"));
+    expect(setup?.with?.["registry-url"]).toBe("https://registry.npmjs.org");
+    expect(Number(setup?.with?.["node-version"])).toBe(
+      Number(pkg.devDependencies.node?.replace(/^\^(\d+).*/, "$1")),
+    );
+    const publish = npmJob?.steps?.find((s) => s.run?.startsWith("npm publish"));
+    expect(publish?.run?.trim()).toBe("npm publish --provenance --access public");
+    expect(publish?.env?.NODE_AUTH_TOKEN).toBe("${{ secrets.NPM_TOKEN }}");
+  });
+
+  it("the chart's default image is the one the release workflow pushes", () => {
+    // release.yml: ghcr.io/<lower-case repository owner>/meshward, tagged with package.json's version
+    // (= the chart's appVersion, the default tag); the version job checks the owner is package.json's.
+    expect(release.jobs.image?.env?.IMAGE).toBe("ghcr.io/${{ needs.version.outputs.owner }}/meshward");
+    const values = parse(read("charts/meshward/values.yaml")) as {
+      image: { repository: string; tag: string; digest: string };
+    };
+    expect(values.image.repository).toBe(`ghcr.io/${githubRepository()?.owner.toLowerCase()}/meshward`);
+    expect(values.image.tag).toBe("");
+    expect(values.image.digest).toBe("");
+    const chart = parse(read("charts/meshward/Chart.yaml")) as { appVersion: string };
+    expect(chart.appVersion).toBe(pkg.version);
+    const meta = release.jobs.image?.steps?.find((s) => s.id === "meta");
+    expect(meta?.with?.tags).toContain("type=semver,pattern={{version}}");
   });
 
   // npm pack (prepack compiles), then npm install of the tarball into an empty directory, as a
@@ -89,7 +195,15 @@ describe("npm package", () => {
     const entry = packed[0];
     if (!entry) throw new Error("npm pack listed no tarball");
     const files = entry.files.map((f) => f.path);
+    expect(files).toContain("LICENSE");
+    expect(files).toContain("README.md");
     expect(files).toContain("bin/meshward.js");
+    // No stale entry in "files": each one the package names is in the tarball.
+    for (const f of (pkg.files ?? []).filter((f) => !f.startsWith("!")))
+      expect(
+        files.some((p) => p === f || p.startsWith(f)),
+        f,
+      ).toBe(true);
     expect(files).toContain("dist/operator/cli/main.js");
     expect(files.filter((f) => f.endsWith(".ts"))).toEqual([]);
     expect(
@@ -123,5 +237,26 @@ describe("npm package", () => {
     );
     expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false, errors: 1 });
     expect(bad.status).toBe(1);
+
+    // The CLI only: its modules cannot be imported from the package; its package.json can.
+    const importer = (spec: string) =>
+      spawnSync(process.execPath, ["--input-type=module", "-e", `await import(${JSON.stringify(spec)})`], {
+        cwd: app,
+        encoding: "utf8",
+      });
+    for (const spec of ["meshward", "meshward/dist/operator/cli/main.js"])
+      expect(importer(spec).stderr, spec).toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
+    const own = spawnSync(process.execPath, ["-p", 'require("meshward/package.json").version'], {
+      cwd: app,
+      encoding: "utf8",
+    });
+    expect(own.stdout.trim()).toBe(pkg.version);
+    const installedPkg = JSON.parse(
+      fs.readFileSync(path.join(installed, "meshward/package.json"), "utf8"),
+    ) as {
+      repository?: unknown;
+    };
+    expect(installedPkg.repository).toEqual(pkg.repository);
+    expect(fs.readFileSync(path.join(installed, "meshward/LICENSE"), "utf8")).toBe(read("LICENSE"));
   });
 });

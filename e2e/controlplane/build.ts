@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep } from "../../test-support/harness/wait.ts";
+import { formatElapsed, startProgress } from "./progress.ts";
 
 export const CONTROLPLANE_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(CONTROLPLANE_DIR, "..", "..");
@@ -210,13 +211,18 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, what = "bui
   const lock = `${dir}.lock`;
   fs.mkdirSync(path.dirname(lock), { recursive: true });
   let announced = false;
+  let stopProgress: (() => void) | undefined;
   for (;;) {
     try {
       fs.mkdirSync(lock);
       fs.writeFileSync(path.join(lock, "pid"), String(process.pid));
+      stopProgress?.();
       break;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+        stopProgress?.();
+        throw e;
+      }
       let owner = 0;
       try {
         owner = Number(fs.readFileSync(path.join(lock, "pid"), "utf8"));
@@ -228,7 +234,14 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, what = "bui
         continue;
       }
       if (!announced) {
-        log(`waiting for another ${what} (pid ${owner || "?"}) to finish: ${lock}`);
+        // A build's log is in <dir>.tmp-<pid>/ while it runs.
+        const theirLog = what === "build" && owner ? `${dir}.tmp-${owner}/build.log` : undefined;
+        log(
+          `waiting for another ${what} (pid ${owner || "?"}) to finish: ${lock}${theirLog ? `; follow it: tail -f ${theirLog}` : ""}`,
+        );
+        stopProgress = startProgress(`waiting for another ${what} (pid ${owner || "?"})`, log, {
+          ...(theirLog && { logFile: theirLog }),
+        });
         announced = true;
       }
       await sleep(1000);
@@ -261,9 +274,9 @@ async function buildComponent(go: string, c: Component): Promise<string> {
     fs.mkdirSync(tmp, { recursive: true });
     const buildLog = path.join(tmp, "build.log");
     const args = buildArgs(c, tmp);
-    log(
-      `building ${c.outputs.join(", ")} ${c.version} (first build takes minutes; log: ${path.join(dir, "build.log")})`,
-    );
+    const step = `building ${c.outputs.join(", ")} ${c.version}`;
+    log(`${step} (a first build takes minutes; follow it: tail -f ${buildLog})`);
+    const stopProgress = startProgress(step, log, { logFile: buildLog });
     const started = Date.now();
     const fd = fs.openSync(buildLog, "w");
     fs.writeSync(
@@ -274,7 +287,7 @@ async function buildComponent(go: string, c: Component): Promise<string> {
       const child = spawn(go, args, { cwd: c.moduleDir, env: goEnv(), stdio: ["ignore", fd, fd] });
       child.on("error", () => resolve(-1));
       child.on("exit", (status) => resolve(status ?? -1));
-    });
+    }).finally(stopProgress);
     fs.closeSync(fd);
     if (code !== 0) {
       const failedLog = path.join(cacheRoot(), `${c.name}-build-failed.log`);
@@ -288,7 +301,9 @@ async function buildComponent(go: string, c: Component): Promise<string> {
     fs.appendFileSync(buildLog, `built in ${secs}s\n`);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
-    log(`built ${c.name} in ${secs}s -> ${dir}`);
+    log(
+      `built ${c.name} in ${formatElapsed(Date.now() - started)} -> ${dir} (log: ${path.join(dir, "build.log")})`,
+    );
     return dir;
   });
 }

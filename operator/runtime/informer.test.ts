@@ -153,3 +153,26 @@ describe("Informer transform and indexes", () => {
     expect(seen.length).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe("Informer.waitForSync", () => {
+  it("resolves on abort, also for a signal that aborted before the call (shutdown before sync)", async () => {
+    // A list answer without items: the informer retries and never syncs.
+    api = await startFakeApi({ list: () => ({}) });
+    const inf = new Informer<KubeObjectLike>({
+      client: new KubeClient(api.kubeConfig),
+      resource: THINGS,
+      log: logSink().log,
+    });
+    const ctl = new AbortController();
+    void inf.start(ctl.signal);
+    const settled: string[] = [];
+    const before = inf.waitForSync(ctl.signal).then(() => settled.push("before"));
+    ctl.abort();
+    await before;
+    const after = inf.waitForSync(ctl.signal).then(() => settled.push("after"));
+    // Both settle, in order, though the informer never synced.
+    await Promise.race([after, new Promise((r) => setImmediate(r))]);
+    expect(settled).toEqual(["before", "after"]);
+    expect(inf.synced).toBe(false);
+  });
+});

@@ -166,8 +166,13 @@ export class Informer<T extends KubeObjectLike> {
     return this.cache.size;
   }
 
+  /**
+   * Resolves once the cache is synced or `signal` aborts, also when it has aborted already (an
+   * "abort" listener added then never fires: a caller awaiting several informers in turn would wait
+   * forever once shutdown began).
+   */
   waitForSync(signal?: AbortSignal): Promise<void> {
-    if (this.synced) return Promise.resolve();
+    if (this.synced || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       this.syncWaiters.push(resolve);
       signal?.addEventListener("abort", () => resolve(), { once: true });
