@@ -130,6 +130,7 @@ export function buildCrd(): Record<string, unknown> {
       { name: "Policy", type: "string", jsonPath: `.status.conditions[?(@.type=="Compliant")].reason` },
       // Objects meshward did not create that open more than the profile declares (operator/perimeter).
       { name: "Widened", type: "string", jsonPath: conditionColumn("Widened") },
+      { name: "Dataplane", type: "string", jsonPath: ".status.dataplane.mode", priority: 1 },
       {
         name: "Reason",
         type: "string",

@@ -415,6 +415,12 @@ export const ProfileSpec = withRules(
   z
     .object({
       selector: labelSelector,
+      dataplaneMode: z
+        .enum(["sidecar", "ambient"])
+        .optional()
+        .describe(
+          "Which Istio data plane serves the pods: sidecar or ambient. Unset (the usual case): what Istio decides from the namespace's labels (istio-injection or istio.io/rev: sidecar, even with istio.io/dataplane-mode=ambient; istio.io/dataplane-mode=ambient alone: ambient), otherwise the operator's --mesh-mode.",
+        ),
       serviceAccount: z
         .object({
           name: dnsLabel().optional().describe("Defaults to the profile's name."),
@@ -649,6 +655,19 @@ export const ProfileStatus = z
         "Each secret's sync state, read from its ExternalSecret's status (External Secrets Operator).",
       ),
     policy: PolicyReport.optional(),
+    dataplane: z
+      .object({
+        mode: z.enum(["sidecar", "ambient"]).describe("The data plane the generated objects are for."),
+        source: z
+          .enum(["Profile", "Namespace", "Default"])
+          .describe(
+            "Profile: spec.dataplaneMode; Namespace: the namespace's Istio labels; Default: the operator's --mesh-mode.",
+          ),
+        message: z.string().max(512).describe("Why, in words."),
+      })
+      .strict()
+      .optional()
+      .describe("Which Istio data plane meshward generated this profile's objects for, and why."),
   })
   .strict();
 

@@ -27,7 +27,13 @@ export interface BuildResult {
   nextChange?: Date;
 }
 
-export function buildProfile(profile: Profile, ctx: BuildContext): BuildResult {
+/**
+ * `ctx.meshMode` is the data plane of the profile's namespace (operator/builders/dataplane.ts); a
+ * profile's own spec.dataplaneMode wins over it, offline as in the cluster.
+ */
+export function buildProfile(profile: Profile, namespaceCtx: BuildContext): BuildResult {
+  const mode = profile.spec.dataplaneMode;
+  const ctx = mode && mode !== namespaceCtx.meshMode ? { ...namespaceCtx, meshMode: mode } : namespaceCtx;
   const problems: Problem[] = [];
   const exceptions = evaluateExceptions(profile, ctx, problems);
   const objects: KubeObject[] = [

@@ -420,3 +420,61 @@ describe("Reconciler", () => {
     );
   });
 });
+
+describe("the data plane follows the namespace", () => {
+  const spec = {
+    selector: { app: "api" },
+    audit: { accessLogs: "Enabled" },
+    ingress: [{ from: [{ namespace: "web" }], ports: [8080] }],
+  };
+  const kinds = (c: FakeCluster) =>
+    [...c.objects.values()]
+      .filter((o) => o.metadata?.namespace === "shop")
+      .map((o) => o.kind)
+      .sort();
+  const dataplane = (c: FakeCluster) =>
+    (c.profilesMap.get("shop/api")?.status as ProfileStatus | undefined)?.dataplane;
+
+  it("builds for ambient where the namespace says so, back to sidecar with no stale object", async () => {
+    const { cluster, r } = setup();
+    cluster.putProfile("shop", "api", spec);
+    await r.reconcile("shop/api");
+    expect(dataplane(cluster)).toMatchObject({ mode: "sidecar", source: "Default" });
+    expect(kinds(cluster)).toContain("Telemetry");
+    // The sidecar egress to istiod is in the NetworkPolicy; ambient has no sidecar to reach it.
+    const np = () => JSON.stringify(cluster.objects.get("NetworkPolicy/shop/api")?.spec);
+    expect(np()).toContain("15012");
+
+    cluster.namespaceLabelsMap.set("shop", { "istio.io/dataplane-mode": "ambient" });
+    await r.reconcile("shop/api");
+    expect(dataplane(cluster)).toEqual({
+      mode: "ambient",
+      source: "Namespace",
+      message: "the namespace has istio.io/dataplane-mode=ambient",
+    });
+    expect(kinds(cluster)).not.toContain("Telemetry");
+    expect(np()).not.toContain("15012");
+    expect(np()).toContain("15008");
+
+    cluster.namespaceLabelsMap.set("shop", {
+      "istio.io/dataplane-mode": "ambient",
+      "istio-injection": "enabled",
+    });
+    await r.reconcile("shop/api");
+    expect(dataplane(cluster)?.mode).toBe("sidecar");
+    expect(kinds(cluster)).toContain("Telemetry");
+    // Nothing changed: nothing written.
+    const before = cluster.calls.length;
+    await r.reconcile("shop/api");
+    expect(cluster.calls.length).toBe(before);
+  });
+
+  it("a profile's spec.dataplaneMode wins over the namespace", async () => {
+    const { cluster, r } = setup();
+    cluster.namespaceLabelsMap.set("shop", { "istio-injection": "enabled" });
+    cluster.putProfile("shop", "api", { ...spec, dataplaneMode: "ambient" });
+    await r.reconcile("shop/api");
+    expect(dataplane(cluster)).toMatchObject({ mode: "ambient", source: "Profile" });
+    expect(kinds(cluster)).not.toContain("Telemetry");
+  });
+});

@@ -16,6 +16,7 @@ import {
   type PlatformDefaults,
   type MeshMode,
 } from "../builders/index.ts";
+import { dataplaneOf } from "../builders/dataplane.ts";
 import { byString } from "../builders/meta.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
 import { type ConditionDraft, WIDENED, widenedCondition } from "../perimeter/condition.ts";
@@ -421,7 +422,8 @@ export class Reconciler {
     }
     // The builders need the uid for owner references; the cache object always has it.
     if (raw.metadata?.uid) profile.metadata.uid = raw.metadata.uid;
-    const ctx = this.context();
+    const dataplane = dataplaneOf(this.labelsOf(namespace), profile.spec.dataplaneMode, this.cfg.meshMode);
+    const ctx = { ...this.context(), meshMode: dataplane.mode };
     // The platform's policies first: what they refuse is not built (fail closed), what they add is.
     const verdict = evaluateProfile({
       profile,
@@ -491,6 +493,7 @@ export class Reconciler {
         this.widened(key, verdict.effective, built.objects, ctx, previous, regarding),
       ],
       policy: policyVerdict(verdict),
+      dataplane,
     };
     this.noteFindings(previous?.policy?.findings, verdict.findings, regarding);
     // What External Secrets Operator says about each ExternalSecret (its status, from the cache, or

@@ -10,6 +10,7 @@ import {
   ObjectStatus as ObjectStatusSchema,
   type ObjectStatus,
   type ProfileStatus,
+  ProfileStatus as ProfileStatusSchema,
   PolicyReport as PolicyReportSchema,
   SecretStatus as SecretStatusSchema,
 } from "../api/schema.ts";
@@ -45,6 +46,8 @@ export interface Outcome {
   secrets?: SecretHealth;
   /** What the platform's MeshwardPolicies decided (operator/policy); absent: not evaluated. */
   policy?: PolicyVerdict;
+  /** Which data plane the objects were built for (operator/builders/dataplane.ts). */
+  dataplane?: ProfileStatus["dataplane"];
 }
 
 export interface PolicyVerdict {
@@ -281,6 +284,8 @@ export function buildStatus(o: Outcome, existing: ProfileStatus | undefined, now
   if (secrets && secrets.length > 0) status.secrets = secrets;
   const policy = o.invalid?.length ? existing?.policy : policyReport(o.policy);
   if (policy) status.policy = policy;
+  const dataplane = o.invalid?.length ? existing?.dataplane : o.dataplane;
+  if (dataplane) status.dataplane = dataplane;
   return status;
 }
 
@@ -307,6 +312,7 @@ export function statusEqual(current: ProfileStatus | undefined, next: ProfileSta
     exceptions: s.exceptions ?? [],
     secrets: s.secrets ?? [],
     policy: s.policy ?? {},
+    dataplane: s.dataplane ?? {},
   });
   return canonical(pick(current)) === canonical(pick(next));
 }
@@ -340,5 +346,7 @@ export function readStatus(v: unknown): ProfileStatus | undefined {
   if (secrets) out.secrets = secrets;
   const policy = PolicyReportSchema.safeParse(raw.policy);
   if (policy.success && policy.data) out.policy = policy.data;
+  const dataplane = ProfileStatusSchema.shape.dataplane.safeParse(raw.dataplane);
+  if (dataplane.success && dataplane.data) out.dataplane = dataplane.data;
   return out;
 }

@@ -105,6 +105,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** The Accept header; JSON unless given (e.g. a server-side Table, as kubectl get asks for). */
+  accept?: string;
   signal?: AbortSignal;
   /** Name for metrics (list, watch, get, apply, patch, create, update, delete). */
   verb?: string;
@@ -154,7 +156,7 @@ export class KubeClient {
     // which may rotate) come fresh from the kubeconfig each time.
     const headers: Record<string, string | number> = {
       ...(await this.source.headers()),
-      Accept: "application/json",
+      Accept: opts.accept ?? "application/json",
       "User-Agent": this.userAgent,
     };
     let body: string | undefined;
