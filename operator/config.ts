@@ -72,6 +72,9 @@ export const ConfigSchema = z
       .regex(/^([0-9]+(ms|s|m|h))+$/, "a duration such as 1h")
       .default("1h"),
     shutdownTimeoutSeconds: z.coerce.number().min(1).max(300).default(20),
+    openreports: boolish
+      .default(false)
+      .describe("Keep meshward's findings as OpenReports Report/ClusterReport objects (docs/reports.md)."),
     kubeconfig: z.string().optional(),
   })
   .superRefine((c, ctx) => {
@@ -112,6 +115,7 @@ const FLAGS = {
   "max-exception-days": "MESHWARD_MAX_EXCEPTION_DAYS",
   "secret-refresh-interval": "MESHWARD_SECRET_REFRESH_INTERVAL",
   "shutdown-timeout-seconds": "MESHWARD_SHUTDOWN_TIMEOUT_SECONDS",
+  openreports: "MESHWARD_OPENREPORTS",
   kubeconfig: "KUBECONFIG",
 } as const;
 
@@ -139,6 +143,8 @@ const HELP: Record<keyof typeof FLAGS, string> = {
   "max-exception-days": "longest exception a profile may declare, in days",
   "secret-refresh-interval": "default refreshInterval of ExternalSecrets (e.g. 1h)",
   "shutdown-timeout-seconds": "seconds to finish running work on SIGTERM",
+  openreports:
+    "keep a Report per namespace and a ClusterReport (openreports.io) with meshward's findings (true/false)",
   kubeconfig: "kubeconfig file (default: in-cluster, then ~/.kube/config)",
 };
 

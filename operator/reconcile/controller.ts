@@ -21,10 +21,13 @@ import {
   CHILD_KINDS,
   type ChildKind,
   CLUSTER_NETWORK_POLICIES,
+  CLUSTER_REPORTS,
   CRDS,
   NAMESPACES,
   POLICIES,
   PROFILES,
+  REPORT_CRDS,
+  REPORTS,
 } from "./kinds.ts";
 import { CLUSTER_NETWORK_POLICY_CRD, networkTier, type TierCrd } from "../policy/network-tier.ts";
 import { apiWrites } from "./api-writes.ts";
@@ -53,14 +56,25 @@ import {
   quarantinedNamespaceKeys,
   ReferenceIndex,
 } from "./mapping.ts";
-import { CLUSTER_TIER_KEY, QUARANTINE_KEY } from "./keys.ts";
+import { CLUSTER_REPORT_KEY, CLUSTER_TIER_KEY, parseKey, QUARANTINE_KEY, reportKey } from "./keys.ts";
 import { Reconciler, REFUSED_RETRY_MS } from "./reconciler.ts";
+import { leanReport, reportKeys, ReportsReconciler, reportWrites } from "./reports.ts";
+import { REPORT_NAME } from "../reports/build.ts";
 
 /**
  * A policy's status counts namespaces and profiles: changes are gathered for this long and written
  * once, not once per profile while a fleet starts.
  */
 const POLICY_STATUS_DELAY_MS = 2_000;
+/** Reports (--openreports) gather the changes of this long (a fleet starting, a policy rolled out). */
+const REPORT_DELAY_MS = 1_000;
+
+/** With --openreports: meshward's Reports (lean), its ClusterReport, and the reconcile that keeps them. */
+interface OpenReports {
+  reports: NamespacedInformers<KubeObjectLike>;
+  cluster: Informer<KubeObjectLike>;
+  reconciler: ReportsReconciler;
+}
 
 function errorMessage(e: unknown): string {
   return e instanceof ApiError ? `${e.status} ${e.reason}: ${e.message}` : String(e);
@@ -86,6 +100,7 @@ export class Controller {
   /** The ServiceAccounts the policies name as platform identities, one watch each (identities.ts). */
   readonly accounts: AccountWatches;
   readonly refs = new ReferenceIndex();
+  readonly openReports: OpenReports | undefined;
   private readonly reads: CacheReads;
   elector: LeaderElector | undefined;
   private readonly cfg: Config;
@@ -272,6 +287,7 @@ export class Controller {
         },
       },
     );
+    if (cfg.openreports) this.openReports = this.makeOpenReports(restart);
     this.queue = new WorkQueue((key, signal) => this.handle(key, signal), {
       concurrency: cfg.concurrency,
       metrics: queueObserver(metrics, cfg.concurrency),
@@ -289,6 +305,12 @@ export class Controller {
     const log = this.log.child({ key, reconcileId: id });
     log.debug({}, "reconcile");
     try {
+      const k = parseKey(key);
+      if (k.type === "report" || k.type === "clusterReport")
+        return await this.openReports?.reconciler.reconcile(
+          key,
+          k.type === "report" ? k.namespace : undefined,
+        );
       return await this.reconciler.reconcile(key);
     } catch (e) {
       // The same classification as for each child's write: see runtime/classify.ts.
@@ -303,6 +325,90 @@ export class Controller {
   }
 
   private profilesIn = (ns: string) => this.profiles.byIndex(ns, BY_NAMESPACE, ns);
+
+  /** The informers and reconcile of --openreports; the CRDs' watches wake the informers once installed. */
+  private makeOpenReports(restart: (resource: string) => (reason: string) => void): OpenReports {
+    const lean = { log: this.log, transform: leanReport };
+    const ours = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    const onStateChange = (state: string, previous: string) => {
+      if (previous === "absent" && state === "synced") {
+        this.log.info({}, "openreports: the CRD is now served; writing the reports");
+        for (const k of this.reportKeys()) this.queue.add(k);
+      }
+    };
+    const reports = new NamespacedInformers<KubeObjectLike>(
+      {
+        ...lean,
+        client: this.client,
+        resource: REPORTS,
+        labelSelector: ours,
+        onRestart: restart(resourceId(REPORTS)),
+        onStateChange,
+      },
+      this.cfg.namespaces,
+    );
+    const cluster = new Informer<KubeObjectLike>({
+      ...lean,
+      client: this.client,
+      resource: CLUSTER_REPORTS,
+      labelSelector: ours,
+      onRestart: restart(resourceId(CLUSTER_REPORTS)),
+      onStateChange,
+    });
+    for (const name of REPORT_CRDS) {
+      const crd = new Informer<KubeObjectLike>({
+        client: this.client,
+        resource: CRDS,
+        fieldSelector: `metadata.name=${name}`,
+        log: this.log,
+        onRestart: restart(`crd:${name}`),
+      });
+      crd.on((type) => {
+        if (type === "delete") return;
+        reports.wake();
+        cluster.wake();
+      });
+      this.crdInformers.push(crd);
+    }
+    const reconciler = new ReportsReconciler(
+      {
+        profilesIn: this.profilesIn,
+        validate: (raw) => this.reconciler.validate(raw),
+        validPolicies: () => this.reconciler.validPolicies(),
+        policies: () => this.policies.list(),
+        namespaceLabels: this.reads.namespaceLabels,
+        namespaceTerminating: this.reads.namespaceTerminating,
+        report: (ns) => ({ state: reports.state, object: reports.get(ns, REPORT_NAME) }),
+        clusterReport: () => ({ state: cluster.state, object: cluster.get(REPORT_NAME) }),
+      },
+      reportWrites(this.client, () => this.term.signal),
+      this.log,
+    );
+    // A report changed or deleted behind our back: written again as built.
+    reports.on((_type, obj) => {
+      const key = reportKey(obj.metadata?.namespace ?? "");
+      reconciler.observed(key);
+      this.queue.add(key);
+    });
+    cluster.on(() => {
+      reconciler.observed(CLUSTER_REPORT_KEY);
+      this.queue.add(CLUSTER_REPORT_KEY);
+    });
+    return { reports, cluster, reconciler };
+  }
+
+  /** Every report's key: namespaces with a profile or one of our reports, and the ClusterReport. */
+  private reportKeys(): string[] {
+    if (!this.openReports) return [];
+    const namespaces = [...this.profiles.list(), ...this.openReports.reports.list()].map(
+      (o) => o.metadata?.namespace ?? "",
+    );
+    return reportKeys(namespaces);
+  }
+
+  private reportChanged(namespace: string | undefined): void {
+    if (this.openReports && namespace) this.queue.addAfter(reportKey(namespace), REPORT_DELAY_MS);
+  }
 
   private networkTier() {
     return networkTier(this.tierCrd.get(CLUSTER_NETWORK_POLICY_CRD) as TierCrd | undefined);
@@ -321,6 +427,8 @@ export class Controller {
     this.profiles.on((type, obj, old) => {
       const keys = profileEventKeys(this.refs, type, obj, old);
       const key = `${obj.metadata?.namespace ?? ""}/${obj.metadata?.name ?? ""}`;
+      // Its status (what the policies found) or its existence is in the namespace's report.
+      this.reportChanged(obj.metadata?.namespace);
       if (type === "delete") {
         this.reconciler.forget(key);
         this.metrics.secretStates.forget(key);
@@ -350,10 +458,14 @@ export class Controller {
       for (const k of keys) this.queue.add(k);
       if (keys.length > 0 || type === "add") this.policyStatuses();
       if (keys.length > 0 || type !== "update") this.clusterTierChanged();
+      // Its status is in the ClusterReport; which guardrails it sets, in each namespace's report.
+      if (this.openReports) for (const k of this.reportKeys()) this.queue.addAfter(k, REPORT_DELAY_MS);
     });
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
       for (const k of keys) this.queue.add(k);
+      // Its labels decide which policies' guardrails its report lists.
+      if (type === "update" && keys.length > 0) this.reportChanged(obj.metadata?.name);
       // A quarantined namespace that appears: its objects, and the policy no longer says it is missing.
       const quarantined = type === "add" ? quarantinedNamespaceKeys(type, obj, this.policies.list()) : [];
       for (const k of quarantined) this.queue.add(k);
@@ -403,6 +515,7 @@ export class Controller {
     this.queue.add(QUARANTINE_KEY);
     this.queue.add(CLUSTER_TIER_KEY);
     for (const k of policyStatusKeys(this.policies.list())) this.queue.add(k);
+    for (const k of this.reportKeys()) this.queue.add(k);
   }
 
   /** Informers of every kind; resolves once each has listed (or found its resource absent). */
@@ -416,6 +529,8 @@ export class Controller {
     void this.tierCrd.start(signal);
     void this.clusterTier.start(signal);
     this.accounts.start(signal);
+    this.openReports?.reports.start(signal);
+    void this.openReports?.cluster.start(signal);
     await this.profiles.waitForSync(signal);
     // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
     await this.policies.waitForSync(signal);
@@ -424,6 +539,8 @@ export class Controller {
     await Promise.all([...this.foreign.values()].map((i) => i.waitForSync(signal)));
     await this.tierCrd.waitForSync(signal);
     await this.clusterTier.waitForSync(signal);
+    await this.openReports?.reports.waitForSync(signal);
+    await this.openReports?.cluster.waitForSync(signal);
   }
 
   get cachesSynced(): boolean {
@@ -435,7 +552,8 @@ export class Controller {
       [...this.foreign.values()].every((i) => i.synced) &&
       this.crdInformers.every((i) => i.synced) &&
       this.tierCrd.synced &&
-      this.clusterTier.synced
+      this.clusterTier.synced &&
+      (this.openReports ? this.openReports.reports.synced && this.openReports.cluster.synced : true)
     );
   }
 

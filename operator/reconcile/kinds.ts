@@ -149,3 +149,24 @@ export const CLUSTER_NETWORK_POLICIES: ChildKind = {
     namespaced: false,
   },
 };
+
+/**
+ * OpenReports (openreports.io, from the reports-api project): meshward's findings as a Report per
+ * namespace and a ClusterReport (operator/reports/), written only with --openreports and only where
+ * the CRDs are installed.
+ */
+export const REPORTS: Resource = {
+  group: "openreports.io",
+  version: "v1alpha1",
+  plural: "reports",
+  kind: "Report",
+  namespaced: true,
+};
+export const CLUSTER_REPORTS: Resource = {
+  group: "openreports.io",
+  version: "v1alpha1",
+  plural: "clusterreports",
+  kind: "ClusterReport",
+  namespaced: false,
+};
+export const REPORT_CRDS = ["reports.openreports.io", "clusterreports.openreports.io"] as const;

@@ -194,7 +194,7 @@ describe("buildNamespaceReport", () => {
     expect(r?.results).toHaveLength(MAX_RESULTS);
     expect(r?.configuration.limits.maxResults).toBe(MAX_RESULTS);
     expect(r?.results.some((x) => x.result === "warn" && x.resources[0]?.name === "p299")).toBe(true);
-    expect(r?.summary.pass + (r?.summary.warn ?? 0)).toBe(MAX_RESULTS);
+    expect((r?.summary.pass ?? 0) + (r?.summary.warn ?? 0)).toBe(MAX_RESULTS);
     // Sorted by profile, then rule.
     const names = r?.results.map((x) => x.resources[0]?.name ?? "") ?? [];
     expect(names).toEqual([...names].sort());
