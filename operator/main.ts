@@ -66,6 +66,7 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
       meshMode: cfg.meshMode,
       trustDomain: cfg.trustDomain,
       identity: cfg.identity,
+      reports: cfg.openreports ? "openreports.io" : "off",
       metrics:
         cfg.metricsPort === 0
           ? "off"

@@ -7,7 +7,7 @@ import { policy } from "../policy/fixtures.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { InformerState } from "../runtime/informer.ts";
 import type { OpenReport } from "../reports/build.ts";
-import { guardrailRules, HASH_ANNOTATION, leanReport, ReportsReconciler } from "./reports.ts";
+import { guardrailRules, leanReport, reportHash, ReportsReconciler } from "./reports.ts";
 import { CLUSTER_REPORT_KEY, reportKey } from "./keys.ts";
 
 type Call = { op: "apply" | "remove"; kind: string; uid?: string; report?: OpenReport };
@@ -74,6 +74,9 @@ function setup(opts: { state?: InformerState } = {}) {
     valid,
     addProfile,
     forgetCache: () => (live = undefined),
+    tamper: () => {
+      if (live) live = leanReport({ ...live, results: [] } as KubeObjectLike);
+    },
     refuseWith: (e: ApiError) => (refuse = e),
   };
 }
@@ -104,9 +107,6 @@ describe("ReportsReconciler", () => {
     const written = t.calls[0]?.report;
     expect(written?.summary).toMatchObject({ pass: 4, warn: 1, fail: 0 });
     expect(written?.metadata).toMatchObject({ name: "meshward", namespace: "shop" });
-    expect(
-      (written?.metadata as { annotations?: Record<string, string> }).annotations?.[HASH_ANNOTATION],
-    ).toMatch(/^[0-9a-f]{32}$/);
     // Zero writes: the cached hash matches.
     await t.r.reconcile(KEY, "shop");
     // Also before the cache has our write: the last write is remembered.
@@ -117,6 +117,38 @@ describe("ReportsReconciler", () => {
     t.r.observed(KEY);
     await t.r.reconcile(KEY, "shop");
     expect(t.calls).toHaveLength(2);
+  });
+
+  it("a report edited behind meshward's back is written again", async () => {
+    const t = setup();
+    t.addProfile("api", { policy: {} });
+    await t.r.reconcile(KEY, "shop");
+    t.tamper();
+    t.r.observed(KEY);
+    await t.r.reconcile(KEY, "shop");
+    expect(t.calls.map((c) => [c.op, c.uid])).toEqual([
+      ["apply", undefined],
+      ["apply", "r-uid"],
+    ]);
+  });
+
+  it("the live object's hash ignores key order and metadata, and sees a changed result", () => {
+    const report = {
+      source: "meshward",
+      summary: { pass: 1, fail: 0 },
+      results: [{ rule: "spec", result: "pass" }],
+    };
+    const reordered = {
+      metadata: { name: "meshward", resourceVersion: "7", managedFields: [] },
+      results: [{ result: "pass", rule: "spec" }],
+      summary: { fail: 0, pass: 1 },
+      source: "meshward",
+    };
+    expect(reportHash(reordered)).toBe(reportHash(report));
+    expect(leanReport(reordered as KubeObjectLike).contentHash).toBe(reportHash(report));
+    expect(reportHash({ ...report, results: [{ rule: "spec", result: "fail" }] })).not.toBe(
+      reportHash(report),
+    );
   });
 
   it("a changed finding is written over our report, with its uid as a precondition", async () => {

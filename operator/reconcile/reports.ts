@@ -2,9 +2,9 @@
 // for a namespace key, the Report "meshward" of the namespace from its profiles (validation
 // problems, and what the policies found as their status says); for the cluster key, the
 // ClusterReport "meshward" from the MeshwardPolicies' status. Written with server-side apply under
-// its own field manager, and only when the content changed: each object carries a hash of its
-// content, which the lean cache keeps, and the last write is remembered until its watch event
-// arrives. Deleted when its namespace has no profile left (or no policy is left). Where the CRDs
+// its own field manager, and only when the content changed: the lean cache keeps a hash of each
+// live report's content (so an edit behind meshward's back is seen and undone), and the last write
+// is remembered until its watch event arrives. Deleted when its namespace has no profile left (or no policy is left). Where the CRDs
 // are not installed nothing is done, and that is logged once.
 import { createHash } from "node:crypto";
 import type { MeshwardPolicy } from "../api/policy.ts";
@@ -29,8 +29,6 @@ import { CLUSTER_REPORTS, REPORTS } from "./kinds.ts";
 import { CLUSTER_REPORT_KEY, reportKey } from "./keys.ts";
 
 export const REPORTS_FIELD_MANAGER = "meshward-reports";
-/** The content hash of a report meshward wrote (compared before each write). */
-export const HASH_ANNOTATION = "meshward.io/report-hash";
 /** How soon to look again while a report cache is still listing (or failing: it logs why). */
 const NOT_READY_MS = 5_000;
 
@@ -54,10 +52,12 @@ export interface ReportWrites {
   remove(kind: OpenReport["kind"], namespace: string | undefined, uid: string): Promise<void>;
 }
 
-/** A report as the cache keeps it: metadata and the content hash, not the results. */
-export function leanReport(o: KubeObjectLike): KubeObjectLike {
+/** A cached report: metadata and the hash of its content, not its results. */
+export type LeanReport = KubeObjectLike & { contentHash: string };
+
+/** A report as the cache keeps it: metadata and the hash of its content (reportHash). */
+export function leanReport(o: KubeObjectLike): LeanReport {
   const m = o.metadata ?? {};
-  const hash = m.annotations?.[HASH_ANNOTATION];
   return {
     apiVersion: o.apiVersion,
     kind: o.kind,
@@ -66,15 +66,31 @@ export function leanReport(o: KubeObjectLike): KubeObjectLike {
       ...(m.namespace && { namespace: m.namespace }),
       uid: m.uid,
       resourceVersion: m.resourceVersion,
-      ...(m.labels && { labels: m.labels }),
-      ...(hash && { annotations: { [HASH_ANNOTATION]: hash } }),
       ...(m.deletionTimestamp && { deletionTimestamp: m.deletionTimestamp }),
     },
-  } as KubeObjectLike;
+    contentHash: reportHash(o),
+  } as LeanReport;
 }
 
-export function reportHash(r: OpenReport): string {
-  return createHash("sha256").update(JSON.stringify(r)).digest("hex").slice(0, 32);
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([, x]) => x !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, x]) => [k, canonical(x)]),
+    );
+  return v;
+}
+
+/** The hash of what a report says (not its metadata), the same for the built and the live object. */
+export function reportHash(r: object): string {
+  const { source, configuration, summary, results } = r as Partial<OpenReport>;
+  return createHash("sha256")
+    .update(JSON.stringify(canonical({ source, configuration, summary, results })))
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
@@ -146,13 +162,10 @@ export class ReportsReconciler {
       return;
     }
     const hash = reportHash(desired);
-    if (live?.metadata?.annotations?.[HASH_ANNOTATION] === hash || this.written.get(key) === hash) return;
-    const annotated: OpenReport = {
-      ...desired,
-      metadata: { ...desired.metadata, annotations: { [HASH_ANNOTATION]: hash } } as OpenReport["metadata"],
-    };
+    if ((live as Partial<LeanReport> | undefined)?.contentHash === hash || this.written.get(key) === hash)
+      return;
     try {
-      await this.writes.apply(annotated, live?.metadata?.uid);
+      await this.writes.apply(desired, live?.metadata?.uid);
     } catch (e) {
       // Not ours (a conflict with another field manager on a report we did not make): left alone.
       if (e instanceof ApiError && e.status === 409 && !live) {

@@ -1,0 +1,270 @@
+// meshward's findings as OpenReports (--openreports; operator/reports/, operator/reconcile/reports.ts)
+// on the real test bed, against the real CRDs of github.com/openreports/reports-api (installed for
+// this file only, removed afterwards): a Report per namespace with a result per profile and rule
+// (pass, warn under Audit, fail under Enforce), written again only when something changed, deleted
+// with the last profile; a ClusterReport with the policies' contradictions; and nothing at all from
+// an operator without the flag.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installUpstreamCrds, uninstallUpstreamCrds } from "./controlplane/upstream.ts";
+import {
+  createNamespace,
+  deleteNamespace,
+  getOrUndefined,
+  kube,
+  kubeconfigPath,
+  waitFor,
+} from "./support/kube.ts";
+import { type OperatorProcess, startOperator } from "./support/operator.ts";
+import { applyProfile, waitCondition } from "./support/profiles.ts";
+import { deleteIfPresent } from "../test-support/harness/namespaces.ts";
+import { CLUSTER_REPORTS, POLICIES, PROFILES, REPORTS } from "../operator/reconcile/kinds.ts";
+import type { OpenReport, ReportResult } from "../operator/reports/build.ts";
+import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
+
+type Report = OpenReport & KubeObjectLike;
+
+let client: KubeClient;
+let op: OperatorProcess | undefined;
+const namespaces: string[] = [];
+const policies = new Set<string>();
+
+const only = (ns: string) => ({ "kubernetes.io/metadata.name": ns });
+
+async function applyPolicy(name: string, spec: Record<string, unknown>): Promise<void> {
+  policies.add(name);
+  await client.apply(
+    resourcePath(POLICIES, undefined, name),
+    { apiVersion: "meshward.io/v1alpha1", kind: "MeshwardPolicy", metadata: { name }, spec },
+    "e2e-platform",
+    true,
+    { fieldValidation: "Strict" },
+  );
+}
+
+async function namespace(prefix: string): Promise<string> {
+  const ns = await createNamespace(client, prefix);
+  namespaces.push(ns);
+  return ns;
+}
+
+const getReport = (ns: string) => getOrUndefined<Report>(client, resourcePath(REPORTS, ns, "meshward"));
+const getClusterReport = () =>
+  getOrUndefined<Report>(client, resourcePath(CLUSTER_REPORTS, undefined, "meshward"));
+
+/** The result of one profile (or policy) and rule. */
+function resultOf(r: Report | undefined, name: string, rule: string): ReportResult | undefined {
+  return r?.results?.find((x) => x.rule === rule && x.resources[0]?.name === name);
+}
+
+function waitReport(ns: string, what: string, check: (r: Report) => boolean): Promise<Report> {
+  return waitFor(
+    `Report ${ns}/meshward: ${what}`,
+    async () => {
+      const r = await getReport(ns);
+      return r && check(r) ? r : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
+const secretProfile = (key: string) => ({
+  selector: { app: "api" },
+  secrets: [
+    {
+      name: "db",
+      storeRef: { kind: "ClusterSecretStore", name: "vault" },
+      data: [{ secretKey: "password", remoteRef: { key } }],
+    },
+  ],
+});
+const secretsGuardrail = (ns: string, mode: "Audit" | "Enforce", store = "vault") => ({
+  namespaceSelector: only(ns),
+  guardrails: { secrets: { mode, stores: [{ name: store, keys: ["{namespace}/*"] }] } },
+});
+
+/** Lines of the operator's log that say it wrote the report of `ns`. */
+const reportWrites = (o: OperatorProcess, ns: string) =>
+  o
+    .log()
+    .split("\n")
+    .filter((l) => l.includes(`"key":"@report/${ns}"`) && /openreports: (created|updated)/.test(l)).length;
+
+/** Lines of the operator's log that say it reconciled the report of `ns` (debug). */
+const reportReconciles = (o: OperatorProcess, ns: string) =>
+  o
+    .log()
+    .split("\n")
+    .filter((l) => l.includes(`"key":"@report/${ns}"`) && l.includes('"msg":"reconcile"')).length;
+
+beforeAll(async () => {
+  client = kube();
+  await installUpstreamCrds(kubeconfigPath(), { openReports: true });
+});
+
+afterAll(async () => {
+  for (const p of policies) await deleteIfPresent(client, resourcePath(POLICIES, undefined, p));
+  await op?.stop();
+  for (const ns of namespaces) await deleteNamespace(client, ns);
+  await uninstallUpstreamCrds(kubeconfigPath(), { openReports: true });
+});
+
+describe("reports off (the default)", () => {
+  it("an operator without --openreports writes no Report, even with the CRDs installed", async () => {
+    const off = await startOperator({ name: "operator-reports-off" });
+    try {
+      const ns = await namespace("rep-off");
+      await applyProfile(client, ns, "web", { selector: { app: "web" } });
+      await waitCondition(client, ns, "web");
+      const list = await client.get<{ items: unknown[] }>(resourcePath(REPORTS, ns));
+      expect(list.items).toEqual([]);
+      expect(off.log()).toContain('"reports":"off"');
+      expect(off.log()).not.toContain("openreports");
+    } finally {
+      await off.stop();
+    }
+  });
+});
+
+describe("reports on (--openreports)", () => {
+  beforeAll(async () => {
+    op = await startOperator({ name: "operator-reports", args: ["--openreports", "true"] });
+  });
+
+  it("a Report per namespace: pass, warn under Audit, fail under Enforce; nothing rewritten when nothing changed; gone with the last profile", async () => {
+    const o = op as OperatorProcess;
+    const ns = await namespace("rep");
+    const policy = `e2e-reports-${ns}`;
+    await applyPolicy(policy, secretsGuardrail(ns, "Audit"));
+    await applyProfile(client, ns, "web", { selector: { app: "web" } });
+    await applyProfile(client, ns, "api", secretProfile("payments/db-password"));
+    const api = await waitCondition(client, ns, "api", { type: "Compliant", status: "False" });
+    const finding = api.status?.policy?.findings?.[0];
+    if (!finding) throw new Error("no finding in the profile's status");
+
+    const audit = await waitReport(
+      ns,
+      "api warned by guardrails.secrets",
+      (r) => resultOf(r, "api", "guardrails.secrets")?.result === "warn" && !!resultOf(r, "web", "spec"),
+    );
+    const warned = resultOf(audit, "api", "guardrails.secrets");
+    // The message is the finding's, word for word (the text `meshward validate` prints), the field beside it.
+    expect(warned).toMatchObject({
+      policy: "meshward/guardrails.secrets",
+      source: "meshward",
+      message: finding.message,
+      properties: { reason: "SecretNotAllowed", mode: "Audit", policies: policy },
+    });
+    expect(warned?.resources).toEqual([
+      {
+        apiVersion: "meshward.io/v1alpha1",
+        kind: "ServiceSecurityProfile",
+        namespace: ns,
+        name: "api",
+        uid: api.metadata?.uid,
+        fieldPath: "spec.secrets[0].data[0].remoteRef.key",
+      },
+    ]);
+    // The passing profile: a pass for every rule, the guardrail included.
+    for (const rule of ["spec", "selectorOverlap", "guardrails.secrets"])
+      expect(resultOf(audit, "web", rule)?.result, rule).toBe("pass");
+    expect(audit.summary).toEqual({ pass: 5, warn: 1, fail: 0, error: 0, skip: 0 });
+    expect(audit.source).toBe("meshward");
+    expect(audit.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBe("meshward");
+
+    // Nothing changed (labels on a profile): the report is reconciled and not written. The second
+    // reconcile starting means the first has ended (a key is never reconciled twice at once).
+    const written = reportWrites(o, ns);
+    const before = await getReport(ns);
+    for (const value of ["1", "2"]) {
+      const seen = reportReconciles(o, ns);
+      await client.request("PATCH", resourcePath(PROFILES, ns, "web"), {
+        body: { metadata: { labels: { touched: value } } },
+        contentType: "application/merge-patch+json",
+        verb: "patch",
+      });
+      await waitFor(
+        `report of ${ns} reconciled after touch ${value}`,
+        () => Promise.resolve(reportReconciles(o, ns) > seen || undefined),
+        30_000,
+        100,
+      );
+    }
+    expect(reportWrites(o, ns)).toBe(written);
+    expect((await getReport(ns))?.metadata?.resourceVersion).toBe(before?.metadata?.resourceVersion);
+
+    // A report edited behind meshward's back is written again as built.
+    await client.apply(
+      resourcePath(REPORTS, ns, "meshward"),
+      {
+        apiVersion: "openreports.io/v1alpha1",
+        kind: "Report",
+        metadata: { name: "meshward", namespace: ns },
+        results: [],
+      },
+      "e2e-intruder",
+      true,
+    );
+    await waitReport(ns, "restored", (r) => (r.results?.length ?? 0) === 6);
+
+    // Enforce: the same finding fails.
+    await applyPolicy(policy, secretsGuardrail(ns, "Enforce"));
+    const enforced = await waitReport(
+      ns,
+      "api failed by guardrails.secrets",
+      (r) => resultOf(r, "api", "guardrails.secrets")?.result === "fail",
+    );
+    expect(resultOf(enforced, "api", "guardrails.secrets")?.message).toBe(finding.message);
+    expect(enforced.summary).toMatchObject({ pass: 5, warn: 0, fail: 1 });
+
+    // Every profile gone: the report goes too.
+    for (const name of ["web", "api"]) await client.delete(resourcePath(PROFILES, ns, name));
+    await waitFor(
+      `Report ${ns}/meshward deleted`,
+      async () => !(await getReport(ns)) || undefined,
+      30_000,
+      200,
+    );
+  });
+
+  it("a ClusterReport: two policies that contradict each other warn, each naming the other", async () => {
+    const ns = await namespace("rep-contra");
+    const [a, b] = [`e2e-rep-a-${ns}`, `e2e-rep-b-${ns}`];
+    await applyPolicy(a, secretsGuardrail(ns, "Enforce", "vault"));
+    await applyPolicy(b, secretsGuardrail(ns, "Enforce", "aws"));
+    const r = await waitFor(
+      "ClusterReport with both contradictions",
+      async () => {
+        const c = await getClusterReport();
+        return resultOf(c, a, "contradiction")?.result === "warn" &&
+          resultOf(c, b, "contradiction")?.result === "warn"
+          ? c
+          : undefined;
+      },
+      30_000,
+      200,
+    );
+    expect(resultOf(r, a, "contradiction")?.message).toContain(`contradicts MeshwardPolicy ${b}`);
+    expect(resultOf(r, a, "contradiction")?.resources[0]).toMatchObject({
+      kind: "MeshwardPolicy",
+      name: a,
+      fieldPath: "spec.guardrails.secrets.stores",
+    });
+    expect(resultOf(r, a, "spec")?.result).toBe("pass");
+    expect(r.metadata?.namespace).toBeUndefined();
+    // Resolved: both pass again.
+    await applyPolicy(b, secretsGuardrail(ns, "Enforce", "vault"));
+    await waitFor(
+      "contradiction resolved in the ClusterReport",
+      async () => {
+        const c = await getClusterReport();
+        return resultOf(c, a, "contradiction")?.result === "pass" &&
+          resultOf(c, b, "contradiction")?.result === "pass"
+          ? c
+          : undefined;
+      },
+      30_000,
+      200,
+    );
+  });
+});
