@@ -563,6 +563,29 @@ const MATRIX: Case[] = [
     },
   },
   {
+    name: "reports.enabled: the flag, and RBAC on openreports.io (none by default)",
+    args: ["--set", "reports.enabled=true"],
+    check: (objs, _pod, c) => {
+      expect((c as Container & { args: string[] }).args).toContain("--openreports=true");
+      const own = objs.filter((o) => o.kind === "ClusterRole" && o.metadata?.name === FULLNAME);
+      const rules = one("ClusterRole", own).rules ?? [];
+      expect(rules).toContainEqual({
+        apiGroups: ["openreports.io"],
+        resources: ["reports", "clusterreports"],
+        verbs: ["list", "watch", "create", "patch", "delete"],
+      });
+      const crds = rules.find((r) => r.apiGroups?.includes("apiextensions.k8s.io"));
+      expect(crds?.resourceNames).toEqual(
+        expect.arrayContaining(["reports.openreports.io", "clusterreports.openreports.io"]),
+      );
+      const defaults = template().filter((o) => o.kind === "ClusterRole" && o.metadata?.name === FULLNAME);
+      expect(JSON.stringify(defaults)).not.toContain("openreports");
+      expect(JSON.stringify(template().filter((o) => o.kind === "Deployment"))).not.toContain(
+        "--openreports",
+      );
+    },
+  },
+  {
     name: "digest only",
     args: [
       "--set",

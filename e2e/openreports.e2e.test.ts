@@ -3,8 +3,15 @@
 // this file only, removed afterwards): a Report per namespace with a result per profile and rule
 // (pass, warn under Audit, fail under Enforce), written again only when something changed, deleted
 // with the last profile; a ClusterReport with the policies' contradictions; and nothing at all from
-// an operator without the flag.
+// an operator without the flag. The operator with the flag runs as a ServiceAccount holding only
+// the chart's ClusterRole rendered with reports.enabled=true: that RBAC is enough.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureHelm } from "./controlplane/build.ts";
 import { installUpstreamCrds, uninstallUpstreamCrds } from "./controlplane/upstream.ts";
 import {
   createNamespace,
@@ -12,6 +19,7 @@ import {
   getOrUndefined,
   kube,
   kubeconfigPath,
+  serviceAccountKubeconfig,
   waitFor,
 } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
@@ -22,6 +30,14 @@ import type { OpenReport, ReportResult } from "../operator/reports/build.ts";
 import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 
 type Report = OpenReport & KubeObjectLike;
+
+const ROOT = path.resolve(import.meta.dirname, "..");
+const RBAC: Record<string, string> = {
+  ServiceAccount: "/api/v1/namespaces/{ns}/serviceaccounts/{name}",
+  ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}",
+  ClusterRoleBinding: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}",
+};
+const rbacObjects: string[] = [];
 
 let client: KubeClient;
 let op: OperatorProcess | undefined;
@@ -97,6 +113,50 @@ const reportReconciles = (o: OperatorProcess, ns: string) =>
     .split("\n")
     .filter((l) => l.includes(`"key":"@report/${ns}"`) && l.includes('"msg":"reconcile"')).length;
 
+/**
+ * The chart's ServiceAccount, ClusterRole and binding rendered with reports.enabled=true (a release
+ * of its own name, in a namespace of its own); returns a kubeconfig with the account's token.
+ */
+async function chartAccount(): Promise<string> {
+  const ns = await namespace("rep-rbac");
+  const release = `e2e-reports-${ns.slice(-6)}`;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-helm-"));
+  const r = spawnSync(
+    (await ensureHelm()).helm,
+    ["template", release, "charts/meshward", "--namespace", ns, "--set", "reports.enabled=true"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: {
+        ...process.env,
+        HELM_CACHE_HOME: path.join(home, "cache"),
+        HELM_CONFIG_HOME: path.join(home, "config"),
+        HELM_DATA_HOME: path.join(home, "data"),
+      },
+    },
+  );
+  fs.rmSync(home, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`helm template failed: ${r.stderr}`);
+  const fullname = `${release}-meshward`;
+  const objs = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS() as KubeObjectLike | null)
+    .filter(
+      (o): o is KubeObjectLike => !!o?.kind && RBAC[o.kind] !== undefined && o.metadata?.name === fullname,
+    );
+  expect(objs.map((o) => o.kind).sort()).toEqual(["ClusterRole", "ClusterRoleBinding", "ServiceAccount"]);
+  for (const o of objs) {
+    const p = (RBAC[o.kind ?? ""] ?? "").replace("{ns}", ns).replace("{name}", fullname);
+    rbacObjects.push(p);
+    await client.apply(p, o, "e2e-chart", true);
+  }
+  return serviceAccountKubeconfig(
+    client,
+    ns,
+    fullname,
+    path.join(ROOT, ".cache/e2e", `${release}.kubeconfig`),
+  );
+}
+
 beforeAll(async () => {
   client = kube();
   await installUpstreamCrds(kubeconfigPath(), { openReports: true });
@@ -105,6 +165,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of policies) await deleteIfPresent(client, resourcePath(POLICIES, undefined, p));
   await op?.stop();
+  for (const p of rbacObjects) await deleteIfPresent(client, p);
   for (const ns of namespaces) await deleteNamespace(client, ns);
   await uninstallUpstreamCrds(kubeconfigPath(), { openReports: true });
 });
@@ -128,7 +189,11 @@ describe("reports off (the default)", () => {
 
 describe("reports on (--openreports)", () => {
   beforeAll(async () => {
-    op = await startOperator({ name: "operator-reports", args: ["--openreports", "true"] });
+    op = await startOperator({
+      name: "operator-reports",
+      args: ["--openreports", "true"],
+      kubeconfig: await chartAccount(),
+    });
   });
 
   it("a Report per namespace: pass, warn under Audit, fail under Enforce; nothing rewritten when nothing changed; gone with the last profile", async () => {
