@@ -332,4 +332,40 @@ describe("reports on (--openreports)", () => {
       200,
     );
   });
+
+  it("without the CRDs: nothing is written and that is logged once; installed again, every report is written without a restart", async () => {
+    const o = op as OperatorProcess;
+    const notInstalled = () =>
+      o
+        .log()
+        .split("\n")
+        .filter((l) => l.includes("openreports: the CRD is not installed") && l.includes('"kind":"Report"'))
+        .length;
+    await uninstallUpstreamCrds(kubeconfigPath(), { openReports: true });
+    const [a, b] = [await namespace("rep-nocrd"), await namespace("rep-nocrd")];
+    await applyProfile(client, a, "web", { selector: { app: "web" } });
+    await waitFor(
+      "the operator says the Report CRD is missing",
+      () => Promise.resolve(notInstalled() > 0 || undefined),
+      60_000,
+      200,
+    );
+    // Two more reconciles of reports while the CRD is missing (each profile's report key) log nothing more.
+    for (const ns of [b, a]) {
+      const seen = reportReconciles(o, ns);
+      await applyProfile(client, ns, "api", { selector: { app: "api" } });
+      await waitFor(
+        `report of ${ns} reconciled without the CRD`,
+        () => Promise.resolve(reportReconciles(o, ns) > seen || undefined),
+        30_000,
+        100,
+      );
+    }
+    expect(notInstalled()).toBe(1);
+
+    await installUpstreamCrds(kubeconfigPath(), { openReports: true });
+    for (const ns of [a, b])
+      await waitReport(ns, "written once the CRD is back", (r) => !!resultOf(r, "api", "spec"));
+    expect(o.log()).toContain("openreports: the CRD is now served; writing the reports");
+  });
 });

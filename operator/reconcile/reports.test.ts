@@ -119,6 +119,17 @@ describe("ReportsReconciler", () => {
     expect(t.calls).toHaveLength(2);
   });
 
+  it("a profile no policy governs (no status.policy, a Compliant condition) passes; one not reconciled yet is left out", async () => {
+    const t = setup();
+    t.addProfile("api", { conditions: [{ type: "Compliant", status: "True", reason: "Compliant" }] });
+    t.addProfile("new");
+    await t.r.reconcile(KEY, "shop");
+    expect(t.calls[0]?.report?.results.map((r) => [r.resources[0]?.name, r.rule, r.result])).toEqual([
+      ["api", "selectorOverlap", "pass"],
+      ["api", "spec", "pass"],
+    ]);
+  });
+
   it("a report edited behind meshward's back is written again", async () => {
     const t = setup();
     t.addProfile("api", { policy: {} });

@@ -194,7 +194,12 @@ export class ReportsReconciler {
         name: raw.metadata?.name ?? "",
         ...(raw.metadata?.uid && { uid: raw.metadata.uid }),
         invalid: profile ? [] : problems.filter(isError).map(({ path, message }) => ({ path, message })),
-        findings: status?.policy ? (status.policy.findings ?? []) : undefined,
+        // Evaluated: the Compliant condition is written for every valid profile reconciled;
+        // status.policy only when there is something to say.
+        findings:
+          status?.policy || status?.conditions?.some((c) => c.type === "Compliant")
+            ? (status.policy?.findings ?? [])
+            : undefined,
       });
     }
     const labels = this.reads.namespaceLabels(namespace) ?? defaultNamespaceLabels(namespace);
