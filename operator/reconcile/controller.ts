@@ -458,8 +458,12 @@ export class Controller {
       for (const k of keys) this.queue.add(k);
       if (keys.length > 0 || type === "add") this.policyStatuses();
       if (keys.length > 0 || type !== "update") this.clusterTierChanged();
-      // Its status is in the ClusterReport; which guardrails it sets, in each namespace's report.
-      if (this.openReports) for (const k of this.reportKeys()) this.queue.addAfter(k, REPORT_DELAY_MS);
+      // Its status is in the ClusterReport; which guardrails its spec sets, in each namespace's report.
+      if (this.openReports) {
+        const spec = type !== "update" || obj.metadata?.generation !== old?.metadata?.generation;
+        const keys = spec ? this.reportKeys() : [CLUSTER_REPORT_KEY];
+        for (const k of keys) this.queue.addAfter(k, REPORT_DELAY_MS);
+      }
     });
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
