@@ -1,5 +1,5 @@
-// Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator, Network Policy API) pinned in
-// upstream.json.
+// Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator, Network Policy API, Gateway
+// API) pinned in upstream.json.
 // They are fetched with `go mod download` (module proxy + checksum database),
 // read from the Go module cache and never committed to this repository.
 import * as fs from "node:fs";
@@ -24,10 +24,19 @@ export const FIELD_MANAGER = "meshward-testbed";
 // (e2e/chart.e2e.test.ts installs those three); the test bed does not install it by itself.
 // networkPolicyApi: ClusterNetworkPolicy, for the platform tier (e2e/cluster-tier.e2e.test.ts);
 // opt-in, never installed by default.
-export type UpstreamName = "istio" | "externalSecrets" | "prometheusOperator" | "networkPolicyApi";
+// gatewayApi: the standard channel's CRDs, for the ambient waypoint's Gateway
+// (e2e/ambient-objects.e2e.test.ts); opt-in like networkPolicyApi. v1.6.3, the newest the Go toolchain
+// of the test bed can download: v1.7.0 declares go 1.27, and go runs with GOTOOLCHAIN=local.
+export type UpstreamName =
+  "istio" | "externalSecrets" | "prometheusOperator" | "networkPolicyApi" | "gatewayApi";
 export type UpstreamPin = { module: string; version: string; path: string };
 export type UpstreamPins = Record<UpstreamName, UpstreamPin>;
-export type UpstreamSelection = { istio?: boolean; eso?: boolean; networkPolicyApi?: boolean };
+export type UpstreamSelection = {
+  istio?: boolean;
+  eso?: boolean;
+  networkPolicyApi?: boolean;
+  gatewayApi?: boolean;
+};
 
 export function upstreamPins(): UpstreamPins {
   const file = path.join(CONTROLPLANE_DIR, "upstream.json");
@@ -74,6 +83,11 @@ const REQUIRED: Partial<Record<UpstreamName, { name: string; version: string; wh
     name: "clusternetworkpolicies.policy.networking.k8s.io",
     version: "v1beta1",
     what: "policy.networking.k8s.io/v1beta1 ClusterNetworkPolicy",
+  },
+  gatewayApi: {
+    name: "gateways.gateway.networking.k8s.io",
+    version: "v1",
+    what: "gateway.networking.k8s.io/v1 Gateway",
   },
 };
 
@@ -298,12 +312,13 @@ function selected(which: UpstreamSelection): UpstreamName[] {
   if (which.istio) names.push("istio");
   if (which.eso) names.push("externalSecrets");
   if (which.networkPolicyApi) names.push("networkPolicyApi");
+  if (which.gatewayApi) names.push("gatewayApi");
   return names;
 }
 
 /**
- * Installs the selected pinned CRDs (Istio and ESO by default; the Network Policy API only when
- * asked for) and waits until they are Established.
+ * Installs the selected pinned CRDs (Istio and ESO by default; the Network Policy API and the
+ * Gateway API only when asked for) and waits until they are Established.
  */
 export async function installUpstreamCrds(
   kubeconfig: string,
