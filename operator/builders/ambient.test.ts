@@ -1,15 +1,19 @@
 // The ambient builders (operator/builders/ambient.ts): a golden file for the example fleet, table
 // tests per rule, and the property that the ambient output (ztunnel, and the waypoint behind it)
 // never allows a request that the sidecar output for the same profile denies.
+import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { rawProfile, world } from "../../test-support/fuzz/arbitraries.ts";
 import {
   authorizationPolicyAllows,
   type IngressRequest,
   type Peer,
+  type Platform,
 } from "../../test-support/fuzz/evaluator.ts";
+import { ingressRequests, prng } from "../../test-support/fuzz/requests.ts";
 import type { Profile, ProfileSpecInput } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
 import { loadProfiles } from "../cli/load.ts";
@@ -23,7 +27,7 @@ import {
   USE_WAYPOINT_LABEL,
   waypointOf,
 } from "./ambient.ts";
-import { type BuildContext, indexProfiles, makeContext } from "./context.ts";
+import { type BuildContext, DEFAULT_PLATFORM, indexProfiles, makeContext } from "./context.ts";
 import { buildProfile } from "./index.ts";
 import type { KubeObject } from "./meta.ts";
 
@@ -484,57 +488,79 @@ const TABLE: Profile[] = [
   }),
 ];
 
+/**
+ * What the sidecar policy and the ambient objects decide for a request: through the waypoint (its
+ * policy for the caller, then ztunnel's for the waypoint's identity), or directly (ztunnel's).
+ */
+function verdicts(p: Profile, ctx: BuildContext) {
+  const sidecarAp = buildProfile(p, { ...ctx, meshMode: "sidecar" }).objects.find(
+    (o) => o.kind === "AuthorizationPolicy",
+  ) as Ap;
+  const ambient = buildAmbientProfile(p, ctx);
+  const ztunnel = find(ambient.objects, "AuthorizationPolicy", p.metadata.name) as Ap;
+  const l7 = ambient.objects.find(
+    (o) => o.kind === "AuthorizationPolicy" && o.metadata.name !== p.metadata.name,
+  ) as Ap | undefined;
+  const wp = waypointOf(p, ctx.trustDomain);
+  const td = ctx.trustDomain;
+  const viaWaypoint = (req: IngressRequest) =>
+    l7 !== undefined &&
+    req.mtls &&
+    authorizationPolicyAllows(asSelected(l7, p.spec.selector), req, td) &&
+    authorizationPolicyAllows(
+      ztunnel,
+      {
+        source: {
+          kind: "pod",
+          namespace: p.metadata.namespace,
+          labels: { [GATEWAY_NAME_LABEL]: wp.name },
+          serviceAccount: wp.name,
+        },
+        destination: req.destination,
+        protocol: req.protocol,
+        port: req.port,
+        mtls: true,
+      },
+      td,
+    );
+  // ztunnel sees bytes, not HTTP: a direct request is judged without its method, path or token.
+  const direct = (req: IngressRequest) =>
+    authorizationPolicyAllows(
+      ztunnel,
+      {
+        source: req.source,
+        destination: req.destination,
+        protocol: req.protocol,
+        port: req.port,
+        mtls: req.mtls,
+      },
+      td,
+    );
+  return {
+    l7,
+    sidecar: (req: IngressRequest) => authorizationPolicyAllows(sidecarAp, req, td),
+    ambient: (req: IngressRequest) => viaWaypoint(req) || direct(req),
+    direct,
+  };
+}
+
 describe("the ambient output never allows more than the sidecar output", () => {
   const cases = [...fleet, ...TABLE].map(
     (p, i) => [`${p.metadata.namespace}/${p.metadata.name} (#${i})`, p] as const,
   );
   it.each(cases)("%s", (_n, p) => {
     const ctx = makeContext({ trustDomain: TD, profiles: indexProfiles([...fleet, WEB, p]), now: NOW });
-    const sidecar = buildProfile(p, { ...ctx, meshMode: "sidecar" }).objects.find(
-      (o) => o.kind === "AuthorizationPolicy",
-    ) as Ap;
-    const ambient = buildAmbientProfile(p, ctx);
-    const ztunnel = find(ambient.objects, "AuthorizationPolicy", p.metadata.name) as Ap;
-    const l7 = ambient.objects.find(
-      (o) => o.kind === "AuthorizationPolicy" && o.metadata.name !== p.metadata.name,
-    ) as Ap | undefined;
-    const wp = waypointOf(p, TD);
-    const viaWaypoint = (req: IngressRequest) =>
-      l7 !== undefined &&
-      authorizationPolicyAllows(asSelected(l7, p.spec.selector), req, TD) &&
-      authorizationPolicyAllows(
-        ztunnel,
-        {
-          source: {
-            kind: "pod",
-            namespace: p.metadata.namespace,
-            labels: { [GATEWAY_NAME_LABEL]: wp.name },
-            serviceAccount: wp.name,
-          },
-          destination: req.destination,
-          protocol: "TCP",
-          port: req.port,
-          mtls: true,
-        },
-        TD,
-      );
-    // ztunnel sees bytes, not HTTP: a direct request is judged without its method, path or token.
-    const direct = (req: IngressRequest) =>
-      authorizationPolicyAllows(
-        ztunnel,
-        { source: req.source, destination: req.destination, protocol: "TCP", port: req.port, mtls: req.mtls },
-        TD,
-      );
+    const v = verdicts(p, ctx);
     let allowed = 0;
     for (const req of requests(p, CALLERS)) {
-      const amb = (req.mtls && viaWaypoint(req)) || direct(req);
+      const amb = v.ambient(req);
       if (amb) allowed++;
-      if (amb) expect(authorizationPolicyAllows(sidecar, req, TD), JSON.stringify(req)).toBe(true);
+      if (amb) expect(v.sidecar(req), JSON.stringify(req)).toBe(true);
     }
     // Not vacuous: a profile with callers lets some of them through.
     if ((p.spec.ingress ?? []).length > 0) expect(allowed).toBeGreaterThan(0);
     // Anti-bypass: no caller reaches an L7 port directly.
-    if (l7) {
+    if (v.l7) {
       const l7Ports = (p.spec.ingress ?? [])
         .filter(
           (r) =>
@@ -543,7 +569,61 @@ describe("the ambient output never allows more than the sidecar output", () => {
         )
         .flatMap((r) => r.ports ?? [1, 8080, 9090, 7000]);
       for (const req of requests(p, CALLERS).filter((q) => l7Ports.includes(q.port)))
-        expect(direct(req), JSON.stringify(req)).toBe(false);
+        expect(v.direct(req), JSON.stringify(req)).toBe(false);
     }
+  });
+
+  // Generated profiles (the fuzzer's arbitraries) and sampled requests (its request pools).
+  const RUNS = Number(process.env.FUZZ_RUNS ?? 1_000);
+  it(`holds for ${RUNS} generated profiles`, { timeout: 300_000 }, () => {
+    const platform: Platform = {
+      trustDomain: TD,
+      meshMode: "ambient",
+      now: NOW,
+      maxExceptionDays: DEFAULT_PLATFORM.maxExceptionDays,
+      dns: DEFAULT_PLATFORM.dns,
+      istiod: DEFAULT_PLATFORM.istiod,
+    };
+    let l7Profiles = 0;
+    let admitted = 0;
+    fc.assert(
+      fc.property(
+        world,
+        rawProfile(0),
+        fc.option(fc.constantFrom("Namespace" as const, "Service" as const)),
+        fc.integer(),
+        (others, subject, scope, seed) => {
+          const profiles = new Map<string, Profile>();
+          for (const w of others) {
+            const r = validateProfile({
+              apiVersion: "meshward.io/v1alpha1",
+              kind: "ServiceSecurityProfile",
+              metadata: { name: w.name, namespace: w.namespace },
+              spec: w.spec,
+            });
+            if (r.ok) profiles.set(`${w.namespace}/${w.name}`, r.profile);
+          }
+          const raw = subject.raw as { spec: Record<string, unknown> };
+          const v0 = validateProfile(scope ? { ...raw, spec: { ...raw.spec, waypoint: { scope } } } : raw);
+          if (!v0.ok) return;
+          const p = v0.profile;
+          profiles.set(`${p.metadata.namespace}/${p.metadata.name}`, p);
+          const v = verdicts(p, makeContext({ trustDomain: TD, profiles, now: NOW }));
+          if (v.l7) l7Profiles++;
+          for (const req of ingressRequests(p, profiles, platform, prng(seed), 48)) {
+            if (!v.ambient(req)) continue;
+            admitted++;
+            if (!v.sidecar(req))
+              throw new Error(
+                `ambient admits what the sidecar denies: ${JSON.stringify({ spec: p.spec, req })}`,
+              );
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    // Not vacuous: the generator reaches profiles with waypoints, and requests get through.
+    expect(l7Profiles).toBeGreaterThan(RUNS / 20);
+    expect(admitted).toBeGreaterThan(0);
   });
 });
