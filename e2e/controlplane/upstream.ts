@@ -1,5 +1,5 @@
 // Upstream CRDs (Istio, External Secrets Operator, Prometheus Operator, Network Policy API,
-// OpenReports) pinned in upstream.json.
+// OpenReports, Gateway API) pinned in upstream.json.
 // They are fetched with `go mod download` (module proxy + checksum database),
 // read from the Go module cache and never committed to this repository.
 import * as fs from "node:fs";
@@ -26,8 +26,11 @@ export const FIELD_MANAGER = "meshward-testbed";
 // opt-in, never installed by default.
 // openReports: Report and ClusterReport (openreports.io), for the operator's reports
 // (e2e/openreports.e2e.test.ts); opt-in, never installed by default.
+// gatewayApi: the standard channel's CRDs, for the ambient waypoint's Gateway
+// (e2e/ambient-objects.e2e.test.ts); opt-in like networkPolicyApi. v1.6.3, the newest the Go toolchain
+// of the test bed can download: v1.7.0 declares go 1.27, and go runs with GOTOOLCHAIN=local.
 export type UpstreamName =
-  "istio" | "externalSecrets" | "prometheusOperator" | "networkPolicyApi" | "openReports";
+  "istio" | "externalSecrets" | "prometheusOperator" | "networkPolicyApi" | "openReports" | "gatewayApi";
 export type UpstreamPin = { module: string; version: string; path: string };
 export type UpstreamPins = Record<UpstreamName, UpstreamPin>;
 export type UpstreamSelection = {
@@ -35,6 +38,7 @@ export type UpstreamSelection = {
   eso?: boolean;
   networkPolicyApi?: boolean;
   openReports?: boolean;
+  gatewayApi?: boolean;
 };
 
 export function upstreamPins(): UpstreamPins {
@@ -87,6 +91,11 @@ const REQUIRED: Partial<Record<UpstreamName, { name: string; version: string; wh
     name: "reports.openreports.io",
     version: "v1alpha1",
     what: "openreports.io/v1alpha1 Report",
+  },
+  gatewayApi: {
+    name: "gateways.gateway.networking.k8s.io",
+    version: "v1",
+    what: "gateway.networking.k8s.io/v1 Gateway",
   },
 };
 
@@ -312,12 +321,13 @@ function selected(which: UpstreamSelection): UpstreamName[] {
   if (which.eso) names.push("externalSecrets");
   if (which.networkPolicyApi) names.push("networkPolicyApi");
   if (which.openReports) names.push("openReports");
+  if (which.gatewayApi) names.push("gatewayApi");
   return names;
 }
 
 /**
- * Installs the selected pinned CRDs (Istio and ESO by default; the Network Policy API and
- * OpenReports only when asked for) and waits until they are Established.
+ * Installs the selected pinned CRDs (Istio and ESO by default; the Network Policy API,
+ * OpenReports and the Gateway API only when asked for) and waits until they are Established.
  */
 export async function installUpstreamCrds(
   kubeconfig: string,

@@ -394,6 +394,9 @@ export const Exception = z
   })
   .strict();
 
+export const WAYPOINT_SCOPES = ["Namespace", "Service"] as const;
+export type WaypointScope = (typeof WAYPOINT_SCOPES)[number];
+
 export const DRIFT_POLICIES = ["Correct", "Report"] as const;
 
 export const ACCESS_LOG_MODES = ["Enabled", "Disabled"] as const;
@@ -420,6 +423,25 @@ export const ProfileSpec = withRules(
         .optional()
         .describe(
           "Which Istio data plane serves the pods: sidecar or ambient. Unset (the usual case): what Istio decides from the namespace's labels (istio-injection or istio.io/rev: sidecar, even with istio.io/dataplane-mode=ambient; istio.io/dataplane-mode=ambient alone: ambient), otherwise the operator's --mesh-mode.",
+        ),
+      waypoint: z
+        .object({
+          scope: z
+            .enum(WAYPOINT_SCOPES)
+            .default("Namespace")
+            .describe(
+              "Namespace (default): the namespace's shared waypoint, meshward-waypoint. Service: a waypoint of this Service's own, meshward-waypoint-<service>.",
+            ),
+          service: dnsLabel()
+            .optional()
+            .describe(
+              "The Kubernetes Service of these pods that the waypoint serves and the L7 policies attach to (targetRefs). Defaults to the profile's name.",
+            ),
+        })
+        .strict()
+        .optional()
+        .describe(
+          "Ambient mode only, for profiles with http rules or requestAuthentication: the waypoint proxy that enforces them (docs/ambient.md). Omitted: the namespace's shared waypoint, for the Service named like the profile. Ignored in sidecar mode and by profiles without L7 rules.",
         ),
       serviceAccount: z
         .object({
@@ -478,6 +500,13 @@ export const ProfileSpec = withRules(
     })
     .strict(),
   [
+    {
+      cel: "!has(self.serviceAccount) || !has(self.serviceAccount.name) || !self.serviceAccount.name.startsWith('meshward-')",
+      message:
+        "serviceAccount.name: names starting with meshward- are reserved for meshward's objects (the waypoint runs as meshward-waypoint…, whose identity ztunnel trusts): name the account after the service, e.g. payments-api",
+      path: ["serviceAccount", "name"],
+      check: (s) => !(s.serviceAccount?.name ?? "").startsWith("meshward-"),
+    },
     {
       cel: "!has(self.mtls) || self.mtls.mode != 'Permissive' || (has(self.exceptions) && self.exceptions.exists(e, e.type == 'PermissiveMtls'))",
       message:
