@@ -20,10 +20,26 @@ const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"))
   version: string;
   description: string;
   license: string;
+  repository?: string | { url?: string };
 };
+
+/** The project's GitHub address: package.json's repository when it has one. */
+function repositoryUrl(repository: string | { url?: string } | undefined): string {
+  const raw = typeof repository === "string" ? repository : repository?.url;
+  if (!raw) return "https://github.com/meshward/meshward";
+  const url = raw.replace(/^git\+/, "").replace(/\.git$/, "");
+  return url.startsWith("github:") ? `https://github.com/${url.slice("github:".length)}` : url;
+}
 
 /** The chart's metadata; its version and appVersion follow package.json. */
 function chartYaml(): string {
+  const repo = repositoryUrl(PKG.repository);
+  type Crd = { metadata: { name: string }; spec: { names: { kind: string }; versions: { name: string }[] } };
+  const crd = (built: unknown, description: string) => {
+    const c = built as Crd;
+    const kind = c.spec.names.kind;
+    return { kind, version: c.spec.versions[0]?.name, name: c.metadata.name, displayName: kind, description };
+  };
   const chart = {
     apiVersion: "v2",
     name: "meshward",
@@ -33,8 +49,33 @@ function chartYaml(): string {
     appVersion: PKG.version,
     // CEL's CIDR library, used by the CRD's validation rules, needs Kubernetes 1.31 (ADR 2).
     kubeVersion: ">=1.31.0-0",
-    keywords: ["security", "istio", "mtls", "networkpolicy", "external-secrets", "operator"],
-    annotations: { "meshward.io/license": PKG.license },
+    home: repo,
+    sources: [repo],
+    maintainers: [{ name: "meshward maintainers", url: repo }],
+    keywords: ["security", "istio", "mtls", "networkpolicy", "external-secrets", "operator", "zero-trust"],
+    // Artifact Hub reads these (https://artifacthub.io/docs/topics/annotations/helm/); the
+    // multi-line ones are YAML documents held in strings, as it expects.
+    annotations: {
+      "artifacthub.io/license": PKG.license,
+      "artifacthub.io/category": "security",
+      "artifacthub.io/operator": "true",
+      "artifacthub.io/operatorCapabilities": "Seamless Upgrades",
+      "artifacthub.io/prerelease": String(PKG.version.startsWith("0.") || PKG.version.includes("-")),
+      "artifacthub.io/links": stringify(
+        [
+          { name: "Documentation", url: `${repo}/blob/main/docs/install.md` },
+          { name: "Support", url: `${repo}/issues` },
+        ],
+        { lineWidth: 0 },
+      ),
+      "artifacthub.io/crds": stringify(
+        [
+          crd(buildCrd(), "One service's security: mTLS, who may call it, egress, identity and secrets."),
+          crd(buildPolicyCrd(), "Platform guardrails and the perimeter for a set of namespaces."),
+        ],
+        { lineWidth: 0 },
+      ),
+    },
   };
   return `# ${HEADER} Source: scripts/gen.ts (version and appVersion from package.json)\n${stringify(chart, { lineWidth: 0 })}`;
 }
@@ -74,6 +115,9 @@ function chartCrdTemplate(built: unknown, source: string): string {
     "    app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}",
     "    app.kubernetes.io/managed-by: {{ .Release.Service }}",
     '    helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}',
+    '    {{- with include "meshward.commonLabels" . }}',
+    "    {{- . | nindent 4 }}",
+    "    {{- end }}",
     "  {{- if .Values.crds.keep }}",
     "  annotations:",
     "    # helm uninstall leaves the CRD, and so every profile and every object generated for them.",

@@ -1,15 +1,44 @@
-{{/* Name of the objects of this release: the release name, with "-meshward" unless it has it. */}}
+{{/* The chart's name: nameOverride, or "meshward". */}}
+{{- define "meshward.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Name of the objects of this release: fullnameOverride; otherwise the release name, with
+"-<name>" unless it contains the name already.
+*/}}
 {{- define "meshward.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "meshward.name" . -}}
+{{- if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "meshward.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "meshward.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+commonLabels as YAML (nothing when empty): every object of the chart carries them, the CRDs and
+the pods included. The labels the chart sets itself are refused.
+*/}}
+{{- define "meshward.commonLabels" -}}
+{{- $own := list "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/version" "app.kubernetes.io/component" "app.kubernetes.io/part-of" "app.kubernetes.io/managed-by" "helm.sh/chart" -}}
+{{- range $k, $v := .Values.commonLabels }}
+{{- if has $k $own }}
+{{- fail (printf "commonLabels.%s: the chart sets this label itself (nameOverride changes app.kubernetes.io/name); use another key" $k) }}
+{{- end }}
+{{- end }}
+{{- with .Values.commonLabels }}
+{{- toYaml . }}
+{{- end -}}
 {{- end -}}
 
 {{- define "meshward.labels" -}}
@@ -19,6 +48,9 @@ app.kubernetes.io/component: operator
 app.kubernetes.io/part-of: meshward
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- with include "meshward.commonLabels" . }}
+{{ . }}
+{{- end }}
 {{- end -}}
 
 {{/* The Lease the replicas elect a leader with; one per release, in the release namespace. */}}
@@ -99,4 +131,52 @@ tlsConfig:
 {{- end -}}
 {{- define "meshward.perimeterMode" -}}
 {{- if .Values.enforce }}Deny{{ else }}{{ .Values.perimeter.mode }}{{ end -}}
+{{- end -}}
+
+{{/* The default policy's spec, from the values (default-policy.yaml). */}}
+{{- define "meshward.defaultPolicySpec" -}}
+guardrails:
+  {{- with .Values.defaultPolicy.secretStores }}
+  secrets:
+    mode: {{ include "meshward.guardrailMode" $ | quote }}
+    stores:
+      {{- range . }}
+      - kind: {{ .kind | default "ClusterSecretStore" | quote }}
+        name: {{ .name | quote }}
+        keys: ["{namespace}/*"]
+      {{- end }}
+  {{- end }}
+  egressCidrs:
+    mode: Enforce
+    # Link-local (cloud metadata at 169.254.169.254, fd00:ec2::254) and Alibaba's metadata address.
+    denied: ["169.254.0.0/16", "100.100.100.200/32", "fe80::/10", "fd00:ec2::254/128"]
+  exceptions:
+    mode: {{ include "meshward.guardrailMode" . | quote }}
+    maxDays: {{ .Values.maxExceptionDays }}
+    requireApproval: true
+{{- if .Values.perimeter.enabled }}
+perimeter:
+  mode: {{ include "meshward.perimeterMode" . | quote }}
+  {{- with .Values.perimeter.platformIdentities }}
+  platformIdentities:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The live default policy, as YAML, when this install or upgrade adopts it (default-policy.yaml):
+an install that finds it in the cluster, or the upgrade right after the install whose hook made
+it. Empty otherwise, and always with `helm template` (lookup answers nothing there).
+*/}}
+{{- define "meshward.defaultPolicyAdopting" -}}
+{{- if .Capabilities.APIVersions.Has "meshward.io/v1alpha1/MeshwardPolicy" -}}
+{{- $live := lookup "meshward.io/v1alpha1" "MeshwardPolicy" "" (printf "%s-default" (include "meshward.fullname" .)) -}}
+{{- if $live -}}
+{{- $made := dig "metadata" "annotations" "meshward.io/hook-revision" "" $live -}}
+{{- if or .Release.IsInstall (and $made (eq (add (atoi $made) 1) (int .Release.Revision))) -}}
+{{- toYaml $live -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
