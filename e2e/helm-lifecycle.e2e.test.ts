@@ -425,6 +425,30 @@ describe.runIf(onTestBed)("helm install, upgrade and uninstall on the test bed",
     expect((await policy())?.metadata?.uid).toBe(policyUid);
   });
 
+  it("installing again onto what crds.keep kept adopts the policy as it is, naming the difference", async () => {
+    const out = helmOk(
+      "install",
+      RELEASE,
+      "charts/meshward",
+      "-n",
+      releaseNs,
+      "--set",
+      "maxExceptionDays=45",
+    );
+    expect(releaseStatus(releaseNs)).toBe("deployed");
+    expect(out).toContain(
+      `NOTE: this install took over the MeshwardPolicy ${POLICY_NAME} as it is in the cluster\n(kept by an earlier release)`,
+    );
+    const p = await policy();
+    expect(p?.metadata?.uid).toBe(policyUid);
+    expect(
+      (p?.spec as { guardrails: { exceptions: { maxDays: number } } }).guardrails.exceptions.maxDays,
+    ).toBe(30);
+    expect(releaseManifest(releaseNs).filter((o) => o.kind === "MeshwardPolicy")).toHaveLength(1);
+    helmOk("uninstall", RELEASE, "-n", releaseNs, "--wait");
+    expect((await policy())?.metadata?.uid).toBe(policyUid);
+  });
+
   it("upgrades from the previous chart with profiles present: they and the policy stay, the CRDs are updated", async () => {
     const previous = previousChart();
     try {
