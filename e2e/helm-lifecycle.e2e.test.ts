@@ -324,7 +324,15 @@ describe.runIf(onTestBed)("helm install, upgrade and uninstall on the test bed",
     fs.mkdirSync(WORK, { recursive: true });
     helmBin = (await ensureHelm()).helm;
     client = kube();
-    // An empty cluster, as far as meshward goes.
+    // An empty cluster, as far as meshward goes. A CRD deleted while its storage is still starting
+    // (just applied by the test bed) sends the API server's finalizer into minutes of back-off:
+    // first wait until both kinds can be listed.
+    for (const [n, kind] of [
+      ["servicesecurityprofiles.meshward.io", PROFILES],
+      ["meshwardpolicies.meshward.io", POLICIES],
+    ] as const)
+      if (await crd(n))
+        await waitFor(`${kind.kind} to be listable`, async () => !!(await client.get(resourcePath(kind))));
     for (const n of CRD_NAMES)
       await client.delete(crdPath(n)).catch((e: unknown) => {
         if (!(e instanceof ApiError && e.status === 404)) throw e;
