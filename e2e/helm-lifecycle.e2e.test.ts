@@ -1,5 +1,5 @@
 // The Helm lifecycle on the real test bed, with the helm the tests build: `helm install` onto a
-// cluster without meshward's CRDs (the default policy comes from a post-install hook, ADR 21),
+// cluster without meshward's CRDs (the default policy comes from a post-install hook, ADR 23),
 // `helm upgrade` from the previous chart with profiles present, `helm uninstall` with crds.keep
 // true and false; and the conventional values (nameOverride, fullnameOverride, commonLabels,
 // probes) rendered with `helm template`. The operator's pods never run here (no kubelet): the
@@ -27,7 +27,7 @@ import { applyProfile, getProfile } from "./support/profiles.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".cache/e2e/helm-lifecycle");
-// The chart before its default policy became a post-install hook (ADR 21): the "previous version"
+// The chart before its default policy became a post-install hook (ADR 23): the "previous version"
 // the upgrade starts from. Replace it by the last release's tag once a chart has been released.
 const PREVIOUS_CHART_COMMIT = "c55c5a631b199824c0b292f44ffb2b29f0ac0847";
 const PREVIOUS_CHART_VERSION = "0.0.0-previous";

@@ -128,7 +128,7 @@ export function renderChartReadme(
     "",
     "The first install also works on a cluster without meshward's CRDs: both CRDs are release objects,",
     "and the default MeshwardPolicy is created after them by a post-install hook; upgrades patch it in",
-    "place and never delete it (ADR 21). The whole procedure, the CRD upgrade note and what each",
+    "place and never delete it (ADR 23). The whole procedure, the CRD upgrade note and what each",
     "default enforces:",
     "[docs/install.md](../../docs/install.md).",
     "",
