@@ -29,7 +29,7 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 const WORK = path.join(ROOT, ".cache/e2e/helm-lifecycle");
 // The chart before its default policy became a post-install hook (ADR 23): the "previous version"
 // the upgrade starts from. Replace it by the last release's tag once a chart has been released.
-const PREVIOUS_CHART_COMMIT = "c55c5a631b199824c0b292f44ffb2b29f0ac0847";
+const PREVIOUS_CHART_COMMIT = "5f8be8675118e43128b5620f3617a758f1eee361";
 const PREVIOUS_CHART_VERSION = "0.0.0-previous";
 // Not "meshward": on a real cluster an actual installation's cluster-scoped objects stay untouched
 // (and this file runs only on the test bed, below).
