@@ -11,7 +11,6 @@ import { SCOPE_LABEL } from "../builders/meta.ts";
 import { BASELINE_SCOPE, buildClusterTier, EGRESS_SCOPE } from "../policy/cluster-tier.ts";
 import type { QuarantineContext } from "../policy/quarantine.ts";
 import { QUARANTINE_SCOPE } from "../policy/quarantine.ts";
-import type { KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import { CLUSTER_NETWORK_POLICIES } from "./kinds.ts";
 import { managers } from "./plan.ts";
@@ -83,9 +82,4 @@ export async function reconcileClusterTier(
     }
   }
   if (failures.length > 0) throw failures[0];
-}
-
-/** Whether a cached object is one of the tier's (for mapping its events). */
-export function isTierObject(o: KubeObjectLike): boolean {
-  return TIER_SCOPES.some((s) => isShared(o, s));
 }
