@@ -343,28 +343,24 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   const files: string[] = [];
   const byKey = new Map<string, string>();
   const policyFiles = new Map<string, string>();
+  /** A problem of one document, placed in its file: whose it is, its path and its position. */
+  const report = <P extends { path: string; message: string }>(
+    file: string,
+    who: { policy?: string; profile?: string },
+    where: string,
+    source: Source | undefined,
+    p: P,
+  ) =>
+    problems.push({ file, ...who, ...p, path: at(where, p.path), ...positionOf(source, p.path, p.message) });
 
   const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean, source?: Source) => {
     const r = validatePolicy(raw);
     const meta = (raw as { metadata?: { name?: unknown } }).metadata;
     const label = typeof meta?.name === "string" ? meta.name : undefined;
-    for (const p of unknownObjectFields(raw, POLICY_KIND))
-      problems.push({
-        file,
-        ...(label && { policy: label }),
-        ...p,
-        path: at(where, p.path),
-        ...positionOf(source, p.path, p.message),
-      });
+    const who = label ? { policy: label } : {};
+    for (const p of unknownObjectFields(raw, POLICY_KIND)) report(file, who, where, source, p);
     if (!r.ok) {
-      for (const p of r.problems)
-        problems.push({
-          file,
-          ...(label && { policy: label }),
-          ...p,
-          path: at(where, p.path),
-          ...positionOf(source, p.path, p.message),
-        });
+      for (const p of r.problems) report(file, who, where, source, p);
       return;
     }
     const name = r.policy.metadata.name;
@@ -391,24 +387,11 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       typeof meta?.name === "string"
         ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
         : undefined;
-    for (const p of unknownObjectFields(raw, KIND))
-      problems.push({
-        file,
-        ...(label && { profile: label }),
-        ...p,
-        path: at(where, p.path),
-        ...positionOf(source, p.path, p.message),
-      });
+    const who = label ? { profile: label } : {};
+    for (const p of unknownObjectFields(raw, KIND)) report(file, who, where, source, p);
     if (!r.ok) {
       const s = salvageProfile(raw, r.problems);
-      for (const p of [...r.problems, ...s.extra])
-        problems.push({
-          file,
-          ...(label && { profile: label }),
-          ...p,
-          path: at(where, p.path),
-          ...positionOf(source, p.path, p.message),
-        });
+      for (const p of [...r.problems, ...s.extra]) report(file, who, where, source, p);
       if (s.salvaged) {
         // Findings on it point into the file: the paths are mapped back, "document 2: " put first.
         const map = s.salvaged.mapPath;
