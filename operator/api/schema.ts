@@ -142,7 +142,7 @@ const HOST_CHECKS: { pass: string; ok: (h: string) => boolean; message: string }
 ];
 
 export const egressHost = withRules(
-  z.string().min(1).max(253, { message: "host must be at most 253 characters (the limit of a DNS name)" }),
+  z.string().min(1).max(253),
   HOST_CHECKS.map((c, i) => {
     const before = HOST_CHECKS.slice(0, i);
     return {
@@ -153,12 +153,6 @@ export const egressHost = withRules(
     };
   }),
 );
-
-/** What is wrong with an egress host (the first check it fails), or undefined when it is valid. */
-export function hostProblem(host: string): string | undefined {
-  if (host.length > 253) return "host must be at most 253 characters (the limit of a DNS name)";
-  return HOST_CHECKS.find((c) => !c.ok(host))?.message;
-}
 
 export const HTTP_METHODS = [
   "GET",

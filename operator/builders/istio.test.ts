@@ -81,6 +81,8 @@ describe.skipIf(goMissing)(`istioctl (skipped only without Go: ${GO_MISSING_MESS
       "AuthorizationPolicy",
       "PeerAuthentication",
       "RequestAuthentication",
+      "ServiceEntry",
+      "Sidecar",
       "Telemetry",
     ]);
     for (const [kind, o] of byKind) {
