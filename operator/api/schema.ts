@@ -729,7 +729,7 @@ export const PolicyFinding = z
       .string()
       .max(64)
       .describe(
-        "SecretNotAllowed, EgressCidrNotAllowed, ExceptionNotAllowed, PendingApproval, SelectorOverlap or Quarantined.",
+        "SecretNotAllowed, EgressCidrNotAllowed, EgressHostNotAllowed, ExceptionNotAllowed, PendingApproval, SelectorOverlap or Quarantined.",
       ),
     rule: z.string().max(128).describe("The guardrail, as its field of MeshwardPolicy spec."),
     mode: z
