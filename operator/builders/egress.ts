@@ -1,5 +1,5 @@
 // Egress by host name (pure, no I/O): what a profile's `egress.to[].host` entries need besides the
-// NetworkPolicy (docs/egress.md, docs/adr/0024-egress-by-host.md).
+// NetworkPolicy (docs/egress.md, docs/adr/0025-egress-by-host.md).
 //
 // - One Istio ServiceEntry per host, exported to the profile's namespace only (MESH_EXTERNAL; DNS
 //   resolution, NONE for a wildcard), with exactly the ports and protocols the profile declares.
