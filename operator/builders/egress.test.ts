@@ -7,6 +7,7 @@ import type { ProfileSpecInput } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
 import { loadProfiles } from "../cli/load.ts";
 import { render } from "../cli/render.ts";
+import { buildAmbientProfile } from "./ambient.ts";
 import { declaredHosts, serviceEntryName } from "./egress.ts";
 import {
   buildProfile,
@@ -132,6 +133,26 @@ describe("ServiceEntries", () => {
       );
       expect(ofKind(r.objects, "ServiceEntry")).toEqual([]);
       expect(ofKind(r.objects, "Sidecar")).toEqual([]);
+    }
+  });
+});
+
+describe("the ambient builder (waypoints for L7 rules)", () => {
+  it("builds the same egress objects as buildProfile in ambient mode, also beside a waypoint", () => {
+    for (const http of [undefined, { methods: ["GET" as const] }]) {
+      const p = profile({
+        selector: { app: "api" },
+        ingress: [{ from: [{ namespace: "shop" }], ports: [8080], ...(http && { http }) }],
+        egress: { to: [{ host: "api.stripe.com", ports: [443] }] },
+      });
+      const ctx = makeContext({ meshMode: "ambient", now: NOW, profiles: indexProfiles([p]) });
+      const egressOf = (objects: KubeObject[]) =>
+        objects.filter((o) => o.kind === "ServiceEntry" || o.kind === "Sidecar");
+      const ambient = buildAmbientProfile(p, ctx);
+      expect(egressOf(ambient.objects)).toEqual(egressOf(buildProfile(p, ctx).objects));
+      expect(egressOf(ambient.objects).map((o) => o.kind)).toEqual(["ServiceEntry"]);
+      const np = ambient.objects.find((o) => o.kind === "NetworkPolicy" && o.metadata.name === "api");
+      expect(JSON.stringify(specOf(np)?.egress)).toContain("istio-egress");
     }
   });
 });
