@@ -315,6 +315,7 @@ export const LOCKED_KINDS = {
   RequestAuthentication: { group: "security.istio.io", plural: "requestauthentications" },
   Telemetry: { group: "telemetry.istio.io", plural: "telemetries" },
   Sidecar: { group: "networking.istio.io", plural: "sidecars" },
+  ServiceEntry: { group: "networking.istio.io", plural: "serviceentries" },
   EnvoyFilter: { group: "networking.istio.io", plural: "envoyfilters" },
 } as const;
 export type LockedKind = keyof typeof LOCKED_KINDS;
