@@ -94,7 +94,7 @@ export function reportHash(r: object): string {
 }
 
 /** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
-const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "exceptions"] as const;
+const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "egressHosts", "exceptions"] as const;
 
 /** The guardrails the namespace's governing policies set: each gets a pass result where nothing is found. */
 export function guardrailRules(policies: readonly MeshwardPolicy[]): string[] {

@@ -86,7 +86,7 @@ export interface ProfileInput {
 
 /**
  * The guardrails the namespace's governing MeshwardPolicies set (guardrails.secrets,
- * guardrails.egressCidrs, guardrails.exceptions): each gets a pass result on a profile it finds
+ * guardrails.egressCidrs, guardrails.egressHosts, guardrails.exceptions): each gets a pass result on a profile it finds
  * nothing in. A finding's rule is reported whether or not it is among them.
  */
 export type GuardrailRules = readonly string[];
