@@ -165,7 +165,12 @@ export function buildWaypointAuthorizationPolicy(
   };
 }
 
-/** RequestAuthentication is enforced by the waypoint only: attached to the Service. */
+/**
+ * RequestAuthentication is enforced by the waypoint only: attached to the Service. Named like the
+ * L7 policy, not like the sidecar's: Istio's CRD refuses targetRefs beside a selector, and a
+ * server-side apply does not remove the selector of an object first written by a create, so a
+ * namespace switching modes gets a new object and the other one is pruned.
+ */
 export function buildWaypointRequestAuthentication(
   profile: Profile,
   waypoint: Waypoint,
@@ -173,7 +178,11 @@ export function buildWaypointRequestAuthentication(
   const ra = buildRequestAuthentication(profile);
   if (!ra) return undefined;
   const { selector: _selector, ...rest } = ra.spec as Record<string, unknown>;
-  return { ...ra, spec: { targetRefs: targetRefs(waypoint), ...rest } };
+  return {
+    ...ra,
+    metadata: { ...ra.metadata, name: `${L7_PREFIX}${profile.metadata.name}` },
+    spec: { targetRefs: targetRefs(waypoint), ...rest },
+  };
 }
 
 /** Ports as numbers; undefined means "every port" (a rule without ports). */
