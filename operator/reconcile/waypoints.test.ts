@@ -30,6 +30,15 @@ describe("sharedWaypointStatus", () => {
       "GatewayApiNotInstalled",
     ],
     ["ours, cached", true, ours, { state: "ours" }, { state: "InSync" }, undefined, undefined],
+    [
+      "created, not cached yet",
+      true,
+      undefined,
+      { state: "ours" },
+      { state: "InSync" },
+      undefined,
+      undefined,
+    ],
     ["not created yet", true, undefined, undefined, { state: "Missing" }, undefined, undefined],
     [
       "someone else's",

@@ -86,7 +86,8 @@ export function sharedWaypointStatus(
       object: { ...base, state: "Missing", message: `the ${GATEWAY_KIND.crd?.name} CRD is not installed` },
       missing: "GatewayApiNotInstalled",
     };
-  if (live && isShared(live, WAYPOINT_SCOPE))
+  // The namespace key's own answer counts too: its watch event may not have reached the cache.
+  if ((live && isShared(live, WAYPOINT_SCOPE)) || known?.state === "ours")
     return {
       object: {
         ...base,
