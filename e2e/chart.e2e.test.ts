@@ -1151,6 +1151,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       { apiGroups: ["meshward.io"], resources: ["meshwardpolicies/status"], verbs: ["patch"] },
       { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+      // Ambient: whether a Service carries its waypoint label (never written).
+      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
       ...[
         ["", ["serviceaccounts"]],
         ["networking.k8s.io", ["networkpolicies"]],
@@ -1158,6 +1160,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["telemetry.istio.io", ["telemetries"]],
         ["networking.istio.io", ["serviceentries", "sidecars"]],
         ["external-secrets.io", ["externalsecrets"]],
+        ["gateway.networking.k8s.io", ["gateways"]],
         ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
         apiGroups: [g],
@@ -1179,6 +1182,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "serviceentries.networking.istio.io",
           "sidecars.networking.istio.io",
           "externalsecrets.external-secrets.io",
+          "gateways.gateway.networking.k8s.io",
           "clusternetworkpolicies.policy.networking.k8s.io",
         ],
         verbs: ["list", "watch"],

@@ -208,6 +208,12 @@ export class FakeCluster implements Cluster {
     );
   }
   /** Namespaces being deleted. */
+  /** Services by "namespace/name": their labels (the waypoint binding check). */
+  servicesMap = new Map<string, Record<string, string>>();
+  service(ns: string, name: string) {
+    const labels = this.servicesMap.get(`${ns}/${name}`);
+    return labels ? { labels } : undefined;
+  }
   terminating = new Set<string>();
   namespaceTerminating(ns: string) {
     return this.terminating.has(ns);

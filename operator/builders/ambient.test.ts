@@ -277,7 +277,7 @@ describe("ambient objects per rule", () => {
       ingress: [{ from: [{ namespace: "a" }], ports: [80] }],
     });
     const out = buildAmbientProfile(p, makeContext({ now: NOW }));
-    const ra = find(out.objects, "RequestAuthentication", "api");
+    const ra = find(out.objects, "RequestAuthentication", "meshward-l7-api");
     expect(ra.spec).toEqual({
       targetRefs: [{ group: "", kind: "Service", name: "api" }],
       jwtRules: [{ issuer: "https://auth.example.com/" }],

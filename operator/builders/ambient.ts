@@ -1,5 +1,5 @@
 // The ambient form of one profile (pure, no I/O): what ztunnel and, for L7 rules, a waypoint proxy
-// need (docs/ambient.md, docs/adr/0022-ambient-waypoints.md). Not wired into buildProfile yet.
+// need (docs/ambient.md, docs/adr/0022-ambient-waypoints.md); buildProfile uses it in ambient mode.
 //
 // ztunnel enforces AuthorizationPolicies with a `selector` at L4 only, and turns one with L7 fields
 // into DENY. L7 rules (http methods/paths, end-user tokens) are enforced by a waypoint (a Gateway of
@@ -12,7 +12,7 @@ import type { V1NetworkPolicyPeer, V1NetworkPolicyPort } from "@kubernetes/clien
 import { type IngressRule, type Profile, protocolOf, type WaypointScope } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
-import { type BuildContext, profileKey } from "./context.ts";
+import { type BuildContext, type MeshMode, profileKey } from "./context.ts";
 import { evaluateExceptions, type ExceptionState, isPermissive } from "./exceptions.ts";
 import { buildServiceAccount } from "./identity.ts";
 import { childMeta, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, principal, SCOPE_LABEL } from "./meta.ts";
@@ -101,18 +101,8 @@ export function waypointOf(profile: Profile, trustDomain: string): Waypoint {
   return { name, namespace, scope, service, principal: principal(trustDomain, namespace, name) };
 }
 
-/** The waypoint: a Gateway API Gateway that Istio deploys as a waypoint proxy. */
-export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject {
-  const labels = { [WAYPOINT_FOR_LABEL]: "service" };
-  const metadata =
-    waypoint.scope === "Service"
-      ? childMeta(profile, waypoint.name)
-      : {
-          name: waypoint.name,
-          namespace: waypoint.namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SCOPE_LABEL]: WAYPOINT_SCOPE },
-        };
-  metadata.labels = { ...metadata.labels, ...labels };
+function waypointGateway(metadata: KubeObject["metadata"]): KubeObject {
+  metadata.labels = { ...metadata.labels, [WAYPOINT_FOR_LABEL]: "service" };
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
@@ -122,6 +112,31 @@ export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject 
       listeners: [{ name: "mesh", port: HBONE_PORT, protocol: "HBONE" }],
     },
   };
+}
+
+/** The namespace's shared waypoint: no owner (meshward.io/scope: waypoint); the namespace keeps it. */
+export function buildSharedWaypoint(namespace: string): KubeObject {
+  return waypointGateway({
+    name: NAMESPACE_WAYPOINT,
+    namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SCOPE_LABEL]: WAYPOINT_SCOPE },
+  });
+}
+
+/** The waypoint: a Gateway API Gateway that Istio deploys as a waypoint proxy. */
+export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject {
+  return waypoint.scope === "Service"
+    ? waypointGateway(childMeta(profile, waypoint.name))
+    : buildSharedWaypoint(waypoint.namespace);
+}
+
+/** Whether this profile, built for `mode`, needs its namespace's shared waypoint. */
+export function needsSharedWaypoint(profile: Profile, mode: MeshMode): boolean {
+  return (
+    mode === "ambient" &&
+    needsWaypoint(profile) &&
+    (profile.spec.waypoint?.scope ?? "Namespace") === "Namespace"
+  );
 }
 
 function targetRefs(waypoint: Waypoint) {
@@ -150,7 +165,12 @@ export function buildWaypointAuthorizationPolicy(
   };
 }
 
-/** RequestAuthentication is enforced by the waypoint only: attached to the Service. */
+/**
+ * RequestAuthentication is enforced by the waypoint only: attached to the Service. Named like the
+ * L7 policy, not like the sidecar's: Istio's CRD refuses targetRefs beside a selector, and a
+ * server-side apply does not remove the selector of an object first written by a create, so a
+ * namespace switching modes gets a new object and the other one is pruned.
+ */
 export function buildWaypointRequestAuthentication(
   profile: Profile,
   waypoint: Waypoint,
@@ -158,7 +178,11 @@ export function buildWaypointRequestAuthentication(
   const ra = buildRequestAuthentication(profile);
   if (!ra) return undefined;
   const { selector: _selector, ...rest } = ra.spec as Record<string, unknown>;
-  return { ...ra, spec: { targetRefs: targetRefs(waypoint), ...rest } };
+  return {
+    ...ra,
+    metadata: { ...ra.metadata, name: `${L7_PREFIX}${profile.metadata.name}` },
+    spec: { targetRefs: targetRefs(waypoint), ...rest },
+  };
 }
 
 /** Ports as numbers; undefined means "every port" (a rule without ports). */

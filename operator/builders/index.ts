@@ -2,6 +2,7 @@
 // (the context carries `now`), deterministic output.
 import type { ExceptionStatus, Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
+import { buildAmbientProfile, buildSharedWaypoint, type WaypointBinding } from "./ambient.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
 import type { BuildContext } from "./context.ts";
 import { buildEgress } from "./egress.ts";
@@ -26,6 +27,13 @@ export interface BuildResult {
   exceptions: ExceptionStatus[];
   /** When the result changes by itself (an exception expires): reconcile again then. */
   nextChange?: Date;
+  /**
+   * Objects the profile needs but does not own, kept by its namespace (ambient: the namespace's
+   * shared waypoint). Not in `objects`.
+   */
+  shared?: KubeObject[];
+  /** Ambient, with a waypoint: the Service label the waypoint needs (reported, never written). */
+  binding?: WaypointBinding;
 }
 
 /**
@@ -35,6 +43,8 @@ export interface BuildResult {
 export function buildProfile(profile: Profile, namespaceCtx: BuildContext): BuildResult {
   const mode = profile.spec.dataplaneMode;
   const ctx = mode && mode !== namespaceCtx.meshMode ? { ...namespaceCtx, meshMode: mode } : namespaceCtx;
+  // Ambient: ztunnel's selector policies, and a waypoint for http rules and token checks.
+  if (ctx.meshMode === "ambient") return buildAmbientProfile(profile, ctx);
   const problems: Problem[] = [];
   const exceptions = evaluateExceptions(profile, ctx, problems);
   const objects: KubeObject[] = [
@@ -57,4 +67,13 @@ export function buildProfile(profile: Profile, namespaceCtx: BuildContext): Buil
 /** Objects shared by all profiles of a namespace: the default deny, while any profile exists. */
 export function buildNamespace(namespace: string, profileCount: number): KubeObject[] {
   return profileCount > 0 ? [buildNamespaceDefaultDeny(namespace)] : [];
+}
+
+/**
+ * The namespace's shared waypoint, while any profile of the namespace needs it (an ambient profile
+ * with http rules or token checks and `spec.waypoint.scope: Namespace`, the default); else none.
+ * No owner: the namespace keeps it, like the default deny (docs/adr/0024-the-shared-waypoint.md).
+ */
+export function buildNamespaceWaypoint(namespace: string, needed: boolean): KubeObject[] {
+  return needed ? [buildSharedWaypoint(namespace)] : [];
 }

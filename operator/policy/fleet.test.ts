@@ -40,6 +40,7 @@ describe("evaluateFleet", () => {
     expect(out.namespaces.get("pay")?.createDefaultDeny).toBe(true);
     expect(out.quarantine.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       "AuthorizationPolicy istio-system/meshward-quarantine",
+      "AuthorizationPolicy istio-system/meshward-quarantine-waypoints",
       "NetworkPolicy pay/meshward-quarantine-c",
     ]);
     expect(out.admissionBindings).toHaveLength(2);

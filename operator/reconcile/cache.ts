@@ -51,7 +51,8 @@ export function cacheInterner(): Interner {
 
 /** Kinds whose status a reader needs (ExternalSecret: ESO reports the secret's health there). */
 export function keepsStatus(kind: ChildKind): boolean {
-  return kind.resource.kind === "ExternalSecret";
+  // AuthorizationPolicy: istiod writes its verdict (ZtunnelAccepted, WaypointAccepted) there.
+  return kind.resource.kind === "ExternalSecret" || kind.resource.kind === "AuthorizationPolicy";
 }
 
 export const childIndexes = { [BY_OWNER]: (o: KubeObjectLike) => ownerKey(o) };

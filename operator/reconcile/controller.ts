@@ -32,6 +32,8 @@ import {
 import { CLUSTER_NETWORK_POLICY_CRD, networkTier, type TierCrd } from "../policy/network-tier.ts";
 import { apiWrites } from "./api-writes.ts";
 import { AccountWatches } from "./identities.ts";
+import { leanService, serviceEventKeys, serviceOf, SERVICES } from "./services.ts";
+import { WAYPOINT_SCOPE } from "../builders/ambient.ts";
 import { foreignExists, foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import {
   BY_NAMESPACE,
@@ -92,6 +94,8 @@ export class Controller {
   readonly policies: Informer<KubeObjectLike>;
   /** Namespaces, name and labels only: which policies govern each. */
   readonly namespaces: Informer<KubeObjectLike>;
+  /** Services, lean: the waypoint binding check (services.ts). */
+  readonly services: NamespacedInformers<KubeObjectLike>;
   /** The ClusterNetworkPolicy CRD (its served versions and Established only): which tier is in force. */
   readonly tierCrd: Informer<KubeObjectLike>;
   /** The platform tier's ClusterNetworkPolicies meshward made (absent while the CRD is not served). */
@@ -227,6 +231,17 @@ export class Controller {
       log,
       onRestart: restart(resourceId(CLUSTER_NETWORK_POLICIES.resource)),
     });
+    this.services = new NamespacedInformers<KubeObjectLike>(
+      {
+        client: this.client,
+        resource: SERVICES,
+        transform: leanService,
+        log,
+        onRestart: restart(resourceId(SERVICES)),
+      },
+      cfg.namespaces,
+    );
+    const services = this.services;
     this.reads = cacheReads(this.profiles, this.children, {
       policies: this.policies,
       namespaces: this.namespaces,
@@ -256,6 +271,7 @@ export class Controller {
         networkTier: () => this.networkTier(),
         clusterTierObjects: () => (this.clusterTier.state === "synced" ? this.clusterTier.list() : undefined),
         account: (ns, name) => accounts.lookup(ns, name),
+        service: (ns, name) => serviceOf(services, ns, name),
         ...apiWrites(this.client, () => this.term.signal),
       },
       {
@@ -274,6 +290,10 @@ export class Controller {
         widened: (key, kinds) => {
           const [ns = "", name = ""] = key.split("/");
           metrics.setWidened(key, this.profiles.get(ns, name) ? kinds : new Map());
+        },
+        waypoint: (namespace) => {
+          for (const p of this.profilesIn(namespace))
+            this.queue.add(`${namespace}/${p.metadata?.name ?? ""}`);
         },
         adoption: (namespace, uncovered) => {
           if (uncovered === undefined) metrics.adoptionUncoveredPods.remove({ namespace });
@@ -465,6 +485,9 @@ export class Controller {
         for (const k of keys) this.queue.addAfter(k, REPORT_DELAY_MS);
       }
     });
+    this.services.on((type, obj, old) => {
+      for (const k of serviceEventKeys(type, obj, old, this.profilesIn)) this.queue.add(k);
+    });
     this.namespaces.on((type, obj, old) => {
       const keys = namespaceEventKeys(type, obj, old, this.profilesIn);
       for (const k of keys) this.queue.add(k);
@@ -508,11 +531,13 @@ export class Controller {
       namespaces.add(ns);
       this.queue.add(`${ns}/${p.metadata?.name ?? ""}`);
     }
-    // Namespaces with a leftover default deny and no profile: the deny must go.
+    // Namespaces with a leftover default deny or shared waypoint and no profile: they must go.
     for (const [kind, inf] of this.children) {
-      if (kind.resource.kind !== "NetworkPolicy") continue;
-      for (const o of inf.list())
-        if (o.metadata?.labels?.[SCOPE_LABEL] === "namespace") namespaces.add(o.metadata.namespace ?? "");
+      if (kind.resource.kind !== "NetworkPolicy" && kind.resource.kind !== "Gateway") continue;
+      for (const o of inf.list()) {
+        const scope = o.metadata?.labels?.[SCOPE_LABEL];
+        if (scope === "namespace" || scope === WAYPOINT_SCOPE) namespaces.add(o.metadata?.namespace ?? "");
+      }
     }
     for (const ns of namespaces) if (ns) this.queue.add(ns);
     // Quarantine objects with no policy left must go too.
@@ -527,6 +552,7 @@ export class Controller {
     this.profiles.start(signal);
     void this.policies.start(signal);
     void this.namespaces.start(signal);
+    this.services.start(signal);
     for (const inf of this.children.values()) inf.start(signal);
     for (const inf of this.foreign.values()) inf.start(signal);
     for (const crd of this.crdInformers) void crd.start(signal);
@@ -539,6 +565,7 @@ export class Controller {
     // Policies before any reconcile: a profile must never be built without the guardrails that bound it.
     await this.policies.waitForSync(signal);
     await this.namespaces.waitForSync(signal);
+    await this.services.waitForSync(signal);
     await Promise.all([...this.children.values()].map((i) => i.waitForSync(signal)));
     await Promise.all([...this.foreign.values()].map((i) => i.waitForSync(signal)));
     await this.tierCrd.waitForSync(signal);
@@ -552,6 +579,7 @@ export class Controller {
       this.profiles.synced &&
       this.policies.synced &&
       this.namespaces.synced &&
+      this.services.synced &&
       [...this.children.values()].every((i) => i.synced) &&
       [...this.foreign.values()].every((i) => i.synced) &&
       this.crdInformers.every((i) => i.synced) &&

@@ -3,6 +3,7 @@
 // shared default deny; a profile maps to itself, its namespace and the profiles that reference it.
 import { WIDENED } from "../perimeter/condition.ts";
 import { PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
+import { WAYPOINT_SCOPE } from "../builders/ambient.ts";
 import { parseServiceRef } from "../builders/references.ts";
 import { QUARANTINE_SCOPE } from "../policy/quarantine.ts";
 import { canOverlap, selects } from "../policy/selectors.ts";
@@ -75,7 +76,8 @@ export function ownerKey(o: KubeObjectLike): string | undefined {
   if (!isRecord(meta) || !isName(meta.namespace)) return undefined;
   const ns = meta.namespace;
   const labels = isRecord(meta.labels) ? meta.labels : {};
-  if (labels[SCOPE_LABEL] === "namespace") return ns;
+  // The namespace's default deny and its shared waypoint: the namespace key keeps them.
+  if (labels[SCOPE_LABEL] === "namespace" || labels[SCOPE_LABEL] === WAYPOINT_SCOPE) return ns;
   if (labels[SCOPE_LABEL] === QUARANTINE_SCOPE) return QUARANTINE_KEY;
   const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
   const ref = refs.find(

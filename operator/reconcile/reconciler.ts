@@ -16,6 +16,7 @@ import {
   type PlatformDefaults,
   type MeshMode,
 } from "../builders/index.ts";
+import { needsSharedWaypoint } from "../builders/ambient.ts";
 import { dataplaneOf } from "../builders/dataplane.ts";
 import { byString } from "../builders/meta.ts";
 import { oneSidedConditions } from "../graph/condition.ts";
@@ -32,13 +33,21 @@ import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { Result } from "../runtime/queue.ts";
 import type { EventSink, Regarding } from "./events.ts";
 import { parseKey } from "./keys.ts";
-import { CHILD_KINDS, type ChildKind, childKind } from "./kinds.ts";
+import { CHILD_KINDS, type ChildKind, childKind, GATEWAY_KIND } from "./kinds.ts";
 import { type ChildInput, type ChildPlan, describe, managers, ownerUid, planChild } from "./plan.ts";
 import { reconcileClusterTier } from "./cluster-tier.ts";
 import { PlatformReconciler } from "./platform.ts";
 import { PolicyBook } from "./policies.ts";
 import { foldSecretHealth, secretInputs } from "./secret-health.ts";
 import { createOrRead, ensureShared, isShared, stamp } from "./shared.ts";
+import {
+  bindingProblem,
+  istioRejections,
+  keepSharedWaypoint,
+  sameState,
+  type SharedWaypointState,
+  sharedWaypointStatus,
+} from "./waypoints.ts";
 import {
   buildStatus,
   type MissingDependency,
@@ -95,6 +104,8 @@ export interface Cluster {
   networkTier(): NetworkTierStatus;
   /** The cached platform-tier ClusterNetworkPolicies meshward made; undefined until listed. */
   clusterTierObjects(): KubeObjectLike[] | undefined;
+  /** A Service's labels (ambient binding check); undefined: none; null or absent method: unknown. */
+  service?(namespace: string, name: string): { labels: Readonly<Record<string, string>> } | undefined | null;
 }
 
 export interface ReconcilerConfig {
@@ -113,6 +124,8 @@ export interface Observer {
   widened?(profile: string, kinds: ReadonlyMap<string, number>): void;
   /** After a namespace's adoption audit: pods the default deny would cut off (undefined: no audit). */
   adoption?(namespace: string, uncovered: number | undefined): void;
+  /** The namespace's shared waypoint changed state (created, deleted, found foreign): its profiles say so. */
+  waypoint?(namespace: string): void;
 }
 
 type Log = {
@@ -167,6 +180,8 @@ export class Reconciler {
   private readonly platform: PlatformReconciler;
   /** The last adoption audit note per namespace (an Event only when it changes). */
   private readonly adoptionNotes = new Map<string, string>();
+  /** What the namespace key last found for each namespace's shared waypoint (absent: none). */
+  private readonly waypoints = new Map<string, SharedWaypointState>();
 
   constructor(cluster: Cluster, cfg: ReconcilerConfig, events: EventSink, log: Log, observer: Observer = {}) {
     this.cluster = cluster;
@@ -310,11 +325,25 @@ export class Reconciler {
     const adopt = adoption(governingPolicies(this.book.valid(), this.labelsOf(namespace)));
     const [desired] = adopt.createDefaultDeny ? buildNamespace(namespace, count) : [];
     await this.writeDefaultDeny(kind, namespace, desired, live, count);
+    await this.sharedWaypoint(namespace);
     // After the write: a refused pod list (RBAC) must not hold up the default deny.
     if (!adopt.createDefaultDeny && count > 0) {
       // A report the Event limits held back (a burst of other Events) is tried again shortly.
       if (!(await this.auditAdoption(namespace, adopt.policies))) return { requeueAfterMs: AUDIT_RETRY_MS };
     } else if (this.adoptionNotes.delete(namespace)) this.observer.adoption?.(namespace, undefined);
+  }
+
+  /** The namespace's shared waypoint: present while any of its profiles needs it (ADR 24). */
+  private async sharedWaypoint(namespace: string): Promise<void> {
+    const labels = this.labelsOf(namespace);
+    const needed = this.validIn(namespace).some((p) =>
+      needsSharedWaypoint(p, dataplaneOf(labels, p.spec.dataplaneMode, this.cfg.meshMode).mode),
+    );
+    const state = await keepSharedWaypoint(this.cluster, namespace, needed, this.log);
+    const before = this.waypoints.get(namespace);
+    if (state.state === "none") this.waypoints.delete(namespace);
+    else this.waypoints.set(namespace, state);
+    if (!sameState(before, state)) this.observer.waypoint?.(namespace);
   }
 
   private async writeDefaultDeny(
@@ -495,6 +524,7 @@ export class Reconciler {
       policy: policyVerdict(verdict),
       dataplane,
     };
+    this.ambientStatus(built, results, outcome, namespace);
     this.noteFindings(previous?.policy?.findings, verdict.findings, regarding);
     // What External Secrets Operator says about each ExternalSecret (its status, from the cache, or
     // for one this reconcile has just created, from the API server's answer).
@@ -525,6 +555,43 @@ export class Reconciler {
     // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
     if (results.some((r) => r.failure?.refused)) requeue.push(REFUSED_RETRY_MS);
     return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
+  }
+
+  /**
+   * Ambient: the shared waypoint as one of the profile's objects (it is kept by the namespace key),
+   * the Service binding, and istiod's verdicts on the generated AuthorizationPolicies.
+   */
+  private ambientStatus(
+    built: BuildResult,
+    results: ChildResult[],
+    outcome: Outcome,
+    namespace: string,
+  ): void {
+    for (const desired of built.shared ?? []) {
+      const available = this.cluster.available(GATEWAY_KIND);
+      const live = available ? this.cluster.live(GATEWAY_KIND, namespace, desired.metadata.name) : undefined;
+      const s = sharedWaypointStatus(desired, available, live, this.waypoints.get(namespace));
+      outcome.objects.push(s.object);
+      if (s.conflict) outcome.conflicts.push(s.conflict);
+      if (s.missing && !outcome.missing.includes(s.missing))
+        outcome.missing = [...outcome.missing, s.missing].sort();
+    }
+    const binding = bindingProblem(
+      built.binding,
+      built.binding && this.cluster.service ? this.cluster.service(namespace, built.binding.service) : null,
+    );
+    if (binding) outcome.binding = binding;
+    const ap = childKind("security.istio.io/v1", "AuthorizationPolicy");
+    const rejected = istioRejections(
+      results.map((r) => ({
+        desired: r.desired,
+        live:
+          ap && r.desired.kind === "AuthorizationPolicy"
+            ? (this.cluster.live(ap, namespace, r.desired.metadata.name) ?? r.current)
+            : undefined,
+      })),
+    );
+    if (rejected.length > 0) outcome.istio = rejected;
   }
 
   /**
