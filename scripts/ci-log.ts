@@ -7,6 +7,7 @@
 // Pure parts (parseLine, longestSilence, silenceLine) are unit-tested in ci-log.test.ts.
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { escapeControls } from "../operator/api/escape.ts";
 
 /** A line of the log: its number (1-based, in the timestamped file), seconds since start, text. */
 export interface LogLine {
@@ -59,9 +60,8 @@ export function longestSilence(lines: readonly LogLine[]): Silence | undefined {
 }
 
 function quote(text: string, max = 100): string {
-  // Control characters (ANSI colours of test runners) are shown, not sent to the terminal.
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  // Control characters (a test runner's colours) are shown escaped, not sent to the terminal.
+  const clean = escapeControls(text);
   return JSON.stringify(clean.length > max ? `${clean.slice(0, max - 1)}…` : clean);
 }
 

@@ -16,7 +16,14 @@ import {
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
-import { CONTROLPLANE_DIR, REPO_ROOT, TestbedError, goModDownload, goModDownloadAsync, log } from "./build.ts";
+import {
+  CONTROLPLANE_DIR,
+  REPO_ROOT,
+  TestbedError,
+  goModDownload,
+  goModDownloadAsync,
+  log,
+} from "./build.ts";
 
 export const FIELD_MANAGER = "meshward-testbed";
 

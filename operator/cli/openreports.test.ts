@@ -123,9 +123,18 @@ async function operator(): Promise<OpenReport[]> {
     if (!v.ok)
       return {
         ...raw,
-        status: { conditions: [{ type: "Ready", status: "False", reason: "InvalidSpec" }], problems: v.problems },
+        status: {
+          conditions: [{ type: "Ready", status: "False", reason: "InvalidSpec" }],
+          problems: v.problems,
+        },
       };
-    const s = policyStatus({ policy: v.policy, policies: valid, namespaces, profiles: validProfiles, now: NOW });
+    const s = policyStatus({
+      policy: v.policy,
+      policies: valid,
+      namespaces,
+      profiles: validProfiles,
+      now: NOW,
+    });
     return { ...raw, status: { conditions: s.conditions, problems: s.problems } };
   });
   const written: OpenReport[] = [];
@@ -184,8 +193,9 @@ describe("validate -o openreports", () => {
       err: () => undefined,
       readStdin: () => DOCS.map((d) => JSON.stringify(d)).join("\n---\n"),
     });
-    const problems = (JSON.parse(json.join("")) as { problems: { profile?: string; rule?: string; message: string }[] })
-      .problems;
+    const problems = (
+      JSON.parse(json.join("")) as { problems: { profile?: string; rule?: string; message: string }[] }
+    ).problems;
     const jsonMessage = (profileKey: string, rule: string) =>
       problems.find((p) => p.profile === profileKey && p.rule === rule)?.message;
     expect(result(shop, "api", "guardrails.secrets")).toMatchObject({
@@ -197,9 +207,14 @@ describe("validate -o openreports", () => {
       message: jsonMessage("pay/ledger", "guardrails.secrets"),
     });
     expect(result(shop, "web", "guardrails.secrets")?.result).toBe("pass");
-    expect(result(pay, "broken", "spec")).toMatchObject({ result: "fail", properties: { reason: "InvalidSpec" } });
+    expect(result(pay, "broken", "spec")).toMatchObject({
+      result: "fail",
+      properties: { reason: "InvalidSpec" },
+    });
     const cluster = reports.find((r) => r.kind === "ClusterReport");
-    expect(result(cluster, "pay-aws", "contradiction")?.message).toContain("contradicts MeshwardPolicy pay-vault");
+    expect(result(cluster, "pay-aws", "contradiction")?.message).toContain(
+      "contradicts MeshwardPolicy pay-vault",
+    );
     expect(result(cluster, "bad", "spec")?.result).toBe("fail");
   });
 

@@ -98,7 +98,8 @@ export function offlineReports(input: OfflineReportInput): OpenReport[] {
     entry.problems.push(field(p));
     invalid.set(k, entry);
   }
-  for (const e of invalid.values()) add(e.namespace, { name: e.name, invalid: e.problems, findings: undefined });
+  for (const e of invalid.values())
+    add(e.namespace, { name: e.name, invalid: e.problems, findings: undefined });
 
   const valid = loaded.policies.map((l) => l.policy);
   const out: OpenReport[] = [];
