@@ -71,7 +71,7 @@ export function silenceLine(lines: readonly LogLine[]): string {
   const total = lines.at(-1)?.seconds ?? 0;
   if (!s) return "longest silence in this log: no timestamped line";
   const at = s.before.number === 0 ? "the start" : `line ${s.before.number} ${quote(s.before.text)}`;
-  return `longest silence in this log: ${Math.round(s.seconds)} s (between ${at} and line ${s.after.number} ${quote(s.after.text)}); ${lines.length} lines in ${Math.round(total)} s`;
+  return `longest silence in this log: ${Math.round(s.seconds)} s (between ${at} and line ${s.after.number} ${quote(s.after.text)}); ${lines.length} line${lines.length === 1 ? "" : "s"} in ${Math.round(total)} s`;
 }
 
 function isMain(): boolean {

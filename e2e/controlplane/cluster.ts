@@ -18,7 +18,6 @@ import { ensureActionlint } from "./actionlint.ts";
 import { ensureArgocdLua } from "./argocd-lua.ts";
 import { ensureEso } from "./eso.ts";
 import { ensureIstioctl } from "./istioctl.ts";
-import { ensureKyverno } from "./kyverno.ts";
 import { formatElapsed } from "./progress.ts";
 import { fetchUpstream, upstreamCrds, upstreamPins, type UpstreamName } from "./upstream.ts";
 import { KIND_CLUSTER } from "./kind.ts";
@@ -32,10 +31,12 @@ const USAGE = `usage: node e2e/controlplane/cluster.ts <command>
                         the upstream CRD modules too, as a first \`npm test\` builds them)
   helm [args...]        (runs the helm built from e2e/controlplane/helm, building it first if needed)`;
 
-/** Every other tool the e2e suite builds on first use, and the upstream CRD modules it downloads. */
+/**
+ * Every other tool the e2e suite builds on first use, and the upstream CRD modules it downloads
+ * (not Kyverno: only `npm run bench:peer` uses it).
+ */
 async function buildAll(): Promise<Record<string, string>> {
   const istioctl = (await ensureIstioctl()).istioctl;
-  const kyverno = JSON.stringify(await ensureKyverno());
   const eso = (await ensureEso()).bin;
   const argocdLua = await ensureArgocdLua();
   const actionlint = await ensureActionlint();
@@ -43,7 +44,7 @@ async function buildAll(): Promise<Record<string, string>> {
     await fetchUpstream(name);
     upstreamCrds(name);
   }
-  return { istioctl, kyverno, eso, argocdLua, actionlint };
+  return { istioctl, eso, argocdLua, actionlint };
 }
 
 async function main(argv: string[]): Promise<number> {
