@@ -28,10 +28,10 @@ function offlineOneSided(profiles: { namespace: string; name: string; spec: obje
     err: () => undefined,
     readStdin: () => yaml,
   });
-  const report = JSON.parse(out.join("")) as { problems: { code?: string; path: string; message: string }[] };
+  const report = JSON.parse(out.join("")) as { problems: { path: string; message: string }[] };
   // Offline, a peer's file is named after it: " (<stdin>)"; the cluster has no files.
   return report.problems
-    .filter((p) => p.code === "OneSided")
+    .filter((p) => / so the call is denied| that a profile selects can call it/.test(p.message))
     .map((p) => `${p.path}: ${p.message.replaceAll(" (<stdin>)", "")}`);
 }
 
