@@ -1156,6 +1156,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["networking.k8s.io", ["networkpolicies"]],
         ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
         ["telemetry.istio.io", ["telemetries"]],
+        ["networking.istio.io", ["serviceentries", "sidecars"]],
         ["external-secrets.io", ["externalsecrets"]],
         ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
@@ -1175,6 +1176,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "authorizationpolicies.security.istio.io",
           "requestauthentications.security.istio.io",
           "telemetries.telemetry.istio.io",
+          "serviceentries.networking.istio.io",
+          "sidecars.networking.istio.io",
           "externalsecrets.external-secrets.io",
           "clusternetworkpolicies.policy.networking.k8s.io",
         ],

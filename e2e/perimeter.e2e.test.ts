@@ -57,6 +57,7 @@ const PUSH_SECRETS = r("external-secrets.io", "v1alpha1", "pushsecrets", "PushSe
 const REQUEST_AUTHN = r("security.istio.io", "v1", "requestauthentications", "RequestAuthentication");
 const TELEMETRIES = r("telemetry.istio.io", "v1", "telemetries", "Telemetry");
 const SIDECARS = r("networking.istio.io", "v1", "sidecars", "Sidecar");
+const SERVICE_ENTRIES = r("networking.istio.io", "v1", "serviceentries", "ServiceEntry");
 const ENVOY_FILTERS = r("networking.istio.io", "v1alpha3", "envoyfilters", "EnvoyFilter");
 const CLUSTER_ROLES = r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false);
 const CLUSTER_ROLE_BINDINGS = r(
@@ -165,6 +166,22 @@ const MORE_MOVES = [
       kind: "Sidecar",
       metadata: { name },
       spec: { egress: [{ hosts: ["*/*"] }], outboundTrafficPolicy: { mode: "ALLOW_ANY" } },
+    }),
+  },
+  {
+    what: "a ServiceEntry registering a host no profile declares",
+    resource: SERVICE_ENTRIES,
+    advice: "name the external host in your ServiceSecurityProfile's spec.egress.to[].host",
+    body: (name: string) => ({
+      apiVersion: "networking.istio.io/v1",
+      kind: "ServiceEntry",
+      metadata: { name },
+      spec: {
+        hosts: ["exfil.example.org"],
+        location: "MESH_EXTERNAL",
+        resolution: "DNS",
+        ports: [{ number: 443, name: "tls-443", protocol: "TLS" }],
+      },
     }),
   },
   {
@@ -847,7 +864,7 @@ describe("what is admitted is seen", () => {
   });
 });
 
-describe("the other locked kinds: PushSecret, RequestAuthentication, Telemetry, Sidecar, EnvoyFilter", () => {
+describe("the other locked kinds: PushSecret, RequestAuthentication, Telemetry, Sidecar, ServiceEntry, EnvoyFilter", () => {
   // The local test bed writes an audit log; kind and an external cluster do not (here).
   const auditLog =
     inject("ownCluster") && process.env.MESHWARD_TESTBED !== "kind" && process.env.MESHWARD_AUDIT !== "0";

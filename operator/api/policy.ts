@@ -10,6 +10,7 @@ import {
   Condition,
   dnsLabel,
   DNS_SUBDOMAIN,
+  egressHost,
   EgressTarget,
   EXCEPTION_TYPES,
   IngressRule,
@@ -123,6 +124,21 @@ export const EgressCidrGuardrail = z
   .strict()
   .describe("Which IP ranges profiles may open for egress.");
 
+export const EgressHostGuardrail = z
+  .object({
+    mode: mode("an egress host that no allowed pattern matches"),
+    allowed: z
+      .array(egressHost)
+      .max(64)
+      .describe(
+        "Host patterns profiles may name in egress.to[].host: an exact name (api.stripe.com) or a leading wildcard (*.stripe.com matches api.stripe.com, *.api.stripe.com and *.stripe.com, not stripe.com). Empty: no host at all.",
+      ),
+  })
+  .strict()
+  .describe(
+    "Which external hosts profiles may call by name, in the namespaces this policy selects (one policy per set of namespaces, e.g. namespaceSelector {team: payments} with allowed [*.stripe.com]).",
+  );
+
 export const AdoptionGuardrail = z
   .object({
     mode: z
@@ -193,6 +209,7 @@ export const Guardrails = z
   .object({
     secrets: SecretsGuardrail.optional(),
     egressCidrs: EgressCidrGuardrail.optional(),
+    egressHosts: EgressHostGuardrail.optional(),
     adoption: AdoptionGuardrail.optional(),
     exceptions: ExceptionsGuardrail.optional(),
   })
@@ -298,6 +315,7 @@ export const LOCKED_KINDS = {
   RequestAuthentication: { group: "security.istio.io", plural: "requestauthentications" },
   Telemetry: { group: "telemetry.istio.io", plural: "telemetries" },
   Sidecar: { group: "networking.istio.io", plural: "sidecars" },
+  ServiceEntry: { group: "networking.istio.io", plural: "serviceentries" },
   EnvoyFilter: { group: "networking.istio.io", plural: "envoyfilters" },
 } as const;
 export type LockedKind = keyof typeof LOCKED_KINDS;

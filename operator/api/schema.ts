@@ -64,10 +64,95 @@ const protocol = z
     "Protocol of `ports`: TCP (when omitted), UDP or SCTP. UDP and SCTP are enforced by the NetworkPolicy only (Istio's proxies carry and authorize TCP only): a service that needs both writes one entry per protocol.",
   );
 
-/** The protocol an ingress rule or egress target asks for (TCP when it names none). */
-export function protocolOf(entry: { protocol?: Protocol | undefined }): Protocol {
-  return entry.protocol ?? "TCP";
+/** Protocols an egress `host` entry may name besides TCP (Istio's ServiceEntry port protocols). */
+export const HOST_PROTOCOLS = ["TLS", "HTTPS", "HTTP"] as const;
+export type HostProtocol = (typeof HOST_PROTOCOLS)[number] | "TCP";
+const EGRESS_PROTOCOLS = [...PROTOCOLS, ...HOST_PROTOCOLS] as const;
+
+/**
+ * The transport protocol an ingress rule or egress target asks for (TCP when it names none). An
+ * egress host's TLS, HTTPS and HTTP travel over TCP.
+ */
+export function protocolOf(entry: { protocol?: Protocol | HostProtocol | undefined }): Protocol {
+  const p = entry.protocol;
+  return p === undefined || p === "TLS" || p === "HTTPS" || p === "HTTP" ? "TCP" : p;
 }
+
+/** The protocol of an egress `host` entry's ports: TLS when it names none. */
+export function hostProtocolOf(entry: { protocol?: Protocol | HostProtocol | undefined }): HostProtocol {
+  const p = entry.protocol;
+  return p === "TCP" || p === "HTTPS" || p === "HTTP" ? p : "TLS";
+}
+
+// An external DNS name, lowercase, at least two labels of at most 63 characters, optionally with
+// one leading '*.' label (Istio's ServiceEntry wildcard).
+const HOST = /^([*][.])?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?([.][a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * The checks of an egress host, in order, each with what to write instead. Each rule fires only
+ * when the ones before it pass, so a host gets the one message that fits it best (offline and from
+ * the API server alike).
+ */
+const HOST_CHECKS: { pass: string; ok: (h: string) => boolean; message: string }[] = [
+  {
+    pass: "!self.contains('/')",
+    ok: (h) => !h.includes("/"),
+    message:
+      "host must be a bare DNS name without scheme or path: write api.stripe.com, not https://api.stripe.com/v1",
+  },
+  {
+    pass: "!self.matches('^[0-9.]+$') && !self.matches('^[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:]*$')",
+    ok: (h) => !/^[0-9.]+$/.test(h) && !/^[0-9a-fA-F]*:[0-9a-fA-F]*:[0-9a-fA-F:]*$/.test(h),
+    message:
+      "host must be a DNS name, not an IP address: for an address write cidr, e.g. cidr: 203.0.113.10/32",
+  },
+  {
+    pass: "!self.contains(':')",
+    ok: (h) => !h.includes(":"),
+    message: "host must not carry a port: put it under ports, e.g. host: api.stripe.com with ports: [443]",
+  },
+  {
+    pass: "!self.matches('[A-Z]')",
+    ok: (h) => !/[A-Z]/.test(h),
+    message: "host must be lowercase (Istio matches host names in lowercase): write api.stripe.com",
+  },
+  {
+    pass: "!self.endsWith('.')",
+    ok: (h) => !h.endsWith("."),
+    message: "host must not end with a dot: write api.stripe.com, not api.stripe.com.",
+  },
+  {
+    pass: "!self.matches('^.+[*]') && (!self.startsWith('*') || self.startsWith('*.'))",
+    ok: (h) => !/^.+[*]/.test(h) && (!h.startsWith("*") || h.startsWith("*.")),
+    message:
+      "'*' may only stand as the whole first label of host, as in *.googleapis.com; write the domain after '*.'",
+  },
+  {
+    pass: "!self.endsWith('.local') && !self.endsWith('.svc') && !self.endsWith('.internal')",
+    ok: (h) => !h.endsWith(".local") && !h.endsWith(".svc") && !h.endsWith(".internal"),
+    message:
+      "host must be outside the cluster, not a cluster-internal name such as *.svc.cluster.local: for a service in the cluster write service: <namespace>/<name> (its profile) instead",
+  },
+  {
+    pass: `self.matches('${HOST.source}')`,
+    ok: (h) => HOST.test(h),
+    message:
+      "host must be a DNS name of at least two labels (lowercase letters, digits and '-', each label 1-63 characters), optionally after a leading '*.', e.g. api.stripe.com or *.googleapis.com",
+  },
+];
+
+export const egressHost = withRules(
+  z.string().min(1).max(253),
+  HOST_CHECKS.map((c, i) => {
+    const before = HOST_CHECKS.slice(0, i);
+    return {
+      cel:
+        before.length === 0 ? c.pass : `!(${before.map((b) => `(${b.pass})`).join(" && ")}) || (${c.pass})`,
+      message: c.message,
+      check: (h: string) => !before.every((b) => b.ok(h)) || c.ok(h),
+    };
+  }),
+);
 
 export const HTTP_METHODS = [
   "GET",
@@ -239,15 +324,51 @@ export const EgressTarget = withRules(
         .max(16)
         .optional()
         .describe("Ranges inside cidr that stay blocked."),
-      protocol,
+      host: egressHost
+        .optional()
+        .describe(
+          "An external service by DNS name: exact (api.stripe.com) or a leading wildcard (*.googleapis.com). Needs ports; protocol TLS (default), HTTPS, HTTP or TCP. Gets an Istio ServiceEntry visible to this namespace only (docs/egress.md).",
+        ),
+      protocol: z
+        .enum(EGRESS_PROTOCOLS)
+        .optional()
+        .describe(
+          "Protocol of `ports`: TCP (when omitted), UDP or SCTP; for a host, TLS (when omitted), HTTPS, HTTP or TCP. UDP and SCTP are enforced by the NetworkPolicy only (Istio's proxies carry and authorize TCP only): a service that needs both writes one entry per protocol.",
+        ),
       ports: ports.optional(),
     })
     .strict(),
   [
     {
-      cel: "has(self.service) != has(self.cidr)",
-      message: "each egress 'to' entry sets exactly one of service or cidr",
-      check: (t) => (t.service !== undefined) !== (t.cidr !== undefined),
+      cel: "[has(self.service), has(self.cidr), has(self.host)].filter(x, x).size() == 1",
+      message:
+        "each egress 'to' entry sets exactly one of service, cidr or host; split it into separate entries",
+      check: (t) => [t.service, t.cidr, t.host].filter((x) => x !== undefined).length === 1,
+    },
+    {
+      cel: "!has(self.host) || (has(self.ports) && self.ports.size() > 0)",
+      message: "a host entry needs the ports it calls, e.g. host: api.stripe.com with ports: [443]",
+      path: ["ports"],
+      check: (t) => t.host === undefined || (t.ports?.length ?? 0) > 0,
+    },
+    {
+      cel: "!has(self.host) || !has(self.protocol) || self.protocol in ['TLS', 'HTTPS', 'HTTP', 'TCP']",
+      message:
+        "a host entry's protocol is TLS (the default), HTTPS, HTTP or TCP: UDP and SCTP cannot be named by host; write a cidr entry for them",
+      path: ["protocol"],
+      check: (t) =>
+        t.host === undefined ||
+        t.protocol === undefined ||
+        t.protocol === "TCP" ||
+        HOST_PROTOCOLS.some((p) => p === t.protocol),
+    },
+    {
+      cel: "has(self.host) || !has(self.protocol) || self.protocol in ['TCP', 'UDP', 'SCTP']",
+      message:
+        "TLS, HTTPS and HTTP name the protocol of a host entry only: for a service or cidr write TCP (or leave protocol out)",
+      path: ["protocol"],
+      check: (t) =>
+        t.host !== undefined || t.protocol === undefined || PROTOCOLS.some((p) => p === t.protocol),
     },
     {
       cel: "!has(self.except) || has(self.cidr)",
@@ -282,7 +403,7 @@ export const EgressTarget = withRules(
       },
     },
   ],
-).describe("One destination: exactly one of service or cidr.");
+).describe("One destination: exactly one of service, cidr or host.");
 
 export const Egress = z
   .object({
@@ -608,7 +729,7 @@ export const PolicyFinding = z
       .string()
       .max(64)
       .describe(
-        "SecretNotAllowed, EgressCidrNotAllowed, ExceptionNotAllowed, PendingApproval, SelectorOverlap or Quarantined.",
+        "SecretNotAllowed, EgressCidrNotAllowed, EgressHostNotAllowed, ExceptionNotAllowed, PendingApproval, SelectorOverlap or Quarantined.",
       ),
     rule: z.string().max(128).describe("The guardrail, as its field of MeshwardPolicy spec."),
     mode: z

@@ -19,6 +19,7 @@ import { childMeta, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, principal, SC
 import { buildPeerAuthentication } from "./mtls.ts";
 import { buildNetworkPolicy, HBONE_PORT, ISTIOD_XDS_PORT, NAMESPACE_NAME_LABEL } from "./network.ts";
 import { parseServiceRef } from "./references.ts";
+import { buildEgress } from "./egress.ts";
 import { buildExternalSecrets } from "./secrets.ts";
 import type { BuildResult } from "./index.ts";
 
@@ -361,6 +362,7 @@ export function buildAmbientProfile(profile: Profile, namespaceCtx: BuildContext
     else shared.push(gw);
   }
   objects.push(...buildExternalSecrets(profile, ctx));
+  objects.push(...buildEgress(profile, ctx, problems));
   const result: AmbientBuildResult = { objects, problems, exceptions: exceptions.status, shared };
   if (waypoint) {
     result.binding = {

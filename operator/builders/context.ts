@@ -18,6 +18,20 @@ export interface PlatformDefaults {
    * extension point for a platform policy's default (docs/audit.md).
    */
   accessLogs: AccessLogMode;
+  /**
+   * Egress by host in ambient mode: the egress waypoint (a Gateway of class istio-waypoint that
+   * the platform team runs) every ServiceEntry is bound to, and the namespace Istio's root config
+   * lives in (the Sidecar's egress keeps it reachable). docs/egress.md.
+   */
+  egress: {
+    waypoint: { namespace: string; name: string };
+    meshRootNamespace: string;
+    /**
+     * Sidecar mode: ranges the NetworkPolicy never opens for a host (the cluster's own and private
+     * networks, link-local with the cloud metadata address); the rest, on the declared ports only.
+     */
+    clusterCidrs: string[];
+  };
 }
 
 export const DEFAULT_PLATFORM: PlatformDefaults = {
@@ -28,6 +42,19 @@ export const DEFAULT_PLATFORM: PlatformDefaults = {
   // Opt-in: existing fleets get no new objects on upgrade, and a mesh that already logs every
   // request (meshConfig.accessLogFile) would log each one twice (docs/audit.md).
   accessLogs: "Disabled",
+  egress: {
+    waypoint: { namespace: "istio-egress", name: "waypoint" },
+    meshRootNamespace: "istio-system",
+    clusterCidrs: [
+      "10.0.0.0/8",
+      "100.64.0.0/10",
+      "169.254.0.0/16",
+      "172.16.0.0/12",
+      "192.168.0.0/16",
+      "fc00::/7",
+      "fe80::/10",
+    ],
+  },
 };
 
 export interface BuildContext {

@@ -4,6 +4,7 @@ import type { ExceptionStatus, Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
 import type { BuildContext } from "./context.ts";
+import { buildEgress } from "./egress.ts";
 import { evaluateExceptions } from "./exceptions.ts";
 import { buildServiceAccount } from "./identity.ts";
 import type { KubeObject } from "./meta.ts";
@@ -47,6 +48,7 @@ export function buildProfile(profile: Profile, namespaceCtx: BuildContext): Buil
   const telemetry = buildTelemetry(profile, ctx);
   if (telemetry) objects.push(telemetry);
   objects.push(...buildExternalSecrets(profile, ctx));
+  objects.push(...buildEgress(profile, ctx, problems));
   const result: BuildResult = { objects, problems, exceptions: exceptions.status };
   if (exceptions.nextExpiry) result.nextChange = exceptions.nextExpiry;
   return result;

@@ -7,9 +7,10 @@ import type {
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
 } from "@kubernetes/client-node";
-import { type Profile, type Protocol, protocolOf } from "../api/schema.ts";
+import { type HostProtocol, type Profile, type Protocol, protocolOf } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import type { BuildContext } from "./context.ts";
+import { hostEgressRules } from "./egress.ts";
 import {
   childMeta,
   type KubeObject,
@@ -49,7 +50,7 @@ function inNamespace(namespace: string, podSelector?: Record<string, string>): V
  * added to TCP entries when `hbone` is set; UDP and SCTP bypass ztunnel and the sidecars alike.
  */
 function entryPorts(
-  entry: { ports?: number[] | undefined; protocol?: Protocol | undefined },
+  entry: { ports?: number[] | undefined; protocol?: Protocol | HostProtocol | undefined },
   hbone: boolean,
 ): V1NetworkPolicyPort[] {
   const protocol = protocolOf(entry);
@@ -113,10 +114,11 @@ function egressRules(profile: Profile, ctx: BuildContext, problems: Problem[]): 
         ipBlock: t.except && t.except.length > 0 ? { cidr: t.cidr, except: [...t.except] } : { cidr: t.cidr },
       };
     }
-    if (!peer) return; // fail closed
+    if (!peer) return; // fail closed (host entries: below)
     // Traffic to addresses outside the mesh is not tunnelled, so HBONE is added for services only.
     rules.push({ to: [peer], ports: entryPorts(t, ctx.meshMode === "ambient" && t.service !== undefined) });
   });
+  rules.push(...hostEgressRules(profile, ctx));
   return rules;
 }
 

@@ -99,6 +99,7 @@ const INFORMATION_URI = "https://github.com/meshward/meshward/blob/main/docs/cli
 const REASON_TEXT: Record<FindingReason, string> = {
   SecretNotAllowed: "a MeshwardPolicy does not allow this secret's store or remote key",
   EgressCidrNotAllowed: "a MeshwardPolicy does not allow egress to this address range",
+  EgressHostNotAllowed: "a MeshwardPolicy does not allow egress to this host",
   ExceptionNotAllowed: "a MeshwardPolicy does not allow this exception (its type or length)",
   PendingApproval: "an exception takes effect only once a MeshwardPolicy approves it",
   SelectorOverlap: "the selector can match the pods of an older profile, which keeps them",

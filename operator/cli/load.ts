@@ -93,8 +93,17 @@ export interface SalvagedProfile extends LoadedProfile {
   mapPath: (path: string) => string;
 }
 
+/** A Namespace manifest among the inputs: its labels decide policies and the data plane offline. */
+export interface LoadedNamespace {
+  file: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
 export interface LoadResult {
   profiles: LoadedProfile[];
+  /** Namespace manifests among the inputs (not counted as skipped). */
+  namespaces?: LoadedNamespace[];
   /** Invalid profiles' valid remainders, for the policies and the fleet checks only. */
   salvaged?: SalvagedProfile[];
   /** MeshwardPolicies, from the inputs and from --policy. */
@@ -236,6 +245,19 @@ function isMeshwardDocument(raw: unknown): boolean {
   return kind === KIND || kind === POLICY_KIND || str(apiVersion).startsWith(`${GROUP}/`);
 }
 
+/** A v1 Namespace with a name: its name and string labels; undefined for anything else. */
+function namespaceManifest(raw: unknown): { name: string; labels: Record<string, string> } | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  const o = raw as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown } };
+  if (o.apiVersion !== "v1" || o.kind !== "Namespace" || typeof o.metadata?.name !== "string")
+    return undefined;
+  const labels: Record<string, string> = {};
+  const l = o.metadata.labels;
+  if (typeof l === "object" && l !== null && !Array.isArray(l))
+    for (const [k, v] of Object.entries(l)) if (typeof v === "string") labels[k] = v;
+  return { name: o.metadata.name, labels };
+}
+
 function isList(raw: unknown): raw is { items: unknown[] } {
   const o = raw as { apiVersion?: unknown; kind?: unknown; items?: unknown };
   return o.apiVersion === "v1" && o.kind === "List" && Array.isArray(o.items);
@@ -341,6 +363,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   const skipped: SkippedDocument[] = [];
   const notes: Note[] = [];
   const files: string[] = [];
+  const namespaces: LoadedNamespace[] = [];
   const byKey = new Map<string, string>();
   const policyFiles = new Map<string, string>();
   /** A problem of one document, placed in its file: whose it is, its path and its position. */
@@ -422,6 +445,11 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
   };
 
   const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean, source?: Source) => {
+    const ns = policyOnly ? undefined : namespaceManifest(raw);
+    if (ns) {
+      namespaces.push({ file, ...ns });
+      return;
+    }
     if (!isMeshwardDocument(raw)) {
       const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
         string,
@@ -515,7 +543,7 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       } else addDocument(raw, file, where, policyOnly, source);
     });
   }
-  return { profiles, salvaged, policies, problems, skipped, notes, files };
+  return { profiles, salvaged, policies, problems, skipped, notes, files, namespaces };
 }
 
 /**

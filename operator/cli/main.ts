@@ -15,7 +15,15 @@ import { admission } from "./admission.ts";
 import { check, EXIT } from "./check.ts";
 import { escapeControls } from "../api/escape.ts";
 import { loadProfiles, type LoadResult, STDIN_LABEL } from "./load.ts";
-import { applyPolicies, baselineJson, labelsOf, parseNamespaceLabels, type PolicyResult } from "./policy.ts";
+import {
+  applyPolicies,
+  baselineJson,
+  labelsOf,
+  type NamespaceLabels,
+  parseNamespaceLabels,
+  type PolicyResult,
+} from "./policy.ts";
+import { dataplaneOf } from "../builders/dataplane.ts";
 import { offlineReports, reportsYaml } from "./openreports.ts";
 import { render } from "./render.ts";
 import { parseExclude } from "./exclude.ts";
@@ -52,7 +60,9 @@ Options:
   --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
   --namespace-labels <ns:k=v,...>
                             labels of a namespace, added to kubernetes.io/metadata.name (repeatable),
-                            to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a
+                            to try policies with a namespaceSelector, e.g. shop:tier=prod,team=a, or
+                            a data plane, e.g. shop:istio.io/dataplane-mode=ambient. Namespace
+                            manifests among the inputs give their labels too (the flag wins)
   --fleet                   the inputs are the whole fleet: a service: reference to a profile that is
                             not among them is an error (otherwise a warning)
   --strict                  warnings (Audit findings and unknown fields of meshward's kinds too)
@@ -64,7 +74,11 @@ Options:
   --no-default-excludes     also walk node_modules/ and dot-directories (.git/, .github/), which are
                             left out by default; a path named as an input is always read
   --trust-domain <td>       SPIFFE trust domain (default cluster.local)
-  --mesh-mode <mode>        sidecar (default) or ambient
+  --dataplane <mode>        sidecar (default) or ambient: the data plane of namespaces whose labels
+                            name none; a namespace's own Istio labels (from a Namespace manifest among
+                            the inputs, or --namespace-labels) and a profile's spec.dataplaneMode win,
+                            as in the cluster. render builds each profile for its data plane
+  --mesh-mode <mode>        the same, named as the operator's flag and the chart's value meshMode
   --max-exception-days <n>  how far ahead an exception may expire, as the operator's flag (default 90)
   --secret-refresh-interval <d>
                             ExternalSecrets' refresh interval when a secret sets none (default 1h)
@@ -133,6 +147,7 @@ function parseOptions(argv: string[]) {
       "secret-refresh-interval": { type: "string" },
       values: { type: "string" },
       "mesh-mode": { type: "string" },
+      dataplane: { type: "string" },
       now: { type: "string" },
       policy: { type: "string", multiple: true },
       "namespace-labels": { type: "string", multiple: true },
@@ -169,10 +184,16 @@ export function run(argv: string[], io: Io): number {
     io.out(USAGE);
     return EXIT.valid;
   }
-  const meshMode = v["mesh-mode"] ?? "sidecar";
-  if (meshMode !== "sidecar" && meshMode !== "ambient") {
-    return usageError(io, `--mesh-mode must be sidecar or ambient, not "${meshMode}"`);
+  for (const flag of ["mesh-mode", "dataplane"] as const) {
+    const mode = v[flag];
+    if (mode !== undefined && mode !== "sidecar" && mode !== "ambient")
+      return usageError(io, `--${flag} must be sidecar or ambient, not "${mode}"`);
   }
+  if (v.dataplane !== undefined && v["mesh-mode"] !== undefined && v.dataplane !== v["mesh-mode"])
+    return usageError(
+      io,
+      `--dataplane ${v.dataplane} and --mesh-mode ${v["mesh-mode"]} disagree: they name the same setting; give one of them`,
+    );
   const now = v.now ? new Date(v.now) : new Date();
   if (Number.isNaN(now.getTime())) {
     return usageError(io, `--now must be an RFC 3339 time such as 2026-12-31T00:00:00Z, not "${v.now}"`);
@@ -211,8 +232,8 @@ export function run(argv: string[], io: Io): number {
     return usageError(io, "--cluster-tier is an option of meshward render only");
   for (const flag of ["mode", "namespace-selector", "operator", "mesh-root"] as const)
     if (v[flag] !== undefined) return usageError(io, `--${flag} is an option of meshward admission only`);
-  const namespaceLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
-  if (typeof namespaceLabels === "string") return usageError(io, namespaceLabels);
+  const flagLabels = parseNamespaceLabels(v["namespace-labels"] ?? []);
+  if (typeof flagLabels === "string") return usageError(io, flagLabels);
   if (paths.length === 0) {
     return usageError(
       io,
@@ -233,6 +254,7 @@ export function run(argv: string[], io: Io): number {
     policyPaths: v.policy ?? [],
     walk: { excludes, defaultExcludes: v["default-excludes"] },
   });
+  const namespaceLabels = mergeNamespaceLabels(loaded, flagLabels);
   const trustDomain = settings.trustDomain;
   const defaults = {
     ...DEFAULT_PLATFORM,
@@ -246,10 +268,12 @@ export function run(argv: string[], io: Io): number {
     namespaceLabels,
     fleet: v.fleet,
   });
+  const labels = labelsOf(namespaceLabels);
   const built = render(
     policy.effective,
     { trustDomain, meshMode: settings.meshMode, defaults, now },
     v["cluster-tier"] ? { ...policy, clusterTier: clusterTier(loaded, policy, trustDomain) } : policy,
+    (ns) => dataplaneOf(labels(ns), undefined, settings.meshMode),
   );
   const result = check(loaded, [...built.problems, ...policy.problems], {
     fleet: v.fleet,
@@ -316,6 +340,14 @@ export function run(argv: string[], io: Io): number {
   return result.exitCode;
 }
 
+/** Labels of the Namespace manifests among the inputs, with --namespace-labels added on top. */
+function mergeNamespaceLabels(loaded: LoadResult, flags: NamespaceLabels): NamespaceLabels {
+  const out = new Map<string, Record<string, string>>();
+  for (const n of loaded.namespaces ?? []) out.set(n.name, { ...out.get(n.name), ...n.labels });
+  for (const [ns, l] of flags) out.set(ns, { ...out.get(ns), ...l });
+  return out;
+}
+
 /** The cluster's settings from --values (the chart's values file) and the flags that override it. */
 function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSettings | string {
   let values: unknown;
@@ -329,7 +361,7 @@ function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSett
   }
   return clusterSettings(values, v.values, {
     trustDomain: v["trust-domain"],
-    meshMode: v["mesh-mode"],
+    meshMode: v.dataplane ?? v["mesh-mode"],
     maxExceptionDays: v["max-exception-days"],
     secretRefreshInterval: v["secret-refresh-interval"],
   });

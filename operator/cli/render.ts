@@ -12,6 +12,7 @@ import {
   indexProfiles,
   type KubeObject,
 } from "../builders/index.ts";
+import type { Dataplane } from "../builders/dataplane.ts";
 import type { ClusterNetworkPolicy } from "../policy/cluster-tier.ts";
 import type { NamespaceDecision } from "../policy/fleet.ts";
 import { escapeControls } from "../api/escape.ts";
@@ -52,10 +53,16 @@ function baselineComments(key: string, policy: RenderPolicy | undefined): string
     .join("");
 }
 
+/**
+ * `dataplane` says which data plane a namespace has (its labels, else the default: as the
+ * operator decides, operator/builders/dataplane.ts); without it every namespace has base.meshMode.
+ * A profile's own spec.dataplaneMode wins either way (buildProfile).
+ */
 export function render(
   loaded: LoadedProfile[],
   base: Omit<BuildContext, "profiles">,
   policy?: RenderPolicy,
+  dataplane?: (namespace: string) => Dataplane,
 ): RenderResult {
   const ctx: BuildContext = { ...base, profiles: indexProfiles(loaded.map((l) => l.profile)) };
   const docs: string[] = [];
@@ -68,17 +75,23 @@ export function render(
   }
   for (const [ns, profiles] of perNamespace) {
     const decision = policy?.namespaces.get(ns);
-    let note = "";
+    const plane = dataplane?.(ns);
+    const nsCtx = plane ? { ...ctx, meshMode: plane.mode } : ctx;
+    let note =
+      plane?.source === "Namespace"
+        ? `${escapeControls(`# namespace ${ns}: ${plane.mode} data plane (${plane.message})`)}\n`
+        : "";
     if (decision && !decision.createDefaultDeny)
-      note = `# no namespace-wide default deny in ${ns}: adoption is Audit (MeshwardPolicy ${decision.policies.join(", ")})\n`;
+      note += `# no namespace-wide default deny in ${ns}: adoption is Audit (MeshwardPolicy ${decision.policies.join(", ")})\n`;
     else
       for (const o of buildNamespace(ns, profiles.length)) {
         objects.push(o);
-        docs.push(`# shared by every profile in namespace ${ns}\n${stringify(o, { lineWidth: 0 })}`);
+        docs.push(`${note}# shared by every profile in namespace ${ns}\n${stringify(o, { lineWidth: 0 })}`);
+        note = "";
       }
     for (const { file, profile } of profiles) {
       const key = `${ns}/${profile.metadata.name}`;
-      const result = buildProfile(profile as Profile, ctx);
+      const result = buildProfile(profile as Profile, nsCtx);
       for (const prob of result.problems) problems.push({ file, profile: key, ...prob });
       const marks = baselineComments(key, policy);
       result.objects.forEach((o, i) => {

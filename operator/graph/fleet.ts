@@ -3,7 +3,15 @@
 // say so: the callee admits the caller (spec.ingress) and the caller declares egress to the callee
 // (spec.egress.to; an omitted egress means DNS only). One side alone is denied at run time.
 // The CLI (validate, graph) and the operator (the OneSided condition) use the same functions.
-import { type IngressRule, type Profile, type Protocol, PROTOCOLS, protocolOf } from "../api/schema.ts";
+import {
+  type HostProtocol,
+  hostProtocolOf,
+  type IngressRule,
+  type Profile,
+  type Protocol,
+  PROTOCOLS,
+  protocolOf,
+} from "../api/schema.ts";
 import { profileKey } from "../builders/context.ts";
 import { serviceAccountName } from "../builders/meta.ts";
 import { parseServiceRef } from "../builders/references.ts";
@@ -57,7 +65,10 @@ interface PortSet {
   ports: number[];
 }
 
-function portSet(entry: { protocol?: Protocol | undefined; ports?: number[] | undefined }): PortSet {
+function portSet(entry: {
+  protocol?: Protocol | HostProtocol | undefined;
+  ports?: number[] | undefined;
+}): PortSet {
   return { protocol: protocolOf(entry), ports: entry.ports ?? [] };
 }
 
@@ -302,7 +313,7 @@ export function suggestProfile(target: string, keys: string[]): string | undefin
 
 // ---- The call graph -------------------------------------------------------------------------
 
-export type NodeKind = "profile" | "missing" | "namespace" | "serviceAccount" | "cidr";
+export type NodeKind = "profile" | "missing" | "namespace" | "serviceAccount" | "cidr" | "host";
 
 export interface GraphNode {
   id: string;
@@ -446,6 +457,11 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
       if (t.cidr !== undefined) {
         const label = t.except?.length ? `${t.cidr} except ${t.except.join(", ")}` : t.cidr;
         add(from, node(`cidr:${label}`, "cidr", label), "external", t.ports, undefined, t.protocol);
+        continue;
+      }
+      if (t.host !== undefined) {
+        // An external service by name: one node per host, whoever declares it.
+        add(from, node(`host:${t.host}`, "host", t.host), "external", t.ports, undefined, hostProtocolOf(t));
         continue;
       }
       if (t.service === undefined) continue;

@@ -89,6 +89,7 @@ describe("buildPerimeter", () => {
       "pushsecrets",
       "requestauthentications",
       "secretstores",
+      "serviceentries",
       "sidecars",
       "telemetries",
     ]);

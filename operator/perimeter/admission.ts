@@ -86,6 +86,8 @@ const OWN_KINDS = {
   PeerAuthentication: LOCKED_KINDS.PeerAuthentication,
   RequestAuthentication: LOCKED_KINDS.RequestAuthentication,
   Telemetry: LOCKED_KINDS.Telemetry,
+  Sidecar: LOCKED_KINDS.Sidecar,
+  ServiceEntry: LOCKED_KINDS.ServiceEntry,
   ClusterNetworkPolicy: { group: "policy.networking.k8s.io", plural: "clusternetworkpolicies" },
 };
 
@@ -105,6 +107,8 @@ const ADVICE: Record<LockedKind, string> = {
     "declare end-user tokens in your ServiceSecurityProfile's spec.requestAuthentication",
   Telemetry: "turn on access logs with your ServiceSecurityProfile's spec.audit.accessLogs",
   Sidecar: "declare your egress in your ServiceSecurityProfile's spec.egress",
+  ServiceEntry:
+    "name the external host in your ServiceSecurityProfile's spec.egress.to[].host and meshward writes the ServiceEntry",
   EnvoyFilter: "ask the platform team: EnvoyFilters change the mesh for every service",
 };
 

@@ -136,6 +136,102 @@ describe("egress CIDR guardrail", () => {
   });
 });
 
+describe("egress host guardrail", () => {
+  const stripe = (mode: "Enforce" | "Audit", name = "hosts", extra: object = {}) =>
+    policy(name, {
+      ...extra,
+      guardrails: { egressHosts: { mode, allowed: ["*.stripe.com", "api.github.com"] } },
+    });
+  const calling = (...hosts: string[]) =>
+    profile("pay/api", {
+      selector: { app: "api" },
+      egress: {
+        to: [{ service: "orders/api", ports: [8080] }, ...hosts.map((host) => ({ host, ports: [443] }))],
+      },
+    });
+
+  it.each([
+    ["api.stripe.com", true],
+    ["a.b.stripe.com", true],
+    ["*.stripe.com", true],
+    ["*.eu.stripe.com", true],
+    ["stripe.com", false],
+    ["evilstripe.com", false],
+    ["api.stripe.com.evil.io", false],
+    ["*.evil.io", false],
+    ["api.github.com", true],
+    ["x.api.github.com", false],
+    ["*.github.com", false],
+  ])("%s allowed: %s", (host, allowed) => {
+    const out = run(calling(host), [stripe("Enforce")]);
+    expect(out.findings.length === 0).toBe(allowed);
+    // Enforce drops the host entry only; the service entry stays.
+    expect(out.effective?.spec.egress?.to?.map((t) => t.host ?? t.service)).toEqual(
+      allowed ? ["orders/api", host] : ["orders/api"],
+    );
+    if (!allowed)
+      expect(out.findings[0]).toEqual({
+        reason: "EgressHostNotAllowed",
+        rule: "guardrails.egressHosts",
+        mode: "Enforce",
+        path: "spec.egress.to[1].host",
+        policies: ["hosts"],
+        message: `MeshwardPolicy hosts allows egress only to the hosts *.stripe.com, api.github.com: call ${host} through an allowed host, or ask the platform team to allow it`,
+      });
+  });
+
+  it("Audit: keeps the host and reports it", () => {
+    const p = calling("api.stripe.com", "api.paypal.com");
+    const out = run(p, [stripe("Audit")]);
+    expect(out.effective?.spec.egress?.to).toEqual(p.spec.egress?.to);
+    expect(out.findings.map((f) => [f.reason, f.mode, f.path])).toEqual([
+      ["EgressHostNotAllowed", "Audit", "spec.egress.to[2].host"],
+    ]);
+  });
+
+  it("an empty allowed list allows no host; cidr and service entries are not its business", () => {
+    const none = policy("none", { guardrails: { egressHosts: { mode: "Enforce", allowed: [] } } });
+    const p = profile("pay/api", {
+      selector: { app: "api" },
+      egress: { to: [{ cidr: "10.0.0.0/8" }, { host: "api.stripe.com", ports: [443] }] },
+    });
+    const out = run(p, [none]);
+    expect(out.findings.map((f) => f.path)).toEqual(["spec.egress.to[1].host"]);
+    expect(out.findings[0]?.message).toContain("allows egress only to the hosts (none)");
+    expect(out.effective?.spec.egress?.to).toEqual([{ cidr: "10.0.0.0/8" }]);
+  });
+
+  it("applies per namespace: a policy whose namespaceSelector does not match allows anything", () => {
+    const other = stripe("Enforce", "other-team", { namespaceSelector: { team: "shop" } });
+    expect(run(calling("api.paypal.com"), [other]).findings).toEqual([]);
+    expect(
+      run(calling("api.paypal.com"), [other], { namespaceLabels: { team: "shop" } }).findings,
+    ).toHaveLength(1);
+  });
+
+  it("with a cidr finding too, drops both entries and keeps the rest", () => {
+    const both = policy("both", {
+      guardrails: {
+        egressHosts: { mode: "Enforce", allowed: ["*.stripe.com"] },
+        egressCidrs: { mode: "Enforce", allowed: ["10.0.0.0/8"] },
+      },
+    });
+    const p = profile("pay/api", {
+      selector: { app: "api" },
+      egress: {
+        to: [
+          { cidr: "192.168.0.0/16" },
+          { host: "api.stripe.com", ports: [443] },
+          { host: "api.paypal.com", ports: [443] },
+        ],
+      },
+    });
+    const out = run(p, [both]);
+    expect(out.findings.map((f) => f.reason)).toEqual(["EgressCidrNotAllowed", "EgressHostNotAllowed"]);
+    expect(out.effective?.spec.egress?.to).toEqual([{ host: "api.stripe.com", ports: [443] }]);
+  });
+});
+
 describe("several policies on one namespace", () => {
   const foreign = profile("pay/api", { selector: { app: "api" }, secrets: [secret("pay/db")] });
   const narrow = (mode: "Enforce" | "Audit") =>

@@ -7,7 +7,7 @@ import type { EgressTarget, IngressRule, ProfileSpec } from "../api/schema.ts";
 import { byString } from "../builders/meta.ts";
 import { canonical, governingPolicies } from "./combine.ts";
 import { checkExceptions } from "./approvals.ts";
-import { checkEgressCidrs, checkSecrets } from "./guardrails.ts";
+import { checkEgressCidrs, checkEgressHosts, checkSecrets } from "./guardrails.ts";
 import { overlapDecision } from "./overlap.ts";
 import { quarantiningPolicies } from "./quarantine-match.ts";
 import type { BaselineMark, Finding, PolicyInput, PolicyOutcome, PolicyProfile } from "./types.ts";
@@ -47,9 +47,11 @@ export function evaluateProfile(input: PolicyInput): PolicyOutcome {
     { namespace: profile.metadata.namespace, profile: profile.metadata.name },
     governed,
   );
-  const egress = checkEgressCidrs(spec, governed);
+  const cidrs = checkEgressCidrs(spec, governed);
+  const hosts = checkEgressHosts(spec, governed);
+  const egress = { drop: new Set([...cidrs.drop, ...hosts.drop]) };
   const exceptions = checkExceptions(spec.exceptions ?? [], ref, governed, now);
-  const findings = [...secrets.findings, ...egress.findings, ...exceptions.findings];
+  const findings = [...secrets.findings, ...cidrs.findings, ...hosts.findings, ...exceptions.findings];
 
   const effectiveSpec: ProfileSpec = structuredClone(spec);
   if (spec.secrets) {

@@ -1,4 +1,4 @@
-// The guardrails on what a profile asks for: secrets and egress CIDRs. Each check reads the original
+// The guardrails on what a profile asks for: secrets, egress CIDRs and egress hosts. Each check reads the original
 // spec, returns findings, and (Enforce) what to drop from the effective spec. Pure.
 import type { GuardrailMode, MeshwardPolicy } from "../api/policy.ts";
 import { type Cidr, containsCidr, parseCidr } from "../api/net.ts";
@@ -151,6 +151,50 @@ export function checkEgressCidrs(spec: ProfileSpec, policies: readonly MeshwardP
       `spec.egress.to[${i}].cidr`,
       violations,
       `narrow ${t.cidr} to an allowed range (or list the denied part under except)`,
+    );
+    findings.push(f);
+    if (f.mode === "Enforce") drop.add(i);
+  });
+  return { findings, drop };
+}
+
+/**
+ * Whether an allowed pattern covers a host: the same name, or a pattern *.d and a host under d
+ * (a wildcard host *.x.d too: every name it stands for is under d). *.d does not cover d itself.
+ */
+export function hostAllowed(pattern: string, host: string): boolean {
+  if (pattern === host) return true;
+  if (!pattern.startsWith("*.")) return false;
+  const domain = pattern.slice(1); // ".d"
+  const bare = host.startsWith("*.") ? host.slice(1) : `.${host}`;
+  return bare.endsWith(domain) && bare.length > domain.length;
+}
+
+export function checkEgressHosts(spec: ProfileSpec, policies: readonly MeshwardPolicy[]): EgressResult {
+  const findings: Finding[] = [];
+  const drop = new Set<number>();
+  const ruled = policies.filter((p) => p.spec.guardrails?.egressHosts !== undefined);
+  if (ruled.length === 0) return { findings, drop };
+  (spec.egress?.to ?? []).forEach((t, i) => {
+    const host = t.host;
+    if (host === undefined) return;
+    const violations: Violation[] = [];
+    for (const p of ruled) {
+      const g = p.spec.guardrails?.egressHosts;
+      if (!g || g.allowed.some((a) => hostAllowed(a, host))) continue;
+      violations.push({
+        policy: p.metadata.name,
+        mode: g.mode,
+        detail: `allows egress only to the hosts ${g.allowed.join(", ") || "(none)"}`,
+      });
+    }
+    if (violations.length === 0) return;
+    const f = finding(
+      "EgressHostNotAllowed",
+      "guardrails.egressHosts",
+      `spec.egress.to[${i}].host`,
+      violations,
+      `call ${host} through an allowed host, or ask the platform team to allow it`,
     );
     findings.push(f);
     if (f.mode === "Enforce") drop.add(i);

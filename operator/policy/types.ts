@@ -22,6 +22,7 @@ export interface PolicyInput {
 export const FINDING_REASONS = [
   "SecretNotAllowed",
   "EgressCidrNotAllowed",
+  "EgressHostNotAllowed",
   "ExceptionNotAllowed",
   "PendingApproval",
   "SelectorOverlap",

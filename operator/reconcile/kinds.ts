@@ -78,6 +78,26 @@ export const CHILD_KINDS: ChildKind[] = [
   },
   {
     resource: {
+      group: "networking.istio.io",
+      version: "v1",
+      plural: "serviceentries",
+      kind: "ServiceEntry",
+      namespaced: true,
+    },
+    crd: { name: "serviceentries.networking.istio.io", missingReason: "IstioNotInstalled" },
+  },
+  {
+    resource: {
+      group: "networking.istio.io",
+      version: "v1",
+      plural: "sidecars",
+      kind: "Sidecar",
+      namespaced: true,
+    },
+    crd: { name: "sidecars.networking.istio.io", missingReason: "IstioNotInstalled" },
+  },
+  {
+    resource: {
       group: "external-secrets.io",
       version: "v1",
       plural: "externalsecrets",

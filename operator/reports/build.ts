@@ -86,13 +86,13 @@ export interface ProfileInput {
 
 /**
  * The guardrails the namespace's governing MeshwardPolicies set (guardrails.secrets,
- * guardrails.egressCidrs, guardrails.exceptions): each gets a pass result on a profile it finds
+ * guardrails.egressCidrs, guardrails.egressHosts, guardrails.exceptions): each gets a pass result on a profile it finds
  * nothing in. A finding's rule is reported whether or not it is among them.
  */
 export type GuardrailRules = readonly string[];
 
 /** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
-const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "exceptions"] as const;
+const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "egressHosts", "exceptions"] as const;
 
 /** The guardrails the namespace's governing policies set: each gets a pass result where nothing is found. */
 export function guardrailRules(policies: readonly MeshwardPolicy[]): string[] {
