@@ -24,6 +24,7 @@ import {
   type PolicyResult,
 } from "./policy.ts";
 import { dataplaneOf } from "../builders/dataplane.ts";
+import { offlineReports, reportsYaml } from "./openreports.ts";
 import { render } from "./render.ts";
 import { parseExclude } from "./exclude.ts";
 import { type ClusterSettings, clusterSettings } from "./settings.ts";
@@ -52,7 +53,8 @@ message the cluster puts in the profile's status. render prints the effective pr
 parts left out, baseline rules added and marked by a comment) and the quarantine objects.
 
 Options:
-  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif;
+  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif,
+                            openreports (the operator's Reports and ClusterReport, YAML);
                             render and admission: yaml (default), json; graph: mermaid (default),
                             dot, svg. Every validate format ends with a summary line on stderr
   --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
@@ -296,6 +298,17 @@ export function run(argv: string[], io: Io): number {
         ),
       );
     else if (output === "github") io.out(githubReport(result, paths));
+    else if (output === "openreports")
+      io.out(
+        reportsYaml(
+          offlineReports({
+            loaded,
+            problems: [...loaded.problems, ...policy.problems],
+            labels: labelsOf(namespaceLabels),
+            viaPolicyFlag: underAny(v.policy ?? []),
+          }),
+        ),
+      );
     else io.out(sarifReport(result, paths, version()));
     // The report may go to a file: the log still says why the job failed.
     io.err(summaryLine(command, loaded, result));
@@ -352,6 +365,15 @@ function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSett
     maxExceptionDays: v["max-exception-days"],
     secretRefreshInterval: v["secret-refresh-interval"],
   });
+}
+
+/** Whether a file is one of `paths` or under one of them (the files read through --policy). */
+function underAny(paths: readonly string[]): (file: string) => boolean {
+  const roots = paths.map((p) => path.resolve(p));
+  return (file) => {
+    const f = path.resolve(file);
+    return roots.some((r) => f === r || f.startsWith(`${r}${path.sep}`));
+  };
 }
 
 /** The repository the working directory is in (the nearest directory up with .git), else the working directory. */

@@ -11,7 +11,11 @@ import type { KubeObjectLike } from "../runtime/client.ts";
 import type { InformerEventType } from "../runtime/informer.ts";
 import { policyKey, QUARANTINE_KEY } from "./keys.ts";
 
-/** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
+/**
+ * Which profiles reference which: a change to A must reach every profile that calls or is called by
+ * A. A profile that admits a whole namespace X references "X/*": a change to any profile of X
+ * reaches it (its OneSided condition depends on whether one of them calls it).
+ */
 export class ReferenceIndex {
   private readonly out = new Map<string, Set<string>>();
   private readonly inbound = new Map<string, Set<string>>();
@@ -29,7 +33,11 @@ export class ReferenceIndex {
     };
     if (Array.isArray(spec?.ingress)) {
       for (const rule of spec.ingress as { from?: unknown }[]) {
-        if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
+        if (!Array.isArray(rule?.from)) continue;
+        for (const s of rule.from as { service?: unknown; namespace?: unknown }[]) {
+          add(s?.service);
+          if (typeof s?.namespace === "string" && s.namespace !== "") out.add(namespaceRef(s.namespace));
+        }
       }
     }
     if (Array.isArray(spec?.egress?.to))
@@ -60,6 +68,11 @@ export class ReferenceIndex {
   referrers(key: string): Set<string> {
     return this.inbound.get(key) ?? new Set();
   }
+}
+
+/** The reference a whole-namespace entry makes ("shop/*": no profile can be named "*"). */
+export function namespaceRef(namespace: string): string {
+  return `${namespace}/*`;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -121,7 +134,7 @@ export function profileEventKeys(
       JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
     if (same) return [];
   }
-  return [key, ns, ...refs.referrers(key)];
+  return [...new Set([key, ns, ...refs.referrers(key), ...refs.referrers(namespaceRef(ns))])];
 }
 
 function sameSpec(a: KubeObjectLike, b: KubeObjectLike | undefined): boolean {

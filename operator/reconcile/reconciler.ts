@@ -518,7 +518,11 @@ export class Reconciler {
       failures: results.flatMap((r) => (r.failure ? [r.failure.text] : [])),
       exceptions: built.exceptions,
       extra: [
-        ...oneSidedConditions(profile, (k) => ctx.profiles.get(k)),
+        ...oneSidedConditions(
+          profile,
+          (k) => ctx.profiles.get(k),
+          (ns) => this.validIn(ns),
+        ),
         this.widened(key, verdict.effective, built.objects, ctx, previous, regarding),
       ],
       policy: policyVerdict(verdict),

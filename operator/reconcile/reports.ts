@@ -17,6 +17,7 @@ import {
   buildClusterReport,
   buildNamespaceReport,
   type FindingInput,
+  guardrailRules,
   type OpenReport,
   type PolicyInput,
   type ProfileInput,
@@ -91,18 +92,6 @@ export function reportHash(r: object): string {
     .update(JSON.stringify(canonical({ source, configuration, summary, results })))
     .digest("hex")
     .slice(0, 32);
-}
-
-/** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
-const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "egressHosts", "exceptions"] as const;
-
-/** The guardrails the namespace's governing policies set: each gets a pass result where nothing is found. */
-export function guardrailRules(policies: readonly MeshwardPolicy[]): string[] {
-  const rules = new Set<string>();
-  for (const p of policies)
-    for (const name of PROFILE_GUARDRAILS)
-      if (p.spec.guardrails?.[name] !== undefined) rules.add(`guardrails.${name}`);
-  return [...rules];
 }
 
 type Status = {
