@@ -152,7 +152,7 @@ function profileList(profiles: readonly FleetProfile[]): string {
  * profiles and none of them declares egress to the profile: a profile's pods may call only what it
  * declares, so no pod a profile selects in X can make the call. A namespace without profiles is
  * not judged: meshward does not restrict its pods' egress, and offline it may simply not be among
- * the inputs. (Egress cannot name a whole namespace, so there is no reverse case: ADR 24.)
+ * the inputs. (Egress cannot name a whole namespace, so there is no reverse case: ADR 27.)
  */
 function namespaceOneSided(me: FleetProfile, inNamespace: NamespaceLookup): OneSided[] {
   const p = me.profile;
