@@ -756,7 +756,7 @@ describe("meshward's own identity is fenced", () => {
     expect(await exists(AUTHZ, MESH_ROOT, "meshward-wide")).toBe(false);
   });
 
-  it("may write a namespace quarantine: the root DENY, and the DENY and isolation in a tenant namespace", async () => {
+  it("may write a namespace quarantine: the root DENYs, and the DENY and isolation in a tenant namespace", async () => {
     const lockdown = policy("e2e-lockdown", {
       quarantine: { meshRootNamespace: MESH_ROOT, identities: [{ namespace: team }] },
     });
@@ -766,6 +766,7 @@ describe("meshward's own identity is fenced", () => {
     });
     expect(built.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       `AuthorizationPolicy/${MESH_ROOT}/meshward-quarantine`,
+      `AuthorizationPolicy/${MESH_ROOT}/meshward-quarantine-waypoints`,
       `AuthorizationPolicy/${team}/meshward-quarantine`,
       `NetworkPolicy/${team}/meshward-quarantine`,
     ]);
