@@ -15,6 +15,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_DEFAULT_DENY } from "../operato
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import type { KubeClient, KubeObjectLike, ListResult } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
+import { listIfServed } from "./support/converge.ts";
 import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { getProfile, type ProfileObject, waitCondition } from "./support/profiles.ts";
@@ -155,10 +156,12 @@ interface Child {
 async function children(): Promise<Map<string, Child>> {
   const out = new Map<string, Child>();
   for (const k of CHILD_KINDS) {
-    const list = await client.get<ListResult<KubeObjectLike>>(
+    // Gateway (ambient waypoints) is served only while a file installs the Gateway API CRDs.
+    const items = await listIfServed(
+      client,
       `${resourcePath(k.resource, namespace)}?labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${MANAGED_BY}`)}`,
     );
-    for (const o of list.items) {
+    for (const o of items) {
       const name = o.metadata?.name ?? "";
       out.set(`${k.resource.kind}/${name}`, {
         kind: k.resource.kind,

@@ -93,7 +93,7 @@ export async function convergenceProblems(
 }
 
 /** The items of a list; none when the kind is not served (a CRD only some files install). */
-async function listIfServed(client: KubeClient, path: string): Promise<KubeObjectLike[]> {
+export async function listIfServed(client: KubeClient, path: string): Promise<KubeObjectLike[]> {
   try {
     return (await client.get<{ items: KubeObjectLike[] }>(path)).items;
   } catch (e) {
