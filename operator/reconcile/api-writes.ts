@@ -12,7 +12,7 @@ import {
   resourcePath,
 } from "../runtime/client.ts";
 import { PODS, POLICIES, PROFILES } from "./kinds.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 export const FIELD_MANAGER = "meshward";
 export const STATUS_FIELD_MANAGER = "meshward-status";

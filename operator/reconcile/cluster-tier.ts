@@ -15,7 +15,7 @@ import type { Result } from "../runtime/queue.ts";
 import { CLUSTER_NETWORK_POLICIES } from "./kinds.ts";
 import { managers } from "./plan.ts";
 import type { PolicyBook } from "./policies.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 import { ensureShared, isShared, stamp } from "./shared.ts";
 
 type Log = { info(o: object, m: string): void; warn(o: object, m: string): void };

@@ -19,7 +19,7 @@ import { widenedOf } from "./mapping.ts";
 import { CHILD_KINDS, childKind } from "./kinds.ts";
 import { describe, managers } from "./plan.ts";
 import type { PolicyBook } from "./policies.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 import { ensureShared, isShared, stamp } from "./shared.ts";
 import { mergeConditions } from "./status.ts";
 

@@ -7,7 +7,7 @@ import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { ChildKind } from "./kinds.ts";
 import { describe } from "./plan.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 type Writes = Pick<Cluster, "create" | "read" | "apply">;
 
