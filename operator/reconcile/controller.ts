@@ -14,6 +14,7 @@ import type { KubeConfigSource } from "../runtime/kubeconfig.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { leaseApi } from "../runtime/lease-api.ts";
 import type { Logger } from "../runtime/log.ts";
+import { SignalScope } from "../runtime/signal-scope.ts";
 import { type Result, TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { REPORT_NAME } from "../reports/build.ts";
 import { apiWrites } from "./api-writes.ts";
@@ -55,6 +56,7 @@ export class Controller {
   private started = false;
   /** Aborted when this replica stops reconciling: every write of the reconcilers carries it. */
   private term = new AbortController();
+  private readonly scope = new SignalScope();
 
   constructor(cfg: Config, kc: KubeConfigSource, log: Logger, metrics: Metrics) {
     this.cfg = cfg;
@@ -81,7 +83,9 @@ export class Controller {
       },
     );
     this.caches = caches;
-    const signal = () => this.term.signal;
+    // Every request carries the signal of the reconcile that makes it (the queue's, aborted at
+    // shutdown) and this replica's (aborted when it stops reconciling).
+    const signal = () => this.scope.current() ?? this.term.signal;
     const events = new EventRecorder({
       client: this.client,
       log,
@@ -166,7 +170,11 @@ export class Controller {
     );
   }
 
-  private async handle(key: string, _signal: AbortSignal): Promise<Result> {
+  private handle(key: string, signal: AbortSignal): Promise<Result> {
+    return this.scope.run(AbortSignal.any([signal, this.term.signal]), () => this.reconcile(key));
+  }
+
+  private async reconcile(key: string): Promise<Result> {
     const id = ++this.reconcileSeq;
     const log = this.log.child({ key, reconcileId: id });
     log.debug({}, "reconcile");

@@ -27,6 +27,7 @@ import { defaultNamespaceLabels } from "../policy/fleet.ts";
 import { selects } from "../policy/selectors.ts";
 import { classify } from "../runtime/classify.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
+import { RetryError } from "../runtime/errors.ts";
 import type { Result } from "../runtime/queue.ts";
 import type { EventSink, Regarding } from "./events.ts";
 import { parseKey } from "./keys.ts";
@@ -36,7 +37,7 @@ import { reconcileClusterTier } from "./cluster-tier.ts";
 import { PlatformReconciler } from "./platform.ts";
 import { PolicyBook } from "./policies.ts";
 import { foldSecretHealth, secretInputs } from "./secret-health.ts";
-import { createOrRead, ensureShared, isShared, stamp } from "./shared.ts";
+import { createOrRead, ensureShared, isShared, removeOwned, stamp } from "./shared.ts";
 import type { Cluster } from "./cluster.ts";
 import {
   buildStatus,
@@ -276,7 +277,8 @@ export class Reconciler {
   ): Promise<void> {
     if (!desired) {
       if (live && isShared(live, "namespace") && live.metadata?.uid) {
-        await this.cluster.remove(kind, namespace, NAMESPACE_DEFAULT_DENY, live.metadata.uid);
+        if (!(await removeOwned(this.cluster, kind, namespace, NAMESPACE_DEFAULT_DENY, live.metadata.uid)))
+          return;
         this.log.info(
           { namespace },
           count > 0
@@ -546,7 +548,7 @@ export class Reconciler {
           plan = planChild({ ...input, live: r.existing, looked: true });
           // Gone again between the create and the read: the next try creates it.
           if (plan.action.type === "create")
-            throw new ApiError(409, "Conflict", `${describe(desired)} changed while being created`);
+            throw new RetryError(`${describe(desired)} changed while being created`);
         }
       }
       if (plan.action.type === "apply") current = await this.cluster.apply(kind, desired, plan.action.uid);
@@ -585,11 +587,7 @@ export class Reconciler {
       for (const o of this.cluster.owned(kind, profile.metadata.namespace, profile.metadata.name)) {
         const n = o.metadata?.name ?? "";
         if (names.has(n) || ownerUid(o) !== uid || !o.metadata?.uid) continue;
-        try {
-          await this.cluster.remove(kind, profile.metadata.namespace, n, o.metadata.uid);
-        } catch (e) {
-          if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
-        }
+        await removeOwned(this.cluster, kind, profile.metadata.namespace, n, o.metadata.uid);
         this.events.record(
           regarding,
           "Normal",
