@@ -39,6 +39,8 @@ export interface Outcome {
   warnings: Problem[];
   /** Writes the API server refused (not retriable by waiting): "Kind name: message". */
   failures: string[];
+  /** Writes that failed for a while (network, throttling, a concurrent change), retried: "Kind name: message". */
+  retrying?: string[];
   exceptions: ExceptionStatus[];
   /** Conditions decided elsewhere (e.g. OneSided, operator/graph/condition.ts), written as they are. */
   extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
@@ -129,6 +131,12 @@ export function desiredConditions(o: Outcome): Draft[] {
   for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
   if (o.failures.length > 0) {
     degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
+  }
+  if (o.retrying && o.retrying.length > 0) {
+    degradedReasons.push({
+      reason: "WriteFailed",
+      message: `a write failed and is retried: ${list(o.retrying)}`,
+    });
   }
   if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
   const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
