@@ -83,4 +83,28 @@ describe("operator/", () => {
   it("has no import cycle", () => {
     expect(cycles(graph)).toEqual([]);
   });
+
+  // The profile reconcile is staged: decisions in profile/plan.ts, I/O in profile/execute.ts. The
+  // executor performs and reports; it may import the plan's types, the Cluster port and the
+  // runtime's client and error names, nothing that decides (builders, policy, classify, plan.ts).
+  it("keeps decisions out of the profile executor", () => {
+    expect(
+      outsideAllowList(graph, "operator/reconcile/profile/execute.ts", [
+        "operator/reconcile/profile/types.ts",
+        "operator/reconcile/cluster.ts",
+        "operator/runtime/client.ts",
+        "operator/runtime/errors.ts",
+      ]),
+    ).toEqual([]);
+  });
+
+  it("keeps I/O out of the profile planner", () => {
+    const io = [
+      "operator/reconcile/cluster.ts",
+      "operator/reconcile/api-writes.ts",
+      "operator/reconcile/profile/execute.ts",
+      "operator/reconcile/caches.ts",
+    ];
+    expect((graph.get("operator/reconcile/profile/plan.ts") ?? []).filter((d) => io.includes(d))).toEqual([]);
+  });
 });
