@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     .sort()
     .join(", ");
   results.creationBreakdown = timeBreakdown(new Map(), byVerb);
-  results.creationReconciles = await op.metric("meshward_reconciles_total");
+  results.creationReconciles = await op.metric("controller_runtime_reconcile_total");
   results.creationEvents = await op.metric("meshward_events_total");
   log(`median ratio ${results.ratio} over ${ROUNDS} round(s); settling…`);
   await settle(op);
@@ -370,22 +370,22 @@ async function main(): Promise<void> {
   await op.stop();
   op = await startOperator(kubeconfig, CONC);
   for (;;) {
-    if ((await op.metric("meshward_reconciles_total")) >= N) break;
+    if ((await op.metric("controller_runtime_reconcile_total")) >= N) break;
     await sleep(250);
   }
   await settle(op);
-  results.restartReconciles = await op.metric("meshward_reconciles_total");
+  results.restartReconciles = await op.metric("controller_runtime_reconcile_total");
   results.restartWrites = await op.writes();
   await op.stop();
 
   log("full resync (1-minute resync period, a foreign condition on each profile): counting writes…");
   op = await startOperator(kubeconfig, CONC, ["--resync-minutes", "1"]);
   await settle(op);
-  const beforeResync = await op.metric("meshward_reconciles_total");
+  const beforeResync = await op.metric("controller_runtime_reconcile_total");
   const writesBeforeResync = await op.writes();
   await sleep(65_000);
   await settle(op);
-  results.resyncReconciles = (await op.metric("meshward_reconciles_total")) - beforeResync;
+  results.resyncReconciles = (await op.metric("controller_runtime_reconcile_total")) - beforeResync;
   results.resyncWrites = (await op.writes()) - writesBeforeResync;
   await op.stop();
 

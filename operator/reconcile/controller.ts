@@ -35,7 +35,7 @@ function errorMessage(e: unknown): string {
  * write): retried with backoff, tried again in a minute (the API server refused a write), or
  * terminal (not retried until the input changes).
  */
-export function errorPolicy(e: unknown): Result | TerminalError | "retry" {
+function errorPolicy(e: unknown): Result | TerminalError | "retry" {
   const cls = classify(e);
   if (cls === "terminal") return new TerminalError(errorMessage(e));
   if (cls === "refused") return { requeueAfterMs: REFUSED_RETRY_MS };

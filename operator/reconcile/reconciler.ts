@@ -44,7 +44,6 @@ export interface ReconcilerConfig {
 
 export interface Observer {
   drift?(kind: string, corrected: boolean): void;
-  managed?(counts: Map<string, number>): void;
   /** After each reconcile of a valid profile: how many of its secrets ESO has synced, failed, not yet reported. */
   secrets?(profile: string, summary: { ready: number; failing: number; pending: number }): void;
   /** After each reconcile of a profile: the foreign objects that widen it, counted by kind. */

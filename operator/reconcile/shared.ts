@@ -32,7 +32,7 @@ export function inSync(stamped: KubeObject, live: KubeObjectLike): boolean {
  * Creates the object; undefined once created. When the name is taken (409 AlreadyExists) the
  * object there is read once and returned, for the caller to decide whether it is ours.
  */
-export async function createOrRead(
+async function createOrRead(
   cluster: Writes,
   kind: ChildKind,
   obj: KubeObject,
