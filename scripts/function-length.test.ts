@@ -13,9 +13,7 @@ const LIMIT = 120;
 const KNOWN: Record<string, number> = {
   "operator/cli/load.ts:loadProfiles": 184,
   "operator/cli/main.ts:run": 156,
-  "bench/peer/kyverno.ts:startKyverno": 130,
   "operator/reconcile/status.ts:desiredConditions": 122,
-  "operator/graph/fleet.ts:buildGraph": 121,
 };
 
 describe("function length", () => {
