@@ -161,6 +161,25 @@ function parseOptions(argv: string[]) {
   });
 }
 
+/** `version`, `help`, `-v`, `-h`, or no command: the answer's exit code; undefined for a command. */
+function versionOrHelp(
+  v: { version?: boolean; help?: boolean },
+  command: string | undefined,
+  io: Io,
+): number | undefined {
+  if (v.version || command === "version") {
+    io.out(`meshward ${version()}`);
+    return EXIT.valid;
+  }
+  if (!v.help && command !== undefined && command !== "help") return undefined;
+  if (command === undefined && !v.help) {
+    io.err(USAGE);
+    return EXIT.usage;
+  }
+  io.out(USAGE);
+  return EXIT.valid;
+}
+
 export function run(argv: string[], io: Io): number {
   let parsed;
   try {
@@ -170,18 +189,8 @@ export function run(argv: string[], io: Io): number {
   }
   const v = parsed.values;
   const [command, ...paths] = parsed.positionals;
-  if (v.version || command === "version") {
-    io.out(`meshward ${version()}`);
-    return EXIT.valid;
-  }
-  if (v.help || command === undefined || command === "help") {
-    if (command === undefined && !v.help) {
-      io.err(USAGE);
-      return EXIT.usage;
-    }
-    io.out(USAGE);
-    return EXIT.valid;
-  }
+  const asked = versionOrHelp(v, command, io);
+  if (asked !== undefined || command === undefined) return asked ?? EXIT.usage;
   for (const flag of ["mesh-mode", "dataplane"] as const) {
     const mode = v[flag];
     if (mode !== undefined && mode !== "sidecar" && mode !== "ambient")
