@@ -391,8 +391,8 @@ export async function settle(op: Op): Promise<void> {
   // Settled: queue empty and no reconcile for a second.
   let last = -1;
   for (;;) {
-    const n = await op.metric("meshward_reconciles_total");
-    const depth = await op.metric("meshward_queue_depth");
+    const n = await op.metric("controller_runtime_reconcile_total");
+    const depth = await op.metric("workqueue_depth");
     if (n === last && depth === 0) return;
     last = n;
     await sleep(1000);

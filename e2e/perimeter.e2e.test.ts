@@ -13,7 +13,7 @@ import { NAMESPACE_DEFAULT_DENY } from "../operator/builders/meta.ts";
 import { DEFAULT_PLATFORM } from "../operator/builders/context.ts";
 import { buildPerimeter, perimeterPolicyName } from "../operator/perimeter/admission.ts";
 import type { ClusterObject } from "../operator/policy/admission.ts";
-import { policy } from "../operator/policy/fixtures.ts";
+import { policy } from "../test-support/fixtures/policy.ts";
 import { buildQuarantine } from "../operator/policy/quarantine.ts";
 import { POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { ApiError, KubeClient, type Resource, resourcePath } from "../operator/runtime/client.ts";

@@ -9,7 +9,7 @@ import type { AccountLookup } from "../operator/perimeter/identities.ts";
 import type { ForeignObjects } from "../operator/perimeter/types.ts";
 import { networkTier, type TierCrd } from "../operator/policy/network-tier.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
-import type { Cluster } from "../operator/reconcile/reconciler.ts";
+import type { Cluster } from "../operator/reconcile/cluster.ts";
 
 export type Call = {
   op: "create" | "apply" | "remove" | "status" | "read";

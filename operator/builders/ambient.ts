@@ -21,13 +21,13 @@ import { buildNetworkPolicy, HBONE_PORT, ISTIOD_XDS_PORT, NAMESPACE_NAME_LABEL }
 import { parseServiceRef } from "./references.ts";
 import { buildEgress } from "./egress.ts";
 import { buildExternalSecrets } from "./secrets.ts";
-import type { BuildResult } from "./index.ts";
+import { type BuildResult, USE_WAYPOINT_LABEL, type WaypointBinding } from "./result.ts";
+
+export { USE_WAYPOINT_LABEL, type WaypointBinding };
 
 export const WAYPOINT_CLASS = "istio-waypoint";
 /** The namespace's shared waypoint (Gateway, and the Deployment and ServiceAccount Istio makes). */
 export const NAMESPACE_WAYPOINT = "meshward-waypoint";
-/** Istio's binding of a Service (or namespace) to a waypoint. meshward never writes it. */
-export const USE_WAYPOINT_LABEL = "istio.io/use-waypoint";
 /** Which traffic a waypoint serves: service (Istio's default) is traffic addressed to Services. */
 export const WAYPOINT_FOR_LABEL = "istio.io/waypoint-for";
 /** The Gateway API label on a Gateway's pods: selects the waypoint pods in NetworkPolicies. */
@@ -48,14 +48,6 @@ export interface Waypoint {
   service: string;
   /** The waypoint's SPIFFE principal: what ztunnel sees behind the waypoint. */
   principal: string;
-}
-
-/** The binding meshward needs and does not write (it never modifies objects it did not create). */
-export interface WaypointBinding {
-  namespace: string;
-  service: string;
-  label: typeof USE_WAYPOINT_LABEL;
-  value: string;
 }
 
 export interface AmbientBuildResult extends BuildResult {

@@ -1,14 +1,15 @@
 // The builders: a profile and its context in, the desired objects out. Pure: no I/O, no clock
 // (the context carries `now`), deterministic output.
-import type { ExceptionStatus, Profile } from "../api/schema.ts";
+import type { Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
-import { buildAmbientProfile, buildSharedWaypoint, type WaypointBinding } from "./ambient.ts";
+import { buildAmbientProfile, buildSharedWaypoint } from "./ambient.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
 import type { BuildContext } from "./context.ts";
 import { buildEgress } from "./egress.ts";
 import { evaluateExceptions } from "./exceptions.ts";
 import { buildServiceAccount } from "./identity.ts";
 import type { KubeObject } from "./meta.ts";
+import type { BuildResult } from "./result.ts";
 import { buildPeerAuthentication } from "./mtls.ts";
 import { buildNamespaceDefaultDeny, buildNetworkPolicy } from "./network.ts";
 import { buildExternalSecrets } from "./secrets.ts";
@@ -16,25 +17,9 @@ import { buildTelemetry } from "./telemetry.ts";
 
 export * from "./context.ts";
 export * from "./meta.ts";
+export type { BuildResult } from "./result.ts";
 export { buildNamespaceDefaultDeny } from "./network.ts";
 export { referencedProfiles, parseServiceRef } from "./references.ts";
-
-export interface BuildResult {
-  /** Every object this profile needs, in a stable order. */
-  objects: KubeObject[];
-  /** What could not be built as asked (e.g. a reference to a missing profile), with field paths. */
-  problems: Problem[];
-  exceptions: ExceptionStatus[];
-  /** When the result changes by itself (an exception expires): reconcile again then. */
-  nextChange?: Date;
-  /**
-   * Objects the profile needs but does not own, kept by its namespace (ambient: the namespace's
-   * shared waypoint). Not in `objects`.
-   */
-  shared?: KubeObject[];
-  /** Ambient, with a waypoint: the Service label the waypoint needs (reported, never written). */
-  binding?: WaypointBinding;
-}
 
 /**
  * `ctx.meshMode` is the data plane of the profile's namespace (operator/builders/dataplane.ts); a

@@ -479,6 +479,14 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
       }
     }
   }
+  return sortedGraph(nodes, edges);
+}
+
+/** Nodes by id, edges by caller and callee, each edge's lists sorted and without repeats. */
+function sortedGraph(
+  nodes: ReadonlyMap<string, GraphNode>,
+  edges: ReadonlyMap<string, GraphEdge & { anyPort: boolean }>,
+): FleetGraph {
   const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return {
     nodes: [...nodes.values()].sort((a, b) => byId(a.id, b.id)),

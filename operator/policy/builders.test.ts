@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
 import { admissionManifest } from "../cli/admission.ts";
 import { buildAdmissionForPolicies } from "./admission.ts";
-import { policy, profile } from "./fixtures.ts";
+import { policy, profile } from "../../test-support/fixtures/policy.ts";
 import { buildQuarantine } from "./quarantine.ts";
 
 function golden(name: string, actual: string) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
 import { evaluateFleet, findingsAsProblems } from "./fleet.ts";
-import { NOW, policy, profile } from "./fixtures.ts";
+import { NOW, policy, profile } from "../../test-support/fixtures/policy.ts";
 
 const ctx = { trustDomain: "cluster.local", dns: DEFAULT_PLATFORM.dns };
 

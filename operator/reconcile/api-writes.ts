@@ -4,15 +4,10 @@
 import type { PolicyStatus } from "../api/policy.ts";
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
-import {
-  ApiError,
-  type KubeClient,
-  type KubeObjectLike,
-  type Resource,
-  resourcePath,
-} from "../runtime/client.ts";
+import { type KubeClient, type KubeObjectLike, type Resource, resourcePath } from "../runtime/client.ts";
+import { isNotFound } from "../runtime/errors.ts";
 import { PODS, POLICIES, PROFILES } from "./kinds.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 export const FIELD_MANAGER = "meshward";
 export const STATUS_FIELD_MANAGER = "meshward-status";
@@ -56,7 +51,7 @@ export function apiWrites(
         signal(),
       );
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return;
+      if (isNotFound(e)) return;
       throw e;
     }
   };
@@ -69,7 +64,7 @@ export function apiWrites(
       try {
         return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name), signal());
       } catch (e) {
-        if (e instanceof ApiError && e.status === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },

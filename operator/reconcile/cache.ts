@@ -7,7 +7,7 @@ import { Interner } from "../runtime/intern.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { ownerKey } from "./mapping.ts";
 import type { ChildKind } from "./kinds.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 /** Index of child objects by owning profile ("namespace/name"), or namespace for shared objects. */
 export const BY_OWNER = "owner";

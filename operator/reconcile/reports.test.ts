@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { validateProfile } from "../api/validate.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";
-import { policy } from "../policy/fixtures.ts";
+import { policy } from "../../test-support/fixtures/policy.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { InformerState } from "../runtime/informer.ts";
 import type { OpenReport } from "../reports/build.ts";

@@ -23,7 +23,8 @@ import {
   type ProfileInput,
   REPORT_NAME,
 } from "../reports/build.ts";
-import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import { type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import { isConflict, isNotFound } from "../runtime/errors.ts";
 import type { InformerState } from "../runtime/informer.ts";
 import type { Result } from "../runtime/queue.ts";
 import { CLUSTER_REPORTS, REPORTS } from "./kinds.ts";
@@ -145,7 +146,8 @@ export class ReportsReconciler {
       try {
         await this.writes.remove(kind, namespace, uid);
       } catch (e) {
-        if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
+        // Already gone, or replaced behind the cache (the uid precondition): nothing of ours to delete.
+        if (!isNotFound(e) && !isConflict(e)) throw e;
       }
       this.log.info({ key, kind }, "openreports: nothing left to report; deleted");
       return;
@@ -157,7 +159,7 @@ export class ReportsReconciler {
       await this.writes.apply(desired, live?.metadata?.uid);
     } catch (e) {
       // Not ours (a conflict with another field manager on a report we did not make): left alone.
-      if (e instanceof ApiError && e.status === 409 && !live) {
+      if (isConflict(e) && !live) {
         this.log.warn(
           { key, kind, name: REPORT_NAME, error: e.message },
           "openreports: a report with this name exists and is not ours; leaving it",

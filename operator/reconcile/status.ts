@@ -41,6 +41,8 @@ export interface Outcome {
   warnings: Problem[];
   /** Writes the API server refused (not retriable by waiting): "Kind name: message". */
   failures: string[];
+  /** Writes that failed for a while (network, throttling, a concurrent change), retried: "Kind name: message". */
+  retrying?: string[];
   exceptions: ExceptionStatus[];
   /** Conditions decided elsewhere (e.g. OneSided, operator/graph/condition.ts), written as they are. */
   extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
@@ -87,6 +89,36 @@ const MISSING_TEXT: Record<MissingDependency, string> = {
 export const WAYPOINT_NOT_BOUND = "WaypointNotBound";
 
 type Draft = Pick<Condition, "type" | "status" | "reason" | "message">;
+
+/** Why the profile is Degraded, in order: the first reason is the condition's. */
+function degradedReasonsOf(o: Outcome): { reason: string; message: string }[] {
+  const degradedReasons: { reason: string; message: string }[] = [];
+  for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
+  if (o.failures.length > 0) {
+    degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
+  }
+  if (o.retrying && o.retrying.length > 0) {
+    degradedReasons.push({
+      reason: "WriteFailed",
+      message: `a write failed and is retried: ${list(o.retrying)}`,
+    });
+  }
+  if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
+  if (o.binding)
+    degradedReasons.push({ reason: WAYPOINT_NOT_BOUND, message: `${o.binding.path}: ${o.binding.message}` });
+  const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
+  if (refs.length > 0) {
+    degradedReasons.push({
+      reason: "ReferenceNotFound",
+      message: list(refs.map((w) => `${w.path}: ${w.message}`)),
+    });
+  }
+  const other = o.warnings.filter((w) => !refs.includes(w));
+  if (other.length > 0) {
+    degradedReasons.push({ reason: "Warning", message: list(other.map((w) => `${w.path}: ${w.message}`)) });
+  }
+  return degradedReasons;
+}
 
 export function desiredConditions(o: Outcome): Draft[] {
   if (o.invalid && o.invalid.length > 0) {
@@ -136,25 +168,7 @@ export function desiredConditions(o: Outcome): Draft[] {
           reason: "InSync",
           message: "every generated object matches the profile",
         };
-  const degradedReasons: { reason: string; message: string }[] = [];
-  for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
-  if (o.failures.length > 0) {
-    degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
-  }
-  if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
-  if (o.binding)
-    degradedReasons.push({ reason: WAYPOINT_NOT_BOUND, message: `${o.binding.path}: ${o.binding.message}` });
-  const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
-  if (refs.length > 0) {
-    degradedReasons.push({
-      reason: "ReferenceNotFound",
-      message: list(refs.map((w) => `${w.path}: ${w.message}`)),
-    });
-  }
-  const other = o.warnings.filter((w) => !refs.includes(w));
-  if (other.length > 0) {
-    degradedReasons.push({ reason: "Warning", message: list(other.map((w) => `${w.path}: ${w.message}`)) });
-  }
+  const degradedReasons = degradedReasonsOf(o);
   const degraded: Draft =
     degradedReasons.length > 0
       ? {

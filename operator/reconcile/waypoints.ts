@@ -15,8 +15,8 @@ import { buildNamespaceWaypoint, type KubeObject } from "../builders/index.ts";
 import type { KubeObjectLike } from "../runtime/client.ts";
 import { GATEWAY_KIND } from "./kinds.ts";
 import { describe, managers } from "./plan.ts";
-import type { Cluster } from "./reconciler.ts";
-import { ensureShared, isShared, stamp } from "./shared.ts";
+import type { Cluster } from "./cluster.ts";
+import { ensureShared, isShared, removeOwned, stamp } from "./shared.ts";
 
 /**
  * What the namespace key found for the shared waypoint: none (not needed, or not served), ours, or
@@ -41,10 +41,13 @@ export async function keepSharedWaypoint(
   const live = cluster.live(GATEWAY_KIND, namespace, NAMESPACE_WAYPOINT);
   const [desired] = buildNamespaceWaypoint(namespace, needed);
   if (!desired) {
-    if (live && isShared(live, WAYPOINT_SCOPE) && live.metadata?.uid) {
-      await cluster.remove(GATEWAY_KIND, namespace, NAMESPACE_WAYPOINT, live.metadata.uid);
+    if (
+      live &&
+      isShared(live, WAYPOINT_SCOPE) &&
+      live.metadata?.uid &&
+      (await removeOwned(cluster, GATEWAY_KIND, namespace, NAMESPACE_WAYPOINT, live.metadata.uid))
+    )
       log.info({ namespace }, "deleted the namespace's shared waypoint: no profile needs it");
-    }
     return { state: "none" };
   }
   const r = await ensureShared(cluster, GATEWAY_KIND, stamp(desired), live, WAYPOINT_SCOPE);
