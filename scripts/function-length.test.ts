@@ -10,9 +10,7 @@ const ROOT = join(import.meta.dirname, "..");
 const LIMIT = 120;
 
 /** Over the limit today (file:name → lines): split them, then delete their entries. */
-const KNOWN: Record<string, number> = {
-  "operator/cli/load.ts:loadProfiles": 190,
-};
+const KNOWN: Record<string, number> = {};
 
 describe("function length", () => {
   it("measures declarations, methods and arrows from their first to their last line", () => {
