@@ -2,7 +2,8 @@
 // --use-kubeconfig). Writes its section of docs/benchmarks.md. Not a test: it reports figures and targets.
 //
 //   npm run bench -- [--profiles 1000] [--per-namespace 10] [--single 500] [--drift 100] [--quarantine 5]
-//                    [--quiet-minutes 10] [--concurrency 4] [--rounds 1] [--foreign 0] [--ratio-only]
+//                    [--quiet-minutes 10] [--concurrency 4] [--rounds 1] [--foreign 0] [--ambient-every 0]
+//                    [--ratio-only]
 //                    [--out docs/benchmarks.md]
 import * as path from "node:path";
 import { KubeClient } from "../operator/runtime/client.ts";
@@ -17,6 +18,7 @@ import { benchSection } from "./scenarios/report.ts";
 import { idle, noWrites, quarantine, singleNamespace } from "./scenarios/steady.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
 import { useTestbed } from "../test-support/harness/testbed.ts";
+import { installUpstreamCrds } from "../e2e/controlplane/upstream.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const args = commandOptions(
@@ -48,6 +50,11 @@ const args = commandOptions(
       default: 0,
       help: "objects meshward did not create (NetworkPolicies, ExternalSecrets, AuthorizationPolicies) spread over each fleet's namespaces before the clock starts",
     },
+    "ambient-every": {
+      type: "number",
+      default: 0,
+      help: "every Nth namespace of each fleet in Istio's ambient mode (2: half of them; 0: none); installs the Gateway API CRDs for the waypoints",
+    },
     out: {
       type: "string",
       default: path.join(ROOT, "docs/benchmarks.md"),
@@ -74,6 +81,7 @@ const cfg = {
   concurrency: args.concurrency,
   rounds: args.rounds,
   foreign: args.foreign,
+  ambientEvery: args["ambient-every"],
 };
 
 const teardown = new Teardown(log);
@@ -88,6 +96,8 @@ async function main(): Promise<void> {
       ? undefined
       : await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
   const kubeconfig = bed?.kubeconfig ?? (process.env.KUBECONFIG as string);
+  // The ambient waypoints are Gateways: without the Gateway API, those profiles are not Ready.
+  if (bed && cfg.ambientEvery > 0) await installUpstreamCrds(kubeconfig, { gatewayApi: true });
   buildOperator();
   const client = new KubeClient(loadKubeConfig(kubeconfig));
   // The namespaces need deleting only from a cluster that stays up.
@@ -112,11 +122,12 @@ async function main(): Promise<void> {
 
   // Only this command's section: the Kyverno comparison (bench/peer/) and notes by hand stay.
   // One section per fleet size: a 10,000-profile run does not replace the 1,000-profile one.
-  // With foreign objects, a section of its own: it does not replace the run without them.
+  // With foreign objects or ambient namespaces, a section of its own: it does not replace the run
+  // without them.
   const N = cfg.profiles;
   writeSection(
     args.out,
-    `main N=${N}${cfg.foreign > 0 ? ` foreign=${cfg.foreign}` : ""}`,
+    `main N=${N}${cfg.foreign > 0 ? ` foreign=${cfg.foreign}` : ""}${cfg.ambientEvery > 0 ? ` ambient-every=${cfg.ambientEvery}` : ""}`,
     benchSection(h, version),
   );
   log(`wrote ${path.relative(ROOT, args.out)}`);

@@ -52,7 +52,7 @@ async function addForeign(h: Harness, f: Fleet): Promise<void> {
 async function runFloor(h: Harness, rounds: Rounds, r: string): Promise<void> {
   const { client, cfg } = h;
   log(`creating ${cfg.profiles} profiles for the floor (${cfg.perNamespace} per namespace)…`);
-  const fleet = await createFleet(client, `bf${r}`, cfg.profiles, cfg.perNamespace);
+  const fleet = await createFleet(client, `bf${r}`, cfg.profiles, cfg.perNamespace, cfg.ambientEvery);
   await addForeign(h, fleet);
   log("floor: bare client server-side-applying the same objects + one status patch per profile…");
   const cpu0 = process.cpuUsage();
@@ -72,7 +72,7 @@ async function runFloor(h: Harness, rounds: Rounds, r: string): Promise<void> {
 async function runOperator(h: Harness, rounds: Rounds, r: string): Promise<Running> {
   const { client, cfg } = h;
   log(`creating ${cfg.profiles} profiles for the operator (${cfg.perNamespace} per namespace)…`);
-  const fleet = await createFleet(client, `bo${r}`, cfg.profiles, cfg.perNamespace);
+  const fleet = await createFleet(client, `bo${r}`, cfg.profiles, cfg.perNamespace, cfg.ambientEvery);
   await addForeign(h, fleet);
   log("operator: start → every profile Ready…");
   // The watch that sees them Ready starts (and lists) before the clock does.
@@ -107,7 +107,13 @@ async function stop(h: Harness, running: Running | undefined): Promise<void> {
 export async function creation(h: Harness): Promise<Running> {
   const { client, cfg } = h;
   log("warming up the API server (100 profiles' objects, untimed)…");
-  const warm = await createFleet(client, `bw${h.tag}`, Math.min(cfg.profiles, 100), cfg.perNamespace);
+  const warm = await createFleet(
+    client,
+    `bw${h.tag}`,
+    Math.min(cfg.profiles, 100),
+    cfg.perNamespace,
+    cfg.ambientEvery,
+  );
   await floor(client, warm, cfg.concurrency);
   await deleteNamespaces(client, warm.namespaces);
   const rounds: Rounds = {

@@ -19,6 +19,8 @@ export interface BenchConfig {
   rounds: number;
   /** Objects meshward did not create, spread over each fleet's namespaces. */
   foreign: number;
+  /** Every Nth namespace of each fleet in ambient mode (0: none). */
+  ambientEvery: number;
 }
 
 export type Results = Record<string, string | number>;

@@ -15,10 +15,20 @@ function targets(N: number) {
 }
 
 function header(h: Harness, version: string): string[] {
-  const { profiles: N, perNamespace: PER_NS, foreign: FOREIGN, concurrency: CONC } = h.cfg;
+  const {
+    profiles: N,
+    perNamespace: PER_NS,
+    foreign: FOREIGN,
+    concurrency: CONC,
+    ambientEvery: AMBIENT,
+  } = h.cfg;
+  const ambient =
+    AMBIENT > 0
+      ? ` Every ${AMBIENT === 2 ? "second" : `${AMBIENT}th`} namespace (the first included) is labelled \`istio.io/dataplane-mode=ambient\`: its profiles make 7 objects instead (the ServiceAccount, PeerAuthentication and ExternalSecret as in sidecar mode; an AuthorizationPolicy and a NetworkPolicy for ztunnel, and for the http rule another pair, \`meshward-l7-<profile>\`, for the waypoint), and the namespace gets the shared waypoint (a Gateway API \`Gateway\`), which the floor applies too.`
+      : "";
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, Kubernetes ${version} (local test bed, same machine)`;
   return [
-    `## \`npm run bench\` at ${N} profiles (${PER_NS} per namespace)${FOREIGN > 0 ? `, ${FOREIGN} foreign objects` : ""}`,
+    `## \`npm run bench\` at ${N} profiles (${PER_NS} per namespace)${FOREIGN > 0 ? `, ${FOREIGN} foreign objects` : ""}${AMBIENT > 0 ? `, every ${AMBIENT === 2 ? "second" : `${AMBIENT}th`} namespace ambient` : ""}`,
     "",
     "`npm run bench` (bench/bench.ts) against the local test bed. The API server, etcd, the operator and the",
     "benchmark client share the same machine, so absolute times include their contention.",
@@ -29,7 +39,7 @@ function header(h: Harness, version: string): string[] {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(", ")} (1, 5, 15 min)`,
-    `- Command: \`npm run bench -- ${process.argv.slice(2).join(" ")}\` (${N} profiles, ${PER_NS} per namespace, concurrency ${CONC}); each profile makes 5 objects (ServiceAccount, PeerAuthentication, AuthorizationPolicy, NetworkPolicy, ExternalSecret) and references two other profiles; each namespace gets one default deny (the floor applies it too).${FOREIGN > 0 ? ` ${FOREIGN} objects meshward did not create (bench/foreign.ts: 70 % NetworkPolicies, 20 % ExternalSecrets, 10 % AuthorizationPolicies) are spread over each fleet's namespaces, the floor's too, before the clock starts.` : ""}`,
+    `- Command: \`npm run bench -- ${process.argv.slice(2).join(" ")}\` (${N} profiles, ${PER_NS} per namespace, concurrency ${CONC}); each profile makes 5 objects (ServiceAccount, PeerAuthentication, AuthorizationPolicy, NetworkPolicy, ExternalSecret) and references two other profiles; each namespace gets one default deny (the floor applies it too).${FOREIGN > 0 ? ` ${FOREIGN} objects meshward did not create (bench/foreign.ts: 70 % NetworkPolicies, 20 % ExternalSecrets, 10 % AuthorizationPolicies) are spread over each fleet's namespaces, the floor's too, before the clock starts.` : ""}${ambient}`,
     "",
     "| Measure | Result | Target | |",
     "| --- | --- | --- | --- |",
