@@ -1,5 +1,6 @@
 // The section `npm run bench` writes to docs/benchmarks.md: how it was run (date, machine, load,
 // command), one table row per figure with its target, how to read them, and the raw results.
+import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import { type Harness, IDLE_RSS_MINUTES } from "./harness.ts";
 
@@ -12,6 +13,22 @@ function targets(N: number) {
   const row = (what: string, value: string | number, target: string, ok?: boolean) =>
     `| ${what} | ${value} | ${target} | ${ok === undefined ? "" : ok ? "met" : "**not met**"} |`;
   return { RSS_TARGET_MB, cpuTarget, row };
+}
+
+/** The commit measured, "+ local changes" when the work tree differs from it; "unknown" outside git. */
+function commit(): string {
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: import.meta.dirname,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+  try {
+    const head = git("rev-parse", "--short=12", "HEAD");
+    return git("status", "--porcelain", "--untracked-files=no") === "" ? head : `${head} + local changes`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
 }
 
 function header(h: Harness, version: string): string[] {
@@ -34,6 +51,7 @@ function header(h: Harness, version: string): string[] {
     "benchmark client share the same machine, so absolute times include their contention.",
     "",
     `- Date: ${new Date().toISOString()}`,
+    `- Commit: ${commit()}`,
     `- Machine: ${machine}`,
     `- Load when the run ended (uptime, shared machine): ${os
       .loadavg()
