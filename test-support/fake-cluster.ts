@@ -6,7 +6,7 @@ import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
 import type { ChildKind } from "../operator/reconcile/kinds.ts";
 import type { AccountLookup } from "../operator/perimeter/identities.ts";
-import type { ForeignObjects } from "../operator/perimeter/types.ts";
+import { type ForeignObjects, noForeignObjects } from "../operator/perimeter/types.ts";
 import { networkTier, type TierCrd } from "../operator/policy/network-tier.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
 import type { Cluster } from "../operator/reconcile/cluster.ts";
@@ -175,13 +175,7 @@ export class FakeCluster implements Cluster {
   foreignObjects = new Map<string, ForeignObjects>();
   foreign(ns: string) {
     return {
-      objects: this.foreignObjects.get(ns) ?? {
-        networkPolicies: [],
-        authorizationPolicies: [],
-        peerAuthentications: [],
-        requestAuthentications: [],
-        externalSecrets: [],
-      },
+      objects: this.foreignObjects.get(ns) ?? noForeignObjects(),
       skipped: 0,
     };
   }

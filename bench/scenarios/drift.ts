@@ -14,6 +14,7 @@ import {
   formatRssParts,
   log,
   percentile,
+  type Op,
   readProc,
   readRssParts,
   settle,
@@ -102,15 +103,21 @@ function driftFigures(samples: DriftSample[]): { p50: number; p99: number; slowe
   };
 }
 
+/** The drift rounds' latencies, and where the operator's time went meanwhile (its metrics). */
+async function timedDrift(h: Harness, op: Op, fleet: Fleet) {
+  const before = await op.metrics();
+  const figures = driftFigures(await driftLatencies(h.client, fleet, h.cfg.drift));
+  return { ...figures, breakdown: timeBreakdown(before, await op.metrics()) };
+}
+
 /** Drift, quiet minutes, drift again: on an operator started on the in-sync fleet. */
 export async function drift(h: Harness, fleet: Fleet): Promise<Running> {
-  const { client, results, cfg } = h;
+  const { results, cfg } = h;
   const op = await startOperator(h.kubeconfig, cfg.concurrency);
   await settle(op);
   log(`drift: ${cfg.drift} deletes and edits…`);
-  const before = await op.metrics();
-  const first = driftFigures(await driftLatencies(client, fleet, cfg.drift));
-  results.driftBreakdown = timeBreakdown(before, await op.metrics());
+  const first = await timedDrift(h, op, fleet);
+  results.driftBreakdown = first.breakdown;
   results.driftP50Ms = first.p50;
   results.driftP99Ms = first.p99;
   results.driftSlowest = first.slowest;
@@ -129,9 +136,8 @@ export async function drift(h: Harness, fleet: Fleet): Promise<Running> {
     results.quietHeapUsedMb = megabytes(await op.metric("nodejs_heap_size_used_bytes"));
     results.quietHeapTotalMb = megabytes(await op.metric("nodejs_heap_size_total_bytes"));
   }
-  const beforeAgain = await op.metrics();
-  const again = driftFigures(await driftLatencies(client, fleet, cfg.drift));
-  results.driftAfterQuietBreakdown = timeBreakdown(beforeAgain, await op.metrics());
+  const again = await timedDrift(h, op, fleet);
+  results.driftAfterQuietBreakdown = again.breakdown;
   results.quietMinutes = cfg.quietMinutes;
   results.driftAfterQuietP50Ms = again.p50;
   results.driftAfterQuietP99Ms = again.p99;

@@ -5,7 +5,7 @@ import type { MeshwardPolicy } from "../../api/policy.ts";
 import type { Profile, ProfileStatus } from "../../api/schema.ts";
 import type { Problem } from "../../api/validate.ts";
 import type { BuildContext, MeshMode } from "../../builders/index.ts";
-import type { ForeignObjects } from "../../perimeter/types.ts";
+import { type ForeignObjects, noForeignObjects } from "../../perimeter/types.ts";
 import type { KubeObjectLike } from "../../runtime/client.ts";
 import type { Cluster } from "../cluster.ts";
 import { CHILD_KINDS, type ChildKind } from "../kinds.ts";
@@ -102,7 +102,7 @@ export function gatherProfile(key: string, s: GatherSources): ProfileSnapshot {
       namespaceLabels: {},
       namespaceProfiles: [],
       policies: [],
-      foreign: { objects: emptyForeign(), skipped: 0 },
+      foreign: { objects: noForeignObjects(), skipped: 0 },
       ctx: s.context(),
       owned: new Map(),
     };
@@ -118,18 +118,8 @@ export function gatherProfile(key: string, s: GatherSources): ProfileSnapshot {
     namespaceLabels: s.labelsOf(namespace),
     namespaceProfiles: validation.profile ? s.validIn(namespace) : [],
     policies: s.policies(),
-    foreign: validation.profile ? cluster.foreign(namespace) : { objects: emptyForeign(), skipped: 0 },
+    foreign: validation.profile ? cluster.foreign(namespace) : { objects: noForeignObjects(), skipped: 0 },
     ctx: s.context(),
     owned,
-  };
-}
-
-function emptyForeign(): ForeignObjects {
-  return {
-    networkPolicies: [],
-    authorizationPolicies: [],
-    peerAuthentications: [],
-    requestAuthentications: [],
-    externalSecrets: [],
   };
 }

@@ -10,6 +10,7 @@ import { type ChildKind, childKind } from "../kinds.ts";
 import type { ProfileSnapshot } from "./gather.ts";
 import { advance, finish, prune, REFUSED_RETRY_MS, start } from "./plan.ts";
 import type { WriteResult } from "./types.ts";
+import { noForeignObjects } from "../../perimeter/types.ts";
 
 const NOW = new Date("2026-11-20T00:00:00Z");
 const UID = "profile-uid";
@@ -47,16 +48,7 @@ function snapshot(o: Partial<ProfileSnapshot> = {}): ProfileSnapshot {
     namespaceLabels: { "kubernetes.io/metadata.name": "ns" },
     namespaceProfiles: validation.profile ? [validation.profile] : [],
     policies: [],
-    foreign: {
-      objects: {
-        networkPolicies: [],
-        authorizationPolicies: [],
-        peerAuthentications: [],
-        requestAuthentications: [],
-        externalSecrets: [],
-      },
-      skipped: 0,
-    },
+    foreign: { objects: noForeignObjects(), skipped: 0 },
     ctx: makeContext({ defaults: DEFAULT_PLATFORM, now: NOW, profiles: new Map() }),
     meshMode: "sidecar",
     live: () => undefined,

@@ -323,20 +323,12 @@ export function finish(s: ProfileSnapshot, b: Built, deletes: readonly DeleteRes
     if (plan.change) changes[plan.change].push(describe(desired));
   }
   // One event per reconcile for routine changes; drift and conflicts get one per object.
-  if (changes.created.length > 0)
-    events.push({
-      regarding,
-      type: "Normal",
-      reason: "Created",
-      note: `created ${changes.created.join(", ")}`,
-    });
-  if (changes.updated.length > 0)
-    events.push({
-      regarding,
-      type: "Normal",
-      reason: "Updated",
-      note: `updated ${changes.updated.join(", ")}`,
-    });
+  for (const [change, reason] of [
+    ["created", "Created"],
+    ["updated", "Updated"],
+  ] as const)
+    if (changes[change].length > 0)
+      events.push({ regarding, type: "Normal", reason, note: `${change} ${changes[change].join(", ")}` });
   const objects = children.map(objectStatus);
   const widening = widened(s, b);
   events.push(...widening.events);
