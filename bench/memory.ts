@@ -34,6 +34,7 @@ import { startOperator } from "../test-support/harness/operator.ts";
 import { runCommand, Teardown } from "../test-support/harness/teardown.ts";
 import { useTestbed } from "../test-support/harness/testbed.ts";
 import { sleep } from "../test-support/harness/wait.ts";
+import { installUpstreamCrds } from "../e2e/controlplane/upstream.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 
@@ -48,6 +49,15 @@ const args = commandOptions(
   {
     ...fleetOptions(1000, "profiles"),
     "idle-seconds": { type: "number", default: 30, help: "idle window measured after all are Ready" },
+    "ambient-every": {
+      type: "number",
+      default: 0,
+      help: "every Nth namespace in Istio's ambient mode (2: half of them; 0: none); installs the Gateway API CRDs",
+    },
+    "no-settle": {
+      type: "boolean",
+      help: "start the idle window at the last Ready, as `npm run bench` does, not once the queue has settled",
+    },
     variants: {
       type: "string",
       // No flags, then the image's node flags and environment (the Dockerfile; ADR 10).
@@ -64,7 +74,7 @@ const args = commandOptions(
     "keep-testbed": KEEP_TESTBED,
   },
 );
-const { profiles: N, "per-namespace": PER_NS, "idle-seconds": IDLE } = args;
+const { profiles: N, "per-namespace": PER_NS, "idle-seconds": IDLE, "ambient-every": AMBIENT } = args;
 const VARIANTS = args.variants.split("|").map((v) => v.trim());
 const mb = (bytes: number) => +(bytes / 2 ** 20).toFixed(1);
 
@@ -80,6 +90,10 @@ interface Result {
   codeSpaceMb: number;
   externalMb: number;
   idleCpuPercent: number;
+  /** Seconds from the last Ready to a settled queue (empty, no reconcile for a second). */
+  settleSeconds: number;
+  /** Reconciles in the idle window. */
+  idleReconciles: number;
   /** Where the idle RSS is, by mapping (/proc/PID/smaps). */
   rssParts: string;
 }
@@ -93,6 +107,8 @@ const teardown = new Teardown(log);
 
 async function main(): Promise<void> {
   const bed = await useTestbed(teardown, { up: { audit: false }, keep: args["keep-testbed"], log });
+  // The ambient waypoints are Gateways: without the Gateway API, those profiles are not Ready.
+  if (AMBIENT > 0) await installUpstreamCrds(bed.kubeconfig, { gatewayApi: true });
   const client = new KubeClient(loadKubeConfig(bed.kubeconfig));
   teardown.add("operators and namespaces", () => cleanup(bed.stopsAtEnd() ? undefined : client));
   buildOperator();
@@ -113,7 +129,7 @@ async function main(): Promise<void> {
     );
     const profiling = args.profile;
     const profDir = fs.mkdtempSync(path.join(profRoot, "variant-"));
-    const fleet = await createFleet(client, `bm${Date.now().toString(36)}`, N, PER_NS);
+    const fleet = await createFleet(client, `bm${Date.now().toString(36)}`, N, PER_NS, AMBIENT);
     log(`[${variant}] ${N} profiles created; starting the operator…`);
     const watch = await watchReady(client, fleet.namespaces);
     const t0 = performance.now();
@@ -133,13 +149,23 @@ async function main(): Promise<void> {
     });
     const pid = op.proc.pid as number;
     await watch.wait(N).finally(() => watch.stop());
-    const readySeconds = +((performance.now() - t0) / 1000).toFixed(1);
+    const readyAt = performance.now();
+    const readySeconds = +((readyAt - t0) / 1000).toFixed(1);
+    const reconciles = () => op.metric("controller_runtime_reconcile_total");
+    const measure = async () => {
+      const from = { at: performance.now() - t0, proc: readProc(pid), reconciles: await reconciles() };
+      await sleep(IDLE * 1000);
+      return {
+        from,
+        to: { at: performance.now() - t0, proc: readProc(pid), reconciles: await reconciles() },
+      };
+    };
+    // Without settling first, the window overlaps the settling: both are measured from the last Ready.
+    const window = args["no-settle"] ? measure() : undefined;
     await settle(op);
-    const idleFrom = performance.now() - t0;
-    const a = readProc(pid);
-    await sleep(IDLE * 1000);
-    const b = readProc(pid);
-    const idleTo = performance.now() - t0;
+    const settleSeconds = +((performance.now() - readyAt) / 1000).toFixed(1);
+    const { from, to } = await (window ?? measure());
+    const [a, b, idleFrom, idleTo] = [from.proc, to.proc, from.at, to.at];
     const m = await op.metrics();
     const space = (s: string) => m.get(`nodejs_heap_space_size_used_bytes{space="${s}"}`) ?? 0;
     const r: Result = {
@@ -154,6 +180,8 @@ async function main(): Promise<void> {
       codeSpaceMb: mb(space("code")),
       externalMb: mb(m.get("nodejs_external_memory_bytes") ?? 0),
       idleCpuPercent: +(((b.cpuTicks - a.cpuTicks) / 100 / IDLE) * 100).toFixed(2),
+      settleSeconds,
+      idleReconciles: to.reconciles - from.reconciles,
       rssParts: formatRssParts(readRssParts(pid)),
     };
     results.push(r);
@@ -246,13 +274,13 @@ function render(results: Result[], notes: string[], version: string): string {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(", ")}.`,
-    `- Command: \`npm run bench:memory -- ${process.argv.slice(2).join(" ")}\`: per variant, ${N} new profiles (${PER_NS} per namespace), the compiled operator (dist/, as in the image) started, all Ready, settled, then ${IDLE} s idle.`,
+    `- Command: \`npm run bench:memory -- ${process.argv.slice(2).join(" ")}\`: per variant, ${N} new profiles (${PER_NS} per namespace), the compiled operator (dist/, as in the image) started, all Ready, ${args["no-settle"] ? `then ${IDLE} s idle from the last Ready (settling included)` : `settled, then ${IDLE} s idle`}.${AMBIENT > 0 ? ` Every ${AMBIENT === 2 ? "second" : `${AMBIENT}th`} namespace ambient.` : ""}`,
     "",
-    "| Node flags | Start → all Ready (s) | RSS idle (MB) | … by mapping (MB) | Peak RSS (MB) | Heap used / total (MB) | Old / new / code space used (MB) | External (MB) | Idle CPU (%) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Node flags | Start → all Ready (s) | RSS idle (MB) | … by mapping (MB) | Peak RSS (MB) | Heap used / total (MB) | Old / new / code space used (MB) | External (MB) | Idle CPU (%) | Ready → settled (s) | Reconciles idle |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...results.map(
       (r) =>
-        `| \`${r.flags}\` | ${r.readySeconds} | ${r.rssMb} | ${r.rssParts} | ${r.peakRssMb} | ${r.heapUsedMb} / ${r.heapTotalMb} | ${r.oldSpaceMb} / ${r.newSpaceMb} / ${r.codeSpaceMb} | ${r.externalMb} | ${r.idleCpuPercent} |`,
+        `| \`${r.flags}\` | ${r.readySeconds} | ${r.rssMb} | ${r.rssParts} | ${r.peakRssMb} | ${r.heapUsedMb} / ${r.heapTotalMb} | ${r.oldSpaceMb} / ${r.newSpaceMb} / ${r.codeSpaceMb} | ${r.externalMb} | ${r.idleCpuPercent} | ${r.settleSeconds} | ${r.idleReconciles} |`,
     ),
     "",
     ...notes,
