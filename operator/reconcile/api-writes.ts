@@ -5,6 +5,7 @@ import type { PolicyStatus } from "../api/policy.ts";
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
 import { type KubeClient, type KubeObjectLike, type Resource, resourcePath } from "../runtime/client.ts";
+import type { Echoes } from "../runtime/echoes.ts";
 import { isNotFound } from "../runtime/errors.ts";
 import { PODS, POLICIES, PROFILES } from "./kinds.ts";
 import type { Cluster } from "./cluster.ts";
@@ -27,7 +28,16 @@ const POD_PAGE = 500;
 export function apiWrites(
   client: KubeClient,
   signal: () => AbortSignal | undefined = () => undefined,
+  echoes?: Pick<Echoes, "write">,
 ): ApiWrites {
+  // Without echoes, a write is just the write.
+  const tracked = (
+    r: Resource,
+    obj: KubeObject,
+    write: () => Promise<KubeObjectLike>,
+  ): Promise<KubeObjectLike> =>
+    echoes ? echoes.write(r, obj.metadata.namespace, obj.metadata.name, write) : write();
+
   /** Server-side apply of an object's status; an object that is gone has nothing to report on. */
   const applyStatusOf = async (
     r: Resource,
@@ -69,21 +79,25 @@ export function apiWrites(
       }
     },
     create: (kind, obj: KubeObject) =>
-      client.request<KubeObjectLike>("POST", resourcePath(kind.resource, obj.metadata.namespace), {
-        body: obj,
-        query: { fieldManager: FIELD_MANAGER },
-        verb: "create",
-        ...opts(),
-      }),
+      tracked(kind.resource, obj, () =>
+        client.request<KubeObjectLike>("POST", resourcePath(kind.resource, obj.metadata.namespace), {
+          body: obj,
+          query: { fieldManager: FIELD_MANAGER },
+          verb: "create",
+          ...opts(),
+        }),
+      ),
     apply: (kind, obj: KubeObject, uid) =>
-      client.apply<KubeObjectLike>(
-        resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
-        // The uid is a precondition: the API server refuses to change an object with another uid.
-        { ...obj, metadata: { ...obj.metadata, ...(uid && { uid }) } },
-        FIELD_MANAGER,
-        true,
-        undefined,
-        signal(),
+      tracked(kind.resource, obj, () =>
+        client.apply<KubeObjectLike>(
+          resourcePath(kind.resource, obj.metadata.namespace, obj.metadata.name),
+          // The uid is a precondition: the API server refuses to change an object with another uid.
+          { ...obj, metadata: { ...obj.metadata, ...(uid && { uid }) } },
+          FIELD_MANAGER,
+          true,
+          undefined,
+          signal(),
+        ),
       ),
     remove: async (kind, ns, name, uid) => {
       await client.delete(resourcePath(kind.resource, ns, name), { uid }, signal());

@@ -18,6 +18,7 @@ import { SignalScope } from "../runtime/signal-scope.ts";
 import { type Result, TerminalError, WorkQueue } from "../runtime/queue.ts";
 import { REPORT_NAME } from "../reports/build.ts";
 import { apiWrites } from "./api-writes.ts";
+import { Echoes } from "../runtime/echoes.ts";
 import { Caches } from "./caches.ts";
 import { EventRecorder } from "./events.ts";
 import { parseKey } from "./keys.ts";
@@ -49,6 +50,8 @@ export class Controller {
   readonly reconciler: Reconciler;
   readonly reports: ReportsReconciler | undefined;
   readonly refs = new ReferenceIndex();
+  /** Our writes of children, whose watch events are echoes (operator/runtime/echoes.ts). */
+  readonly echoes = new Echoes();
   elector: LeaderElector | undefined;
   private readonly cfg: Config;
   private readonly log: Logger;
@@ -94,7 +97,7 @@ export class Controller {
       signal,
     });
     this.reconciler = new Reconciler(
-      { ...caches.clusterReads(), ...apiWrites(this.client, signal) },
+      { ...caches.clusterReads(), ...apiWrites(this.client, signal, this.echoes) },
       {
         trustDomain: cfg.trustDomain,
         meshMode: cfg.meshMode,
@@ -146,6 +149,7 @@ export class Controller {
       profileObserved: (key: string) => this.reconciler.observed(key),
       validPolicies: () => this.reconciler.validPolicies(),
       reportObserved: (key: string) => this.reports?.observed(key),
+      echoes: this.echoes,
     };
     const triggers = new Triggers(caches, targets);
     wire(caches, targets, triggers);

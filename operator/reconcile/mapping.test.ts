@@ -52,10 +52,10 @@ describe("childEventKeys", () => {
 });
 
 describe("profileEventKeys", () => {
-  it("enqueues the profile, its namespace and its referrers; a status-only update nothing", () => {
+  it("enqueues the namespace (first), the profile and its referrers; a status-only update nothing", () => {
     const refs = new ReferenceIndex();
-    expect(profileEventKeys(refs, "add", profile("a", 1, ["b"]), undefined)).toEqual(["ns/a", "ns"]);
-    expect(profileEventKeys(refs, "add", profile("b", 1), undefined)).toEqual(["ns/b", "ns", "ns/a"]);
+    expect(profileEventKeys(refs, "add", profile("a", 1, ["b"]), undefined)).toEqual(["ns", "ns/a"]);
+    expect(profileEventKeys(refs, "add", profile("b", 1), undefined)).toEqual(["ns", "ns/b", "ns/a"]);
     expect(profileEventKeys(refs, "update", profile("b", 1, [], { x: 1 }), profile("b", 1))).toEqual([]);
   });
   it("follows a spec change of the references, and a deletion", () => {
@@ -85,18 +85,18 @@ describe("profileEventKeys: a whole namespace admitted", () => {
     const refs = new ReferenceIndex();
     profileEventKeys(refs, "add", admits("ledger", "pay", ["shop"]), undefined);
     expect(profileEventKeys(refs, "add", inShop("web"), undefined)).toEqual([
-      "shop/web",
       "shop",
+      "shop/web",
       "pay/ledger",
     ]);
     expect(profileEventKeys(refs, "update", inShop("web", 2), inShop("web"))).toEqual([
-      "shop/web",
       "shop",
+      "shop/web",
       "pay/ledger",
     ]);
     expect(profileEventKeys(refs, "delete", inShop("web", 2), inShop("web", 2))).toEqual([
-      "shop/web",
       "shop",
+      "shop/web",
       "pay/ledger",
     ]);
     // Another namespace's profiles do not reach it.
@@ -107,7 +107,7 @@ describe("profileEventKeys: a whole namespace admitted", () => {
         { ...inShop("api"), metadata: { name: "api", namespace: "ops" } },
         undefined,
       ),
-    ).toEqual(["ops/api", "ops"]);
+    ).toEqual(["ops", "ops/api"]);
   });
 });
 

@@ -134,7 +134,8 @@ export function profileEventKeys(
       JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
     if (same) return [];
   }
-  return [...new Set([key, ns, ...refs.referrers(key), ...refs.referrers(namespaceRef(ns))])];
+  // The namespace first: its shared waypoint is created before the profile reports on it.
+  return [...new Set([ns, key, ...refs.referrers(key), ...refs.referrers(namespaceRef(ns))])];
 }
 
 function sameSpec(a: KubeObjectLike, b: KubeObjectLike | undefined): boolean {

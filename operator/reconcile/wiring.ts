@@ -2,6 +2,7 @@
 // foreign object, a policy, a namespace, a Service, the tier CRD or a report calls for (the pure mappings are
 // mapping.ts's; this file connects them to the informers and the queue).
 import type { MeshwardPolicy } from "../api/policy.ts";
+import type { Echoes } from "../runtime/echoes.ts";
 import { WAYPOINT_SCOPE } from "../builders/ambient.ts";
 import { SCOPE_LABEL } from "../builders/index.ts";
 import type { Caches } from "./caches.ts";
@@ -40,6 +41,8 @@ export interface WiringTargets {
   validPolicies(): MeshwardPolicy[];
   /** A report's event (--openreports). */
   reportObserved(key: string): void;
+  /** Our own writes of children: their watch events reconcile nothing again. */
+  echoes: Pick<Echoes, "event">;
 }
 
 /** The keys whose reconciles several kinds of events call for. */
@@ -70,12 +73,12 @@ export class Triggers {
 
 /** Every key a full pass reconciles (at start, on leadership, on resync). */
 export function allKeys(c: Caches): string[] {
-  const keys: string[] = [];
+  const profiles: string[] = [];
   const namespaces = new Set<string>();
   for (const p of c.profiles.list()) {
     const ns = p.metadata?.namespace ?? "";
     namespaces.add(ns);
-    keys.push(`${ns}/${p.metadata?.name ?? ""}`);
+    profiles.push(`${ns}/${p.metadata?.name ?? ""}`);
   }
   // Namespaces with a leftover default deny or shared waypoint and no profile: they must go.
   for (const [kind, inf] of c.children) {
@@ -85,7 +88,10 @@ export function allKeys(c: Caches): string[] {
       if (scope === "namespace" || scope === WAYPOINT_SCOPE) namespaces.add(o.metadata?.namespace ?? "");
     }
   }
-  for (const ns of namespaces) if (ns) keys.push(ns);
+  // Namespaces first: their shared waypoints exist before their profiles say whether they do (one
+  // status write each, not a "Missing" and then an "InSync").
+  const keys = [...namespaces].filter((ns) => ns !== "");
+  keys.push(...profiles);
   // Quarantine objects with no policy left must go too.
   keys.push(QUARANTINE_KEY, CLUSTER_TIER_KEY);
   keys.push(...policyStatusKeys(c.policies.list()));
@@ -156,9 +162,12 @@ export function wire(c: Caches, t: WiringTargets, triggers: Triggers): void {
   });
   // Our tier objects changed (drift, deletion): put them back as built.
   c.clusterTier.on(() => triggers.clusterTierChanged());
-  for (const inf of c.children.values())
-    inf.on((_type, obj, old) => {
-      for (const k of childEventKeys(obj, old)) queue.add(k);
+  for (const [kind, inf] of c.children)
+    inf.on((type, obj, old) => {
+      // The echo of our own write is dropped: the reconcile that wrote it has planned with it.
+      t.echoes.event(kind.resource, type, obj, () => {
+        for (const k of childEventKeys(obj, old)) queue.add(k);
+      });
     });
   // A foreign object may widen any profile of its namespace.
   for (const inf of c.foreign.values())
