@@ -458,11 +458,13 @@ export const SecretSpec = z
     ),
     storeRef: z
       .object({
-        kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
+        kind: z.enum(["SecretStore", "ClusterSecretStore", "IdentityStore"]).default("ClusterSecretStore"),
         name: z.string().min(1).max(253),
       })
       .strict()
-      .describe("The SecretStore or ClusterSecretStore to read from."),
+      .describe(
+        "The store to read from: a SecretStore or ClusterSecretStore, or an IdentityStore that a MeshwardPolicy defines (read as this profile's own ServiceAccount).",
+      ),
     refreshInterval: patterned(
       DURATION,
       "refreshInterval must be a duration such as 15m or 1h (units ms, s, m, h)",

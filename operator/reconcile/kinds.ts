@@ -106,6 +106,17 @@ export const CHILD_KINDS: ChildKind[] = [
     },
     crd: { name: "externalsecrets.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
   },
+  {
+    // Only for secrets from an identity store (MeshwardPolicy spec.secretIdentity).
+    resource: {
+      group: "external-secrets.io",
+      version: "v1",
+      plural: "secretstores",
+      kind: "SecretStore",
+      namespaced: true,
+    },
+    crd: { name: "secretstores.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
+  },
 ];
 
 export const CRDS: Resource = {

@@ -435,7 +435,7 @@ export class Reconciler {
     });
     // A profile that loses a selector overlap builds nothing: what it owned is pruned below.
     const built: BuildResult = verdict.effective
-      ? buildProfile(verdict.effective, ctx)
+      ? buildProfile(verdict.effective, { ...ctx, identityStores: verdict.identityStores })
       : { objects: [], problems: [], exceptions: [] };
     const previousObjects = new Map((previous?.objects ?? []).map((o) => [`${o.kind}/${o.name}`, o]));
     const missing = new Set<MissingDependency>();
