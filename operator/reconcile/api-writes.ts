@@ -19,7 +19,7 @@ export const STATUS_FIELD_MANAGER = "meshward-status";
 
 export type ApiWrites = Pick<
   Cluster,
-  "read" | "create" | "apply" | "remove" | "applyStatus" | "applyPolicyStatus" | "pods"
+  "read" | "create" | "apply" | "remove" | "applyStatus" | "applyPolicyStatus" | "pods" | "esoError"
 >;
 
 const POD_PAGE = 500;
@@ -113,6 +113,29 @@ export function apiWrites(
         next = page.metadata?.continue || undefined;
       } while (next);
       return out;
+    },
+    esoError: async (ns, name) => {
+      type EventList = {
+        items?: { message?: string; reason?: string; lastTimestamp?: string; eventTime?: string }[];
+      };
+      const list = await client.request<EventList>(
+        "GET",
+        `/api/v1/namespaces/${encodeURIComponent(ns)}/events`,
+        {
+          query: {
+            fieldSelector: `involvedObject.kind=ExternalSecret,involvedObject.name=${name},type=Warning`,
+            limit: 50,
+          },
+          verb: "list",
+          ...opts(),
+        },
+      );
+      const at = (e: { lastTimestamp?: string; eventTime?: string }) => e.lastTimestamp ?? e.eventTime ?? "";
+      const latest = (list.items ?? [])
+        .filter((e) => e.reason === "UpdateFailed" && e.message)
+        .sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0))
+        .pop();
+      return latest?.message;
     },
   };
 }

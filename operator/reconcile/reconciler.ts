@@ -37,7 +37,7 @@ import { type ChildInput, type ChildPlan, describe, managers, ownerUid, planChil
 import { reconcileClusterTier } from "./cluster-tier.ts";
 import { PlatformReconciler } from "./platform.ts";
 import { PolicyBook } from "./policies.ts";
-import { foldSecretHealth, secretInputs } from "./secret-health.ts";
+import { foldSecretHealth, readEsoStatus, type SecretInput, secretInputs } from "./secret-health.ts";
 import { createOrRead, ensureShared, isShared, stamp } from "./shared.ts";
 import {
   buildStatus,
@@ -90,6 +90,12 @@ export interface Cluster {
   foreignExists(kind: string, namespace: string, name: string): boolean | undefined;
   /** The names and labels of a namespace's pods: one LIST, for an adoption audit only. */
   pods(namespace: string): Promise<{ name: string; labels: Readonly<Record<string, string>> }[]>;
+  /**
+   * The newest error External Secrets Operator reported on an ExternalSecret (its Warning event,
+   * reason UpdateFailed: the provider's own message, e.g. Vault's "permission denied"); one LIST of
+   * events, only for a secret that fails. Optional: without it the status has ESO's short message.
+   */
+  esoError?(namespace: string, name: string): Promise<string | undefined>;
   applyPolicyStatus(name: string, status: PolicyStatus): Promise<void>;
   /** Which network-policy tier the cluster serves (from the ClusterNetworkPolicy CRD). */
   networkTier(): NetworkTierStatus;
@@ -508,7 +514,9 @@ export class Reconciler {
       es && this.cluster.available(es)
         ? (this.cluster.live(es, namespace, n) ?? justWritten.get(n))
         : undefined;
-    outcome.secrets = foldSecretHealth(secretInputs(profile, outcome.objects, live), previous?.secrets);
+    const inputs = secretInputs(profile, outcome.objects, live);
+    await this.addEsoErrors(namespace, inputs);
+    outcome.secrets = foldSecretHealth(inputs, previous?.secrets);
     for (const e of outcome.secrets.events)
       this.events.record(regarding, e.type, e.reason, e.note, { ...ES_REF, name: e.name, namespace });
     this.observer.secrets?.(key, outcome.secrets.summary);
@@ -622,6 +630,24 @@ export class Reconciler {
   }
 
   /** Deletes objects this profile owns that are no longer desired. Nothing else is ever deleted. */
+  /** ESO's detailed error (the provider's message) for each secret that ESO reports as failing. */
+  private async addEsoErrors(namespace: string, inputs: SecretInput[]): Promise<void> {
+    const lookup = this.cluster.esoError?.bind(this.cluster);
+    if (!lookup) return;
+    await Promise.all(
+      inputs.map(async (input) => {
+        if (readEsoStatus(input.live).ready?.status !== "False") return;
+        try {
+          const detail = await lookup(namespace, input.spec.name);
+          if (detail) input.detail = detail;
+        } catch (e) {
+          // The short message is still reported; the detail comes at the next reconcile.
+          this.log.debug({ err: e, namespace, secret: input.spec.name }, "could not read ESO's events");
+        }
+      }),
+    );
+  }
+
   private async prune(
     profile: Profile,
     desiredNames: Map<ChildKind, Set<string>>,

@@ -119,6 +119,27 @@ describe("secretEntry", () => {
       want: { ready: "Unknown", reason: "ExternalSecretsNotInstalled" },
     },
     {
+      name: "failing with ESO's detailed error: the provider's words on one line",
+      input: {
+        spec: spec("db"),
+        object: inSync("db"),
+        live: es(FAILED),
+        detail:
+          "Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/secret/data/shop/orders/db\nCode: 403. Errors:\n\n* permission denied\n",
+      },
+      want: {
+        ready: "False",
+        reason: "SecretSyncedError",
+        message:
+          "could not get secret data from provider: Error making API request. URL: GET http://127.0.0.1:8200/v1/secret/data/shop/orders/db Code: 403. Errors: * permission denied",
+      },
+    },
+    {
+      name: "a stale detail is ignored once ESO reports success",
+      input: { spec: spec("db"), object: inSync("db"), live: es(SYNCED), detail: "permission denied" },
+      want: { ready: "True", message: "secret synced" },
+    },
+    {
       name: "someone else's ExternalSecret: its status is not read",
       input: { spec: spec("db"), object: { ...inSync("db"), state: "Conflict" }, live: es(SYNCED) },
       want: { ready: "Unknown", reason: "NotManaged" },

@@ -16,6 +16,8 @@ export interface SecretInput {
   object: ObjectStatus | undefined;
   /** The cached ExternalSecret, when it is ours; undefined if not (yet) in the cache. */
   live: unknown;
+  /** ESO's detailed error for a failing secret (its newest UpdateFailed event), when read. */
+  detail?: string;
 }
 
 export interface SecretEvent {
@@ -44,6 +46,11 @@ function clip(s: string, max = MAX_MESSAGE): string {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** Vault's errors span lines ("Code: 403. Errors:\n\n* permission denied"): one line, spaces collapsed. */
+export function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -140,11 +147,14 @@ export function secretEntry(input: SecretInput): SecretStatus {
       ...extra,
     };
   }
+  // ESO's condition has a short message ("could not get secret data from provider"); the provider's
+  // own words (Vault's "permission denied") are in its event, added for a failing secret.
+  const detail = eso.ready.status === "False" && input.detail ? oneLine(input.detail) : "";
   return {
     name,
     ready: eso.ready.status,
     reason: eso.ready.reason,
-    message: clip(eso.ready.message),
+    message: clip(detail ? `${eso.ready.message}: ${detail}` : eso.ready.message),
     ...extra,
   };
 }
