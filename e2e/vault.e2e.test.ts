@@ -22,7 +22,7 @@ import {
   waitFor,
 } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
-import { applyProfile, condition, getChild, waitCondition } from "./support/profiles.ts";
+import { applyProfile, condition, getChild, getProfile, waitCondition } from "./support/profiles.ts";
 import { applyAsTest, SECRETS } from "./support/secret-source.ts";
 import {
   serviceRoleName,
@@ -200,19 +200,16 @@ describe("secrets read with the service's own identity", () => {
       selector: { app: "orders" },
       secrets: [fromVault("orders-db", `${app}/api/db`)],
     });
+    // The condition first says ESO's short message; Vault's words follow once meshward read ESO's event.
     const p = await waitFor(
       "orders SecretsReady=False with Vault's message",
       async () => {
-        const got = await waitCondition(
-          client,
-          app,
-          "orders",
-          { type: "SecretsReady", status: "False" },
-          120_000,
-        );
-        return condition(got, "SecretsReady")?.message.includes("permission denied") ? got : undefined;
+        const got = await getProfile(client, app, "orders");
+        const c = condition(got, "SecretsReady");
+        const current = got?.status?.observedGeneration === got?.metadata?.generation;
+        return current && c?.status === "False" && c.message.includes("permission denied") ? got : undefined;
       },
-      120_000,
+      180_000,
       500,
     );
     const secretsReady = condition(p, "SecretsReady");

@@ -133,6 +133,8 @@ const AUDIT_RETRY_MS = 10_000;
 
 /** How soon a profile whose writes the API server refused is tried again. */
 export const REFUSED_RETRY_MS = 60_000;
+/** A failing secret whose ESO event was not found yet is looked at again after this. */
+export const ESO_ERROR_RETRY_MS = 15_000;
 
 /** What became of one desired object, once its plan was carried out. */
 interface ChildResult {
@@ -515,7 +517,7 @@ export class Reconciler {
         ? (this.cluster.live(es, namespace, n) ?? justWritten.get(n))
         : undefined;
     const inputs = secretInputs(profile, outcome.objects, live);
-    await this.addEsoErrors(namespace, inputs);
+    const esoErrorMissing = await this.addEsoErrors(namespace, inputs);
     outcome.secrets = foldSecretHealth(inputs, previous?.secrets);
     for (const e of outcome.secrets.events)
       this.events.record(regarding, e.type, e.reason, e.note, { ...ES_REF, name: e.name, namespace });
@@ -532,6 +534,9 @@ export class Reconciler {
         requeue.push(Math.max(0, c.getTime() - this.now().getTime()) + 250);
     // A refused write (RBAC, an admission policy) may be fixed without any change to the profile.
     if (results.some((r) => r.failure?.refused)) requeue.push(REFUSED_RETRY_MS);
+    // ESO records its event asynchronously, and a retry that fails alike does not change the
+    // ExternalSecret's status (no watch event): look again for the provider's words shortly.
+    if (esoErrorMissing) requeue.push(ESO_ERROR_RETRY_MS);
     return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
   }
 
@@ -630,22 +635,28 @@ export class Reconciler {
   }
 
   /** Deletes objects this profile owns that are no longer desired. Nothing else is ever deleted. */
-  /** ESO's detailed error (the provider's message) for each secret that ESO reports as failing. */
-  private async addEsoErrors(namespace: string, inputs: SecretInput[]): Promise<void> {
+  /**
+   * ESO's detailed error (the provider's message) for each secret that ESO reports as failing.
+   * True when a failing secret's error was not found (yet).
+   */
+  private async addEsoErrors(namespace: string, inputs: SecretInput[]): Promise<boolean> {
     const lookup = this.cluster.esoError?.bind(this.cluster);
-    if (!lookup) return;
-    await Promise.all(
+    if (!lookup) return false;
+    const found = await Promise.all(
       inputs.map(async (input) => {
-        if (readEsoStatus(input.live).ready?.status !== "False") return;
+        if (readEsoStatus(input.live).ready?.status !== "False") return true;
         try {
           const detail = await lookup(namespace, input.spec.name);
           if (detail) input.detail = detail;
+          return detail !== undefined;
         } catch (e) {
-          // The short message is still reported; the detail comes at the next reconcile.
+          // The short message is still reported; the detail comes at a later reconcile.
           this.log.debug({ err: e, namespace, secret: input.spec.name }, "could not read ESO's events");
+          return false;
         }
       }),
     );
+    return found.includes(false);
   }
 
   private async prune(
