@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ProfileStatus } from "../api/schema.ts";
 import { DEFAULT_PLATFORM } from "../builders/index.ts";
 import type { EventSink } from "./events.ts";
-import { Reconciler } from "./reconciler.ts";
+import { ESO_ERROR_RETRY_MS, Reconciler } from "./reconciler.ts";
 import { FakeCluster } from "../../test-support/fake-cluster.ts";
 
 const quiet = { info() {}, warn() {}, debug() {} };
@@ -145,5 +145,28 @@ describe("secret health in the reconciler", () => {
     await r.reconcile("ns/api");
     expect(cond("SecretsReady")).toMatchObject({ status: "Unknown", reason: "ExternalSecretsNotInstalled" });
     expect(cond("Degraded")).toMatchObject({ status: "True", reason: "ExternalSecretsNotInstalled" });
+  });
+
+  it("ESO's event holds the provider's words: added to the failing secret; looked for again while missing", async () => {
+    const { cluster, r, cond, esoWrites } = setup();
+    const eso: { event?: string } = {};
+    const asked: string[] = [];
+    Object.assign(cluster, {
+      esoError: (ns: string, name: string) => {
+        asked.push(`${ns}/${name}`);
+        return Promise.resolve(eso.event);
+      },
+    });
+    expect(await r.reconcile("ns/api")).toBeUndefined(); // pending: no lookup
+    expect(asked).toEqual([]);
+    esoWrites(failed);
+    expect(await r.reconcile("ns/api")).toEqual({ requeueAfterMs: ESO_ERROR_RETRY_MS });
+    expect(cond("SecretsReady")?.message).not.toContain("permission denied");
+    eso.event = "Error making API request.\n\nCode: 403. Errors:\n\n* permission denied\n";
+    expect(await r.reconcile("ns/api")).toBeUndefined();
+    expect(cond("SecretsReady")?.message).toContain(
+      "SecretSyncedError: could not get secret data from provider: Error making API request. Code: 403. Errors: * permission denied",
+    );
+    expect(asked).toEqual(["ns/api-db", "ns/api-db"]);
   });
 });
