@@ -1157,7 +1157,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
         ["telemetry.istio.io", ["telemetries"]],
         ["networking.istio.io", ["serviceentries", "sidecars"]],
-        ["external-secrets.io", ["externalsecrets"]],
+        ["external-secrets.io", ["externalsecrets", "secretstores"]],
         ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
         apiGroups: [g],
@@ -1165,6 +1165,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         verbs: ["get", "list", "watch", "create", "patch", "delete"],
       })),
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
+      // ESO's detailed error on a failing ExternalSecret (its Warning event).
+      { apiGroups: [""], resources: ["events"], verbs: ["list"] },
       // Who is scraping /metrics, and may they (metrics.secure).
       { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
@@ -1179,6 +1181,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "serviceentries.networking.istio.io",
           "sidecars.networking.istio.io",
           "externalsecrets.external-secrets.io",
+          "secretstores.external-secrets.io",
           "clusternetworkpolicies.policy.networking.k8s.io",
         ],
         verbs: ["list", "watch"],
