@@ -2,6 +2,9 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The default reporter prints a file when it ends; the heartbeat names a test still running
+    // every 20 s, so a CI log is never silent for long inside an e2e file.
+    reporters: ["default", "./test-support/heartbeat-reporter.ts"],
     projects: [
       {
         test: {

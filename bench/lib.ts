@@ -10,6 +10,7 @@ import {
   indexProfiles,
   makeContext,
 } from "../operator/builders/index.ts";
+import type { KubeObject } from "../operator/builders/meta.ts";
 import { type KubeClient, type KubeObjectLike, resourcePath } from "../operator/runtime/client.ts";
 import { Informer } from "../operator/runtime/informer.ts";
 import { createLogger } from "../operator/runtime/log.ts";
@@ -78,18 +79,30 @@ export function spec(i: number, count: number) {
 export interface Fleet {
   namespaces: string[];
   profiles: { namespace: string; name: string }[];
+  /** The namespaces labelled for Istio's ambient mode (the others have no data-plane label: sidecar). */
+  ambient?: ReadonlySet<string>;
 }
 
-/** Creates `count` profiles, `perNs` per namespace; references stay inside a namespace. */
+/** Istio's label that puts a namespace in ambient mode. */
+const AMBIENT = { "istio.io/dataplane-mode": "ambient" };
+
+/**
+ * Creates `count` profiles, `perNs` per namespace; references stay inside a namespace. With
+ * `ambientEvery` N > 0, every Nth namespace (the first included) is labelled for ambient mode.
+ */
 export async function createFleet(
   client: KubeClient,
   prefix: string,
   count: number,
   perNs: number,
+  ambientEvery = 0,
 ): Promise<Fleet> {
   const namespaces = Array.from({ length: Math.ceil(count / perNs) }, (_, i) => `${prefix}-${i}`);
+  const ambient = new Set(namespaces.filter((_, i) => ambientEvery > 0 && i % ambientEvery === 0));
   for (const ns of namespaces) started.namespaces.add(ns);
-  await pool(namespaces, 8, (ns) => applyNamespace(client, ns, "bench"));
+  await pool(namespaces, 8, (ns) =>
+    applyNamespace(client, ns, "bench", ambient.has(ns) ? AMBIENT : undefined),
+  );
   const profiles = Array.from({ length: count }, (_, i) => ({
     namespace: namespaces[Math.floor(i / perNs)] as string,
     name: `svc-${i % perNs}`,
@@ -108,7 +121,7 @@ export async function createFleet(
       true,
     );
   });
-  return { namespaces, profiles };
+  return { namespaces, profiles, ambient };
 }
 
 /** Deletes the namespaces and waits until they are gone (their profiles and objects with them). */
@@ -119,7 +132,8 @@ export async function deleteNamespaces(client: KubeClient, namespaces: string[])
 
 /**
  * The floor: a bare client applying the same objects (each profile's, and each namespace's default
- * deny before its first profile's) plus one status patch per profile.
+ * deny, and in ambient its shared waypoint, before its first profile's) plus one status patch per
+ * profile.
  */
 export async function floor(client: KubeClient, fleet: Fleet, concurrency: number): Promise<number> {
   // Untimed: the profiles' uids, 16 reads at a time (10,000 at once open as many connections, and
@@ -134,15 +148,21 @@ export async function floor(client: KubeClient, fleet: Fleet, concurrency: numbe
     v.profile.metadata.uid = r.metadata?.uid as string;
     return v.profile;
   });
-  const ctx = makeContext({ profiles: indexProfiles(parsed) });
+  const sidecar = makeContext({ profiles: indexProfiles(parsed) });
+  const ambient = { ...sidecar, meshMode: "ambient" as const };
   const firsts = new Set<string>();
+  const waypoints = new Set<string>();
   const t0 = performance.now();
   await pool(parsed, concurrency, async (p) => {
-    const built = buildProfile(p, ctx);
     const namespace = p.metadata.namespace;
-    const deny = firsts.has(namespace) ? [] : [buildNamespaceDefaultDeny(namespace)];
+    const built = buildProfile(p, fleet.ambient?.has(namespace) ? ambient : sidecar);
+    const shared: KubeObject[] = firsts.has(namespace) ? [] : [buildNamespaceDefaultDeny(namespace)];
     firsts.add(namespace);
-    for (const o of [...deny, ...built.objects]) {
+    if (built.shared?.length && !waypoints.has(namespace)) {
+      waypoints.add(namespace);
+      shared.push(...built.shared);
+    }
+    for (const o of [...shared, ...built.objects]) {
       const kind = CHILD_KINDS.find((k) => k.resource.kind === o.kind);
       if (!kind) continue;
       await client.apply(
@@ -391,8 +411,8 @@ export async function settle(op: Op): Promise<void> {
   // Settled: queue empty and no reconcile for a second.
   let last = -1;
   for (;;) {
-    const n = await op.metric("meshward_reconciles_total");
-    const depth = await op.metric("meshward_queue_depth");
+    const n = await op.metric("controller_runtime_reconcile_total");
+    const depth = await op.metric("workqueue_depth");
     if (n === last && depth === 0) return;
     last = n;
     await sleep(1000);

@@ -64,7 +64,7 @@ async function sample(op: Op, t0: number, lastRequests: { n: number; at: number 
     rssMb: +readProc(op.proc.pid as number).rssMb.toFixed(1),
     heapMb: +((await op.metric("nodejs_heap_size_used_bytes")) / 2 ** 20).toFixed(1),
     lagP99Ms: +((await op.metric("nodejs_eventloop_lag_p99_seconds")) * 1000).toFixed(1),
-    queueDepth: await op.metric("meshward_queue_depth"),
+    queueDepth: await op.metric("workqueue_depth"),
     requestsPerSec: +rate.toFixed(1),
   };
 }

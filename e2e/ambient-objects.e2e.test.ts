@@ -145,7 +145,7 @@ describe("the schemas refuse what breaks them", () => {
   });
 
   it("refuses a RequestAuthentication with both targetRefs and a selector", async () => {
-    const ra = pick("RequestAuthentication", "edge-api");
+    const ra = pick("RequestAuthentication", "meshward-l7-edge-api");
     ra.spec.selector = { matchLabels: { app: "edge-api" } };
     const err = await refused(ra);
     expect(err.message).toContain("only one of targetRefs or selector can be set");

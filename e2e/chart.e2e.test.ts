@@ -1151,6 +1151,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
       { apiGroups: ["meshward.io"], resources: ["meshwardpolicies/status"], verbs: ["patch"] },
       { apiGroups: [""], resources: ["namespaces"], verbs: ["list", "watch"] },
       { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+      // Ambient: whether a Service carries its waypoint label (never written).
+      { apiGroups: [""], resources: ["services"], verbs: ["list", "watch"] },
       ...[
         ["", ["serviceaccounts"]],
         ["networking.k8s.io", ["networkpolicies"]],
@@ -1158,6 +1160,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["telemetry.istio.io", ["telemetries"]],
         ["networking.istio.io", ["serviceentries", "sidecars"]],
         ["external-secrets.io", ["externalsecrets", "secretstores"]],
+        ["gateway.networking.k8s.io", ["gateways"]],
         ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
         apiGroups: [g],
@@ -1165,8 +1168,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         verbs: ["get", "list", "watch", "create", "patch", "delete"],
       })),
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
-      // ESO's detailed error on a failing ExternalSecret (its Warning event).
-      { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+      // ESO's UpdateFailed Events (the provider's words for SecretsReady), watched.
+      { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
       // Who is scraping /metrics, and may they (metrics.secure).
       { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
@@ -1182,6 +1185,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "sidecars.networking.istio.io",
           "externalsecrets.external-secrets.io",
           "secretstores.external-secrets.io",
+          "gateways.gateway.networking.k8s.io",
           "clusternetworkpolicies.policy.networking.k8s.io",
         ],
         verbs: ["list", "watch"],

@@ -36,8 +36,8 @@ import {
   buildEgressDenials,
   type ClusterNetworkPolicy,
 } from "../operator/policy/cluster-tier.ts";
-import { clusterTierPolicies, clusterTierProfiles } from "../operator/policy/cluster-tier.fixtures.ts";
-import { policy } from "../operator/policy/fixtures.ts";
+import { clusterTierPolicies, clusterTierProfiles } from "../test-support/fixtures/cluster-tier.ts";
+import { policy } from "../test-support/fixtures/policy.ts";
 
 const CNP: Resource = {
   group: "policy.networking.k8s.io",

@@ -327,32 +327,7 @@ describe("faults", () => {
     for (const ms of failovers) expect(ms).toBeLessThan(15_000 + 10_000);
     // The audit log: writes (outside the Lease) by replicas, in time order, never from a killed one
     // after its death, and never interleaved between two replicas.
-    const writes = fs
-      .readFileSync(AUDIT_LOG_PATH, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            stage: string;
-            verb: string;
-            userAgent?: string;
-            objectRef?: { namespace?: string; resource?: string };
-            requestReceivedTimestamp: string;
-          },
-      )
-      .filter(
-        (e) =>
-          e.stage === "ResponseComplete" &&
-          e.objectRef?.namespace === namespace &&
-          e.objectRef.resource !== "leases" &&
-          /\(f6-/.test(e.userAgent ?? ""),
-      )
-      .map((e) => ({
-        who: /\((f6-[^)]+)\)/.exec(e.userAgent ?? "")?.[1] as string,
-        at: Date.parse(e.requestReceivedTimestamp),
-      }))
-      .sort((x, y) => x.at - y.at);
+    const writes = auditWrites(namespace, "f6-").filter((e) => e.resource !== "leases");
     expect(writes.length).toBeGreaterThan(0);
     for (const w of writes) {
       const dead = killedAt.get(w.who);
@@ -431,6 +406,72 @@ describe("faults", () => {
     );
     await op.stop();
   });
+
+  it("8: the leader's renewals refused while it lives: no write after its renew deadline, then it exits; the other takes over", async () => {
+    const namespace = await ns("f-renew");
+    const args = leaderElectionArgs(namespace, "f8");
+    const replicas = new Map<string, OperatorProcess>();
+    for (const name of ["f8-a", "f8-b"]) replicas.set(name, await operator(name, [namespace], args));
+    const holder = await waitFor("a leader", async () => {
+      const l = await getOrGone(resourcePath(LEASES, namespace, "f8"));
+      const h = (l as { spec?: { holderIdentity?: string } } | undefined)?.spec?.holderIdentity;
+      return h && replicas.has(h) ? h : undefined;
+    });
+    const leader = replicas.get(holder) as OperatorProcess;
+    const other = [...replicas.values()].find((r) => r !== leader) as OperatorProcess;
+    await applyProfile(client, namespace, "before", { selector: { app: "before" } });
+    await waitCondition(client, namespace, "before");
+
+    // An admission policy refuses every Lease update that would name the leader: its renewals fail
+    // (422, the policy's denial) while the process, its watches and every other request it makes go on as before.
+    await refuseRenewals(namespace, "f8", holder);
+    try {
+      const refusedAt = await waitFor(
+        "a renewal refused",
+        async () => auditWrites(namespace, holder).find((e) => e.resource === "leases" && e.code === 422)?.at,
+        30_000,
+      );
+      // Profile edits all along: a leader that kept working past its deadline would write for them.
+      let i = 0;
+      const editUntil = Date.now() + 25_000;
+      while (Date.now() < editUntil) {
+        await applyProfile(client, namespace, "churn", {
+          selector: { app: "churn" },
+          ingress: [{ from: [{ service: "before" }], ports: [8000 + (i++ % 50)] }],
+        });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await applyProfile(client, namespace, "after", { selector: { app: "after" } });
+      await waitCondition(client, namespace, "after", {}, 45_000);
+      expect(await other.metric("meshward_leader")).toBe(1);
+      // It stepped down at its deadline and exited to be restarted clean, as controller-runtime does.
+      expect(await leader.exited).toBe(1);
+      expect(leader.log()).toContain("lost leadership; exiting");
+
+      const events = auditWrites(namespace, holder);
+      // Its last good renewal came before the first refusal; a good Lease write after that is the
+      // release on the way out (holderIdentity cleared, which the policy lets through).
+      const renewed = events.filter(
+        (e) => e.resource === "leases" && e.code >= 200 && e.code < 300 && e.at < refusedAt,
+      );
+      const lastRenewal = Math.max(...renewed.map((e) => e.at));
+      // The deadline runs from when the last good renewal was sent, which is before the API server
+      // received it; a request in flight at the deadline is aborted, so 500 ms covers its landing.
+      const late = events.filter(
+        (e) => e.resource !== "leases" && e.at > lastRenewal + RENEW_DEADLINE_MS + 500,
+      );
+      expect(late).toEqual([]);
+      // Until its deadline it went on working: the check above is not empty because it had stopped.
+      expect(events.some((e) => e.resource !== "leases" && e.at > refusedAt)).toBe(true);
+      // The other replica did the work after the leader stepped down, and only it.
+      expect(
+        auditWrites(namespace, other.name).some((e) => e.resource !== "leases" && e.at > lastRenewal),
+      ).toBe(true);
+    } finally {
+      await allowRenewals("f8");
+    }
+    await waitConverged(client, [namespace]);
+  });
 });
 
 async function getOrGone(path: string): Promise<unknown> {
@@ -440,4 +481,102 @@ async function getOrGone(path: string): Promise<unknown> {
     if (e instanceof ApiError && e.status === 404) return undefined;
     throw e;
   }
+}
+
+/** controller-runtime's default, which the operator keeps (operator/runtime/leader.ts). */
+const RENEW_DEADLINE_MS = 10_000;
+
+interface AuditWrite {
+  who: string;
+  resource: string;
+  code: number;
+  at: number;
+}
+
+/** Mutating requests in `namespace` by the replicas whose identity starts with `who`, in time order. */
+function auditWrites(namespace: string, who: string): AuditWrite[] {
+  return fs
+    .readFileSync(AUDIT_LOG_PATH, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          stage: string;
+          userAgent?: string;
+          objectRef?: { namespace?: string; resource?: string };
+          responseStatus?: { code?: number };
+          requestReceivedTimestamp: string;
+        },
+    )
+    .filter((e) => e.stage === "ResponseComplete" && e.objectRef?.namespace === namespace)
+    .map((e) => ({
+      who: /\(([^)]+)\)/.exec(e.userAgent ?? "")?.[1] ?? "",
+      resource: e.objectRef?.resource ?? "",
+      code: e.responseStatus?.code ?? 0,
+      at: Date.parse(e.requestReceivedTimestamp),
+    }))
+    .filter((e) => e.who.startsWith(who))
+    .sort((x, y) => x.at - y.at);
+}
+
+const ADMISSION = "/apis/admissionregistration.k8s.io/v1";
+
+/** A ValidatingAdmissionPolicy (and its binding) that refuses Lease `lease` updates naming `holder`. */
+async function refuseRenewals(namespace: string, lease: string, holder: string): Promise<void> {
+  const name = `meshward-e2e-refuse-${lease}`;
+  await client.apply(
+    `${ADMISSION}/validatingadmissionpolicies/${name}`,
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: ["coordination.k8s.io"],
+              apiVersions: ["v1"],
+              operations: ["UPDATE"],
+              resources: ["leases"],
+            },
+          ],
+        },
+        validations: [
+          {
+            expression: `object.metadata.name != '${lease}' || !has(object.spec.holderIdentity) || object.spec.holderIdentity != '${holder}'`,
+            message: `e2e: ${holder} may not renew Lease ${lease}`,
+          },
+        ],
+      },
+    },
+    "meshward-e2e",
+    true,
+  );
+  await client.apply(
+    `${ADMISSION}/validatingadmissionpolicybindings/${name}`,
+    {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name },
+      spec: {
+        policyName: name,
+        validationActions: ["Deny"],
+        matchResources: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } },
+      },
+    },
+    "meshward-e2e",
+    true,
+  );
+}
+
+async function allowRenewals(lease: string): Promise<void> {
+  const name = `meshward-e2e-refuse-${lease}`;
+  await getOrGone(`${ADMISSION}/validatingadmissionpolicybindings/${name}`).then(
+    (b) => b && client.delete(`${ADMISSION}/validatingadmissionpolicybindings/${name}`),
+  );
+  await getOrGone(`${ADMISSION}/validatingadmissionpolicies/${name}`).then(
+    (p) => p && client.delete(`${ADMISSION}/validatingadmissionpolicies/${name}`),
+  );
 }

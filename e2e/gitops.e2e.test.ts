@@ -15,6 +15,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL, NAMESPACE_DEFAULT_DENY } from "../operato
 import { CHILD_KINDS, PROFILES } from "../operator/reconcile/kinds.ts";
 import type { KubeClient, KubeObjectLike, ListResult } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
+import { listIfServed } from "./support/converge.ts";
 import { createNamespace, deleteNamespace, kube, waitFor } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { getProfile, type ProfileObject, waitCondition } from "./support/profiles.ts";
@@ -155,10 +156,12 @@ interface Child {
 async function children(): Promise<Map<string, Child>> {
   const out = new Map<string, Child>();
   for (const k of CHILD_KINDS) {
-    const list = await client.get<ListResult<KubeObjectLike>>(
+    // Gateway (ambient waypoints) is served only while a file installs the Gateway API CRDs.
+    const items = await listIfServed(
+      client,
       `${resourcePath(k.resource, namespace)}?labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${MANAGED_BY}`)}`,
     );
-    for (const o of list.items) {
+    for (const o of items) {
       const name = o.metadata?.name ?? "";
       out.set(`${k.resource.kind}/${name}`, {
         kind: k.resource.kind,
@@ -179,9 +182,9 @@ function versions(m: Map<string, Child>): Record<string, string> {
 
 /** Waits until the operator has nothing queued, then a little longer for stragglers. */
 async function settled(): Promise<void> {
-  await waitFor("the operator's queue to drain", async () => (await op.metric("meshward_queue_depth")) === 0);
+  await waitFor("the operator's queue to drain", async () => (await op.metric("workqueue_depth")) === 0);
   await new Promise((r) => setTimeout(r, 1500));
-  expect(await op.metric("meshward_queue_depth")).toBe(0);
+  expect(await op.metric("workqueue_depth")).toBe(0);
 }
 
 function profileFile(name: string, spec: Record<string, unknown>): string {
@@ -298,7 +301,7 @@ describe("GitOps: profiles synced from Git like Argo CD does", () => {
 
   it("a metadata-only change in Git (a new label) is reconciled with zero writes, and the label stays on the profile", async () => {
     const writes = await op.writes();
-    const reconciles = await op.metric("meshward_reconciles_total");
+    const reconciles = await op.metric("controller_runtime_reconcile_total");
     const before = await getProfile(client, namespace, "web");
     const labelled = profileFile("web", {
       selector: { app: "web" },
@@ -313,7 +316,7 @@ describe("GitOps: profiles synced from Git like Argo CD does", () => {
     expect(after?.metadata?.generation).toBe(before?.metadata?.generation);
     await waitFor(
       "meshward to reconcile the relabelled profile",
-      async () => (await op.metric("meshward_reconciles_total")) > reconciles,
+      async () => (await op.metric("controller_runtime_reconcile_total")) > reconciles,
     );
     await settled();
     expect(await op.writes()).toBe(writes);

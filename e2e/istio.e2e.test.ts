@@ -20,6 +20,7 @@ import {
   unexplained,
   writeYaml,
 } from "./support/istio.ts";
+import { listIfServed } from "./support/converge.ts";
 import { deleteNamespace, kube, NAMESPACES } from "./support/kube.ts";
 import { type OperatorProcess, startOperator } from "./support/operator.ts";
 import { applyProfile, waitCondition } from "./support/profiles.ts";
@@ -116,8 +117,8 @@ describe("istioctl analyze on a reconciled fleet", () => {
     const kinds = [...CHILD_KINDS.map((k) => k.resource), PODS, SERVICES];
     for (const r of kinds)
       for (const name of namespaces) {
-        const list = await client.get<{ items: KubeObjectLike[] }>(resourcePath(r, name));
-        for (const o of list.items) dump.push(clean(o, r));
+        // Gateway (ambient waypoints) is served only while a file installs the Gateway API CRDs.
+        for (const o of await listIfServed(client, resourcePath(r, name))) dump.push(clean(o, r));
       }
     const kindsFound = new Set(dump.map((o) => o.kind));
     for (const k of [

@@ -369,3 +369,82 @@ describe("reports on (--openreports)", () => {
     expect(o.log()).toContain("openreports: the CRD is now served; writing the reports");
   });
 });
+
+describe("meshward validate -o openreports (offline)", () => {
+  /** Server-side apply, dry run, strict field validation: what `kubectl apply --server-side --dry-run=server` checks. */
+  const dryRunApply = (r: Report) =>
+    client.apply<Report>(
+      resourcePath(r.kind === "Report" ? REPORTS : CLUSTER_REPORTS, r.metadata.namespace, r.metadata.name),
+      r,
+      "e2e-offline-reports",
+      true,
+      { fieldValidation: "Strict", dryRun: "All" },
+    );
+
+  it("emits Reports and a ClusterReport that the reports-api CRDs accept with strict field validation, unchanged", async () => {
+    const [a, b] = [await namespace("rep-offline"), await namespace("rep-offline")];
+    const secrets = [
+      {
+        name: "db",
+        storeRef: { kind: "ClusterSecretStore", name: "vault" },
+        data: [{ secretKey: "password", remoteRef: { key: "elsewhere/db" } }],
+      },
+    ];
+    const doc = (kind: string, metadata: object, spec: object) =>
+      JSON.stringify({ apiVersion: "meshward.io/v1alpha1", kind, metadata, spec });
+    const inputs = [
+      doc("ServiceSecurityProfile", { name: "web", namespace: a }, { selector: { app: "web" } }),
+      doc("ServiceSecurityProfile", { name: "api", namespace: a }, { selector: { app: "api" }, secrets }),
+      doc(
+        "ServiceSecurityProfile",
+        { name: "ledger", namespace: b },
+        { selector: { app: "ledger" }, secrets },
+      ),
+      doc(
+        "ServiceSecurityProfile",
+        { name: "broken", namespace: b },
+        { selector: { app: "broken" }, ingress: [{ from: [], ports: [0] }] },
+      ),
+      doc("MeshwardPolicy", { name: `offline-audit-${a}` }, secretsGuardrail(a, "Audit")),
+      doc("MeshwardPolicy", { name: `offline-vault-${b}` }, secretsGuardrail(b, "Enforce", "vault")),
+      doc("MeshwardPolicy", { name: `offline-aws-${b}` }, secretsGuardrail(b, "Enforce", "aws")),
+    ].join("\n---\n");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "meshward-offline-reports-"));
+    fs.writeFileSync(path.join(dir, "fleet.yaml"), inputs);
+    // The published CLI, as a CI job runs it.
+    const r = spawnSync(
+      process.execPath,
+      [path.join(ROOT, "bin/meshward.js"), "validate", "-o", "openreports", dir],
+      {
+        encoding: "utf8",
+      },
+    );
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(1); // an Enforce finding and an invalid profile
+    expect(r.stderr).toMatch(/^meshward validate: \d+ errors/m);
+    const reports = parseAllDocuments(r.stdout).map((d) => d.toJS() as Report);
+    const [first, second] = [a, b].sort();
+    expect(reports.map((x) => `${x.kind} ${x.metadata?.namespace ?? ""}`)).toEqual([
+      `Report ${first}`,
+      `Report ${second}`,
+      "ClusterReport ",
+    ]);
+    for (const report of reports) {
+      const accepted = await dryRunApply(report);
+      // Nothing dropped or defaulted away: what was sent is what the API server would store.
+      expect(accepted.results).toEqual(report.results);
+      expect(accepted.summary).toEqual(report.summary);
+      expect(accepted.source).toBe(report.source);
+    }
+    const byNs = (ns: string) => reports.find((x) => x.metadata?.namespace === ns);
+    expect(resultOf(byNs(a), "api", "guardrails.secrets")?.result).toBe("warn");
+    expect(resultOf(byNs(b), "ledger", "guardrails.secrets")?.result).toBe("fail");
+    expect(resultOf(byNs(b), "broken", "spec")?.result).toBe("fail");
+    // Strict validation is on: a field the CRD does not know is refused, so the checks above can fail.
+    const report = byNs(a) as Report;
+    const wrong = { ...report, results: report.results.map((x) => ({ ...x, extra: 1 })) };
+    await expect(dryRunApply(wrong as Report)).rejects.toThrow(
+      /\.results\[0\]\.extra: field not declared in schema/,
+    );
+  });
+});

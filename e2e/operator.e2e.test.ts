@@ -366,12 +366,12 @@ describe("operator", () => {
     await waitFor(
       "the restarted operator to reconcile everything",
       async () =>
-        (await op.metric("meshward_reconciles_total")) >= 50 &&
-        (await op.metric("meshward_queue_depth")) === 0,
+        (await op.metric("controller_runtime_reconcile_total")) >= 50 &&
+        (await op.metric("workqueue_depth")) === 0,
       60_000,
     );
     await new Promise((r) => setTimeout(r, 1000));
-    expect(await op.metric("meshward_reconciles_total")).toBeGreaterThanOrEqual(50);
+    expect(await op.metric("controller_runtime_reconcile_total")).toBeGreaterThanOrEqual(50);
     expect(await op.writes()).toBe(0);
     const evs = (await events(client, n)).length;
     await new Promise((r) => setTimeout(r, 500));

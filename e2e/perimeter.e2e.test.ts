@@ -13,7 +13,7 @@ import { NAMESPACE_DEFAULT_DENY } from "../operator/builders/meta.ts";
 import { DEFAULT_PLATFORM } from "../operator/builders/context.ts";
 import { buildPerimeter, perimeterPolicyName } from "../operator/perimeter/admission.ts";
 import type { ClusterObject } from "../operator/policy/admission.ts";
-import { policy } from "../operator/policy/fixtures.ts";
+import { policy } from "../test-support/fixtures/policy.ts";
 import { buildQuarantine } from "../operator/policy/quarantine.ts";
 import { POLICIES, PROFILES } from "../operator/reconcile/kinds.ts";
 import { ApiError, KubeClient, type Resource, resourcePath } from "../operator/runtime/client.ts";
@@ -756,7 +756,7 @@ describe("meshward's own identity is fenced", () => {
     expect(await exists(AUTHZ, MESH_ROOT, "meshward-wide")).toBe(false);
   });
 
-  it("may write a namespace quarantine: the root DENY, and the DENY and isolation in a tenant namespace", async () => {
+  it("may write a namespace quarantine: the root DENYs, and the DENY and isolation in a tenant namespace", async () => {
     const lockdown = policy("e2e-lockdown", {
       quarantine: { meshRootNamespace: MESH_ROOT, identities: [{ namespace: team }] },
     });
@@ -766,6 +766,7 @@ describe("meshward's own identity is fenced", () => {
     });
     expect(built.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       `AuthorizationPolicy/${MESH_ROOT}/meshward-quarantine`,
+      `AuthorizationPolicy/${MESH_ROOT}/meshward-quarantine-waypoints`,
       `AuthorizationPolicy/${team}/meshward-quarantine`,
       `NetworkPolicy/${team}/meshward-quarantine`,
     ]);

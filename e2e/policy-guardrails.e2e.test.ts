@@ -457,6 +457,13 @@ describe("quarantine", () => {
     const deny = await present("AuthorizationPolicy", root, "meshward-quarantine");
     expect(deny.spec).toMatchObject({ action: "DENY" });
     expect(JSON.stringify(deny.spec)).toContain(`/ns/${ns}/sa/cart`);
+    // The same DENY for every waypoint (ambient), attached to their GatewayClass.
+    const waypoints = await present("AuthorizationPolicy", root, "meshward-quarantine-waypoints");
+    expect(waypoints.spec).toMatchObject({
+      action: "DENY",
+      targetRefs: [{ group: "gateway.networking.k8s.io", kind: "GatewayClass", name: "istio-waypoint" }],
+      rules: deny.spec?.rules,
+    });
     const iso = await present("NetworkPolicy", ns, "meshward-quarantine-cart");
     expect(iso.spec).toMatchObject({
       policyTypes: ["Ingress", "Egress"],
@@ -471,6 +478,7 @@ describe("quarantine", () => {
     // Lifted: the quarantine objects go, the profile's policies are as before.
     await deletePolicy(policy);
     await gone("AuthorizationPolicy", root, "meshward-quarantine");
+    await gone("AuthorizationPolicy", root, "meshward-quarantine-waypoints");
     await gone("NetworkPolicy", ns, "meshward-quarantine-cart");
     await waitCondition(client, ns, "cart");
     const after = await getChild(client, "AuthorizationPolicy", ns, "cart");
@@ -546,6 +554,7 @@ describe("quarantine of a namespace", () => {
       quarantine: { meshRootNamespace: root, identities: [] },
     });
     await gone("AuthorizationPolicy", root, "meshward-quarantine");
+    await gone("AuthorizationPolicy", root, "meshward-quarantine-waypoints");
     await gone("AuthorizationPolicy", ns, "meshward-quarantine");
     await gone("NetworkPolicy", ns, "meshward-quarantine");
     await waitCondition(client, ns, "cart");

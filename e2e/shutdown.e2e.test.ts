@@ -407,12 +407,12 @@ describe.each(LAUNCHERS)("started as $name", (launcher) => {
     const run = await launch(launcher, kc, ["--concurrency", "1", "--namespaces", ns]);
     await waitFor(
       "the first reconcile done",
-      async () => (await run.metric("meshward_reconciles_total").catch(() => 0)) >= 1,
+      async () => (await run.metric("controller_runtime_reconcile_total").catch(() => 0)) >= 1,
       60_000,
     );
     proxy.freeze();
     // Work is left and the worker is on it; its requests can no longer complete.
-    expect(await run.metric("meshward_reconciles_total")).toBeLessThan(BUSY_PROFILES);
+    expect(await run.metric("controller_runtime_reconcile_total")).toBeLessThan(BUSY_PROFILES);
     await stopAndExpectGone(run, signal);
     proxy.close();
   });
@@ -435,7 +435,7 @@ describe.each(LAUNCHERS)("started as $name", (launcher) => {
         "leading, the first reconcile done",
         async () =>
           (await run.metric("meshward_leader").catch(() => 0)) === 1 &&
-          (await run.metric("meshward_reconciles_total")) >= 1,
+          (await run.metric("controller_runtime_reconcile_total")) >= 1,
         60_000,
       );
       proxy.freeze();

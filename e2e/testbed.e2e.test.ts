@@ -80,7 +80,9 @@ describe("generated objects on a real API server", () => {
       defaults: DEFAULT_PLATFORM,
       now: new Date(),
     });
-    const all = [...objects, ...ambient.objects];
+    // The ambient waypoint's Gateway is checked against the Gateway API CRDs by
+    // e2e/ambient-objects.e2e.test.ts; the test bed serves that API only while a file installs it.
+    const all = [...objects, ...ambient.objects].filter((o) => o.kind !== "Gateway");
     expect(all.length).toBeGreaterThan(20);
     const kinds = new Set<string>();
     for (const o of all) {

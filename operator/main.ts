@@ -27,14 +27,14 @@ export async function runOperator(cfg: Config, log: Logger, signal: AbortSignal)
   const metrics = new Metrics();
   const manager = new Manager(cfg, loadKubeConfig(cfg.kubeconfig), log, metrics);
   const controller = manager.controller;
-  metrics.setProfileSource(() => controller.profiles.list());
+  metrics.setProfileSource(() => controller.caches.profiles.list());
   const loop = new EventLoopHealth();
   loop.start();
   const watches = new WatchHealth({
     sources: () => [
-      ...controller.profiles.informers,
-      ...[...controller.children.values()].flatMap((i) => i.informers),
-      ...controller.crdInformers,
+      ...controller.caches.profiles.informers,
+      ...[...controller.caches.children.values()].flatMap((i) => i.informers),
+      ...controller.caches.crdInformers,
     ],
     maxSilenceMs: cfg.livenessWatchSeconds * 1000,
   });

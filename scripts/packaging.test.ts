@@ -95,6 +95,8 @@ describe("npm package", () => {
     expect(pkg.private).toBeUndefined();
     expect(pkg.files).toContain("dist/operator/");
     expect(pkg.files).toContain("LICENSE");
+    // Nothing in the package reads crds/: `meshward crds` prints them from the schemas.
+    expect(pkg.files).not.toContain("crds/");
     expect(pkg.bin.meshward).toBe("bin/meshward.js");
     expect(pkg.scripts.prepack).toBe("npm run build");
   });

@@ -6,10 +6,10 @@ import type { KubeObject } from "../operator/builders/index.ts";
 import { ApiError, type KubeObjectLike } from "../operator/runtime/client.ts";
 import type { ChildKind } from "../operator/reconcile/kinds.ts";
 import type { AccountLookup } from "../operator/perimeter/identities.ts";
-import type { ForeignObjects } from "../operator/perimeter/types.ts";
+import { type ForeignObjects, noForeignObjects } from "../operator/perimeter/types.ts";
 import { networkTier, type TierCrd } from "../operator/policy/network-tier.ts";
 import { ownerKey } from "../operator/reconcile/mapping.ts";
-import type { Cluster } from "../operator/reconcile/reconciler.ts";
+import type { Cluster } from "../operator/reconcile/cluster.ts";
 
 export type Call = {
   op: "create" | "apply" | "remove" | "status" | "read";
@@ -175,13 +175,7 @@ export class FakeCluster implements Cluster {
   foreignObjects = new Map<string, ForeignObjects>();
   foreign(ns: string) {
     return {
-      objects: this.foreignObjects.get(ns) ?? {
-        networkPolicies: [],
-        authorizationPolicies: [],
-        peerAuthentications: [],
-        requestAuthentications: [],
-        externalSecrets: [],
-      },
+      objects: this.foreignObjects.get(ns) ?? noForeignObjects(),
       skipped: 0,
     };
   }
@@ -208,6 +202,12 @@ export class FakeCluster implements Cluster {
     );
   }
   /** Namespaces being deleted. */
+  /** Services by "namespace/name": their labels (the waypoint binding check). */
+  servicesMap = new Map<string, Record<string, string>>();
+  service(ns: string, name: string) {
+    const labels = this.servicesMap.get(`${ns}/${name}`);
+    return labels ? { labels } : undefined;
+  }
   terminating = new Set<string>();
   namespaceTerminating(ns: string) {
     return this.terminating.has(ns);

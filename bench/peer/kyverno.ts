@@ -123,16 +123,11 @@ export function killAllKyvernoSync(): void {
 }
 
 /**
- * Installs Kyverno's CRDs and default manifests (no Deployments, no Services), adds RBAC for the
- * generated kinds (the aggregated ClusterRoles upstream documents for generate rules), writes one
- * kubeconfig per controller and starts both. Resolves when the policy webhooks are registered.
+ * Kyverno's CRDs and default manifests (no Deployments, no Services), and RBAC for the generated
+ * kinds (the aggregated ClusterRoles upstream documents for generate rules). Returns the manifests
+ * of config/install-latest-testing.yaml, whose containers' arguments the controllers run with.
  */
-export async function startKyverno(
-  client: KubeClient,
-  adminKubeconfig: string,
-  workDir: string,
-  bins: KyvernoBinaries,
-): Promise<KyvernoRun> {
+async function installKyverno(adminKubeconfig: string, bins: KyvernoBinaries): Promise<KubernetesObject[]> {
   const moduleDir = path.dirname(bins.crdDir);
   log(`kyverno ${bins.version}: installing CRDs from ${bins.crdDir}`);
   await applyManifests(adminKubeconfig, yamlFiles(bins.crdDir).flatMap(readYaml), 120_000);
@@ -168,6 +163,21 @@ export async function startKyverno(
       rules: generated,
     })) as KubernetesObject[],
   );
+  return install;
+}
+
+/**
+ * Installs Kyverno's CRDs and default manifests (no Deployments, no Services), adds RBAC for the
+ * generated kinds (the aggregated ClusterRoles upstream documents for generate rules), writes one
+ * kubeconfig per controller and starts both. Resolves when the policy webhooks are registered.
+ */
+export async function startKyverno(
+  client: KubeClient,
+  adminKubeconfig: string,
+  workDir: string,
+  bins: KyvernoBinaries,
+): Promise<KyvernoRun> {
+  const install = await installKyverno(adminKubeconfig, bins);
 
   const logDir = path.join(workDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });

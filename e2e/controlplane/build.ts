@@ -351,6 +351,35 @@ export async function ensureHelm(): Promise<{ helm: string; version: string }> {
 
 export type ModuleDownload = { Path: string; Version: string; Dir?: string; GoMod?: string; Error?: string };
 
+/**
+ * `go mod download MOD@VER` without blocking the event loop, with the progress lines of a long
+ * step (a first download of a large module can take minutes on a slow link). Then goModDownload
+ * finds it in the module cache at once.
+ */
+export async function goModDownloadAsync(module: string, version: string): Promise<void> {
+  const go = findGo();
+  const step = `downloading ${module}@${version} (go mod download)`;
+  const started = Date.now();
+  log(step);
+  const stop = startProgress(step, log);
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    let stderr = "";
+    const child = spawn(go, ["mod", "download", `${module}@${version}`], {
+      cwd: os.tmpdir(),
+      env: goEnv({ GOFLAGS: "", GO111MODULE: "on" }),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", (e) => resolve({ code: -1, stderr: e.message }));
+    child.on("exit", (status) => resolve({ code: status ?? -1, stderr }));
+  }).finally(stop);
+  if (r.code !== 0)
+    throw new TestbedError(
+      `go mod download ${module}@${version} failed: ${r.stderr.trim().split("\n").pop() || `exit ${r.code}`}`,
+    );
+  log(`downloaded ${module}@${version} in ${formatElapsed(Date.now() - started)}`);
+}
+
 /** `go mod download -json MOD@VER`: fetched through GOPROXY and verified against the checksum database. */
 export function goModDownload(module: string, version: string): ModuleDownload {
   const go = findGo();

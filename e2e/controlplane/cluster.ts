@@ -6,7 +6,7 @@
 //   node e2e/controlplane/cluster.ts up [--no-istio] [--no-eso] [--kind] [--no-audit] [--apiserver-arg=--flag=value ...]
 //   node e2e/controlplane/cluster.ts down
 //   node e2e/controlplane/cluster.ts status
-//   node e2e/controlplane/cluster.ts build
+//   node e2e/controlplane/cluster.ts build [--all]
 //   node e2e/controlplane/cluster.ts helm [helm args...]
 //
 // The admin kubeconfig is written to .cache/kubeconfig at the repository root.
@@ -14,6 +14,12 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TestbedError, ensureBinaries, ensureHelm, log } from "./build.ts";
+import { ensureActionlint } from "./actionlint.ts";
+import { ensureArgocdLua } from "./argocd-lua.ts";
+import { ensureEso } from "./eso.ts";
+import { ensureIstioctl } from "./istioctl.ts";
+import { formatElapsed } from "./progress.ts";
+import { fetchUpstream, upstreamCrds, upstreamPins, type UpstreamName } from "./upstream.ts";
 import { KIND_CLUSTER } from "./kind.ts";
 import { down, status, up, type UpOptions } from "./testbed.ts";
 
@@ -21,8 +27,25 @@ const USAGE = `usage: node e2e/controlplane/cluster.ts <command>
   up [--no-istio] [--no-eso] [--kind] [--no-audit] [--apiserver-arg=--flag=value ...] [--controller-manager-arg=...]
   down
   status
-  build                 (the control plane binaries and helm)
+  build [--all]         (the control plane binaries and helm; --all: every tool of the test bed and
+                        the upstream CRD modules too, as a first \`npm test\` builds them)
   helm [args...]        (runs the helm built from e2e/controlplane/helm, building it first if needed)`;
+
+/**
+ * Every other tool the e2e suite builds on first use, and the upstream CRD modules it downloads
+ * (not Kyverno: only `npm run bench:peer` uses it).
+ */
+async function buildAll(): Promise<Record<string, string>> {
+  const istioctl = (await ensureIstioctl()).istioctl;
+  const eso = (await ensureEso()).bin;
+  const argocdLua = await ensureArgocdLua();
+  const actionlint = await ensureActionlint();
+  for (const name of Object.keys(upstreamPins()) as UpstreamName[]) {
+    await fetchUpstream(name);
+    upstreamCrds(name);
+  }
+  return { istioctl, eso, argocdLua, actionlint };
+}
 
 async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
@@ -61,9 +84,14 @@ async function main(argv: string[]): Promise<number> {
       return s.running ? 0 : 1;
     }
     case "build": {
+      const started = Date.now();
       const b = await ensureBinaries();
       const h = await ensureHelm();
-      process.stdout.write(`${JSON.stringify({ ...b, helm: h.helm, helmVersion: h.version }, null, 2)}\n`);
+      const all = rest.includes("--all") ? await buildAll() : {};
+      process.stdout.write(
+        `${JSON.stringify({ ...b, helm: h.helm, helmVersion: h.version, ...all }, null, 2)}\n`,
+      );
+      log(`build done in ${formatElapsed(Date.now() - started)}`);
       return 0;
     }
     case "helm": {

@@ -16,7 +16,14 @@ import {
   type V1CustomResourceDefinition,
 } from "@kubernetes/client-node";
 import { parseAllDocuments, stringify } from "yaml";
-import { CONTROLPLANE_DIR, REPO_ROOT, TestbedError, goModDownload, log } from "./build.ts";
+import {
+  CONTROLPLANE_DIR,
+  REPO_ROOT,
+  TestbedError,
+  goModDownload,
+  goModDownloadAsync,
+  log,
+} from "./build.ts";
 
 export const FIELD_MANAGER = "meshward-testbed";
 
@@ -130,6 +137,17 @@ function loadUpstream(name: UpstreamName): Loaded {
   const r = { files, crds };
   loaded.set(key, r);
   return r;
+}
+
+/**
+ * Downloads a pinned upstream module, if not yet in the module cache, without blocking the event
+ * loop (progress lines every 20 s): loadUpstream's synchronous download then finds it at once.
+ */
+export async function fetchUpstream(name: UpstreamName): Promise<void> {
+  const pin = upstreamPins()[name];
+  if (!pin) throw new TestbedError(`upstream.json has no entry "${name}"`);
+  if (loaded.has(`${pin.module}@${pin.version}/${pin.path}`)) return;
+  await goModDownloadAsync(pin.module, pin.version);
 }
 
 /**
@@ -335,6 +353,7 @@ export async function installUpstreamCrds(
 ): Promise<void> {
   for (const n of selected(which)) {
     const pin = upstreamPins()[n];
+    await fetchUpstream(n);
     const crds = upstreamCrds(n);
     const started = Date.now();
     await applyManifests(kubeconfig, crds as KubernetesObject[]);

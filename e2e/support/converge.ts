@@ -14,7 +14,10 @@ import {
 import { driftPaths } from "../../operator/reconcile/compare.ts";
 import { CHILD_KINDS, PROFILES } from "../../operator/reconcile/kinds.ts";
 import type { KubeClient, KubeObjectLike } from "../../operator/runtime/client.ts";
-import { resourcePath } from "../../operator/runtime/client.ts";
+import { ApiError, resourcePath } from "../../operator/runtime/client.ts";
+import { dataplaneOf } from "../../operator/builders/dataplane.ts";
+import type { MeshMode } from "../../operator/builders/context.ts";
+import { NAMESPACES } from "../../test-support/harness/namespaces.ts";
 import { waitFor } from "./kube.ts";
 
 type Raw = KubeObjectLike & { status?: ProfileStatus };
@@ -36,6 +39,12 @@ export async function convergenceProblems(
     return [v.profile];
   });
   const ctx = makeContext({ profiles: indexProfiles(profiles) });
+  // Each namespace's data plane, as the operator decides it (default: sidecar).
+  const modes = new Map<string, MeshMode>();
+  for (const ns of namespaces) {
+    const live = await client.get<KubeObjectLike>(resourcePath(NAMESPACES, undefined, ns));
+    modes.set(ns, dataplaneOf(live.metadata?.labels ?? {}, undefined, "sidecar").mode);
+  }
   const desired = new Map<string, KubeObjectLike>();
   for (const r of raws) {
     const key = `${r.metadata?.namespace}/${r.metadata?.name}`;
@@ -44,9 +53,11 @@ export async function convergenceProblems(
     if (ready?.status !== "True" && !allowedNotReady.includes(ready?.reason ?? ""))
       problems.push(`${key}: Ready=${ready?.status} ${ready?.reason ?? ""}`);
   }
-  for (const p of profiles)
-    for (const o of buildProfile(p, ctx).objects)
+  for (const p of profiles) {
+    const built = buildProfile(p, { ...ctx, meshMode: modes.get(p.metadata.namespace) ?? "sidecar" });
+    for (const o of [...built.objects, ...(built.shared ?? [])])
       desired.set(`${o.kind}/${o.metadata.namespace}/${o.metadata.name}`, o);
+  }
   for (const ns of namespaces) {
     const count = profiles.filter((p) => p.metadata.namespace === ns).length;
     for (const o of buildNamespace(ns, count)) desired.set(`${o.kind}/${ns}/${o.metadata.name}`, o);
@@ -54,10 +65,11 @@ export async function convergenceProblems(
   const seen = new Set<string>();
   for (const kind of CHILD_KINDS) {
     for (const ns of namespaces) {
-      const list = await client.get<{ items: KubeObjectLike[] }>(
+      const list = await listIfServed(
+        client,
         `${resourcePath(kind.resource, ns)}?labelSelector=${encodeURIComponent("app.kubernetes.io/managed-by=meshward")}`,
       );
-      for (const live of list.items) {
+      for (const live of list) {
         // List items come without apiVersion and kind.
         live.apiVersion = kind.resource.group
           ? `${kind.resource.group}/${kind.resource.version}`
@@ -78,6 +90,16 @@ export async function convergenceProblems(
   }
   for (const key of desired.keys()) if (!seen.has(key)) problems.push(`${key}: missing`);
   return problems;
+}
+
+/** The items of a list; none when the kind is not served (a CRD only some files install). */
+export async function listIfServed(client: KubeClient, path: string): Promise<KubeObjectLike[]> {
+  try {
+    return (await client.get<{ items: KubeObjectLike[] }>(path)).items;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) return [];
+    throw e;
+  }
 }
 
 export async function waitConverged(
@@ -108,8 +130,7 @@ export async function snapshot(
   const m = new Map<string, string>();
   for (const kind of CHILD_KINDS) {
     for (const ns of namespaces) {
-      for (const o of (await client.get<{ items: KubeObjectLike[] }>(resourcePath(kind.resource, ns)))
-        .items) {
+      for (const o of await listIfServed(client, resourcePath(kind.resource, ns))) {
         if (filter(o))
           m.set(`${kind.resource.kind}/${ns}/${o.metadata?.name}`, o.metadata?.resourceVersion ?? "");
       }

@@ -119,7 +119,7 @@ export function renderApiDoc(): string {
     ...tables(
       buildCrd() as Crd,
       "##",
-      "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict`, `SecretsReady` (see the README for reasons; secrets: [secrets.md](secrets.md)), `Compliant` (what the platform's MeshwardPolicies refuse or, in Audit, would refuse: [platform.md](platform.md); `kubectl get ssp` shows its reason in the Policy column), and `OneSided` on a profile that names other profiles (True, reason `UndeclaredPeer`, when a caller it admits declares no egress to it or a service it calls does not admit it; informational, Ready is not affected).",
+      "Written by the operator only. Conditions: `Ready`, `Drifted`, `Degraded`, `Conflict`, `SecretsReady` (see the README for reasons; secrets: [secrets.md](secrets.md)), `Compliant` (what the platform's MeshwardPolicies refuse or, in Audit, would refuse: [platform.md](platform.md); `kubectl get ssp` shows its reason in the Policy column), and `OneSided` on a profile that names other profiles or admits a namespace that holds profiles (True, reason `UndeclaredPeer`, when a caller it admits declares no egress to it, a service it calls does not admit it, or no profile of a namespace it admits declares egress to it; informational, Ready is not affected).",
     ),
     `# ${POLICY_KIND} API (\`${API_VERSION}\`)`,
     "",

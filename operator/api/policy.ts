@@ -30,8 +30,6 @@ export const ADMISSION_MODES = ["Deny", "Warn", "Audit"] as const;
 export type AdmissionMode = (typeof ADMISSION_MODES)[number];
 export const DEFAULT_MESH_ROOT_NAMESPACE = "istio-system";
 
-/** Placeholders a remote-key pattern may use. */
-export const KEY_PLACEHOLDERS = ["{namespace}", "{profile}"] as const;
 // Literal characters of remote keys, '*' (any run of characters, '/' included) and the placeholders.
 // No backslash or quote: it is embedded in CEL.
 export const KEY_PATTERN = /^([-._a-zA-Z0-9/:@+=*]|[{](namespace|profile)[}])+$/;
@@ -506,8 +504,6 @@ export const PolicySpec = z
   })
   .strict()
   .describe("What the platform team sets for the namespaces it selects.");
-
-export const POLICY_CONDITION_TYPES = ["Ready", "Contradiction"] as const;
 
 export const PolicyProblem = z
   .object({

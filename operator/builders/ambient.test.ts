@@ -16,6 +16,7 @@ import {
 import { ingressRequests, prng } from "../../test-support/fuzz/requests.ts";
 import type { Profile, ProfileSpecInput } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
+import { profile as fixtureProfile } from "../../test-support/fixtures/policy.ts";
 import { loadProfiles } from "../cli/load.ts";
 import {
   buildAmbientProfile,
@@ -37,15 +38,9 @@ const GOLDEN = path.join(import.meta.dirname, "testdata", "fleet-ambient-waypoin
 const NOW = new Date("2026-11-20T00:00:00Z");
 const TD = "cluster.local";
 
+/** A validated profile (test-support/fixtures), api in shop unless named. */
 function profile(spec: ProfileSpecInput, name = "api", namespace = "shop"): Profile {
-  const v = validateProfile({
-    apiVersion: "meshward.io/v1alpha1",
-    kind: "ServiceSecurityProfile",
-    metadata: { name, namespace },
-    spec,
-  });
-  if (!v.ok) throw new Error(JSON.stringify(v.problems));
-  return v.profile;
+  return fixtureProfile(`${namespace}/${name}`, spec);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions read any path of an object
@@ -277,7 +272,7 @@ describe("ambient objects per rule", () => {
       ingress: [{ from: [{ namespace: "a" }], ports: [80] }],
     });
     const out = buildAmbientProfile(p, makeContext({ now: NOW }));
-    const ra = find(out.objects, "RequestAuthentication", "api");
+    const ra = find(out.objects, "RequestAuthentication", "meshward-l7-api");
     expect(ra.spec).toEqual({
       targetRefs: [{ group: "", kind: "Service", name: "api" }],
       jwtRules: [{ issuer: "https://auth.example.com/" }],

@@ -1,5 +1,5 @@
 // The ambient form of one profile (pure, no I/O): what ztunnel and, for L7 rules, a waypoint proxy
-// need (docs/ambient.md, docs/adr/0022-ambient-waypoints.md). Not wired into buildProfile yet.
+// need (docs/ambient.md, docs/adr/0022-ambient-waypoints.md); buildProfile uses it in ambient mode.
 //
 // ztunnel enforces AuthorizationPolicies with a `selector` at L4 only, and turns one with L7 fields
 // into DENY. L7 rules (http methods/paths, end-user tokens) are enforced by a waypoint (a Gateway of
@@ -12,7 +12,7 @@ import type { V1NetworkPolicyPeer, V1NetworkPolicyPort } from "@kubernetes/clien
 import { type IngressRule, type Profile, protocolOf, type WaypointScope } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
-import { type BuildContext, profileKey } from "./context.ts";
+import { type BuildContext, type MeshMode, profileKey } from "./context.ts";
 import { evaluateExceptions, type ExceptionState, isPermissive } from "./exceptions.ts";
 import { buildServiceAccount } from "./identity.ts";
 import { childMeta, type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, principal, SCOPE_LABEL } from "./meta.ts";
@@ -21,13 +21,13 @@ import { buildNetworkPolicy, HBONE_PORT, ISTIOD_XDS_PORT, NAMESPACE_NAME_LABEL }
 import { parseServiceRef } from "./references.ts";
 import { buildEgress } from "./egress.ts";
 import { buildExternalSecrets } from "./secrets.ts";
-import type { BuildResult } from "./index.ts";
+import { type BuildResult, USE_WAYPOINT_LABEL, type WaypointBinding } from "./result.ts";
+
+export { USE_WAYPOINT_LABEL, type WaypointBinding };
 
 export const WAYPOINT_CLASS = "istio-waypoint";
 /** The namespace's shared waypoint (Gateway, and the Deployment and ServiceAccount Istio makes). */
 export const NAMESPACE_WAYPOINT = "meshward-waypoint";
-/** Istio's binding of a Service (or namespace) to a waypoint. meshward never writes it. */
-export const USE_WAYPOINT_LABEL = "istio.io/use-waypoint";
 /** Which traffic a waypoint serves: service (Istio's default) is traffic addressed to Services. */
 export const WAYPOINT_FOR_LABEL = "istio.io/waypoint-for";
 /** The Gateway API label on a Gateway's pods: selects the waypoint pods in NetworkPolicies. */
@@ -48,14 +48,6 @@ export interface Waypoint {
   service: string;
   /** The waypoint's SPIFFE principal: what ztunnel sees behind the waypoint. */
   principal: string;
-}
-
-/** The binding meshward needs and does not write (it never modifies objects it did not create). */
-export interface WaypointBinding {
-  namespace: string;
-  service: string;
-  label: typeof USE_WAYPOINT_LABEL;
-  value: string;
 }
 
 export interface AmbientBuildResult extends BuildResult {
@@ -101,18 +93,8 @@ export function waypointOf(profile: Profile, trustDomain: string): Waypoint {
   return { name, namespace, scope, service, principal: principal(trustDomain, namespace, name) };
 }
 
-/** The waypoint: a Gateway API Gateway that Istio deploys as a waypoint proxy. */
-export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject {
-  const labels = { [WAYPOINT_FOR_LABEL]: "service" };
-  const metadata =
-    waypoint.scope === "Service"
-      ? childMeta(profile, waypoint.name)
-      : {
-          name: waypoint.name,
-          namespace: waypoint.namespace,
-          labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SCOPE_LABEL]: WAYPOINT_SCOPE },
-        };
-  metadata.labels = { ...metadata.labels, ...labels };
+function waypointGateway(metadata: KubeObject["metadata"]): KubeObject {
+  metadata.labels = { ...metadata.labels, [WAYPOINT_FOR_LABEL]: "service" };
   return {
     apiVersion: "gateway.networking.k8s.io/v1",
     kind: "Gateway",
@@ -122,6 +104,31 @@ export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject 
       listeners: [{ name: "mesh", port: HBONE_PORT, protocol: "HBONE" }],
     },
   };
+}
+
+/** The namespace's shared waypoint: no owner (meshward.io/scope: waypoint); the namespace keeps it. */
+export function buildSharedWaypoint(namespace: string): KubeObject {
+  return waypointGateway({
+    name: NAMESPACE_WAYPOINT,
+    namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [SCOPE_LABEL]: WAYPOINT_SCOPE },
+  });
+}
+
+/** The waypoint: a Gateway API Gateway that Istio deploys as a waypoint proxy. */
+export function buildWaypoint(profile: Profile, waypoint: Waypoint): KubeObject {
+  return waypoint.scope === "Service"
+    ? waypointGateway(childMeta(profile, waypoint.name))
+    : buildSharedWaypoint(waypoint.namespace);
+}
+
+/** Whether this profile, built for `mode`, needs its namespace's shared waypoint. */
+export function needsSharedWaypoint(profile: Profile, mode: MeshMode): boolean {
+  return (
+    mode === "ambient" &&
+    needsWaypoint(profile) &&
+    (profile.spec.waypoint?.scope ?? "Namespace") === "Namespace"
+  );
 }
 
 function targetRefs(waypoint: Waypoint) {
@@ -150,7 +157,12 @@ export function buildWaypointAuthorizationPolicy(
   };
 }
 
-/** RequestAuthentication is enforced by the waypoint only: attached to the Service. */
+/**
+ * RequestAuthentication is enforced by the waypoint only: attached to the Service. Named like the
+ * L7 policy, not like the sidecar's: Istio's CRD refuses targetRefs beside a selector, and a
+ * server-side apply does not remove the selector of an object first written by a create, so a
+ * namespace switching modes gets a new object and the other one is pruned.
+ */
 export function buildWaypointRequestAuthentication(
   profile: Profile,
   waypoint: Waypoint,
@@ -158,7 +170,11 @@ export function buildWaypointRequestAuthentication(
   const ra = buildRequestAuthentication(profile);
   if (!ra) return undefined;
   const { selector: _selector, ...rest } = ra.spec as Record<string, unknown>;
-  return { ...ra, spec: { targetRefs: targetRefs(waypoint), ...rest } };
+  return {
+    ...ra,
+    metadata: { ...ra.metadata, name: `${L7_PREFIX}${profile.metadata.name}` },
+    spec: { targetRefs: targetRefs(waypoint), ...rest },
+  };
 }
 
 /** Ports as numbers; undefined means "every port" (a rule without ports). */

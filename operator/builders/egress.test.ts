@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
-import { validateProfile } from "../api/validate.ts";
+import { profile as fixtureProfile } from "../../test-support/fixtures/policy.ts";
 import { loadProfiles } from "../cli/load.ts";
 import { render } from "../cli/render.ts";
 import { buildAmbientProfile } from "./ambient.ts";
@@ -22,15 +22,9 @@ const NOW = new Date("2026-11-20T00:00:00Z");
 const GOLDEN = path.join(import.meta.dirname, "testdata");
 const EXAMPLE = path.resolve(import.meta.dirname, "../../examples/egress");
 
+/** A validated profile (test-support/fixtures), api in shop unless named. */
 function profile(spec: ProfileSpecInput, name = "api", namespace = "shop") {
-  const r = validateProfile({
-    apiVersion: "meshward.io/v1alpha1",
-    kind: "ServiceSecurityProfile",
-    metadata: { name, namespace },
-    spec,
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.problems));
-  return r.profile;
+  return fixtureProfile(`${namespace}/${name}`, spec);
 }
 
 function build(spec: ProfileSpecInput, meshMode: MeshMode) {

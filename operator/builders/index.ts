@@ -1,13 +1,15 @@
 // The builders: a profile and its context in, the desired objects out. Pure: no I/O, no clock
 // (the context carries `now`), deterministic output.
-import type { ExceptionStatus, Profile } from "../api/schema.ts";
+import type { Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";
+import { buildAmbientProfile, buildSharedWaypoint } from "./ambient.ts";
 import { buildAuthorizationPolicy, buildRequestAuthentication } from "./authorization.ts";
 import type { BuildContext } from "./context.ts";
 import { buildEgress } from "./egress.ts";
 import { evaluateExceptions } from "./exceptions.ts";
 import { buildServiceAccount } from "./identity.ts";
 import type { KubeObject } from "./meta.ts";
+import type { BuildResult } from "./result.ts";
 import { buildPeerAuthentication } from "./mtls.ts";
 import { buildNamespaceDefaultDeny, buildNetworkPolicy } from "./network.ts";
 import { buildExternalSecrets } from "./secrets.ts";
@@ -15,18 +17,9 @@ import { buildTelemetry } from "./telemetry.ts";
 
 export * from "./context.ts";
 export * from "./meta.ts";
+export type { BuildResult } from "./result.ts";
 export { buildNamespaceDefaultDeny } from "./network.ts";
 export { referencedProfiles, parseServiceRef } from "./references.ts";
-
-export interface BuildResult {
-  /** Every object this profile needs, in a stable order. */
-  objects: KubeObject[];
-  /** What could not be built as asked (e.g. a reference to a missing profile), with field paths. */
-  problems: Problem[];
-  exceptions: ExceptionStatus[];
-  /** When the result changes by itself (an exception expires): reconcile again then. */
-  nextChange?: Date;
-}
 
 /**
  * `ctx.meshMode` is the data plane of the profile's namespace (operator/builders/dataplane.ts); a
@@ -35,6 +28,8 @@ export interface BuildResult {
 export function buildProfile(profile: Profile, namespaceCtx: BuildContext): BuildResult {
   const mode = profile.spec.dataplaneMode;
   const ctx = mode && mode !== namespaceCtx.meshMode ? { ...namespaceCtx, meshMode: mode } : namespaceCtx;
+  // Ambient: ztunnel's selector policies, and a waypoint for http rules and token checks.
+  if (ctx.meshMode === "ambient") return buildAmbientProfile(profile, ctx);
   const problems: Problem[] = [];
   const exceptions = evaluateExceptions(profile, ctx, problems);
   const objects: KubeObject[] = [
@@ -57,4 +52,13 @@ export function buildProfile(profile: Profile, namespaceCtx: BuildContext): Buil
 /** Objects shared by all profiles of a namespace: the default deny, while any profile exists. */
 export function buildNamespace(namespace: string, profileCount: number): KubeObject[] {
   return profileCount > 0 ? [buildNamespaceDefaultDeny(namespace)] : [];
+}
+
+/**
+ * The namespace's shared waypoint, while any profile of the namespace needs it (an ambient profile
+ * with http rules or token checks and `spec.waypoint.scope: Namespace`, the default); else none.
+ * No owner: the namespace keeps it, like the default deny (docs/adr/0024-the-shared-waypoint.md).
+ */
+export function buildNamespaceWaypoint(namespace: string, needed: boolean): KubeObject[] {
+  return needed ? [buildSharedWaypoint(namespace)] : [];
 }

@@ -1,7 +1,7 @@
 // ExternalSecret per secret entry: External Secrets Operator writes (and rotates) the Secret.
 // meshward itself never reads or writes Secrets. A secret from an identity store (storeRef kind
 // IdentityStore) reads through a namespaced SecretStore of its own profile that logs in to Vault as
-// the profile's ServiceAccount (ADR 0026), so Vault's policy decides what the service may read.
+// the profile's ServiceAccount (ADR 0028), so Vault's policy decides what the service may read.
 import type { VaultIdentityStore } from "../api/policy.ts";
 import type { Profile } from "../api/schema.ts";
 import type { Problem } from "../api/validate.ts";

@@ -356,40 +356,178 @@ function at(where: string, p: string): string {
 }
 
 export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult {
-  const problems: FileProblem[] = [];
-  const profiles: LoadedProfile[] = [];
-  const salvaged: SalvagedProfile[] = [];
-  const policies: LoadedPolicy[] = [];
-  const skipped: SkippedDocument[] = [];
-  const notes: Note[] = [];
-  const files: string[] = [];
-  const namespaces: LoadedNamespace[] = [];
-  const byKey = new Map<string, string>();
-  const policyFiles = new Map<string, string>();
+  const loading = new Loading();
+  const seen = new Set<string>();
+  const inputs = collectFiles(args, loading.problems, seen, opts.walk).map((name) => ({
+    name,
+    policyOnly: false,
+  }));
+  const policyInputs = collectFiles(opts.policyPaths ?? [], loading.problems, seen, opts.walk).map(
+    (name) => ({
+      name,
+      policyOnly: true,
+    }),
+  );
+  for (const { name, policyOnly } of [...inputs, ...policyInputs]) loading.addFile(name, policyOnly, opts);
+  return loading.result();
+}
+
+/** What loadProfiles has read so far, and how each document is added to it. */
+class Loading {
+  readonly problems: FileProblem[] = [];
+  private readonly profiles: LoadedProfile[] = [];
+  private readonly salvaged: SalvagedProfile[] = [];
+  private readonly policies: LoadedPolicy[] = [];
+  private readonly skipped: SkippedDocument[] = [];
+  private readonly notes: Note[] = [];
+  private readonly files: string[] = [];
+  private readonly namespaces: LoadedNamespace[] = [];
+  /** namespace/name → the file that defined the profile first. */
+  private readonly byKey = new Map<string, string>();
+  /** A policy's name → the file that defined it first. */
+  private readonly policyFiles = new Map<string, string>();
+
+  result(): LoadResult {
+    const { profiles, salvaged, policies, problems, skipped, notes, files, namespaces } = this;
+    return { profiles, salvaged, policies, problems, skipped, notes, files, namespaces };
+  }
+
   /** A problem of one document, placed in its file: whose it is, its path and its position. */
-  const report = <P extends { path: string; message: string }>(
+  private report<P extends { path: string; message: string }>(
     file: string,
     who: { policy?: string; profile?: string },
     where: string,
     source: Source | undefined,
     p: P,
-  ) =>
-    problems.push({ file, ...who, ...p, path: at(where, p.path), ...positionOf(source, p.path, p.message) });
+  ): void {
+    this.problems.push({
+      file,
+      ...who,
+      ...p,
+      path: at(where, p.path),
+      ...positionOf(source, p.path, p.message),
+    });
+  }
 
-  const addPolicy = (raw: unknown, file: string, where: string, viaFlag: boolean, source?: Source) => {
+  /** Reads one input and adds each of its documents. */
+  addFile(name: string, policyOnly: boolean, opts: LoadOptions): void {
+    const file = name === STDIN ? STDIN_LABEL : name;
+    this.files.push(file);
+    const read = readFile(name, opts);
+    if ("problem" in read) {
+      this.problems.push({ file, ...read.problem, code: "InputNotReadable" });
+      return;
+    }
+    const text = read.text;
+    if (TEMPLATE_ACTION.test(text)) {
+      this.notes.push({
+        file,
+        message:
+          "skipped: a template ({{ ... }}), not YAML; render it first (e.g. helm template ... | meshward validate -)",
+      });
+      return;
+    }
+    const lines = new LineCounter();
+    const docs = parseAllDocuments(text, { uniqueKeys: true, lineCounter: lines });
+    const list = Array.isArray(docs) ? docs : [docs];
+    list.forEach((doc, i) =>
+      this.addParsed(doc, file, list.length > 1 ? `document ${i + 1}` : "", policyOnly, lines),
+    );
+  }
+
+  /** One parsed YAML document: its syntax errors, or what it holds (a List's items one by one). */
+  private addParsed(
+    doc: ReturnType<typeof parseAllDocuments>[number],
+    file: string,
+    where: string,
+    policyOnly: boolean,
+    lines: LineCounter,
+  ): void {
+    if (doc.errors.length > 0) {
+      // Every syntax error of the document, each at its line.
+      for (const err of doc.errors) {
+        const pos = err.pos ? lines.linePos(err.pos[0]) : undefined;
+        const msg = err.message.split("\n")[0] ?? "invalid YAML";
+        this.problems.push({
+          file,
+          path: where,
+          message: `not valid YAML${pos ? ` (line ${pos.line})` : ""}: ${msg}`,
+          code: "InvalidYaml",
+          ...(pos && { line: pos.line, column: pos.col }),
+        });
+      }
+      return;
+    }
+    let raw: unknown;
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      this.problems.push({
+        file,
+        path: where,
+        message: `YAML cannot be read: ${errorText(e)}`,
+        code: "InvalidYaml",
+      });
+      return;
+    }
+    if (raw === null || raw === undefined) return; // empty document
+    const root = doc.contents as Node | null;
+    const source = root ? { node: root, lines } : undefined;
+    // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
+    if (isList(raw)) {
+      const items = isMap(root) ? root.get("items", true) : undefined;
+      raw.items.forEach((item, j) => {
+        const node = isSeq(items) ? (items.items[j] as Node | undefined) : undefined;
+        this.addDocument(item, file, at(where, `items[${j}]`), policyOnly, node ? { node, lines } : source);
+      });
+    } else this.addDocument(raw, file, where, policyOnly, source);
+  }
+
+  private addDocument(raw: unknown, file: string, where: string, policyOnly: boolean, source?: Source): void {
+    const ns = policyOnly ? undefined : namespaceManifest(raw);
+    if (ns) {
+      this.namespaces.push({ file, ...ns });
+      return;
+    }
+    if (!isMeshwardDocument(raw)) {
+      const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
+        string,
+        unknown
+      >;
+      this.skipped.push({
+        file,
+        document: where,
+        apiVersion: str(o.apiVersion),
+        kind: str(o.kind),
+        ...positionOf(source, "(root)"),
+      });
+      return;
+    }
+    if (isPolicyDocument(raw)) this.addPolicy(raw, file, where, policyOnly, source);
+    else if (policyOnly)
+      this.problems.push({
+        file,
+        path: at(where, "kind"),
+        message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
+        ...positionOf(source, "kind"),
+      });
+    else this.addProfile(raw, file, where, source);
+  }
+
+  private addPolicy(raw: unknown, file: string, where: string, viaFlag: boolean, source?: Source): void {
     const r = validatePolicy(raw);
     const meta = (raw as { metadata?: { name?: unknown } }).metadata;
     const label = typeof meta?.name === "string" ? meta.name : undefined;
     const who = label ? { policy: label } : {};
-    for (const p of unknownObjectFields(raw, POLICY_KIND)) report(file, who, where, source, p);
+    for (const p of unknownObjectFields(raw, POLICY_KIND)) this.report(file, who, where, source, p);
     if (!r.ok) {
-      for (const p of r.problems) report(file, who, where, source, p);
+      for (const p of r.problems) this.report(file, who, where, source, p);
       return;
     }
     const name = r.policy.metadata.name;
-    const dup = policyFiles.get(name);
+    const dup = this.policyFiles.get(name);
     if (dup !== undefined) {
-      problems.push({
+      this.problems.push({
         file,
         policy: name,
         path: at(where, "metadata.name"),
@@ -399,11 +537,11 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       });
       return;
     }
-    policyFiles.set(name, file);
-    policies.push({ file, policy: r.policy, viaFlag, ...(source && { source }) });
-  };
+    this.policyFiles.set(name, file);
+    this.policies.push({ file, policy: r.policy, viaFlag, ...(source && { source }) });
+  }
 
-  const addProfile = (raw: unknown, file: string, where: string, source?: Source) => {
+  private addProfile(raw: unknown, file: string, where: string, source?: Source): void {
     const r = validateProfile(raw);
     const meta = (raw as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
     const label =
@@ -411,14 +549,14 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
         ? `${typeof meta.namespace === "string" ? meta.namespace : "?"}/${meta.name}`
         : undefined;
     const who = label ? { profile: label } : {};
-    for (const p of unknownObjectFields(raw, KIND)) report(file, who, where, source, p);
+    for (const p of unknownObjectFields(raw, KIND)) this.report(file, who, where, source, p);
     if (!r.ok) {
       const s = salvageProfile(raw, r.problems);
-      for (const p of [...r.problems, ...s.extra]) report(file, who, where, source, p);
+      for (const p of [...r.problems, ...s.extra]) this.report(file, who, where, source, p);
       if (s.salvaged) {
         // Findings on it point into the file: the paths are mapped back, "document 2: " put first.
         const map = s.salvaged.mapPath;
-        salvaged.push({
+        this.salvaged.push({
           file,
           profile: s.salvaged.profile,
           ...(source && { source }),
@@ -428,9 +566,9 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       return;
     }
     const key = `${r.profile.metadata.namespace}/${r.profile.metadata.name}`;
-    const dup = byKey.get(key);
+    const dup = this.byKey.get(key);
     if (dup !== undefined) {
-      problems.push({
+      this.problems.push({
         file,
         profile: key,
         path: at(where, "metadata.name"),
@@ -440,110 +578,9 @@ export function loadProfiles(args: string[], opts: LoadOptions = {}): LoadResult
       });
       return;
     }
-    byKey.set(key, file);
-    profiles.push({ file, profile: r.profile, ...(source && { source }) });
-  };
-
-  const addDocument = (raw: unknown, file: string, where: string, policyOnly: boolean, source?: Source) => {
-    const ns = policyOnly ? undefined : namespaceManifest(raw);
-    if (ns) {
-      namespaces.push({ file, ...ns });
-      return;
-    }
-    if (!isMeshwardDocument(raw)) {
-      const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
-        string,
-        unknown
-      >;
-      skipped.push({
-        file,
-        document: where,
-        apiVersion: str(o.apiVersion),
-        kind: str(o.kind),
-        ...positionOf(source, "(root)"),
-      });
-      return;
-    }
-    if (isPolicyDocument(raw)) addPolicy(raw, file, where, policyOnly, source);
-    else if (policyOnly)
-      problems.push({
-        file,
-        path: at(where, "kind"),
-        message: `--policy reads MeshwardPolicies only, not ${str((raw as { kind?: unknown }).kind) || "a document without kind"}: give profiles as inputs (without --policy)`,
-        ...positionOf(source, "kind"),
-      });
-    else addProfile(raw, file, where, source);
-  };
-
-  const seen = new Set<string>();
-  const inputs = collectFiles(args, problems, seen, opts.walk).map((name) => ({ name, policyOnly: false }));
-  const policyInputs = collectFiles(opts.policyPaths ?? [], problems, seen, opts.walk).map((name) => ({
-    name,
-    policyOnly: true,
-  }));
-  for (const { name, policyOnly } of [...inputs, ...policyInputs]) {
-    const file = name === STDIN ? STDIN_LABEL : name;
-    files.push(file);
-    const read = readFile(name, opts);
-    if ("problem" in read) {
-      problems.push({ file, ...read.problem, code: "InputNotReadable" });
-      continue;
-    }
-    const text = read.text;
-    if (TEMPLATE_ACTION.test(text)) {
-      notes.push({
-        file,
-        message:
-          "skipped: a template ({{ ... }}), not YAML; render it first (e.g. helm template ... | meshward validate -)",
-      });
-      continue;
-    }
-    const lines = new LineCounter();
-    const docs = parseAllDocuments(text, { uniqueKeys: true, lineCounter: lines });
-    const list = Array.isArray(docs) ? docs : [docs];
-    list.forEach((doc, i) => {
-      const where = list.length > 1 ? `document ${i + 1}` : "";
-      if (doc.errors.length > 0) {
-        // Every syntax error of the document, each at its line.
-        for (const err of doc.errors) {
-          const pos = err.pos ? lines.linePos(err.pos[0]) : undefined;
-          const msg = err.message.split("\n")[0] ?? "invalid YAML";
-          problems.push({
-            file,
-            path: where,
-            message: `not valid YAML${pos ? ` (line ${pos.line})` : ""}: ${msg}`,
-            code: "InvalidYaml",
-            ...(pos && { line: pos.line, column: pos.col }),
-          });
-        }
-        return;
-      }
-      let raw: unknown;
-      try {
-        raw = doc.toJS({ maxAliasCount: 100 });
-      } catch (e) {
-        problems.push({
-          file,
-          path: where,
-          message: `YAML cannot be read: ${errorText(e)}`,
-          code: "InvalidYaml",
-        });
-        return;
-      }
-      if (raw === null || raw === undefined) return; // empty document
-      const root = doc.contents as Node | null;
-      const source = root ? { node: root, lines } : undefined;
-      // `kubectl get ... -o yaml` prints a v1 List: each item is a document of its own.
-      if (isList(raw)) {
-        const items = isMap(root) ? root.get("items", true) : undefined;
-        raw.items.forEach((item, j) => {
-          const node = isSeq(items) ? (items.items[j] as Node | undefined) : undefined;
-          addDocument(item, file, at(where, `items[${j}]`), policyOnly, node ? { node, lines } : source);
-        });
-      } else addDocument(raw, file, where, policyOnly, source);
-    });
+    this.byKey.set(key, file);
+    this.profiles.push({ file, profile: r.profile, ...(source && { source }) });
   }
-  return { profiles, salvaged, policies, problems, skipped, notes, files, namespaces };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   type PolicyResult,
 } from "./policy.ts";
 import { dataplaneOf } from "../builders/dataplane.ts";
+import { offlineReports, reportsYaml } from "./openreports.ts";
 import { render } from "./render.ts";
 import { parseExclude } from "./exclude.ts";
 import { type ClusterSettings, clusterSettings } from "./settings.ts";
@@ -52,7 +53,8 @@ message the cluster puts in the profile's status. render prints the effective pr
 parts left out, baseline rules added and marked by a comment) and the quarantine objects.
 
 Options:
-  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif;
+  -o, --output <format>     validate: text (default), json, junit, github (annotations), sarif,
+                            openreports (the operator's Reports and ClusterReport, YAML);
                             render and admission: yaml (default), json; graph: mermaid (default),
                             dot, svg. Every validate format ends with a summary line on stderr
   --policy <file|dir>       MeshwardPolicies to apply (repeatable); only policies are read from it
@@ -161,6 +163,25 @@ function parseOptions(argv: string[]) {
   });
 }
 
+/** `version`, `help`, `-v`, `-h`, or no command: the answer's exit code; undefined for a command. */
+function versionOrHelp(
+  v: { version?: boolean; help?: boolean },
+  command: string | undefined,
+  io: Io,
+): number | undefined {
+  if (v.version || command === "version") {
+    io.out(`meshward ${version()}`);
+    return EXIT.valid;
+  }
+  if (!v.help && command !== undefined && command !== "help") return undefined;
+  if (command === undefined && !v.help) {
+    io.err(USAGE);
+    return EXIT.usage;
+  }
+  io.out(USAGE);
+  return EXIT.valid;
+}
+
 export function run(argv: string[], io: Io): number {
   let parsed;
   try {
@@ -170,18 +191,8 @@ export function run(argv: string[], io: Io): number {
   }
   const v = parsed.values;
   const [command, ...paths] = parsed.positionals;
-  if (v.version || command === "version") {
-    io.out(`meshward ${version()}`);
-    return EXIT.valid;
-  }
-  if (v.help || command === undefined || command === "help") {
-    if (command === undefined && !v.help) {
-      io.err(USAGE);
-      return EXIT.usage;
-    }
-    io.out(USAGE);
-    return EXIT.valid;
-  }
+  const asked = versionOrHelp(v, command, io);
+  if (asked !== undefined || command === undefined) return asked ?? EXIT.usage;
   for (const flag of ["mesh-mode", "dataplane"] as const) {
     const mode = v[flag];
     if (mode !== undefined && mode !== "sidecar" && mode !== "ambient")
@@ -279,28 +290,85 @@ export function run(argv: string[], io: Io): number {
     skipUnknown: v["skip-unknown"],
   });
 
-  if (command === "validate") {
-    if (output === "text") {
-      for (const line of textReport(command, loaded, result)) io.err(line);
-      return result.exitCode;
-    }
-    const paths = repoPaths(io.cwd ?? process.cwd());
-    if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
-    else if (output === "junit")
-      // A file outside the repository keeps the name it was given; standard input has none.
-      io.out(
-        junitReport(
-          loaded,
-          result,
-          (f) => repoPath(f, paths) ?? (f === STDIN_LABEL ? undefined : f || undefined),
-        ),
-      );
-    else if (output === "github") io.out(githubReport(result, paths));
-    else io.out(sarifReport(result, paths, version()));
-    // The report may go to a file: the log still says why the job failed.
-    io.err(summaryLine(command, loaded, result));
+  if (command === "validate")
+    return writeValidation(io, output, {
+      loaded,
+      result,
+      policy,
+      labels,
+      viaPolicyFlag: underAny(v.policy ?? []),
+    });
+  return writeRendered(io, command, output, { loaded, result, policy, built });
+}
+
+type Loaded = ReturnType<typeof loadProfiles>;
+type Checked = ReturnType<typeof check>;
+type Policies = ReturnType<typeof applyPolicies>;
+
+/** meshward validate: the report in the chosen format; the exit code says whether it passed. */
+function writeValidation(
+  io: Io,
+  output: string,
+  {
+    loaded,
+    result,
+    policy,
+    labels,
+    viaPolicyFlag,
+  }: {
+    loaded: Loaded;
+    result: Checked;
+    policy: Policies;
+    labels: ReturnType<typeof labelsOf>;
+    viaPolicyFlag: (file: string) => boolean;
+  },
+): number {
+  const command = "validate";
+  if (output === "text") {
+    for (const line of textReport(command, loaded, result)) io.err(line);
     return result.exitCode;
   }
+  const paths = repoPaths(io.cwd ?? process.cwd());
+  if (output === "json") io.out(jsonReport(loaded, result, policy.baseline));
+  else if (output === "junit")
+    // A file outside the repository keeps the name it was given; standard input has none.
+    io.out(
+      junitReport(
+        loaded,
+        result,
+        (f) => repoPath(f, paths) ?? (f === STDIN_LABEL ? undefined : f || undefined),
+      ),
+    );
+  else if (output === "github") io.out(githubReport(result, paths));
+  else if (output === "openreports")
+    io.out(
+      reportsYaml(
+        offlineReports({
+          loaded,
+          problems: [...loaded.problems, ...policy.problems],
+          labels,
+          viaPolicyFlag,
+        }),
+      ),
+    );
+  else io.out(sarifReport(result, paths, version()));
+  // The report may go to a file: the log still says why the job failed.
+  io.err(summaryLine(command, loaded, result));
+  return result.exitCode;
+}
+
+/** meshward render and graph: problems on stderr, the objects or the graph on stdout. */
+function writeRendered(
+  io: Io,
+  command: string,
+  output: string,
+  {
+    loaded,
+    result,
+    policy,
+    built,
+  }: { loaded: Loaded; result: Checked; policy: Policies; built: ReturnType<typeof render> },
+): number {
   // render and graph: problems on stderr, the result on stdout only when the inputs are valid. A
   // policy's finding does not stop them: they show what the cluster would apply (refused parts
   // left out), and still exit 1 for an Enforce finding.
@@ -352,6 +420,15 @@ function readSettings(v: ReturnType<typeof parseOptions>["values"]): ClusterSett
     maxExceptionDays: v["max-exception-days"],
     secretRefreshInterval: v["secret-refresh-interval"],
   });
+}
+
+/** Whether a file is one of `paths` or under one of them (the files read through --policy). */
+function underAny(paths: readonly string[]): (file: string) => boolean {
+  const roots = paths.map((p) => path.resolve(p));
+  return (file) => {
+    const f = path.resolve(file);
+    return roots.some((r) => f === r || f.startsWith(`${r}${path.sep}`));
+  };
 }
 
 /** The repository the working directory is in (the nearest directory up with .git), else the working directory. */

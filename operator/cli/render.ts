@@ -69,6 +69,7 @@ export function render(
   const objects: RenderResult["objects"] = [];
   const problems: FileProblem[] = [];
   const perNamespace = new Map<string, LoadedProfile[]>();
+  const sharedSeen = new Set<string>();
   for (const l of sortProfiles(loaded)) {
     const ns = l.profile.metadata.namespace;
     perNamespace.set(ns, [...(perNamespace.get(ns) ?? []), l]);
@@ -100,6 +101,15 @@ export function render(
         docs.push(`${head}# from ServiceSecurityProfile ${key}\n${stringify(o, { lineWidth: 0 })}`);
       });
       if (result.objects.length > 0) note = "";
+      for (const o of result.shared ?? []) {
+        const id = `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+        if (sharedSeen.has(id)) continue;
+        sharedSeen.add(id);
+        objects.push(o);
+        docs.push(
+          `# shared by the profiles of namespace ${ns} with http rules or token checks (ambient)\n${stringify(o, { lineWidth: 0 })}`,
+        );
+      }
     }
   }
   for (const o of policy?.quarantine ?? []) {

@@ -8,8 +8,15 @@ import { escapeControls } from "../api/escape.ts";
 import type { FileProblem, LoadResult } from "./load.ts";
 import { type BaselineEntry, baselineJson } from "./policy.ts";
 
-export type ReportFormat = "text" | "json" | "junit" | "github" | "sarif";
-export const REPORT_FORMATS: readonly ReportFormat[] = ["text", "json", "junit", "github", "sarif"];
+export type ReportFormat = "text" | "json" | "junit" | "github" | "sarif" | "openreports";
+export const REPORT_FORMATS: readonly ReportFormat[] = [
+  "text",
+  "json",
+  "junit",
+  "github",
+  "sarif",
+  "openreports",
+];
 
 /** "[SecretNotAllowed, Enforce, MeshwardPolicy default]" after a policy finding's message. */
 function findingTag(p: FileProblem): string {

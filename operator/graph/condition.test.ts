@@ -69,6 +69,36 @@ describe("oneSidedConditions", () => {
       want: ["False", "PeersDeclared"],
     },
     {
+      name: "no condition for a profile that admits a namespace without profiles",
+      me: profile("pay/ledger", { ingress: [{ from: [{ namespace: "gateway" }] }] }),
+      cache: [profile("shop/web", {})],
+      want: undefined,
+    },
+    {
+      name: "True when a profile admits a namespace none of whose profiles declares egress to it",
+      me: profile("pay/ledger", { ingress: [{ from: [{ namespace: "shop" }], ports: [8080] }] }),
+      cache: [profile("shop/web", {}), profile("shop/cart", { egress: { to: [{ service: "pay/other" }] } })],
+      want: ["True", "UndeclaredPeer"],
+      names: [
+        "namespace shop must declare the other side",
+        "spec.ingress[0].from[0].namespace: admits namespace shop, but no profile there (shop/cart, shop/web) declares egress to pay/ledger",
+        'add "- service: pay/ledger" to the spec.egress.to of the profile in shop that calls it',
+      ],
+    },
+    {
+      name: "False when one profile of the admitted namespace declares egress to it",
+      me: profile("pay/ledger", { ingress: [{ from: [{ namespace: "shop" }] }] }),
+      cache: [profile("shop/web", {}), profile("shop/cart", { egress: { to: [{ service: "pay/ledger" }] } })],
+      want: ["False", "PeersDeclared"],
+    },
+    {
+      name: "its own namespace: the profile itself is not a caller",
+      me: profile("pay/ledger", { ingress: [{ from: [{ namespace: "pay" }] }] }),
+      cache: [profile("pay/billing", {})],
+      want: ["True", "UndeclaredPeer"],
+      names: ["no profile there (pay/billing)"],
+    },
+    {
       name: "peers not in the cache are not one-sided (they are missing references)",
       me: api,
       cache: [],
@@ -78,7 +108,12 @@ describe("oneSidedConditions", () => {
   for (const c of cases) {
     it(c.name, () => {
       const byKey = new Map(c.cache.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p]));
-      const got = oneSidedConditions(c.me, (k) => byKey.get(k));
+      const all = [c.me, ...c.cache];
+      const got = oneSidedConditions(
+        c.me,
+        (k) => byKey.get(k),
+        (ns) => all.filter((p) => p.metadata.namespace === ns),
+      );
       if (!c.want) return expect(got).toEqual([]);
       expect(got.map((x) => [x.status, x.reason])).toEqual([c.want]);
       expect(got[0]?.type).toBe("OneSided");

@@ -153,6 +153,42 @@ describe("findOneSided", () => {
       want: [],
     },
     {
+      name: "a whole namespace admitted, none of its profiles calls: one-sided",
+      fleet: [profile("a/api", { ingress: [{ from: [{ namespace: "b" }] }] }), profile("b/web", {})],
+      want: [["namespace-no-egress", "a/api", "namespace b", "spec.ingress[0].from[0].namespace"]],
+    },
+    {
+      name: "a whole namespace admitted, one of its profiles calls: nothing to report",
+      fleet: [
+        profile("a/api", { ingress: [{ from: [{ namespace: "b" }] }] }),
+        profile("b/web", {}),
+        profile("b/cart", calls("a/api")),
+      ],
+      want: [],
+    },
+    {
+      name: "a whole namespace admitted that has no profile in the set: not judged",
+      fleet: [profile("a/api", { ingress: [{ from: [{ namespace: "ingress" }] }] })],
+      want: [],
+    },
+    {
+      name: "its own namespace admitted, alone in it: the profile itself is no caller",
+      fleet: [profile("a/api", { ingress: [{ from: [{ namespace: "a" }] }] })],
+      want: [],
+    },
+    {
+      name: "egress to another callee does not answer a namespace admission",
+      fleet: [
+        profile("a/api", { ingress: [{ from: [{ namespace: "b" }] }, { from: [{ namespace: "c" }] }] }),
+        profile("b/web", calls("c/db")),
+        profile("c/db", { ingress: [{ from: [{ service: "b/web" }] }] }),
+      ],
+      want: [
+        ["namespace-no-egress", "a/api", "namespace b", "spec.ingress[0].from[0].namespace"],
+        ["namespace-no-egress", "a/api", "namespace c", "spec.ingress[1].from[0].namespace"],
+      ],
+    },
+    {
       name: "a peer that is not in the set is not one-sided (it is a missing reference)",
       fleet: [profile("a/api", admits("b/web")), profile("c/x", calls("d/y"))],
       want: [],
@@ -199,6 +235,17 @@ describe("findOneSided", () => {
     ]);
     expect(every?.message).toContain(
       "on every SCTP port, but shop/cart (cart.yaml) admits shop/api only on TCP port 8080 and UDP port 53:",
+    );
+  });
+
+  it("names the admitted namespace's profiles and files, and says what to write", () => {
+    const [o] = findOneSided([
+      profile("pay/ledger", { ingress: [{ from: [{ namespace: "shop" }] }] }),
+      ...["e", "d", "c", "b", "a"].map((n) => profile(`shop/${n}`, {})),
+    ]);
+    expect(o?.peerFile).toBe("a.yaml");
+    expect(o?.message).toBe(
+      'admits namespace shop, but no profile there (shop/a (a.yaml), shop/b (b.yaml), shop/c (c.yaml) and 2 more) declares egress to pay/ledger, so no pod of shop that a profile selects can call it: add "- service: pay/ledger" to the spec.egress.to of the profile in shop that calls it, or remove this entry',
     );
   });
 
@@ -316,5 +363,13 @@ describe("buildGraph", () => {
         profile("b/web", calls("a/api")),
       ]),
     ).toEqual({ "b/web -> a/api": "both", "ns:b -> a/api": "external" });
+  });
+  it("draws a namespace edge one-sided when the namespace has profiles and none calls", () => {
+    expect(
+      states([profile("a/api", { ingress: [{ from: [{ namespace: "b" }] }] }), profile("b/web", {})]),
+    ).toEqual({ "ns:b -> a/api": "callee-only" });
+    expect(states([profile("a/api", { ingress: [{ from: [{ namespace: "x" }] }] })])).toEqual({
+      "ns:x -> a/api": "external",
+    });
   });
 });

@@ -118,8 +118,10 @@ export interface OneSided {
    * no-egress: owner (the callee) admits peer, which declares no egress to it.
    * not-admitted: owner (the caller) declares egress to peer, which does not admit it.
    * ports-disjoint: both declare, but on no common port of the same protocol (TCP unless named).
+   * namespace-no-egress: owner (the callee) admits a whole namespace, which has profiles, and none
+   *   of them declares egress to it (peer: "namespace X").
    */
-  kind: "no-egress" | "not-admitted" | "ports-disjoint";
+  kind: "no-egress" | "not-admitted" | "ports-disjoint" | "namespace-no-egress";
   owner: string;
   peer: string;
   ownerFile: string;
@@ -132,8 +134,56 @@ export interface OneSided {
 /** Finds a profile by "namespace/name": a map of the set (CLI) or the operator's cache. */
 export type Lookup = (key: string) => FleetProfile | undefined;
 
-/** The one-sided declarations `me` makes: peers it admits or calls that do not declare the other side. */
-export function oneSidedOf(me: FleetProfile, lookup: Lookup): OneSided[] {
+/** The profiles of a namespace: of the set (CLI) or of the operator's cache. */
+export type NamespaceLookup = (namespace: string) => readonly FleetProfile[];
+
+/** How many profiles a message names before it counts the rest. */
+const NAMED = 3;
+
+/** "shop/web (web.yaml), shop/api and 2 more". */
+function profileList(profiles: readonly FleetProfile[]): string {
+  const named = profiles.slice(0, NAMED).map((f) => `${keyOf(f.profile)}${where(f.file)}`);
+  const more = profiles.length - named.length;
+  return more > 0 ? `${named.join(", ")} and ${more} more` : named.join(", ");
+}
+
+/**
+ * An ingress entry that admits a whole namespace (`from: - namespace: X`) is one-sided when X has
+ * profiles and none of them declares egress to the profile: a profile's pods may call only what it
+ * declares, so no pod a profile selects in X can make the call. A namespace without profiles is
+ * not judged: meshward does not restrict its pods' egress, and offline it may simply not be among
+ * the inputs. (Egress cannot name a whole namespace, so there is no reverse case: ADR 27.)
+ */
+function namespaceOneSided(me: FleetProfile, inNamespace: NamespaceLookup): OneSided[] {
+  const p = me.profile;
+  const key = keyOf(p);
+  const out: OneSided[] = [];
+  (p.spec.ingress ?? []).forEach((rule, i) =>
+    rule.from.forEach((s, j) => {
+      if (s.namespace === undefined) return;
+      const members = inNamespace(s.namespace)
+        .filter((f) => keyOf(f.profile) !== key)
+        .sort((a, b) => (keyOf(a.profile) < keyOf(b.profile) ? -1 : 1));
+      if (members.length === 0 || members.some((f) => egressPorts(f.profile, p).length > 0)) return;
+      out.push({
+        kind: "namespace-no-egress",
+        owner: key,
+        peer: `namespace ${s.namespace}`,
+        ownerFile: me.file,
+        peerFile: members[0]?.file ?? "",
+        path: `spec.ingress[${i}].from[${j}].namespace`,
+        message: `admits namespace ${s.namespace}, but no profile there (${profileList(members)}) declares egress to ${key}, so no pod of ${s.namespace} that a profile selects can call it: add "- service: ${key}" to the spec.egress.to of the profile in ${s.namespace} that calls it, or remove this entry`,
+      });
+    }),
+  );
+  return out;
+}
+
+/**
+ * The one-sided declarations `me` makes: peers it admits or calls that do not declare the other
+ * side; with `inNamespace`, also whole namespaces it admits where no profile calls it.
+ */
+export function oneSidedOf(me: FleetProfile, lookup: Lookup, inNamespace?: NamespaceLookup): OneSided[] {
   const p = me.profile;
   const key = keyOf(p);
   const out: OneSided[] = [];
@@ -181,13 +231,25 @@ export function oneSidedOf(me: FleetProfile, lookup: Lookup): OneSided[] {
       });
     }
   });
+  if (inNamespace) out.push(...namespaceOneSided(me, inNamespace));
   return out;
+}
+
+/** The profiles of a set by namespace. */
+export function byNamespace(fleet: readonly FleetProfile[]): NamespaceLookup {
+  const m = new Map<string, FleetProfile[]>();
+  for (const f of fleet) {
+    const ns = f.profile.metadata.namespace;
+    m.set(ns, [...(m.get(ns) ?? []), f]);
+  }
+  return (ns) => m.get(ns) ?? [];
 }
 
 /** Every one-sided declaration among the given profiles, in input order. */
 export function findOneSided(fleet: FleetProfile[]): OneSided[] {
   const byKey = new Map(fleet.map((f) => [keyOf(f.profile), f]));
-  return fleet.flatMap((me) => oneSidedOf(me, (k) => byKey.get(k)));
+  const inNamespace = byNamespace(fleet);
+  return fleet.flatMap((me) => oneSidedOf(me, (k) => byKey.get(k), inNamespace));
 }
 
 /** One-sided declarations made by one profile of a set. */
@@ -262,7 +324,8 @@ export interface GraphNode {
 
 /**
  * both: callee admits and caller declares egress. callee-only / caller-only: one side only (denied
- * at run time). external: the other side is not a profile (a namespace, a service account, a CIDR),
+ * at run time; callee-only also for a namespace the callee admits whose profiles declare no egress
+ * to it). external: the other side is not a profile (a namespace, a service account, a CIDR),
  * or is not in the set, so there is nothing to compare with.
  */
 export type EdgeState = "both" | "callee-only" | "caller-only" | "external";
@@ -301,6 +364,7 @@ function sortedUnique<T extends string | number>(xs: T[]): T[] {
 /** The call graph of a set of profiles: nodes sorted by id, one edge per caller and callee. */
 export function buildGraph(fleet: FleetProfile[]): FleetGraph {
   const byKey = new Map(fleet.map((f) => [keyOf(f.profile), f]));
+  const inNamespace = byNamespace(fleet);
   const nodes = new Map<string, GraphNode>();
   for (const f of fleet) {
     const id = keyOf(f.profile);
@@ -371,10 +435,14 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
             add(id, to, "external", rule.ports, rule);
           }
         } else if (s.namespace !== undefined) {
+          // One-sided when the namespace has profiles and none declares egress to the callee.
+          const members = inNamespace(s.namespace).filter((m) => keyOf(m.profile) !== to);
+          const oneSided =
+            members.length > 0 && !members.some((m) => egressPorts(m.profile, callee).length > 0);
           add(
             node(`ns:${s.namespace}`, "namespace", `namespace ${s.namespace}`),
             to,
-            "external",
+            oneSided ? "callee-only" : "external",
             rule.ports,
             rule,
           );
@@ -411,6 +479,14 @@ export function buildGraph(fleet: FleetProfile[]): FleetGraph {
       }
     }
   }
+  return sortedGraph(nodes, edges);
+}
+
+/** Nodes by id, edges by caller and callee, each edge's lists sorted and without repeats. */
+function sortedGraph(
+  nodes: ReadonlyMap<string, GraphNode>,
+  edges: ReadonlyMap<string, GraphEdge & { anyPort: boolean }>,
+): FleetGraph {
   const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return {
     nodes: [...nodes.values()].sort((a, b) => byId(a.id, b.id)),

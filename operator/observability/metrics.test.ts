@@ -68,7 +68,8 @@ describe("controller-runtime metrics from the work queue", () => {
     s = await scrape(m);
     expect(s.get(`workqueue_adds_total${Q}`)).toBe(5);
     expect(s.get(`workqueue_depth${Q}`)).toBe(5);
-    expect(s.get("meshward_queue_depth")).toBe(5);
+    // The deprecated duplicates are gone: controller-runtime's names only.
+    expect(s.has("meshward_queue_depth")).toBe(false);
 
     await vi.advanceTimersByTimeAsync(100);
     q.start();
@@ -126,9 +127,9 @@ describe("controller-runtime metrics from the work queue", () => {
     expect(s.get(`controller_runtime_active_workers${C}`)).toBe(0);
     expect(s.get(`workqueue_unfinished_work_seconds${Q}`)).toBe(0);
     expect(s.get(`workqueue_longest_running_processor_seconds${Q}`)).toBe(0);
-    // The deprecated names still count.
-    expect(s.get('meshward_reconciles_total{result="terminal"}')).toBe(1);
-    expect(s.get("meshward_queue_retries_total")).toBe(1);
+    expect(s.get(`controller_runtime_terminal_reconcile_errors_total${C}`)).toBe(1);
+    expect(s.get(`workqueue_retries_total${Q}`)).toBe(1);
+    expect([...s.keys()].filter((k) => /^meshward_(reconciles_total|queue_)/.test(k))).toEqual([]);
     await q.shutdown(0);
   });
 

@@ -180,25 +180,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  // Deprecated: the controller-runtime metrics below say the same; kept one release for dashboards
-  // and tests that read them (docs/observability.md).
-  readonly reconciles = new Counter({
-    name: "meshward_reconciles_total",
-    help: "Deprecated: use controller_runtime_reconcile_total. Reconciles by result (success, requeue, error, terminal).",
-    labelNames: ["result"],
-    registers: [this.registry],
-  });
-  readonly queueDepth = new Gauge({
-    name: "meshward_queue_depth",
-    help: "Deprecated: use workqueue_depth. Keys waiting in the work queue.",
-    registers: [this.registry],
-  });
-  readonly retries = new Counter({
-    name: "meshward_queue_retries_total",
-    help: "Deprecated: use workqueue_retries_total. Reconciles retried after an error.",
-    registers: [this.registry],
-  });
-
   // --- controller-runtime (sigs.k8s.io/controller-runtime/pkg/internal/controller/metrics) ----------
 
   readonly reconcileTotal = new Counter({

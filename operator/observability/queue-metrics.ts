@@ -34,7 +34,6 @@ export function queueObserver(
   return {
     depth(n) {
       metrics.workqueueDepth.set(q, n);
-      metrics.queueDepth.set(n);
     },
     added() {
       metrics.workqueueAdds.inc(q);
@@ -52,11 +51,9 @@ export function queueObserver(
       metrics.reconcileTotal.inc({ ...c, result: reconcileResult(outcome) });
       if (outcome === "error" || outcome === "terminal") metrics.reconcileErrors.inc(c);
       if (outcome === "terminal") metrics.terminalReconcileErrors.inc(c);
-      metrics.reconciles.inc({ result: outcome });
     },
     retry() {
       metrics.workqueueRetries.inc(q);
-      metrics.retries.inc();
     },
   };
 }

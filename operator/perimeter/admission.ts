@@ -13,12 +13,12 @@
 //   the kinds it caches, in every namespace (a labelled foreign object would enter its caches).
 // - meshward-profile-namespaces: no ServiceSecurityProfile in the system and mesh root namespaces.
 // - meshward-operator-fence: meshward's own ServiceAccount writes only objects that carry its label,
-//   outside the system namespaces (its quarantine policy in the mesh root excepted).
+//   outside the system namespaces (its quarantine policies in the mesh root excepted).
 import { ADMISSION_MODES, type AdmissionMode, LOCKED_KINDS, type LockedKind } from "../api/policy.ts";
 import { API_VERSION, GROUP, KIND, PLURAL } from "../api/schema.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../builders/meta.ts";
 import type { ClusterObject } from "../policy/admission.ts";
-import { QUARANTINE_NAME } from "../policy/quarantine.ts";
+import { QUARANTINE_NAME, QUARANTINE_WAYPOINTS_NAME } from "../policy/quarantine.ts";
 
 const API = "admissionregistration.k8s.io/v1";
 const LABELS = { [MANAGED_BY_LABEL]: MANAGED_BY };
@@ -271,7 +271,7 @@ export function fencePolicy(opts: PerimeterOptions): ClusterObject {
       },
       {
         name: "quarantine",
-        expression: `request.namespace == ${root} && request.kind.kind == 'AuthorizationPolicy' && variables.subject.metadata.name == '${QUARANTINE_NAME}'`,
+        expression: `request.namespace == ${root} && request.kind.kind == 'AuthorizationPolicy' && variables.subject.metadata.name in ['${QUARANTINE_NAME}', '${QUARANTINE_WAYPOINTS_NAME}']`,
       },
     ],
     validations: [
@@ -284,7 +284,7 @@ export function fencePolicy(opts: PerimeterOptions): ClusterObject {
         expression: `variables.quarantine || !(request.namespace in ${celList(systemNamespaces(opts))})`,
         reason: "Forbidden",
         messageExpression:
-          "'meshward writes nothing in the system namespace ' + request.namespace + ' (only its quarantine AuthorizationPolicy in the mesh root)'",
+          "'meshward writes nothing in the system namespace ' + request.namespace + ' (only its quarantine AuthorizationPolicies in the mesh root)'",
       },
     ],
   });

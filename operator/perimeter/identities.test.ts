@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { policy } from "../policy/fixtures.ts";
+import { policy } from "../../test-support/fixtures/policy.ts";
 import { type AccountLookup, identityStatuses, namedAccounts } from "./identities.ts";
 
 const argocd = { serviceAccount: { namespace: "argocd", name: "argocd-application-controller" } };

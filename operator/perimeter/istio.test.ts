@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
 import { indexProfiles, makeContext } from "../builders/context.ts";
-import { NOW, profile } from "../policy/fixtures.ts";
+import { NOW, profile } from "../../test-support/fixtures/policy.ts";
 import { declaredObjects } from "./declared.ts";
 import {
   authorizationWidening,

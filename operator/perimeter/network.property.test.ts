@@ -13,7 +13,7 @@ import { parseCidr } from "../api/net.ts";
 import type { Profile, Protocol } from "../api/schema.ts";
 import { validateProfile } from "../api/validate.ts";
 import { indexProfiles, makeContext } from "../builders/context.ts";
-import { profile as fixture } from "../policy/fixtures.ts";
+import { profile as fixture } from "../../test-support/fixtures/policy.ts";
 import { allows } from "./evaluate.ts";
 import { declaredObjects } from "./declared.ts";
 import { networkWidening, type ProfileScope } from "./network.ts";

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
 import { indexProfiles, makeContext } from "../builders/context.ts";
 import { buildProfile } from "../builders/index.ts";
-import { profile } from "../policy/fixtures.ts";
+import { profile } from "../../test-support/fixtures/policy.ts";
 import { allows } from "./evaluate.ts";
 import { declaredObjects } from "./declared.ts";
 import { networkWidening, type ProfileScope } from "./network.ts";

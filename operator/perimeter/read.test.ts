@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { makeContext } from "../builders/context.ts";
 import { buildProfile } from "../builders/index.ts";
-import { profile } from "../policy/fixtures.ts";
+import { profile } from "../../test-support/fixtures/policy.ts";
 import {
   isForeign,
   readAuthorizationPolicy,

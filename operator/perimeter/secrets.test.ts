@@ -1,7 +1,7 @@
 // Foreign ExternalSecrets against the governing secrets guardrails: table tests.
 import { describe, expect, it } from "vitest";
 import type { MeshwardPolicy, PolicySpecInput } from "../api/policy.ts";
-import { policy } from "../policy/fixtures.ts";
+import { policy } from "../../test-support/fixtures/policy.ts";
 import { readExternalSecret } from "./read.ts";
 import { externalSecretWidening, type SecretScope } from "./secrets.ts";
 

@@ -200,6 +200,17 @@ export interface ForeignObjects {
   externalSecrets: readonly ExternalSecretInput[];
 }
 
+/** A namespace without foreign objects. */
+export function noForeignObjects(): ForeignObjects {
+  return {
+    networkPolicies: [],
+    authorizationPolicies: [],
+    peerAuthentications: [],
+    requestAuthentications: [],
+    externalSecrets: [],
+  };
+}
+
 // ---- The decision -----------------------------------------------------------------------------
 
 export type ForeignKind =

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { MeshwardPolicy } from "../api/policy.ts";
 import { indexProfiles, makeContext } from "../builders/context.ts";
 import { buildNamespaceDefaultDeny, buildProfile } from "../builders/index.ts";
-import { NOW, policy, profile } from "../policy/fixtures.ts";
+import { NOW, policy, profile } from "../../test-support/fixtures/policy.ts";
 import { widenedCondition } from "./condition.ts";
 import {
   isForeign,

@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
 import { admissionManifest } from "../cli/admission.ts";
 import { buildAdmissionForPolicies } from "./admission.ts";
-import { policy, profile } from "./fixtures.ts";
+import { policy, profile } from "../../test-support/fixtures/policy.ts";
 import { buildQuarantine } from "./quarantine.ts";
 
 function golden(name: string, actual: string) {
@@ -58,13 +58,18 @@ describe("quarantine builders", () => {
     [
       "a profile",
       { profile: "shop/cart" },
-      ["AuthorizationPolicy/istio-system/meshward-quarantine", "NetworkPolicy/shop/meshward-quarantine-cart"],
+      [
+        "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/istio-system/meshward-quarantine-waypoints",
+        "NetworkPolicy/shop/meshward-quarantine-cart",
+      ],
     ],
     [
       "a ServiceAccount (only the profiles running as it are isolated)",
       { serviceAccount: { namespace: "shop", name: "runner" } },
       [
         "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/istio-system/meshward-quarantine-waypoints",
         "NetworkPolicy/shop/meshward-quarantine-worker",
       ],
     ],
@@ -73,6 +78,7 @@ describe("quarantine builders", () => {
       { namespace: "shop" },
       [
         "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/istio-system/meshward-quarantine-waypoints",
         "AuthorizationPolicy/shop/meshward-quarantine",
         "NetworkPolicy/shop/meshward-quarantine",
       ],
@@ -82,6 +88,7 @@ describe("quarantine builders", () => {
       { namespace: "empty" },
       [
         "AuthorizationPolicy/istio-system/meshward-quarantine",
+        "AuthorizationPolicy/istio-system/meshward-quarantine-waypoints",
         "AuthorizationPolicy/empty/meshward-quarantine",
         "NetworkPolicy/empty/meshward-quarantine",
       ],
@@ -101,13 +108,21 @@ describe("quarantine builders", () => {
       [cart, other],
       ctx,
     );
-    const [root, inside, isolation] = out;
-    expect(root?.spec).toEqual({
+    const [root, waypoints, inside, isolation] = out;
+    const rules = [
+      { from: [{ source: { principals: ["cluster.local/ns/pay/sa/api"] } }] },
+      { from: [{ source: { namespaces: ["shop"] } }] },
+    ];
+    expect(root?.spec).toEqual({ action: "DENY", rules });
+    // Waypoints enforce only what is attached to them: the same DENY, on every istio-waypoint.
+    expect(waypoints?.metadata).toMatchObject({
+      name: "meshward-quarantine-waypoints",
+      namespace: "istio-system",
+    });
+    expect(waypoints?.spec).toEqual({
+      targetRefs: [{ group: "gateway.networking.k8s.io", kind: "GatewayClass", name: "istio-waypoint" }],
       action: "DENY",
-      rules: [
-        { from: [{ source: { principals: ["cluster.local/ns/pay/sa/api"] } }] },
-        { from: [{ source: { namespaces: ["shop"] } }] },
-      ],
+      rules,
     });
     // No selector: every workload of the namespace, whatever account or profile it runs as.
     expect(inside?.spec).toEqual({ action: "DENY", rules: [{}] });
@@ -133,8 +148,9 @@ describe("quarantine builders", () => {
       [cart],
       ctx,
     );
-    expect(out.map((o) => o.kind)).toEqual(["AuthorizationPolicy"]);
+    expect(out.map((o) => o.kind)).toEqual(["AuthorizationPolicy", "AuthorizationPolicy"]);
     expect(JSON.stringify(out[0]?.spec)).toContain("cluster.local/ns/shop/sa/ghost");
+    expect(JSON.stringify(out[1]?.spec)).toContain("cluster.local/ns/shop/sa/ghost");
   });
 });
 

@@ -15,8 +15,8 @@ import {
   type ClusterNetworkPolicy,
   PRIORITY,
 } from "./cluster-tier.ts";
-import { clusterTierPolicies, clusterTierProfiles } from "./cluster-tier.fixtures.ts";
-import { policy, profile } from "./fixtures.ts";
+import { clusterTierPolicies, clusterTierProfiles } from "../../test-support/fixtures/cluster-tier.ts";
+import { policy, profile } from "../../test-support/fixtures/policy.ts";
 
 function golden(name: string, actual: string) {
   const file = path.join(import.meta.dirname, "testdata", name);

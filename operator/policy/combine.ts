@@ -1,7 +1,7 @@
 // Which policies govern a namespace, and how their guardrails combine (ADR 6): deterministic (by
 // policy name), the most restrictive wins (allowances intersect, Enforce beats Audit), baseline rules
 // add up. Pure.
-import type { GuardrailMode, MeshwardPolicy, AdmissionMode } from "../api/policy.ts";
+import type { GuardrailMode, MeshwardPolicy } from "../api/policy.ts";
 import { byString } from "../builders/meta.ts";
 import { selects } from "./selectors.ts";
 
@@ -17,14 +17,6 @@ export function governingPolicies(
 /** Enforce when any of the modes is Enforce. */
 export function strictestMode(modes: readonly GuardrailMode[]): GuardrailMode {
   return modes.includes("Enforce") ? "Enforce" : "Audit";
-}
-
-const ADMISSION_ORDER: AdmissionMode[] = ["Deny", "Warn", "Audit"];
-
-/** Deny beats Warn beats Audit; undefined when no policy sets admission. */
-export function strictestAdmission(policies: readonly MeshwardPolicy[]): AdmissionMode | undefined {
-  const modes = policies.map((p) => p.spec.admission?.mode).filter((m) => m !== undefined);
-  return ADMISSION_ORDER.find((m) => modes.includes(m));
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ProfileSpecInput } from "../api/schema.ts";
 import { evaluateProfile } from "./engine.ts";
-import { NOW, policy, profile } from "./fixtures.ts";
+import { NOW, policy, profile } from "../../test-support/fixtures/policy.ts";
 import { quarantiningPolicies } from "./quarantine-match.ts";
 import type { PolicyInput, PolicyProfile } from "./types.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";

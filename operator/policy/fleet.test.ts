@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_PLATFORM } from "../builders/context.ts";
 import { evaluateFleet, findingsAsProblems } from "./fleet.ts";
-import { NOW, policy, profile } from "./fixtures.ts";
+import { NOW, policy, profile } from "../../test-support/fixtures/policy.ts";
 
 const ctx = { trustDomain: "cluster.local", dns: DEFAULT_PLATFORM.dns };
 
@@ -40,6 +40,7 @@ describe("evaluateFleet", () => {
     expect(out.namespaces.get("pay")?.createDefaultDeny).toBe(true);
     expect(out.quarantine.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`)).toEqual([
       "AuthorizationPolicy istio-system/meshward-quarantine",
+      "AuthorizationPolicy istio-system/meshward-quarantine-waypoints",
       "NetworkPolicy pay/meshward-quarantine-c",
     ]);
     expect(out.admissionBindings).toHaveLength(2);

@@ -5,7 +5,7 @@ import { type Cidr, containsCidr, parseCidr } from "../api/net.ts";
 import type { ProfileSpec } from "../api/schema.ts";
 import { canonical, verdict } from "./combine.ts";
 import { keyMatches, type KeyScope } from "./patterns.ts";
-import type { Finding } from "./types.ts";
+import type { Finding, ResolvedIdentityStore } from "./types.ts";
 
 type Violation = { policy: string; mode: GuardrailMode; detail: string };
 
@@ -98,13 +98,6 @@ export function checkSecrets(
     });
   });
   return { findings, drop };
-}
-
-/** An identity store a governing policy defines (MeshwardPolicy spec.secretIdentity.stores). */
-export interface ResolvedIdentityStore {
-  vault: VaultIdentityStore;
-  /** The policy that defines it (the first by name when several define it alike). */
-  policy: string;
 }
 
 export interface IdentityResult {

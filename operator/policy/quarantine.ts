@@ -20,6 +20,13 @@ import {
 
 export const QUARANTINE_SCOPE = "quarantine";
 export const QUARANTINE_NAME = "meshward-quarantine";
+/** The root namespace's DENY for waypoints (they enforce only policies attached by targetRefs). */
+export const QUARANTINE_WAYPOINTS_NAME = "meshward-quarantine-waypoints";
+const WAYPOINT_CLASS_REF = {
+  group: "gateway.networking.k8s.io",
+  kind: "GatewayClass",
+  name: "istio-waypoint",
+};
 const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 export interface QuarantineContext {
@@ -129,8 +136,18 @@ export function buildQuarantine(
       apiVersion: "security.istio.io/v1",
       kind: "AuthorizationPolicy",
       metadata: meta(QUARANTINE_NAME, root),
-      // No selector in the root namespace: every workload of the mesh refuses these callers.
+      // No selector in the root namespace: every workload of the mesh refuses these callers
+      // (sidecars, and ztunnel in ambient namespaces).
       spec: { action: "DENY", rules },
+    });
+    // Waypoints ignore policies without targetRefs, and behind a waypoint ztunnel sees the
+    // waypoint, not the caller: the same DENY, attached in the root namespace to every waypoint
+    // of the istio-waypoint class (Istio's pilot/pkg/model/policyattachment.go; ADR 24).
+    out.push({
+      apiVersion: "security.istio.io/v1",
+      kind: "AuthorizationPolicy",
+      metadata: meta(QUARANTINE_WAYPOINTS_NAME, root),
+      spec: { targetRefs: [WAYPOINT_CLASS_REF], action: "DENY", rules },
     });
   }
   for (const ns of [...new Set([...namespaces.values()].flatMap((s) => [...s]))].sort(byString)) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { validatePolicy } from "../api/validate-policy.ts";
-import { NOW, policy, profile } from "./fixtures.ts";
+import { NOW, policy, profile } from "../../test-support/fixtures/policy.ts";
 import { contradictions, type NamespaceInfo, policyStatus } from "./status.ts";
 
 const namespaces: NamespaceInfo[] = [

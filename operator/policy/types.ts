@@ -1,7 +1,13 @@
 // What the policy engine takes and gives back (operator/policy/engine.ts). Pure data.
-import type { MeshwardPolicy, GuardrailMode } from "../api/policy.ts";
+import type { MeshwardPolicy, GuardrailMode, VaultIdentityStore } from "../api/policy.ts";
 import type { Exception, Profile } from "../api/schema.ts";
-import type { ResolvedIdentityStore } from "./guardrails.ts";
+
+/** An identity store a governing policy defines (MeshwardPolicy spec.secretIdentity.stores). */
+export interface ResolvedIdentityStore {
+  vault: VaultIdentityStore;
+  /** The policy that defines it (the first by name when several define it alike). */
+  policy: string;
+}
 
 /** A profile; metadata.creationTimestamp orders profiles whose selectors overlap (the older keeps). */
 export type PolicyProfile = Profile;

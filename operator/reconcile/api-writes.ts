@@ -4,22 +4,17 @@
 import type { PolicyStatus } from "../api/policy.ts";
 import type { ProfileStatus } from "../api/schema.ts";
 import type { KubeObject } from "../builders/index.ts";
-import {
-  ApiError,
-  type KubeClient,
-  type KubeObjectLike,
-  type Resource,
-  resourcePath,
-} from "../runtime/client.ts";
+import { type KubeClient, type KubeObjectLike, type Resource, resourcePath } from "../runtime/client.ts";
+import { isNotFound } from "../runtime/errors.ts";
 import { PODS, POLICIES, PROFILES } from "./kinds.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 export const FIELD_MANAGER = "meshward";
 export const STATUS_FIELD_MANAGER = "meshward-status";
 
 export type ApiWrites = Pick<
   Cluster,
-  "read" | "create" | "apply" | "remove" | "applyStatus" | "applyPolicyStatus" | "pods" | "esoError"
+  "read" | "create" | "apply" | "remove" | "applyStatus" | "applyPolicyStatus" | "pods"
 >;
 
 const POD_PAGE = 500;
@@ -56,7 +51,7 @@ export function apiWrites(
         signal(),
       );
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return;
+      if (isNotFound(e)) return;
       throw e;
     }
   };
@@ -69,7 +64,7 @@ export function apiWrites(
       try {
         return await client.get<KubeObjectLike>(resourcePath(kind.resource, ns, name), signal());
       } catch (e) {
-        if (e instanceof ApiError && e.status === 404) return undefined;
+        if (isNotFound(e)) return undefined;
         throw e;
       }
     },
@@ -113,29 +108,6 @@ export function apiWrites(
         next = page.metadata?.continue || undefined;
       } while (next);
       return out;
-    },
-    esoError: async (ns, name) => {
-      type EventList = {
-        items?: { message?: string; reason?: string; lastTimestamp?: string; eventTime?: string }[];
-      };
-      const list = await client.request<EventList>(
-        "GET",
-        `/api/v1/namespaces/${encodeURIComponent(ns)}/events`,
-        {
-          query: {
-            fieldSelector: `involvedObject.kind=ExternalSecret,involvedObject.name=${name},type=Warning`,
-            limit: 50,
-          },
-          verb: "list",
-          ...opts(),
-        },
-      );
-      const at = (e: { lastTimestamp?: string; eventTime?: string }) => e.lastTimestamp ?? e.eventTime ?? "";
-      const latest = (list.items ?? [])
-        .filter((e) => e.reason === "UpdateFailed" && e.message)
-        .sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0))
-        .pop();
-      return latest?.message;
     },
   };
 }

@@ -7,7 +7,7 @@ import { Interner } from "../runtime/intern.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { ownerKey } from "./mapping.ts";
 import type { ChildKind } from "./kinds.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 /** Index of child objects by owning profile ("namespace/name"), or namespace for shared objects. */
 export const BY_OWNER = "owner";
@@ -51,7 +51,8 @@ export function cacheInterner(): Interner {
 
 /** Kinds whose status a reader needs (ExternalSecret: ESO reports the secret's health there). */
 export function keepsStatus(kind: ChildKind): boolean {
-  return kind.resource.kind === "ExternalSecret";
+  // AuthorizationPolicy: istiod writes its verdict (ZtunnelAccepted, WaypointAccepted) there.
+  return kind.resource.kind === "ExternalSecret" || kind.resource.kind === "AuthorizationPolicy";
 }
 
 export const childIndexes = { [BY_OWNER]: (o: KubeObjectLike) => ownerKey(o) };

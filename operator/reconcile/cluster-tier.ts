@@ -15,8 +15,8 @@ import type { Result } from "../runtime/queue.ts";
 import { CLUSTER_NETWORK_POLICIES } from "./kinds.ts";
 import { managers } from "./plan.ts";
 import type { PolicyBook } from "./policies.ts";
-import type { Cluster } from "./reconciler.ts";
-import { ensureShared, isShared, stamp } from "./shared.ts";
+import type { Cluster } from "./cluster.ts";
+import { ensureShared, isShared, removeOwned, stamp } from "./shared.ts";
 
 type Log = { info(o: object, m: string): void; warn(o: object, m: string): void };
 
@@ -72,11 +72,11 @@ export async function reconcileClusterTier(
     const uid = o.metadata?.uid;
     if (wanted.has(name) || !uid || !TIER_SCOPES.some((s) => isShared(o, s))) continue;
     try {
-      await cluster.remove(CLUSTER_NETWORK_POLICIES, "", name, uid);
-      inputs.log.info(
-        { object: `ClusterNetworkPolicy/${name}` },
-        "platform tier: no longer asked for; deleted",
-      );
+      if (await removeOwned(cluster, CLUSTER_NETWORK_POLICIES, "", name, uid))
+        inputs.log.info(
+          { object: `ClusterNetworkPolicy/${name}` },
+          "platform tier: no longer asked for; deleted",
+        );
     } catch (e) {
       failures.push(e);
     }

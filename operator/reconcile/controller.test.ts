@@ -173,7 +173,7 @@ describe("Controller wiring on a garbage-streaming API server", () => {
     const keys = new Set<string>();
     vi.spyOn(controller.queue, "add").mockImplementation((k: string) => void keys.add(k));
     const ctl = new AbortController();
-    await controller.startInformers(ctl.signal);
+    await controller.caches.start(ctl.signal);
     const expected = ["pay/bad-spec", "pay/api", "pay", "shop/web", "mon"];
     const deadline = Date.now() + 5_000;
     while (!expected.every((k) => keys.has(k)) && Date.now() < deadline)

@@ -14,7 +14,10 @@ export const PROFILES: Resource = {
 export interface ChildKind {
   resource: Resource;
   /** The CRD that serves the kind, when it is not built in; with the condition reason when missing. */
-  crd?: { name: string; missingReason: "IstioNotInstalled" | "ExternalSecretsNotInstalled" };
+  crd?: {
+    name: string;
+    missingReason: "IstioNotInstalled" | "ExternalSecretsNotInstalled" | "GatewayApiNotInstalled";
+  };
 }
 
 export const CHILD_KINDS: ChildKind[] = [
@@ -117,7 +120,21 @@ export const CHILD_KINDS: ChildKind[] = [
     },
     crd: { name: "secretstores.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
   },
+  {
+    // Waypoints in ambient namespaces (operator/builders/ambient.ts), where the Gateway API is served.
+    resource: {
+      group: "gateway.networking.k8s.io",
+      version: "v1",
+      plural: "gateways",
+      kind: "Gateway",
+      namespaced: true,
+    },
+    crd: { name: "gateways.gateway.networking.k8s.io", missingReason: "GatewayApiNotInstalled" },
+  },
 ];
+
+/** The Gateway kind (waypoints). */
+export const GATEWAY_KIND = CHILD_KINDS.find((k) => k.resource.kind === "Gateway") as ChildKind;
 
 export const CRDS: Resource = {
   group: "apiextensions.k8s.io",

@@ -69,6 +69,48 @@ describe("profileEventKeys", () => {
   });
 });
 
+describe("profileEventKeys: a whole namespace admitted", () => {
+  const admits = (name: string, ns: string, namespaces: string[]): KubeObjectLike => ({
+    metadata: { name, namespace: ns, generation: 1, resourceVersion: "1" },
+    spec: { selector: { app: name }, ingress: [{ from: namespaces.map((namespace) => ({ namespace })) }] },
+  });
+  const inShop = (name: string, generation = 1): KubeObjectLike => ({
+    metadata: { name, namespace: "shop", generation, resourceVersion: String(generation) },
+    spec: { selector: { app: name } },
+  });
+  it("records the namespace as <namespace>/*", () => {
+    expect([...ReferenceIndex.refs(admits("ledger", "pay", ["shop", "ops"]))]).toEqual(["shop/*", "ops/*"]);
+  });
+  it("an event on any profile of that namespace reaches the profiles that admit it", () => {
+    const refs = new ReferenceIndex();
+    profileEventKeys(refs, "add", admits("ledger", "pay", ["shop"]), undefined);
+    expect(profileEventKeys(refs, "add", inShop("web"), undefined)).toEqual([
+      "shop/web",
+      "shop",
+      "pay/ledger",
+    ]);
+    expect(profileEventKeys(refs, "update", inShop("web", 2), inShop("web"))).toEqual([
+      "shop/web",
+      "shop",
+      "pay/ledger",
+    ]);
+    expect(profileEventKeys(refs, "delete", inShop("web", 2), inShop("web", 2))).toEqual([
+      "shop/web",
+      "shop",
+      "pay/ledger",
+    ]);
+    // Another namespace's profiles do not reach it.
+    expect(
+      profileEventKeys(
+        refs,
+        "add",
+        { ...inShop("api"), metadata: { name: "api", namespace: "ops" } },
+        undefined,
+      ),
+    ).toEqual(["ops/api", "ops"]);
+  });
+});
+
 describe("policyEventKeys (a change to the quarantine alone)", () => {
   const inNs: Record<string, string[]> = { shop: ["cart", "worker"], pay: ["api"] };
   const ctx = {

@@ -3,6 +3,7 @@
 // shared default deny; a profile maps to itself, its namespace and the profiles that reference it.
 import { WIDENED } from "../perimeter/condition.ts";
 import { PROFILE_LABEL, SCOPE_LABEL } from "../builders/index.ts";
+import { WAYPOINT_SCOPE } from "../builders/ambient.ts";
 import { parseServiceRef } from "../builders/references.ts";
 import { QUARANTINE_SCOPE } from "../policy/quarantine.ts";
 import { canOverlap, selects } from "../policy/selectors.ts";
@@ -10,7 +11,11 @@ import type { KubeObjectLike } from "../runtime/client.ts";
 import type { InformerEventType } from "../runtime/informer.ts";
 import { policyKey, QUARANTINE_KEY } from "./keys.ts";
 
-/** Which profiles reference which: a change to A must reach every profile that calls or is called by A. */
+/**
+ * Which profiles reference which: a change to A must reach every profile that calls or is called by
+ * A. A profile that admits a whole namespace X references "X/*": a change to any profile of X
+ * reaches it (its OneSided condition depends on whether one of them calls it).
+ */
 export class ReferenceIndex {
   private readonly out = new Map<string, Set<string>>();
   private readonly inbound = new Map<string, Set<string>>();
@@ -28,7 +33,11 @@ export class ReferenceIndex {
     };
     if (Array.isArray(spec?.ingress)) {
       for (const rule of spec.ingress as { from?: unknown }[]) {
-        if (Array.isArray(rule?.from)) for (const s of rule.from as { service?: unknown }[]) add(s?.service);
+        if (!Array.isArray(rule?.from)) continue;
+        for (const s of rule.from as { service?: unknown; namespace?: unknown }[]) {
+          add(s?.service);
+          if (typeof s?.namespace === "string" && s.namespace !== "") out.add(namespaceRef(s.namespace));
+        }
       }
     }
     if (Array.isArray(spec?.egress?.to))
@@ -61,6 +70,11 @@ export class ReferenceIndex {
   }
 }
 
+/** The reference a whole-namespace entry makes ("shop/*": no profile can be named "*"). */
+export function namespaceRef(namespace: string): string {
+  return `${namespace}/*`;
+}
+
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const isName = (v: unknown): v is string => typeof v === "string" && v !== "" && !v.includes("/");
@@ -75,7 +89,8 @@ export function ownerKey(o: KubeObjectLike): string | undefined {
   if (!isRecord(meta) || !isName(meta.namespace)) return undefined;
   const ns = meta.namespace;
   const labels = isRecord(meta.labels) ? meta.labels : {};
-  if (labels[SCOPE_LABEL] === "namespace") return ns;
+  // The namespace's default deny and its shared waypoint: the namespace key keeps them.
+  if (labels[SCOPE_LABEL] === "namespace" || labels[SCOPE_LABEL] === WAYPOINT_SCOPE) return ns;
   if (labels[SCOPE_LABEL] === QUARANTINE_SCOPE) return QUARANTINE_KEY;
   const refs = Array.isArray(meta.ownerReferences) ? (meta.ownerReferences as unknown[]) : [];
   const ref = refs.find(
@@ -119,7 +134,7 @@ export function profileEventKeys(
       JSON.stringify(old.metadata?.labels) === JSON.stringify(obj.metadata?.labels);
     if (same) return [];
   }
-  return [key, ns, ...refs.referrers(key)];
+  return [...new Set([key, ns, ...refs.referrers(key), ...refs.referrers(namespaceRef(ns))])];
 }
 
 function sameSpec(a: KubeObjectLike, b: KubeObjectLike | undefined): boolean {

@@ -257,7 +257,11 @@ describe("quarantine", () => {
     expect(cluster.objects.get("AuthorizationPolicy/istio-system/meshward-quarantine")?.spec).toEqual({
       action: "ALLOW",
     });
-    expect(cluster.writes().map((c) => c.op)).toEqual(["create"]);
+    // The foreign one refused the create; the waypoints' DENY beside it is created.
+    expect(cluster.writes().map((c) => c.op)).toEqual(["create", "create"]);
+    expect(
+      cluster.objects.get("AuthorizationPolicy/istio-system/meshward-quarantine-waypoints"),
+    ).toBeDefined();
   });
 });
 

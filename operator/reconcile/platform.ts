@@ -19,8 +19,8 @@ import { widenedOf } from "./mapping.ts";
 import { CHILD_KINDS, childKind } from "./kinds.ts";
 import { describe, managers } from "./plan.ts";
 import type { PolicyBook } from "./policies.ts";
-import type { Cluster } from "./reconciler.ts";
-import { ensureShared, isShared, stamp } from "./shared.ts";
+import type { Cluster } from "./cluster.ts";
+import { ensureShared, isShared, removeOwned, stamp } from "./shared.ts";
 import { mergeConditions } from "./status.ts";
 
 type Log = { info(o: object, m: string): void; warn(o: object, m: string): void };
@@ -94,8 +94,9 @@ export class PlatformReconciler {
       for (const o of this.cluster.ownedByKey(kind, QUARANTINE_KEY)) {
         const key = `${o.kind ?? kind.resource.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
         if (wanted.has(key) || !isShared(o, QUARANTINE_SCOPE) || !o.metadata?.uid) continue;
-        await this.cluster.remove(kind, o.metadata.namespace ?? "", o.metadata.name ?? "", o.metadata.uid);
-        this.cfg.log.info({ object: key }, "quarantine lifted: deleted");
+        const ns = o.metadata.namespace ?? "";
+        if (await removeOwned(this.cluster, kind, ns, o.metadata.name ?? "", o.metadata.uid))
+          this.cfg.log.info({ object: key }, "quarantine lifted: deleted");
       }
     }
     if (failures.length > 0) throw failures[0];

@@ -3,11 +3,12 @@
 import { describe, expect, it } from "vitest";
 import { validateProfile } from "../api/validate.ts";
 import type { MeshwardPolicy } from "../api/policy.ts";
-import { policy } from "../policy/fixtures.ts";
+import { policy } from "../../test-support/fixtures/policy.ts";
 import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
 import type { InformerState } from "../runtime/informer.ts";
 import type { OpenReport } from "../reports/build.ts";
-import { guardrailRules, leanReport, reportHash, ReportsReconciler } from "./reports.ts";
+import { leanReport, reportHash, ReportsReconciler } from "./reports.ts";
+import { guardrailRules } from "../reports/build.ts";
 import { CLUSTER_REPORT_KEY, reportKey } from "./keys.ts";
 
 type Call = { op: "apply" | "remove"; kind: string; uid?: string; report?: OpenReport };

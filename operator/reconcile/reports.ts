@@ -17,12 +17,14 @@ import {
   buildClusterReport,
   buildNamespaceReport,
   type FindingInput,
+  guardrailRules,
   type OpenReport,
   type PolicyInput,
   type ProfileInput,
   REPORT_NAME,
 } from "../reports/build.ts";
-import { ApiError, type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import { type KubeClient, type KubeObjectLike, resourcePath } from "../runtime/client.ts";
+import { isConflict, isNotFound } from "../runtime/errors.ts";
 import type { InformerState } from "../runtime/informer.ts";
 import type { Result } from "../runtime/queue.ts";
 import { CLUSTER_REPORTS, REPORTS } from "./kinds.ts";
@@ -93,18 +95,6 @@ export function reportHash(r: object): string {
     .slice(0, 32);
 }
 
-/** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
-const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "egressHosts", "exceptions"] as const;
-
-/** The guardrails the namespace's governing policies set: each gets a pass result where nothing is found. */
-export function guardrailRules(policies: readonly MeshwardPolicy[]): string[] {
-  const rules = new Set<string>();
-  for (const p of policies)
-    for (const name of PROFILE_GUARDRAILS)
-      if (p.spec.guardrails?.[name] !== undefined) rules.add(`guardrails.${name}`);
-  return [...rules];
-}
-
 type Status = {
   policy?: { findings?: FindingInput[] };
   problems?: { path: string; message: string }[];
@@ -156,7 +146,8 @@ export class ReportsReconciler {
       try {
         await this.writes.remove(kind, namespace, uid);
       } catch (e) {
-        if (!(e instanceof ApiError && (e.status === 404 || e.status === 409))) throw e;
+        // Already gone, or replaced behind the cache (the uid precondition): nothing of ours to delete.
+        if (!isNotFound(e) && !isConflict(e)) throw e;
       }
       this.log.info({ key, kind }, "openreports: nothing left to report; deleted");
       return;
@@ -168,7 +159,7 @@ export class ReportsReconciler {
       await this.writes.apply(desired, live?.metadata?.uid);
     } catch (e) {
       // Not ours (a conflict with another field manager on a report we did not make): left alone.
-      if (e instanceof ApiError && e.status === 409 && !live) {
+      if (isConflict(e) && !live) {
         this.log.warn(
           { key, kind, name: REPORT_NAME, error: e.message },
           "openreports: a report with this name exists and is not ours; leaving it",

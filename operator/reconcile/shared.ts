@@ -3,11 +3,12 @@
 // namespace default deny, the quarantine objects): no owner reference, ours when they carry our
 // managed-by label and their scope label; corrected with forced SSA on our own only (ADR 7).
 import { type KubeObject, MANAGED_BY, MANAGED_BY_LABEL, SCOPE_LABEL } from "../builders/index.ts";
-import { ApiError, type KubeObjectLike } from "../runtime/client.ts";
+import type { KubeObjectLike } from "../runtime/client.ts";
+import { isAlreadyExists, isConflict, isNotFound, RetryError } from "../runtime/errors.ts";
 import { DESIRED_HASH_ANNOTATION, driftPaths, hashOf } from "./compare.ts";
 import type { ChildKind } from "./kinds.ts";
 import { describe } from "./plan.ts";
-import type { Cluster } from "./reconciler.ts";
+import type { Cluster } from "./cluster.ts";
 
 type Writes = Pick<Cluster, "create" | "read" | "apply">;
 
@@ -31,7 +32,7 @@ export function inSync(stamped: KubeObject, live: KubeObjectLike): boolean {
  * Creates the object; undefined once created. When the name is taken (409 AlreadyExists) the
  * object there is read once and returned, for the caller to decide whether it is ours.
  */
-export async function createOrRead(
+async function createOrRead(
   cluster: Writes,
   kind: ChildKind,
   obj: KubeObject,
@@ -39,11 +40,11 @@ export async function createOrRead(
   try {
     return { created: await cluster.create(kind, obj) };
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 409)) throw e;
+    if (!isAlreadyExists(e)) throw e;
   }
   const existing = await cluster.read(kind, obj.metadata.namespace, obj.metadata.name);
   // Deleted again in between: an error the queue retries, and the next try creates it.
-  if (!existing) throw new ApiError(409, "Conflict", `${describe(obj)} was deleted while being created`);
+  if (!existing) throw new RetryError(`${describe(obj)} was deleted while being created`);
   return { existing };
 }
 
@@ -69,4 +70,24 @@ export async function ensureShared(
   if (inSync(desired, current)) return { result: "unchanged" };
   await cluster.apply(kind, desired, current.metadata.uid);
   return { result: "updated" };
+}
+
+/**
+ * Deletes an object of ours: `uid` is a precondition, so an object replaced behind a stale cache
+ * is left alone. False when it was already gone (404) or replaced (409): nothing was deleted.
+ */
+export async function removeOwned(
+  cluster: Pick<Cluster, "remove">,
+  kind: ChildKind,
+  namespace: string,
+  name: string,
+  uid: string,
+): Promise<boolean> {
+  try {
+    await cluster.remove(kind, namespace, name, uid);
+    return true;
+  } catch (e) {
+    if (isNotFound(e) || isConflict(e)) return false;
+    throw e;
+  }
 }

@@ -19,11 +19,13 @@ import { ONE_SIDED } from "../graph/condition.ts";
 import { WIDENED } from "../perimeter/condition.ts";
 import type { BaselineMark, Finding } from "../policy/types.ts";
 import type { SecretHealth } from "./secret-health.ts";
+import type { IstioRejection } from "./waypoints.ts";
 
 /** Every condition type meshward writes (a type it stops writing must still count as a change). */
 const OWN_CONDITIONS: ReadonlySet<string> = new Set([...CONDITION_TYPES, ONE_SIDED, WIDENED]);
 
-export type MissingDependency = "IstioNotInstalled" | "ExternalSecretsNotInstalled";
+export type MissingDependency =
+  "IstioNotInstalled" | "ExternalSecretsNotInstalled" | "GatewayApiNotInstalled";
 
 export interface Outcome {
   generation: number;
@@ -39,6 +41,8 @@ export interface Outcome {
   warnings: Problem[];
   /** Writes the API server refused (not retriable by waiting): "Kind name: message". */
   failures: string[];
+  /** Writes that failed for a while (network, throttling, a concurrent change), retried: "Kind name: message". */
+  retrying?: string[];
   exceptions: ExceptionStatus[];
   /** Conditions decided elsewhere (e.g. OneSided, operator/graph/condition.ts), written as they are. */
   extra?: Pick<Condition, "type" | "status" | "reason" | "message">[];
@@ -48,6 +52,10 @@ export interface Outcome {
   policy?: PolicyVerdict;
   /** Which data plane the objects were built for (operator/builders/dataplane.ts). */
   dataplane?: ProfileStatus["dataplane"];
+  /** Ambient: the Service is not bound to its waypoint (the command to run); reported, not blocking. */
+  binding?: Problem;
+  /** Ambient: istiod's ZtunnelAccepted/WaypointAccepted=False on a generated AuthorizationPolicy. */
+  istio?: IstioRejection[];
 }
 
 export interface PolicyVerdict {
@@ -73,9 +81,44 @@ const MISSING_TEXT: Record<MissingDependency, string> = {
     "Istio's security.istio.io CRDs are not installed: PeerAuthentication, AuthorizationPolicy and RequestAuthentication are not created. Install Istio; meshward picks the CRDs up without a restart",
   ExternalSecretsNotInstalled:
     "External Secrets Operator's external-secrets.io CRDs are not installed: the ExternalSecrets are not created. Install ESO; meshward picks the CRDs up without a restart",
+  GatewayApiNotInstalled:
+    "the Gateway API's gateways.gateway.networking.k8s.io CRD is not served: the waypoint that enforces this profile's http rules and token checks in ambient mode is not created, so ztunnel admits only the waypoint on those ports and callers are denied there. Install the Gateway API CRDs (standard channel); meshward picks them up without a restart",
 };
 
+/** Degraded's reason when the Service lacks its istio.io/use-waypoint label. */
+export const WAYPOINT_NOT_BOUND = "WaypointNotBound";
+
 type Draft = Pick<Condition, "type" | "status" | "reason" | "message">;
+
+/** Why the profile is Degraded, in order: the first reason is the condition's. */
+function degradedReasonsOf(o: Outcome): { reason: string; message: string }[] {
+  const degradedReasons: { reason: string; message: string }[] = [];
+  for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
+  if (o.failures.length > 0) {
+    degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
+  }
+  if (o.retrying && o.retrying.length > 0) {
+    degradedReasons.push({
+      reason: "WriteFailed",
+      message: `a write failed and is retried: ${list(o.retrying)}`,
+    });
+  }
+  if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
+  if (o.binding)
+    degradedReasons.push({ reason: WAYPOINT_NOT_BOUND, message: `${o.binding.path}: ${o.binding.message}` });
+  const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
+  if (refs.length > 0) {
+    degradedReasons.push({
+      reason: "ReferenceNotFound",
+      message: list(refs.map((w) => `${w.path}: ${w.message}`)),
+    });
+  }
+  const other = o.warnings.filter((w) => !refs.includes(w));
+  if (other.length > 0) {
+    degradedReasons.push({ reason: "Warning", message: list(other.map((w) => `${w.path}: ${w.message}`)) });
+  }
+  return degradedReasons;
+}
 
 export function desiredConditions(o: Outcome): Draft[] {
   if (o.invalid && o.invalid.length > 0) {
@@ -125,23 +168,7 @@ export function desiredConditions(o: Outcome): Draft[] {
           reason: "InSync",
           message: "every generated object matches the profile",
         };
-  const degradedReasons: { reason: string; message: string }[] = [];
-  for (const m of o.missing) degradedReasons.push({ reason: m, message: MISSING_TEXT[m] });
-  if (o.failures.length > 0) {
-    degradedReasons.push({ reason: "ApplyFailed", message: `the API server refused: ${list(o.failures)}` });
-  }
-  if (o.secrets?.failure) degradedReasons.push(o.secrets.failure);
-  const refs = o.warnings.filter((w) => w.message.includes("no ServiceSecurityProfile"));
-  if (refs.length > 0) {
-    degradedReasons.push({
-      reason: "ReferenceNotFound",
-      message: list(refs.map((w) => `${w.path}: ${w.message}`)),
-    });
-  }
-  const other = o.warnings.filter((w) => !refs.includes(w));
-  if (other.length > 0) {
-    degradedReasons.push({ reason: "Warning", message: list(other.map((w) => `${w.path}: ${w.message}`)) });
-  }
+  const degradedReasons = degradedReasonsOf(o);
   const degraded: Draft =
     degradedReasons.length > 0
       ? {
@@ -158,7 +185,10 @@ export function desiredConditions(o: Outcome): Draft[] {
         };
 
   let ready: Draft;
-  const blocking = degradedReasons.filter((d) => d.reason !== "Warning");
+  // A missing binding is the tenant's to fix (meshward does not modify Services); it does not
+  // block Ready, like any warning.
+  const blocking = degradedReasons.filter((d) => d.reason !== "Warning" && d.reason !== WAYPOINT_NOT_BOUND);
+  const rejected = o.istio?.[0];
   const enforced = o.policy?.findings.filter((f) => f.mode === "Enforce") ?? [];
   const first = enforced[0];
   if (first)
@@ -172,6 +202,13 @@ export function desiredConditions(o: Outcome): Draft[] {
     ready = { type: "Ready", status: "False", reason: "Conflict", message: conflict.message };
   else if (o.drift.length > 0)
     ready = { type: "Ready", status: "False", reason: "Drifted", message: drifted.message };
+  else if (rejected)
+    ready = {
+      type: "Ready",
+      status: "False",
+      reason: rejected.reason,
+      message: `istiod did not accept ${list((o.istio ?? []).map((r) => `${r.object} (${r.type}=False, ${r.reason}): ${r.message}`))}`,
+    };
   else if (blocking.length > 0)
     ready = {
       type: "Ready",

@@ -8,7 +8,7 @@
 // No timestamp: the same findings give the same object, so nothing is written when nothing changed.
 import { escapeControls } from "../api/escape.ts";
 import { API_VERSION, KIND } from "../api/schema.ts";
-import { POLICY_KIND } from "../api/policy.ts";
+import { type MeshwardPolicy, POLICY_KIND } from "../api/policy.ts";
 import { byString, MANAGED_BY, MANAGED_BY_LABEL } from "../builders/meta.ts";
 
 export const REPORT_API_VERSION = "openreports.io/v1alpha1";
@@ -90,6 +90,18 @@ export interface ProfileInput {
  * nothing in. A finding's rule is reported whether or not it is among them.
  */
 export type GuardrailRules = readonly string[];
+
+/** Guardrails that check a profile (adoption is about the namespace's pods, not a profile). */
+const PROFILE_GUARDRAILS = ["secrets", "egressCidrs", "egressHosts", "exceptions"] as const;
+
+/** The guardrails the namespace's governing policies set: each gets a pass result where nothing is found. */
+export function guardrailRules(policies: readonly MeshwardPolicy[]): string[] {
+  const rules = new Set<string>();
+  for (const p of policies)
+    for (const name of PROFILE_GUARDRAILS)
+      if (p.spec.guardrails?.[name] !== undefined) rules.add(`guardrails.${name}`);
+  return [...rules];
+}
 
 /** Rules every valid profile is checked against, governed or not. */
 const ALWAYS = ["spec", "selectorOverlap"];

@@ -48,10 +48,6 @@ export class ApiError extends Error {
   }
 }
 
-export function isStatus(e: unknown, status: number): boolean {
-  return e instanceof ApiError && e.status === status;
-}
-
 export interface KubeObjectLike {
   apiVersion?: string;
   kind?: string;

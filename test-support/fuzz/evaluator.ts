@@ -247,18 +247,50 @@ function operationMatches(op: unknown, req: IngressRequest, where: string): bool
   return true;
 }
 
+/** The profile's Service (spec.waypoint.service, default its name) selects the profile's pods. */
+export function serviceOf(profile: {
+  metadata: { name: string };
+  spec: { selector: Record<string, string>; waypoint?: { service?: string } };
+}): (name: string) => Record<string, string> | undefined {
+  const name = profile.spec.waypoint?.service ?? profile.metadata.name;
+  return (n) => (n === name ? { ...profile.spec.selector } : undefined);
+}
+
 /** Does this AuthorizationPolicy allow the request? (False when it does not apply to the pod.) */
-export function authorizationPolicyAllows(ap: unknown, req: IngressRequest, trustDomain: string): boolean {
+export function authorizationPolicyAllows(
+  ap: unknown,
+  req: IngressRequest,
+  trustDomain: string,
+  /** The pod selector of a Service in the policy's namespace (for policies attached by targetRefs). */
+  service?: (name: string) => unknown,
+): boolean {
   if (!isObj(ap) || ap.kind !== "AuthorizationPolicy") throw new Unexpected("not an AuthorizationPolicy");
   const meta = isObj(ap.metadata) ? ap.metadata : {};
   const spec = ap.spec;
   if (!isObj(spec)) throw new Unexpected("AuthorizationPolicy without spec");
-  only(spec, ["selector", "action", "rules"], "spec");
+  only(spec, ["selector", "targetRefs", "action", "rules"], "spec");
   if (spec.action !== undefined && spec.action !== "ALLOW")
     throw new Unexpected(`action ${String(spec.action)}`);
-  if (spec.selector === undefined)
-    throw new Unexpected("AuthorizationPolicy without selector (whole namespace)");
-  if (!selectorMatches(spec.selector, req.destination, "spec.selector")) return false;
+  if (spec.targetRefs !== undefined) {
+    // Ambient: attached to a Service, enforced by its waypoint for the caller's identity, on the
+    // pods the Service selects. Behind the waypoint ztunnel sees the waypoint's identity; the
+    // selector policy's rule for it matches no caller here (no profile may run as
+    // meshward-waypoint…: validation refuses it), so evaluating every policy with the caller's
+    // identity bounds what any path (waypoint then ztunnel, or ztunnel directly) admits.
+    if (spec.selector !== undefined) throw new Unexpected("targetRefs and selector");
+    if (!service) throw new Unexpected("targetRefs without a Service resolver");
+    const applies = list(spec.targetRefs, "spec.targetRefs").some((t, i) => {
+      if (!isObj(t) || t.group !== "" || t.kind !== "Service" || typeof t.name !== "string")
+        throw new Unexpected(`spec.targetRefs[${i}]: not a Service`);
+      const sel = service(t.name);
+      return sel !== undefined && selectorMatches({ matchLabels: sel }, req.destination, `service ${t.name}`);
+    });
+    if (!applies) return false;
+  } else {
+    if (spec.selector === undefined)
+      throw new Unexpected("AuthorizationPolicy without selector (whole namespace)");
+    if (!selectorMatches(spec.selector, req.destination, "spec.selector")) return false;
+  }
   // The proxies only see TCP: UDP and SCTP are neither allowed nor denied here (the NetworkPolicy is).
   if (req.protocol !== "TCP") return false;
   // In dry-run Istio only logs what it would deny: nothing is enforced.

@@ -25,6 +25,7 @@ import { FakeCluster } from "../fake-cluster.ts";
 import { NOW, rawProfile, world } from "./arbitraries.ts";
 import {
   authorizationPolicyAllows,
+  serviceOf,
   networkPolicyAllowsEgress,
   networkPolicyAllowsIngress,
   type Platform,
@@ -131,21 +132,31 @@ function checkObjects(where: string, objects: KubeObjectLike[], profile: Profile
         namespace: m.namespace,
       });
     const scope = m.labels?.["meshward.io/scope"];
-    const expected =
-      shared && scope === "namespace"
-        ? { ...OURS, "meshward.io/scope": "namespace" }
-        : { ...OURS, "meshward.io/profile": name };
+    const sharedScope = shared && (scope === "namespace" || scope === "waypoint");
+    // A waypoint (Gateway) also says which traffic it serves, as Istio reads it.
+    const gateway = o.kind === "Gateway" ? { "istio.io/waypoint-for": "service" } : {};
+    const expected = sharedScope
+      ? { ...OURS, "meshward.io/scope": scope, ...gateway }
+      : { ...OURS, "meshward.io/profile": name, ...gateway };
     const labels = { ...m.labels };
     delete (labels as Obj)["meshward.io/desired-hash"];
     if (JSON.stringify(Object.entries(labels).sort()) !== JSON.stringify(Object.entries(expected).sort()))
       fail(`${where}: labels are not exactly ours`, { kind: o.kind, labels: m.labels });
     if (/argo/i.test(JSON.stringify(m))) fail(`${where}: Argo CD metadata copied`, m);
-    if (scope === "namespace") continue;
+    if (sharedScope) continue;
     const spec = (
       o as { spec?: { selector?: { matchLabels?: unknown }; podSelector?: { matchLabels?: unknown } } }
     ).spec;
     const sel = spec?.selector?.matchLabels ?? spec?.podSelector?.matchLabels;
-    if (sel !== undefined && JSON.stringify(sel) !== JSON.stringify(profile.spec.selector))
+    // The waypoint's NetworkPolicy (meshward-l7-<profile>) selects the waypoint's pods, by the
+    // Gateway API's label and a name only meshward's waypoints have.
+    const waypointPods =
+      o.kind === "NetworkPolicy" &&
+      m.name === `meshward-l7-${name}` &&
+      isObj(sel) &&
+      Object.keys(sel).length === 1 &&
+      /^meshward-waypoint(-|$)/.test(String(sel["gateway.networking.k8s.io/gateway-name"]));
+    if (sel !== undefined && !waypointPods && JSON.stringify(sel) !== JSON.stringify(profile.spec.selector))
       fail(`${where}: selects other pods than the profile's`, { kind: o.kind, sel });
     for (const r of m.ownerReferences ?? [])
       if (r.name !== name || r.kind !== "ServiceSecurityProfile") fail(`${where}: foreign owner`, r);
@@ -171,7 +182,7 @@ function checkPolicies(
   for (const req of ingressRequests(profile, profiles, p, r, INGRESS_SAMPLES)) {
     stats.requests++;
     for (const ap of aps) {
-      if (!authorizationPolicyAllows(ap, req, TRUST_DOMAIN)) continue;
+      if (!authorizationPolicyAllows(ap, req, TRUST_DOMAIN, serviceOf(profile))) continue;
       stats.apAllows++;
       if (!specAllowsL7(profile, profiles, p, req))
         fail(`${where}: the AuthorizationPolicy allows a request the profile does not`, {
@@ -230,10 +241,14 @@ async function throughReconciler(
     { trustDomain: TRUST_DOMAIN, meshMode: p.meshMode, defaults: DEFAULT_PLATFORM, now: () => NOW },
     { record: () => true },
     quiet,
+    // As the operator does: a change of the shared waypoint requeues the namespace's profiles.
+    { waypoint: () => (waypointChanged = true) },
   );
+  let waypointChanged = false;
   const namespace = subject.key.split("/")[0] as string;
   await reconciler.reconcile(subject.key);
   await reconciler.reconcile(namespace);
+  if (waypointChanged) await reconciler.reconcile(subject.key);
   stats.reconciles++;
   const objects = [...cluster.objects.values()];
   if (profile) {
@@ -243,7 +258,10 @@ async function throughReconciler(
     const fresh = objects.filter((o) => !checked.has(policyKey(o)));
     checkPolicies("reconciler", fresh, profile, profiles, p, seed);
   } else {
-    const ours = objects.filter((o) => o.metadata?.labels?.["meshward.io/scope"] !== "namespace");
+    // The namespace's shared objects serve the other (valid) profiles of the namespace.
+    const ours = objects.filter(
+      (o) => !["namespace", "waypoint"].includes(o.metadata?.labels?.["meshward.io/scope"] ?? ""),
+    );
     if (ours.length > 0)
       fail(
         "reconciler: an invalid profile produced objects",

@@ -32,6 +32,7 @@ import { buildQuarantine } from "../../operator/policy/quarantine.ts";
 import { NAMESPACES, NOW, rawProfile, SA_NAMES, validCidr, world } from "./arbitraries.ts";
 import {
   authorizationPolicyAllows,
+  serviceOf,
   clusterAllowsEgress,
   clusterAllowsIngress,
   type EgressRequest,
@@ -378,7 +379,7 @@ describe("fuzz: platform policies never give more than asked", () => {
           const r = prng(seed);
           for (const req of ingressRequests(reference, refProfiles, platform, r, 24)) {
             for (const ap of c.aps)
-              if (authorizationPolicyAllows(ap, req, TRUST_DOMAIN)) {
+              if (authorizationPolicyAllows(ap, req, TRUST_DOMAIN, serviceOf(reference))) {
                 stats.apAllows++;
                 if (!specAllowsL7(reference, refProfiles, platform, req))
                   throw new Error(

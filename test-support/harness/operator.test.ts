@@ -7,7 +7,7 @@ meshward_api_requests_total{verb="create",resource="networkpolicies"} 3
 meshward_api_requests_total{verb="create",resource="serviceaccounts"} 2
 meshward_api_requests_total{verb="get",resource="leases"} 7
 meshward_api_requests_total_extra{verb="create"} 100
-meshward_queue_depth 0
+workqueue_depth 0
 nodejs_heap_size_used_bytes 1.5e7
 `;
 
@@ -24,7 +24,7 @@ describe("operator metrics", () => {
     ["meshward_api_requests_total", { verb: "create" }, 5],
     ["meshward_api_requests_total", { verb: "create", resource: "serviceaccounts" }, 2],
     ["meshward_api_requests_total", { verb: "delete" }, 0],
-    ["meshward_queue_depth", undefined, 0],
+    ["workqueue_depth", undefined, 0],
     ["meshward_missing", undefined, 0],
   ])("sums %s %j to %d (only that metric, not one whose name it begins)", (name, labels, sum) => {
     expect(sumMetric(parseMetrics(text), name, labels)).toBe(sum);
