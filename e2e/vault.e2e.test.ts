@@ -5,6 +5,7 @@
 // and a role per service, bound to that service's ServiceAccount. A MeshwardPolicy defines the
 // identity store; meshward builds a SecretStore per profile that logs in as the profile's account.
 // The secrets guardrail is in Audit, so when one profile asks for another's path only Vault refuses.
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient } from "../operator/runtime/client.ts";
 import { resourcePath } from "../operator/runtime/client.ts";
@@ -32,7 +33,7 @@ import {
 
 let client: KubeClient;
 let vault: VaultWithKubernetesAuth | undefined;
-let pg: PostgresProcess | undefined;
+let postgres: PostgresProcess | undefined;
 let eso: EsoProcess | undefined;
 let op: OperatorProcess | undefined;
 let app = "";
@@ -60,9 +61,11 @@ beforeAll(async () => {
   client = kube();
   app = await createNamespace(client, "vault-app");
   policyName = `e2e-vault-${app}`;
-  [vault, pg] = await Promise.all([startVaultWithKubernetesAuth(client), startPostgres()]);
+  [vault, postgres] = await Promise.all([startVaultWithKubernetesAuth(client), startPostgres()]);
   [eso, op] = await Promise.all([
-    startEso({ kubeconfig: kubeconfigPath(), namespace: app }),
+    // ESO's Vault token cache: without it ESO revokes its Vault token after every read, and Vault
+    // revokes the token's leases with it (a dynamic credential would die the moment it is synced).
+    startEso({ kubeconfig: kubeconfigPath(), namespace: app, vaultTokenCache: true }),
     startOperator({ name: "operator-vault" }),
   ]);
   await client.apply(
@@ -73,12 +76,21 @@ beforeAll(async () => {
       metadata: { name: policyName },
       spec: {
         namespaceSelector: { "kubernetes.io/metadata.name": app },
-        secretIdentity: { stores: [{ name: "vault", vault: { server: v().address } }] },
+        secretIdentity: {
+          stores: [
+            { name: "vault", vault: { server: v().address } },
+            // Vault's database engine, read like a KV v1 mount: each read issues a new credential.
+            { name: "vault-db", vault: { server: v().address, path: "database", version: "v1" } },
+          ],
+        },
         // Audit: meshward reports a foreign path but builds it, so only Vault stands in the way.
         guardrails: {
           secrets: {
             mode: "Audit",
-            stores: [{ kind: "IdentityStore", name: "vault", keys: ["{namespace}/{profile}/*"] }],
+            stores: [
+              { kind: "IdentityStore", name: "vault", keys: ["{namespace}/{profile}/*"] },
+              { kind: "IdentityStore", name: "vault-db", keys: ["creds/{namespace}-{profile}"] },
+            ],
           },
         },
       },
@@ -96,7 +108,7 @@ afterAll(async () => {
     await client.delete(resourcePath(POLICIES, undefined, policyName)).catch(() => undefined);
   if (client && app) await deleteNamespace(client, app);
   await vault?.stop();
-  await pg?.stop();
+  await postgres?.stop();
 });
 
 describe("Vault in the test bed", () => {
@@ -134,7 +146,7 @@ describe("Vault in the test bed", () => {
   });
 
   it("PostgreSQL: Vault's database engine connects to it and issues a user with a TTL", async () => {
-    const db = pg;
+    const db = postgres;
     if (!db) throw new Error("postgres did not start");
     await v().request("POST", "sys/mounts/database", { type: "database" });
     // verify_connection (default true): Vault logs in to PostgreSQL now, or refuses the config.
@@ -237,5 +249,141 @@ describe("secrets read with the service's own identity", () => {
       `[vault e2e] rotation reached the Secret after ${Date.now() - started} ms (refreshInterval 5s)\n`,
     );
     expect(await syncedValue("api-db", "password")).toBe("api-v2");
+  });
+});
+
+/** A real PostgreSQL login with `user`/`password`: undefined when it works, else the server's error. */
+async function pgLogin(user: string, password: string): Promise<string | undefined> {
+  if (!postgres) throw new Error("postgres did not start");
+  const c = new pg.Client({
+    host: "127.0.0.1",
+    port: postgres.port,
+    user,
+    password,
+    database: "postgres",
+    connectionTimeoutMillis: 10_000,
+  });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+type Creds = { username: string; password: string };
+
+/** The role's VALID UNTIL in PostgreSQL (Vault's {{expiration}}), read as the superuser; ms. */
+async function validUntil(role: string): Promise<number> {
+  if (!postgres) throw new Error("postgres did not start");
+  const c = new pg.Client({
+    host: "127.0.0.1",
+    port: postgres.port,
+    user: postgres.user,
+    password: postgres.password,
+    database: "postgres",
+  });
+  await c.connect();
+  try {
+    const r = await c.query<{ until: string }>(
+      `SELECT rolvaliduntil::text AS until FROM pg_roles WHERE rolname = '${role.replaceAll("'", "''")}'`,
+    );
+    const until = r.rows[0]?.until;
+    if (!until) throw new Error(`role ${role} has no VALID UNTIL`);
+    return Date.parse(until.replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00"));
+  } finally {
+    await c.end();
+  }
+}
+
+async function syncedCreds(name: string): Promise<Creds | undefined> {
+  const raw = await syncedValue(name, "credentials");
+  return raw ? (JSON.parse(raw) as Creds) : undefined;
+}
+
+describe("dynamic database credentials through the service's identity", () => {
+  const TTL_S = 40;
+  it("a credential logs in to PostgreSQL, a new one is issued before it expires, and it stops working after its TTL", async () => {
+    if (!postgres) throw new Error("postgres did not start");
+    const dbRole = `${app}-billing`;
+    await v().request("POST", `database/config/pg`, {
+      plugin_name: "postgresql-database-plugin",
+      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${postgres.port}/postgres?sslmode=disable`,
+      username: postgres.user,
+      password: postgres.password,
+      allowed_roles: ["app", dbRole],
+    });
+    // PostgreSQL's own VALID UNTIL and Vault's revocation at the lease's end: either refuses the old one.
+    await v().request("POST", `database/roles/${dbRole}`, {
+      db_name: "pg",
+      creation_statements: [
+        `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
+      ],
+      default_ttl: `${TTL_S}s`,
+      max_ttl: `${TTL_S}s`,
+    });
+    await v().serviceRole({
+      namespace: app,
+      serviceAccount: "billing",
+      paths: [`database/creds/${dbRole}`],
+    });
+    await applyProfile(client, app, "billing", {
+      selector: { app: "billing" },
+      secrets: [
+        {
+          name: "billing-db",
+          storeRef: { kind: "IdentityStore", name: "vault-db" },
+          refreshInterval: "10s",
+          leaseTTL: `${TTL_S}s`,
+          // No property: the whole answer as one JSON value, so username and password come from one
+          // lease (two properties would be two reads, two leases).
+          data: [{ secretKey: "credentials", remoteRef: { key: `creds/${dbRole}` } }],
+        },
+      ],
+    });
+    await waitCondition(client, app, "billing", { type: "SecretsReady", status: "True" }, 120_000);
+    const first = await waitFor("the first credential", () => syncedCreds("billing-db"), 120_000, 200);
+    const firstSeen = Date.now();
+    expect(first.username).toMatch(/^v-/);
+    const firstValidUntil = await validUntil(first.username);
+    expect(await pgLogin(first.username, first.password)).toBeUndefined();
+    // Status: when the current credential was issued and when it expires (issued + leaseTTL).
+    const p = await getProfile(client, app, "billing");
+    const entry = p?.status?.secrets?.find((s) => s.name === "billing-db");
+    expect(entry?.issuedAt).toBeDefined();
+    expect(Date.parse(entry?.expiresAt ?? "") - Date.parse(entry?.issuedAt ?? "")).toBe(TTL_S * 1000);
+    // Rotation: the next refresh issues a new credential while the first is still valid.
+    const second = await waitFor(
+      "a new credential in the Secret",
+      async () => {
+        const c = await syncedCreds("billing-db");
+        return c && c.username !== first.username ? c : undefined;
+      },
+      120_000,
+      200,
+    );
+    const rotatedAfter = Date.now() - firstSeen;
+    // Issued before the first expired: seen (after its issue) before the first's VALID UNTIL.
+    expect(Date.now()).toBeLessThan(firstValidUntil);
+    expect(await pgLogin(second.username, second.password)).toBeUndefined();
+    // The old credential stops working after its TTL: PostgreSQL refuses the login.
+    const refused = await waitFor(
+      "PostgreSQL refuses the first credential",
+      async () => pgLogin(first.username, first.password),
+      180_000,
+      1000,
+    );
+    const refusedAfter = Date.now() - firstSeen;
+    expect(refused).toMatch(/password authentication failed|does not exist/);
+    // The current one still works.
+    const current = await syncedCreds("billing-db");
+    if (!current) throw new Error("no credential in the Secret");
+    expect(await pgLogin(current.username, current.password)).toBeUndefined();
+    process.stderr.write(
+      `[vault e2e] dynamic credential: rotated ${rotatedAfter} ms after the first was seen, the first refused ${refusedAfter} ms after (refreshInterval 10s, TTL ${TTL_S}s)\n`,
+    );
   });
 });

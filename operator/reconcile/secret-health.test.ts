@@ -4,7 +4,9 @@ import { describe, expect, it } from "vitest";
 import type { ObjectStatus, SecretSpec, SecretStatus } from "../api/schema.ts";
 import { desiredConditions, type Outcome } from "./status.ts";
 import {
+  durationMs,
   foldSecretHealth,
+  leaseOf,
   readEsoStatus,
   type SecretInput,
   secretEntry,
@@ -161,6 +163,48 @@ describe("secretEntry", () => {
       if (!("refreshTime" in c.want)) expect(got.refreshTime).toBeUndefined();
     });
   }
+});
+
+describe("a dynamic credential's lease (leaseTTL)", () => {
+  it.each([
+    ["40s", 40_000],
+    ["1h30m", 5_400_000],
+    ["500ms", 500],
+    ["2m5s", 125_000],
+    ["", undefined],
+    ["5d", undefined],
+    ["s", undefined],
+  ])("durationMs(%j) = %j", (d, want) => {
+    expect(durationMs(d)).toBe(want);
+  });
+
+  const dyn: SecretSpec = { ...spec("db", "creds/api"), leaseTTL: "40s" };
+  it.each([
+    {
+      name: "issued at ESO's last fetch, expires leaseTTL later",
+      spec: dyn,
+      refresh: T1,
+      want: { issuedAt: T1, expiresAt: "2026-12-01T19:00:40Z" },
+    },
+    { name: "no leaseTTL: nothing", spec: spec("db"), refresh: T1, want: undefined },
+    { name: "no fetch yet: nothing", spec: dyn, refresh: undefined, want: undefined },
+  ])("$name", ({ spec: sp, refresh, want }) => {
+    expect(leaseOf(sp, refresh)).toEqual(want);
+  });
+
+  it("the entry carries both, synced or failing (a failing refresh keeps the last fetch's times)", () => {
+    const synced = secretEntry({ spec: dyn, object: inSync("db"), live: es(SYNCED, { refreshTime: T2 }) });
+    expect(synced).toMatchObject({ ready: "True", issuedAt: T2, expiresAt: "2026-12-01T19:00:45Z" });
+    const failing = secretEntry({ spec: dyn, object: inSync("db"), live: es(FAILED, { refreshTime: T2 }) });
+    expect(failing).toMatchObject({ ready: "False", issuedAt: T2, expiresAt: "2026-12-01T19:00:45Z" });
+    const plain = secretEntry({
+      spec: spec("db"),
+      object: inSync("db"),
+      live: es(SYNCED, { refreshTime: T2 }),
+    });
+    expect(plain.issuedAt).toBeUndefined();
+    expect(plain.expiresAt).toBeUndefined();
+  });
 });
 
 describe("readEsoStatus", () => {

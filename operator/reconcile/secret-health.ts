@@ -95,6 +95,37 @@ function store(spec: SecretSpec): string {
   return `${spec.storeRef.kind} ${spec.storeRef.name}`;
 }
 
+/** A duration as the schema accepts it (e.g. 1h30m, 40s, 500ms) in milliseconds. */
+export function durationMs(d: string): number | undefined {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = d;
+  while (rest !== "") {
+    const m = /^(\d+)(ms|s|m|h)/.exec(rest);
+    if (!m?.[1] || !m[2]) return undefined;
+    total += Number(m[1]) * (unit[m[2]] ?? 0);
+    rest = rest.slice(m[0].length);
+  }
+  return d === "" || !Number.isSafeInteger(total) ? undefined : total;
+}
+
+/**
+ * A dynamic credential's lease (spec leaseTTL): issued at ESO's last successful fetch (each read of a
+ * dynamic path issues a new credential), expiring leaseTTL later. Nothing without both.
+ */
+export function leaseOf(
+  spec: SecretSpec,
+  refreshTime: string | undefined,
+): { issuedAt: string; expiresAt: string } | undefined {
+  const ttl = spec.leaseTTL === undefined ? undefined : durationMs(spec.leaseTTL);
+  const issued = refreshTime === undefined ? NaN : Date.parse(refreshTime);
+  if (ttl === undefined || !Number.isFinite(issued)) return undefined;
+  return {
+    issuedAt: new Date(issued).toISOString().replace(".000Z", "Z"),
+    expiresAt: new Date(issued + ttl).toISOString().replace(".000Z", "Z"),
+  };
+}
+
 /** One secret's entry: ESO's verdict when it can be trusted, else why it cannot be read yet. */
 export function secretEntry(input: SecretInput): SecretStatus {
   const name = input.spec.name;
@@ -118,8 +149,10 @@ export function secretEntry(input: SecretInput): SecretStatus {
     );
   }
   const eso = readEsoStatus(input.live);
+  const lease = leaseOf(input.spec, eso.refreshTime);
   const extra = {
     ...(eso.refreshTime && { refreshTime: eso.refreshTime }),
+    ...lease,
     ...(eso.syncedResourceVersion && { syncedResourceVersion: eso.syncedResourceVersion }),
   };
   if (!eso.ready) {
