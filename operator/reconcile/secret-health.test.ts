@@ -6,6 +6,7 @@ import { desiredConditions, type Outcome } from "./status.ts";
 import {
   durationMs,
   foldSecretHealth,
+  LEASE_EXPIRED,
   leaseOf,
   readEsoStatus,
   type SecretInput,
@@ -190,6 +191,48 @@ describe("a dynamic credential's lease (leaseTTL)", () => {
     { name: "no fetch yet: nothing", spec: dyn, refresh: undefined, want: undefined },
   ])("$name", ({ spec: sp, refresh, want }) => {
     expect(leaseOf(sp, refresh)).toEqual(want);
+  });
+
+  it.each([
+    {
+      name: "before expiresAt: ESO's verdict",
+      now: "2026-12-01T19:00:44Z",
+      want: { ready: "True", reason: "SecretSynced" },
+    },
+    {
+      name: "at expiresAt with no newer fetch (ESO stopped or not refreshing): LeaseExpired, failing",
+      now: "2026-12-01T19:00:45Z",
+      want: {
+        ready: "False",
+        reason: LEASE_EXPIRED,
+        message: expect.stringContaining(
+          "the credential issued at 2026-12-01T19:00:05Z expired at 2026-12-01T19:00:45Z (leaseTTL 40s)",
+        ) as unknown,
+      },
+    },
+  ])("the lease's end: $name", ({ now, want }) => {
+    const e = secretEntry({
+      spec: dyn,
+      object: inSync("db"),
+      live: es(SYNCED, { refreshTime: T2 }),
+      now: new Date(now),
+    });
+    expect(e).toMatchObject(want);
+  });
+
+  it("a failing refresh keeps ESO's reason and words after the lease's end; no leaseTTL: no end", () => {
+    const late = new Date("2026-12-01T21:00:00Z");
+    expect(
+      secretEntry({ spec: dyn, object: inSync("db"), live: es(FAILED, { refreshTime: T2 }), now: late }),
+    ).toMatchObject({ ready: "False", reason: "SecretSyncedError" });
+    expect(
+      secretEntry({
+        spec: spec("db"),
+        object: inSync("db"),
+        live: es(SYNCED, { refreshTime: T2 }),
+        now: late,
+      }),
+    ).toMatchObject({ ready: "True" });
   });
 
   it("the entry carries both, synced or failing (a failing refresh keeps the last fetch's times)", () => {

@@ -18,7 +18,12 @@ export interface SecretInput {
   live: unknown;
   /** ESO's detailed error for a failing secret (its newest UpdateFailed event), when read. */
   detail?: string;
+  /** The reconcile's time: a dynamic credential past its expiresAt is reported as failing. */
+  now?: Date;
 }
+
+/** The reason of a dynamic credential whose lease ended with no newer one fetched. */
+export const LEASE_EXPIRED = "LeaseExpired";
 
 export interface SecretEvent {
   type: "Normal" | "Warning";
@@ -128,6 +133,7 @@ export function leaseOf(
 
 /** One secret's entry: ESO's verdict when it can be trusted, else why it cannot be read yet. */
 export function secretEntry(input: SecretInput): SecretStatus {
+  // (a dynamic credential's lease: see leaseOf; its end is checked against input.now)
   const name = input.spec.name;
   const pending = (reason: string, message: string): SecretStatus => ({
     name,
@@ -180,6 +186,16 @@ export function secretEntry(input: SecretInput): SecretStatus {
       ...extra,
     };
   }
+  // A dynamic credential past its lease, which ESO still calls synced (ESO stopped, or not refreshing):
+  // the workload holds a dead credential. Reported as failing, so the alert fires.
+  if (eso.ready.status === "True" && lease && input.now && input.now.getTime() >= Date.parse(lease.expiresAt))
+    return {
+      name,
+      ready: "False",
+      reason: LEASE_EXPIRED,
+      message: `the credential issued at ${lease.issuedAt} expired at ${lease.expiresAt} (leaseTTL ${input.spec.leaseTTL ?? ""}) and no newer one was fetched: is External Secrets Operator running and refreshing (refreshInterval shorter than leaseTTL)?`,
+      ...extra,
+    };
   // ESO's condition has a short message ("could not get secret data from provider"); the provider's
   // own words (Vault's "permission denied") are in its event, added for a failing secret.
   const detail = eso.ready.status === "False" && input.detail ? oneLine(input.detail) : "";

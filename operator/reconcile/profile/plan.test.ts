@@ -353,6 +353,54 @@ describe("the profile planner", () => {
       expect(result).toBeUndefined();
     });
 
+    it("a dynamic credential (leaseTTL): comes back at its expiresAt, then reports LeaseExpired", () => {
+      const dynamic = raw({
+        selector: { app: "api" },
+        secrets: [
+          {
+            name: "api-db",
+            storeRef: { name: "vault-db" },
+            leaseTTL: "40s",
+            data: [{ secretKey: "credentials", remoteRef: { key: "creds/ns-api" } }],
+          },
+        ],
+      });
+      const fetched = "2026-11-19T23:59:50Z"; // NOW - 10 s: expires at NOW + 30 s
+      const plan = (now: Date) => {
+        const ctx = makeContext({ defaults: DEFAULT_PLATFORM, now, profiles: new Map() });
+        let first = build(snapshot({ raw: dynamic, ctx }));
+        const written = advance(first.built.children, allWritten(first.writes)).children;
+        const live = (k: ChildKind, _ns: string, n: string) => {
+          const c = written.find((w) => w.kind === k && w.desired.metadata.name === n);
+          if (!c) return undefined;
+          const obj = c.desired as KubeObjectLike;
+          return k === ES
+            ? ({ ...obj, status: { ...ready("True"), refreshTime: fetched } } as KubeObjectLike)
+            : obj;
+        };
+        const s = snapshot({ raw: dynamic, ctx, live });
+        first = build(s);
+        const built = {
+          ...first.built,
+          children: advance(first.built.children, allWritten(first.writes)).children,
+        };
+        return finish(s, built, []);
+      };
+      const before = plan(NOW);
+      expect(before.status?.status.secrets?.[0]).toMatchObject({
+        ready: "True",
+        issuedAt: fetched,
+        expiresAt: "2026-11-20T00:00:30Z",
+      });
+      expect(before.result).toEqual({ requeueAfterMs: 30_000 + 250 });
+      const after = plan(new Date("2026-11-20T00:00:30Z"));
+      expect(after.status?.status.conditions?.find((c) => c.type === "SecretsReady")).toMatchObject({
+        status: "False",
+        reason: "LeaseExpired",
+      });
+      expect(after.result).toBeUndefined();
+    });
+
     it("reads the Event of the profile's own ExternalSecret, by its namespace and name", () => {
       const asked: string[] = [];
       secretsReady(ready("False"), VAULT, asked);
