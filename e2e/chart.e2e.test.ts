@@ -1159,7 +1159,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         ["security.istio.io", ["peerauthentications", "authorizationpolicies", "requestauthentications"]],
         ["telemetry.istio.io", ["telemetries"]],
         ["networking.istio.io", ["serviceentries", "sidecars"]],
-        ["external-secrets.io", ["externalsecrets"]],
+        ["external-secrets.io", ["externalsecrets", "secretstores"]],
         ["gateway.networking.k8s.io", ["gateways"]],
         ["policy.networking.k8s.io", ["clusternetworkpolicies"]],
       ].map(([g, r]) => ({
@@ -1168,6 +1168,8 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
         verbs: ["get", "list", "watch", "create", "patch", "delete"],
       })),
       { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
+      // ESO's UpdateFailed Events (the provider's words for SecretsReady), watched.
+      { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
       // Who is scraping /metrics, and may they (metrics.secure).
       { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
       { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
@@ -1182,6 +1184,7 @@ describe("least privilege: the operator as the chart's ServiceAccount", () => {
           "serviceentries.networking.istio.io",
           "sidecars.networking.istio.io",
           "externalsecrets.external-secrets.io",
+          "secretstores.external-secrets.io",
           "gateways.gateway.networking.k8s.io",
           "clusternetworkpolicies.policy.networking.k8s.io",
         ],

@@ -60,6 +60,12 @@ export type EsoOptions = {
   namespace?: string;
   /** How often (Cluster)SecretStores are re-validated; ESO's default is 5m. */
   storeRequeueInterval?: string;
+  /**
+   * ESO's Vault token cache (--experimental-enable-vault-token-cache): ESO keeps its Vault token
+   * instead of revoking it after each read, so the leases issued with it (dynamic credentials) live
+   * to their own TTL.
+   */
+  vaultTokenCache?: boolean;
   /** Max wait for the metrics endpoint to answer (the controller has started its manager). */
   timeoutMs?: number;
 };
@@ -95,7 +101,7 @@ function tail(file: string, lines = 15): string {
 /** The flags ESO runs with here: no webhooks, no leader election, metrics on loopback. */
 export function esoArgs(
   metricsPort: number,
-  opts: Pick<EsoOptions, "storeRequeueInterval" | "namespace"> = {},
+  opts: Pick<EsoOptions, "storeRequeueInterval" | "namespace" | "vaultTokenCache"> = {},
 ): string[] {
   return [
     // The root command is the controller alone; the webhook and cert-controller are subcommands
@@ -107,6 +113,7 @@ export function esoArgs(
     "--zap-time-encoding=iso8601",
     `--store-requeue-interval=${opts.storeRequeueInterval ?? "10s"}`,
     ...(opts.namespace ? [`--namespace=${opts.namespace}`] : []),
+    ...(opts.vaultTokenCache ? ["--experimental-enable-vault-token-cache"] : []),
   ];
 }
 

@@ -63,7 +63,7 @@ const keyPattern = patterned(
 
 export const StoreAllowance = z
   .object({
-    kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
+    kind: z.enum(["SecretStore", "ClusterSecretStore", "IdentityStore"]).default("ClusterSecretStore"),
     name: z.string().min(1).max(253).describe("Name of the store."),
     keys: z
       .array(keyPattern)
@@ -402,6 +402,83 @@ export const Perimeter = z
     "The perimeter around meshward: in governed namespaces tenants may not create, change or delete NetworkPolicies, External Secrets objects or Istio security and traffic kinds (meshward writes them from profiles); ValidatingAdmissionPolicies from the chart or `meshward admission` enforce it.",
   );
 
+/** Placeholders of an identity store's Vault role. */
+export const ROLE_PLACEHOLDERS = ["{namespace}", "{serviceAccount}", "{profile}"] as const;
+export const ROLE_PATTERN = /^([-._a-zA-Z0-9@]|[{](namespace|serviceAccount|profile)[}])+$/;
+export const DEFAULT_IDENTITY_ROLE = "{namespace}-{serviceAccount}";
+
+export const VaultIdentityStore = z
+  .object({
+    server: patterned(
+      /^https?:[/][/][-._a-zA-Z0-9]+(:[0-9]+)?$/,
+      "server must be Vault's address without a path, e.g. https://vault.vault.svc:8200",
+      512,
+    ).describe("Vault's address as ESO reaches it, e.g. https://vault.vault.svc:8200."),
+    caBundle: patterned(/^[A-Za-z0-9+/=]+$/, "caBundle must be a base64-encoded PEM bundle", 65536)
+      .optional()
+      .describe("Base64-encoded PEM CA bundle of Vault's serving certificate. Omitted: the system roots."),
+    path: patterned(/^[-._a-zA-Z0-9/]+$/, "path must be the KV engine's mount path, e.g. secret", 256)
+      .default("secret")
+      .describe("Mount path of the KV secrets engine. Default secret."),
+    version: z.enum(["v1", "v2"]).default("v2").describe("KV engine version. Default v2."),
+    authMountPath: patterned(
+      /^[-._a-zA-Z0-9/]+$/,
+      "authMountPath must be the Kubernetes auth method's mount path, e.g. kubernetes",
+      256,
+    )
+      .default("kubernetes")
+      .describe("Mount path of Vault's Kubernetes auth method. Default kubernetes."),
+    role: patterned(
+      ROLE_PATTERN,
+      "role uses letters, digits, '-', '.', '_', '@' and the placeholders {namespace}, {serviceAccount} and {profile}, e.g. {namespace}-{serviceAccount}",
+      256,
+    )
+      .default(DEFAULT_IDENTITY_ROLE)
+      .describe(
+        "The Vault role each profile logs in with; {namespace}, {serviceAccount} and {profile} are the profile's. Default {namespace}-{serviceAccount}.",
+      ),
+  })
+  .strict()
+  .describe(
+    "A Vault reached through its Kubernetes auth method with the profile's own ServiceAccount token.",
+  );
+
+export const IdentityStore = z
+  .object({
+    name: dnsLabel().describe(
+      "What profiles name in storeRef (kind IdentityStore). meshward builds a SecretStore <profile>-<name> per profile that uses it.",
+    ),
+    vault: VaultIdentityStore,
+  })
+  .strict();
+
+export const SecretIdentity = withRules(
+  z
+    .object({
+      stores: z
+        .array(IdentityStore)
+        .max(8)
+        .describe("Stores a profile reads as its own ServiceAccount (storeRef kind IdentityStore)."),
+      mode: z
+        .enum(GUARDRAIL_MODES)
+        .optional()
+        .describe(
+          "Require every secret to come from an identity store. Enforce: any other secret is refused (fail closed). Audit: reported. Omitted: not required.",
+        ),
+    })
+    .strict(),
+  [
+    {
+      cel: "self.stores.all(x, self.stores.exists_one(y, y.name == x.name))",
+      message: "each identity store name may be listed once",
+      path: ["stores"],
+      check: (g) => new Set(g.stores.map((s) => s.name)).size === g.stores.length,
+    },
+  ],
+).describe(
+  "Secrets read with the service's own identity: a namespaced SecretStore per profile that logs in to Vault as the profile's ServiceAccount, so Vault's policy decides what each service may read (docs/secrets.md).",
+);
+
 export const PolicyDefaults = z
   .object({
     accessLogs: z
@@ -420,6 +497,7 @@ export const PolicySpec = z
     defaults: PolicyDefaults.optional(),
     guardrails: Guardrails.optional(),
     baseline: Baseline.optional(),
+    secretIdentity: SecretIdentity.optional(),
     quarantine: Quarantine.optional(),
     admission: Admission.optional(),
     perimeter: Perimeter.optional(),
@@ -543,6 +621,7 @@ export const PolicyStatus = z
   .strict();
 
 export type PolicySpecInput = z.input<typeof PolicySpec>;
+export type VaultIdentityStore = z.output<typeof VaultIdentityStore>;
 export type PolicySpec = z.output<typeof PolicySpec>;
 export type PolicyStatus = z.output<typeof PolicyStatus>;
 export type PolicyProblem = z.output<typeof PolicyProblem>;

@@ -458,11 +458,13 @@ export const SecretSpec = z
     ),
     storeRef: z
       .object({
-        kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("ClusterSecretStore"),
+        kind: z.enum(["SecretStore", "ClusterSecretStore", "IdentityStore"]).default("ClusterSecretStore"),
         name: z.string().min(1).max(253),
       })
       .strict()
-      .describe("The SecretStore or ClusterSecretStore to read from."),
+      .describe(
+        "The store to read from: a SecretStore or ClusterSecretStore, or an IdentityStore that a MeshwardPolicy defines (read as this profile's own ServiceAccount).",
+      ),
     refreshInterval: patterned(
       DURATION,
       "refreshInterval must be a duration such as 15m or 1h (units ms, s, m, h)",
@@ -470,6 +472,11 @@ export const SecretSpec = z
     )
       .optional()
       .describe("How often the secret is re-read and rotated. Omitted means the platform default (1h)."),
+    leaseTTL: patterned(DURATION, "leaseTTL must be a duration such as 30s or 1h (units ms, s, m, h)", 32)
+      .optional()
+      .describe(
+        "For a dynamic credential (e.g. Vault's database engine, where each read issues a new one): the lease's TTL as the store's role sets it. The status then reports when the current credential was issued and when it expires. Set refreshInterval well below it.",
+      ),
     data: z
       .array(
         z
@@ -715,6 +722,16 @@ export const SecretStatus = z
       .max(64)
       .optional()
       .describe("When ESO last fetched the secret from its store successfully."),
+    issuedAt: z.iso
+      .datetime({ offset: true })
+      .max(64)
+      .optional()
+      .describe("With leaseTTL: when the current credential was issued (ESO's last successful fetch)."),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .max(64)
+      .optional()
+      .describe("With leaseTTL: when the current credential expires (issuedAt plus leaseTTL)."),
     syncedResourceVersion: z
       .string()
       .max(256)

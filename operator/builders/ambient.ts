@@ -377,7 +377,7 @@ export function buildAmbientProfile(profile: Profile, namespaceCtx: BuildContext
     if (waypoint.scope === "Service") objects.push(gw);
     else shared.push(gw);
   }
-  objects.push(...buildExternalSecrets(profile, ctx));
+  objects.push(...buildExternalSecrets(profile, ctx, problems));
   objects.push(...buildEgress(profile, ctx, problems));
   const result: AmbientBuildResult = { objects, problems, exceptions: exceptions.status, shared };
   if (waypoint) {

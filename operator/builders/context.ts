@@ -1,4 +1,5 @@
 // What the builders need besides the profile itself. Everything is passed in: builders do no I/O.
+import type { VaultIdentityStore } from "../api/policy.ts";
 import type { AccessLogMode, Profile } from "../api/schema.ts";
 
 export type MeshMode = "sidecar" | "ambient";
@@ -66,6 +67,11 @@ export interface BuildContext {
   defaults: PlatformDefaults;
   /** The current time, for exception expiry. */
   now: Date;
+  /**
+   * The identity stores the profile's governing policies define (MeshwardPolicy
+   * spec.secretIdentity.stores), by name; the policy engine resolves them per profile.
+   */
+  identityStores?: Readonly<Record<string, { vault: VaultIdentityStore }>>;
 }
 
 export function profileKey(namespace: string, name: string): string {
@@ -85,5 +91,6 @@ export function makeContext(partial: Partial<BuildContext> = {}): BuildContext {
     profiles: partial.profiles ?? new Map(),
     defaults: partial.defaults ?? DEFAULT_PLATFORM,
     now: partial.now ?? new Date(),
+    ...(partial.identityStores && { identityStores: partial.identityStores }),
   };
 }

@@ -42,7 +42,7 @@ export function buildProfile(profile: Profile, namespaceCtx: BuildContext): Buil
   objects.push(buildNetworkPolicy(profile, ctx, problems));
   const telemetry = buildTelemetry(profile, ctx);
   if (telemetry) objects.push(telemetry);
-  objects.push(...buildExternalSecrets(profile, ctx));
+  objects.push(...buildExternalSecrets(profile, ctx, problems));
   objects.push(...buildEgress(profile, ctx, problems));
   const result: BuildResult = { objects, problems, exceptions: exceptions.status };
   if (exceptions.nextExpiry) result.nextChange = exceptions.nextExpiry;

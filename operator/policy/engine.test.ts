@@ -547,3 +547,103 @@ describe("defaults", () => {
     });
   });
 });
+
+describe("secret identity (spec.secretIdentity)", () => {
+  const store = { name: "vault", vault: { server: "https://vault.vault.svc:8200" } };
+  const fromIdentity = (key: string) => ({
+    name: "db",
+    storeRef: { kind: "IdentityStore" as const, name: "vault" },
+    data: [{ secretKey: "password", remoteRef: { key } }],
+  });
+
+  it("resolves an identity store a governing policy defines, with its defaults", () => {
+    const p = profile("pay/api", { selector: { app: "api" }, secrets: [fromIdentity("pay/api/db")] });
+    const out = run(p, [policy("vault", { secretIdentity: { stores: [store] } })]);
+    expect(out.findings).toEqual([]);
+    expect(out.effective?.spec.secrets).toEqual(p.spec.secrets);
+    expect(out.identityStores).toEqual({
+      vault: {
+        policy: "vault",
+        vault: {
+          server: "https://vault.vault.svc:8200",
+          path: "secret",
+          version: "v2",
+          authMountPath: "kubernetes",
+          role: "{namespace}-{serviceAccount}",
+        },
+      },
+    });
+  });
+
+  it.each([
+    [
+      "no policy defines it",
+      [policy("other", { secretIdentity: { stores: [] } })],
+      [],
+      "defines identity store",
+    ],
+    [
+      "two policies define it differently",
+      [
+        policy("a", { secretIdentity: { stores: [store] } }),
+        policy("b", { secretIdentity: { stores: [{ ...store, vault: { server: "https://evil:8200" } }] } }),
+      ],
+      ["a", "b"],
+      "differently",
+    ],
+  ])("refuses the secret (fail closed) when %s", (_, policies, named, text) => {
+    const p = profile("pay/api", { selector: { app: "api" }, secrets: [fromIdentity("pay/api/db")] });
+    const out = run(p, policies);
+    expect(out.findings).toEqual([
+      {
+        reason: "SecretNotAllowed",
+        rule: "secretIdentity",
+        mode: "Enforce",
+        path: "spec.secrets[0].storeRef",
+        message: expect.stringContaining(text),
+        policies: named,
+      },
+    ]);
+    expect(out.effective?.spec.secrets).toEqual([]);
+    expect(out.identityStores).toEqual({});
+  });
+
+  it.each(["Enforce", "Audit"] as const)(
+    "mode %s: a secret from another store is refused or reported",
+    (mode) => {
+      const p = profile("pay/api", { selector: { app: "api" }, secrets: [secret("pay/db")] });
+      const out = run(p, [policy("vault", { secretIdentity: { stores: [store], mode } })]);
+      expect(out.findings).toEqual([
+        {
+          reason: "SecretNotAllowed",
+          rule: "secretIdentity",
+          mode,
+          path: "spec.secrets[0].storeRef",
+          message: expect.stringContaining("storeRef: { kind: IdentityStore, name: vault }"),
+          policies: ["vault"],
+        },
+      ]);
+      expect(out.effective?.spec.secrets).toEqual(mode === "Enforce" ? [] : p.spec.secrets);
+    },
+  );
+
+  it("the secrets guardrail's key patterns apply to identity stores too (Audit keeps the secret)", () => {
+    const p = profile("pay/api", { selector: { app: "api" }, secrets: [fromIdentity("pay/orders/db")] });
+    const out = run(p, [
+      policy("vault", {
+        secretIdentity: { stores: [store] },
+        guardrails: {
+          secrets: {
+            mode: "Audit",
+            stores: [{ kind: "IdentityStore", name: "vault", keys: ["{namespace}/{profile}/*"] }],
+          },
+        },
+      }),
+    ]);
+    expect(out.findings.map((f) => [f.rule, f.mode, f.path])).toEqual([
+      ["guardrails.secrets", "Audit", "spec.secrets[0].data[0].remoteRef.key"],
+    ]);
+    expect(out.effective?.spec.secrets).toEqual(p.spec.secrets);
+    expect(Object.keys(out.identityStores)).toEqual(["vault"]);
+  });
+});

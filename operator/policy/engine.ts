@@ -7,7 +7,7 @@ import type { EgressTarget, IngressRule, ProfileSpec } from "../api/schema.ts";
 import { byString } from "../builders/meta.ts";
 import { canonical, governingPolicies } from "./combine.ts";
 import { checkExceptions } from "./approvals.ts";
-import { checkEgressCidrs, checkEgressHosts, checkSecrets } from "./guardrails.ts";
+import { checkEgressCidrs, checkEgressHosts, checkSecretIdentity, checkSecrets } from "./guardrails.ts";
 import { overlapDecision } from "./overlap.ts";
 import { quarantiningPolicies } from "./quarantine-match.ts";
 import type { BaselineMark, Finding, PolicyInput, PolicyOutcome, PolicyProfile } from "./types.ts";
@@ -38,6 +38,7 @@ export function evaluateProfile(input: PolicyInput): PolicyOutcome {
       overlap,
       governedBy,
       quarantinedBy: [],
+      identityStores: {},
     };
   }
 
@@ -47,16 +48,24 @@ export function evaluateProfile(input: PolicyInput): PolicyOutcome {
     { namespace: profile.metadata.namespace, profile: profile.metadata.name },
     governed,
   );
+  const identity = checkSecretIdentity(spec, governed);
   const cidrs = checkEgressCidrs(spec, governed);
   const hosts = checkEgressHosts(spec, governed);
   const egress = { drop: new Set([...cidrs.drop, ...hosts.drop]) };
   const exceptions = checkExceptions(spec.exceptions ?? [], ref, governed, now);
-  const findings = [...secrets.findings, ...cidrs.findings, ...hosts.findings, ...exceptions.findings];
+  const findings = [
+    ...identity.findings,
+    ...secrets.findings,
+    ...cidrs.findings,
+    ...hosts.findings,
+    ...exceptions.findings,
+  ];
 
   const effectiveSpec: ProfileSpec = structuredClone(spec);
   if (spec.secrets) {
     effectiveSpec.secrets = spec.secrets
       .map((s, i) => {
+        if (identity.drop.has(i)) return { ...structuredClone(s), data: [] };
         const gone = secrets.drop.get(i);
         return gone
           ? { ...structuredClone(s), data: s.data.filter((_, j) => !gone.has(j)) }
@@ -94,7 +103,15 @@ export function evaluateProfile(input: PolicyInput): PolicyOutcome {
   applyDefaults(effectiveSpec, governed);
 
   const effective: PolicyProfile = { ...profile, metadata: { ...profile.metadata }, spec: effectiveSpec };
-  return { effective, findings, approvals: exceptions.approvals, baseline, governedBy, quarantinedBy };
+  return {
+    effective,
+    findings,
+    approvals: exceptions.approvals,
+    baseline,
+    governedBy,
+    quarantinedBy,
+    identityStores: identity.stores,
+  };
 }
 
 /** Fills what the profile leaves out from the policies' defaults (access logs: Enabled wins). */

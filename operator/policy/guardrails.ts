@@ -1,11 +1,11 @@
 // The guardrails on what a profile asks for: secrets, egress CIDRs and egress hosts. Each check reads the original
 // spec, returns findings, and (Enforce) what to drop from the effective spec. Pure.
-import type { GuardrailMode, MeshwardPolicy } from "../api/policy.ts";
+import type { GuardrailMode, MeshwardPolicy, VaultIdentityStore } from "../api/policy.ts";
 import { type Cidr, containsCidr, parseCidr } from "../api/net.ts";
 import type { ProfileSpec } from "../api/schema.ts";
-import { verdict } from "./combine.ts";
+import { canonical, verdict } from "./combine.ts";
 import { keyMatches, type KeyScope } from "./patterns.ts";
-import type { Finding } from "./types.ts";
+import type { Finding, ResolvedIdentityStore } from "./types.ts";
 
 type Violation = { policy: string; mode: GuardrailMode; detail: string };
 
@@ -98,6 +98,77 @@ export function checkSecrets(
     });
   });
   return { findings, drop };
+}
+
+export interface IdentityResult {
+  findings: Finding[];
+  /** Indexes of secrets to drop: an unknown identity store (always), or not one while required (Enforce). */
+  drop: Set<number>;
+  /** The identity stores the profile's secrets use, by name. */
+  stores: Record<string, ResolvedIdentityStore>;
+}
+
+/**
+ * Identity stores: resolves each `storeRef.kind: IdentityStore` against the governing policies'
+ * `secretIdentity.stores` (unknown, or defined differently by two policies: refused, fail closed),
+ * and, where a policy sets `secretIdentity.mode`, reports (Audit) or refuses (Enforce) every secret
+ * that does not come from an identity store.
+ */
+export function checkSecretIdentity(spec: ProfileSpec, policies: readonly MeshwardPolicy[]): IdentityResult {
+  const findings: Finding[] = [];
+  const drop = new Set<number>();
+  const stores: Record<string, ResolvedIdentityStore> = {};
+  const defined = new Map<string, { vault: VaultIdentityStore; policies: string[]; differ: boolean }>();
+  for (const p of policies) {
+    for (const st of p.spec.secretIdentity?.stores ?? []) {
+      const seen = defined.get(st.name);
+      if (!seen) defined.set(st.name, { vault: st.vault, policies: [p.metadata.name], differ: false });
+      else {
+        seen.policies.push(p.metadata.name);
+        if (canonical(seen.vault) !== canonical(st.vault)) seen.differ = true;
+      }
+    }
+  }
+  const requiring = policies.filter((p) => p.spec.secretIdentity?.mode !== undefined);
+  (spec.secrets ?? []).forEach((s, i) => {
+    const path = `spec.secrets[${i}].storeRef`;
+    if (s.storeRef.kind !== "IdentityStore") {
+      if (requiring.length === 0) return;
+      const f = finding(
+        "SecretNotAllowed",
+        "secretIdentity",
+        path,
+        requiring.map((p) => ({
+          policy: p.metadata.name,
+          mode: p.spec.secretIdentity?.mode ?? "Audit",
+          detail: "requires secrets to be read with the service's own identity",
+        })),
+        `read it from an identity store (storeRef: { kind: IdentityStore, name: ${[...defined.keys()].join(" | ") || "<a store the policy defines>"} })`,
+      );
+      findings.push(f);
+      if (f.mode === "Enforce") drop.add(i);
+      return;
+    }
+    const store = defined.get(s.storeRef.name);
+    if (!store || store.differ) {
+      const names = [...defined.keys()];
+      const message = !store
+        ? `no MeshwardPolicy governing this namespace defines identity store "${s.storeRef.name}" (defined: ${names.join(", ") || "none"}): name one of those, or ask the platform team to define it in spec.secretIdentity.stores`
+        : `MeshwardPolicy ${store.policies.join(", ")} define identity store "${s.storeRef.name}" differently: the platform team must make them agree; until then the secret is not read`;
+      findings.push({
+        reason: "SecretNotAllowed",
+        rule: "secretIdentity",
+        mode: "Enforce",
+        path,
+        message,
+        policies: store ? [...store.policies].sort() : [],
+      });
+      drop.add(i);
+      return;
+    }
+    stores[s.storeRef.name] = { vault: store.vault, policy: store.policies[0] as string };
+  });
+  return { findings, drop, stores };
 }
 
 function overlaps(a: Cidr, b: Cidr): boolean {

@@ -1,6 +1,13 @@
 // What the policy engine takes and gives back (operator/policy/engine.ts). Pure data.
-import type { MeshwardPolicy, GuardrailMode } from "../api/policy.ts";
+import type { MeshwardPolicy, GuardrailMode, VaultIdentityStore } from "../api/policy.ts";
 import type { Exception, Profile } from "../api/schema.ts";
+
+/** An identity store a governing policy defines (MeshwardPolicy spec.secretIdentity.stores). */
+export interface ResolvedIdentityStore {
+  vault: VaultIdentityStore;
+  /** The policy that defines it (the first by name when several define it alike). */
+  policy: string;
+}
 
 /** A profile; metadata.creationTimestamp orders profiles whose selectors overlap (the older keeps). */
 export type PolicyProfile = Profile;
@@ -81,4 +88,6 @@ export interface PolicyOutcome {
   governedBy: string[];
   /** The policies that quarantine this profile (its pods are isolated), sorted. */
   quarantinedBy: string[];
+  /** The identity stores (MeshwardPolicy spec.secretIdentity) the effective profile's secrets use, by name. */
+  identityStores: Record<string, ResolvedIdentityStore>;
 }

@@ -26,6 +26,7 @@ import type { Cluster } from "./cluster.ts";
 import { foreignExists, foreignIn, foreignIndexes, isForeignKind, leanForeign, NOT_OURS } from "./foreign.ts";
 import { AccountWatches } from "./identities.ts";
 import { leanService, serviceOf, SERVICES } from "./services.ts";
+import { ESO_EVENT_SELECTOR, esoErrorOf, esoEventIndexes, EVENTS, leanEsoEvent } from "./eso-events.ts";
 import {
   CHILD_KINDS,
   type ChildKind,
@@ -86,6 +87,8 @@ export class Caches {
   readonly namespaces: Informer<KubeObjectLike>;
   /** Services, lean: the waypoint binding check (services.ts). */
   readonly services: NamespacedInformers<KubeObjectLike>;
+  /** ESO's UpdateFailed Events about ExternalSecrets, lean (eso-events.ts): the provider's words. */
+  readonly esoEvents: NamespacedInformers<KubeObjectLike>;
   /** The ClusterNetworkPolicy CRD (its served versions and Established only): which tier is in force. */
   readonly tierCrd: Informer<KubeObjectLike>;
   /** The platform tier's ClusterNetworkPolicies meshward made (absent while the CRD is not served). */
@@ -195,6 +198,7 @@ export class Caches {
       onRestart: restart(resourceId(CLUSTER_NETWORK_POLICIES.resource)),
     });
     this.services = serviceCache(o);
+    this.esoEvents = esoEventCache(o);
     this.accounts = new AccountWatches({
       client,
       log,
@@ -267,6 +271,7 @@ export class Caches {
       clusterTierObjects: () => (this.clusterTier.state === "synced" ? this.clusterTier.list() : undefined),
       account: (ns, name) => this.accounts.lookup(ns, name),
       service: (ns, name) => serviceOf(this.services, ns, name),
+      esoError: (ns, name) => esoErrorOf(this.esoEvents, ns, name),
     };
   }
 
@@ -292,6 +297,8 @@ export class Caches {
     void this.policies.start(signal);
     void this.namespaces.start(signal);
     this.services.start(signal);
+    // Not waited for: without them a failing secret has ESO's short message until its next Event.
+    this.esoEvents.start(signal);
     for (const inf of this.children.values()) inf.start(signal);
     for (const inf of this.foreign.values()) inf.start(signal);
     for (const crd of this.crdInformers) void crd.start(signal);
@@ -345,6 +352,22 @@ function serviceCache(o: CacheOptions): NamespacedInformers<KubeObjectLike> {
       transform: leanService,
       log: o.log,
       onRestart: (reason) => o.onRestart(resourceId(SERVICES), reason),
+    },
+    o.namespaces,
+  );
+}
+
+/** ESO's UpdateFailed Events about ExternalSecrets, lean (eso-events.ts). */
+function esoEventCache(o: CacheOptions): NamespacedInformers<KubeObjectLike> {
+  return new NamespacedInformers<KubeObjectLike>(
+    {
+      client: o.client,
+      resource: EVENTS,
+      fieldSelector: ESO_EVENT_SELECTOR,
+      transform: leanEsoEvent,
+      indexes: esoEventIndexes,
+      log: o.log,
+      onRestart: (reason) => o.onRestart("eso-events", reason),
     },
     o.namespaces,
   );

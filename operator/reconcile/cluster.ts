@@ -56,6 +56,12 @@ export interface Cluster {
   networkTier(): NetworkTierStatus;
   /** The cached platform-tier ClusterNetworkPolicies meshward made; undefined until listed. */
   clusterTierObjects(): KubeObjectLike[] | undefined;
+  /**
+   * The newest error External Secrets Operator reported about an ExternalSecret (its Warning Event,
+   * reason UpdateFailed: the provider's own words, e.g. Vault's "permission denied"), from the
+   * cache of those Events (eso-events.ts); undefined when there is none. Absent: not known.
+   */
+  esoError?(namespace: string, name: string): string | undefined;
   /** A Service's labels (ambient binding check); undefined: none; null or absent method: unknown. */
   service?(namespace: string, name: string): { labels: Readonly<Record<string, string>> } | undefined | null;
 }

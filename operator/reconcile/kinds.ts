@@ -110,6 +110,17 @@ export const CHILD_KINDS: ChildKind[] = [
     crd: { name: "externalsecrets.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
   },
   {
+    // Only for secrets from an identity store (MeshwardPolicy spec.secretIdentity).
+    resource: {
+      group: "external-secrets.io",
+      version: "v1",
+      plural: "secretstores",
+      kind: "SecretStore",
+      namespaced: true,
+    },
+    crd: { name: "secretstores.external-secrets.io", missingReason: "ExternalSecretsNotInstalled" },
+  },
+  {
     // Waypoints in ambient namespaces (operator/builders/ambient.ts), where the Gateway API is served.
     resource: {
       group: "gateway.networking.k8s.io",

@@ -146,4 +146,21 @@ describe("secret health in the reconciler", () => {
     expect(cond("SecretsReady")).toMatchObject({ status: "Unknown", reason: "ExternalSecretsNotInstalled" });
     expect(cond("Degraded")).toMatchObject({ status: "True", reason: "ExternalSecretsNotInstalled" });
   });
+
+  it("ESO's Event holds the provider's words: added to the failing secret, no timer to look again", async () => {
+    const { cluster, r, cond, esoWrites } = setup();
+    const eso: { event?: string } = {};
+    Object.assign(cluster, { esoError: () => eso.event });
+    expect(await r.reconcile("ns/api")).toBeUndefined();
+    esoWrites(failed);
+    // No Event yet: ESO's short message, and no requeue (the Event's watch wakes the profile).
+    expect(await r.reconcile("ns/api")).toBeUndefined();
+    expect(cond("SecretsReady")).toMatchObject({ status: "False", reason: "SecretSyncedError" });
+    expect(cond("SecretsReady")?.message).not.toContain("permission denied");
+    eso.event = "Error making API request.\n\nCode: 403. Errors:\n\n* permission denied\n";
+    expect(await r.reconcile("ns/api")).toBeUndefined();
+    expect(cond("SecretsReady")?.message).toContain(
+      "SecretSyncedError: could not get secret data from provider: Error making API request. Code: 403. Errors: * permission denied",
+    );
+  });
 });

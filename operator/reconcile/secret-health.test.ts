@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import type { ObjectStatus, SecretSpec, SecretStatus } from "../api/schema.ts";
 import { desiredConditions, type Outcome } from "./status.ts";
 import {
+  durationMs,
   foldSecretHealth,
+  LEASE_EXPIRED,
+  leaseOf,
   readEsoStatus,
   type SecretInput,
   secretEntry,
@@ -119,6 +122,27 @@ describe("secretEntry", () => {
       want: { ready: "Unknown", reason: "ExternalSecretsNotInstalled" },
     },
     {
+      name: "failing with ESO's detailed error: the provider's words on one line",
+      input: {
+        spec: spec("db"),
+        object: inSync("db"),
+        live: es(FAILED),
+        detail:
+          "Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/secret/data/shop/orders/db\nCode: 403. Errors:\n\n* permission denied\n",
+      },
+      want: {
+        ready: "False",
+        reason: "SecretSyncedError",
+        message:
+          "could not get secret data from provider: Error making API request. URL: GET http://127.0.0.1:8200/v1/secret/data/shop/orders/db Code: 403. Errors: * permission denied",
+      },
+    },
+    {
+      name: "a stale detail is ignored once ESO reports success",
+      input: { spec: spec("db"), object: inSync("db"), live: es(SYNCED), detail: "permission denied" },
+      want: { ready: "True", message: "secret synced" },
+    },
+    {
       name: "someone else's ExternalSecret: its status is not read",
       input: { spec: spec("db"), object: { ...inSync("db"), state: "Conflict" }, live: es(SYNCED) },
       want: { ready: "Unknown", reason: "NotManaged" },
@@ -140,6 +164,90 @@ describe("secretEntry", () => {
       if (!("refreshTime" in c.want)) expect(got.refreshTime).toBeUndefined();
     });
   }
+});
+
+describe("a dynamic credential's lease (leaseTTL)", () => {
+  it.each([
+    ["40s", 40_000],
+    ["1h30m", 5_400_000],
+    ["500ms", 500],
+    ["2m5s", 125_000],
+    ["", undefined],
+    ["5d", undefined],
+    ["s", undefined],
+  ])("durationMs(%j) = %j", (d, want) => {
+    expect(durationMs(d)).toBe(want);
+  });
+
+  const dyn: SecretSpec = { ...spec("db", "creds/api"), leaseTTL: "40s" };
+  it.each([
+    {
+      name: "issued at ESO's last fetch, expires leaseTTL later",
+      spec: dyn,
+      refresh: T1,
+      want: { issuedAt: T1, expiresAt: "2026-12-01T19:00:40Z" },
+    },
+    { name: "no leaseTTL: nothing", spec: spec("db"), refresh: T1, want: undefined },
+    { name: "no fetch yet: nothing", spec: dyn, refresh: undefined, want: undefined },
+  ])("$name", ({ spec: sp, refresh, want }) => {
+    expect(leaseOf(sp, refresh)).toEqual(want);
+  });
+
+  it.each([
+    {
+      name: "before expiresAt: ESO's verdict",
+      now: "2026-12-01T19:00:44Z",
+      want: { ready: "True", reason: "SecretSynced" },
+    },
+    {
+      name: "at expiresAt with no newer fetch (ESO stopped or not refreshing): LeaseExpired, failing",
+      now: "2026-12-01T19:00:45Z",
+      want: {
+        ready: "False",
+        reason: LEASE_EXPIRED,
+        message: expect.stringContaining(
+          "the credential issued at 2026-12-01T19:00:05Z expired at 2026-12-01T19:00:45Z (leaseTTL 40s)",
+        ) as unknown,
+      },
+    },
+  ])("the lease's end: $name", ({ now, want }) => {
+    const e = secretEntry({
+      spec: dyn,
+      object: inSync("db"),
+      live: es(SYNCED, { refreshTime: T2 }),
+      now: new Date(now),
+    });
+    expect(e).toMatchObject(want);
+  });
+
+  it("a failing refresh keeps ESO's reason and words after the lease's end; no leaseTTL: no end", () => {
+    const late = new Date("2026-12-01T21:00:00Z");
+    expect(
+      secretEntry({ spec: dyn, object: inSync("db"), live: es(FAILED, { refreshTime: T2 }), now: late }),
+    ).toMatchObject({ ready: "False", reason: "SecretSyncedError" });
+    expect(
+      secretEntry({
+        spec: spec("db"),
+        object: inSync("db"),
+        live: es(SYNCED, { refreshTime: T2 }),
+        now: late,
+      }),
+    ).toMatchObject({ ready: "True" });
+  });
+
+  it("the entry carries both, synced or failing (a failing refresh keeps the last fetch's times)", () => {
+    const synced = secretEntry({ spec: dyn, object: inSync("db"), live: es(SYNCED, { refreshTime: T2 }) });
+    expect(synced).toMatchObject({ ready: "True", issuedAt: T2, expiresAt: "2026-12-01T19:00:45Z" });
+    const failing = secretEntry({ spec: dyn, object: inSync("db"), live: es(FAILED, { refreshTime: T2 }) });
+    expect(failing).toMatchObject({ ready: "False", issuedAt: T2, expiresAt: "2026-12-01T19:00:45Z" });
+    const plain = secretEntry({
+      spec: spec("db"),
+      object: inSync("db"),
+      live: es(SYNCED, { refreshTime: T2 }),
+    });
+    expect(plain.issuedAt).toBeUndefined();
+    expect(plain.expiresAt).toBeUndefined();
+  });
 });
 
 describe("readEsoStatus", () => {

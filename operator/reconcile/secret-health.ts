@@ -16,7 +16,14 @@ export interface SecretInput {
   object: ObjectStatus | undefined;
   /** The cached ExternalSecret, when it is ours; undefined if not (yet) in the cache. */
   live: unknown;
+  /** ESO's detailed error for a failing secret (its newest UpdateFailed event), when read. */
+  detail?: string;
+  /** The reconcile's time: a dynamic credential past its expiresAt is reported as failing. */
+  now?: Date;
 }
+
+/** The reason of a dynamic credential whose lease ended with no newer one fetched. */
+export const LEASE_EXPIRED = "LeaseExpired";
 
 export interface SecretEvent {
   type: "Normal" | "Warning";
@@ -44,6 +51,11 @@ function clip(s: string, max = MAX_MESSAGE): string {
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** Vault's errors span lines ("Code: 403. Errors:\n\n* permission denied"): one line, spaces collapsed. */
+export function oneLine(s: string): string {
+  return s.replace(/\s+/g, " ").trim();
+}
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -88,8 +100,40 @@ function store(spec: SecretSpec): string {
   return `${spec.storeRef.kind} ${spec.storeRef.name}`;
 }
 
+/** A duration as the schema accepts it (e.g. 1h30m, 40s, 500ms) in milliseconds. */
+export function durationMs(d: string): number | undefined {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = d;
+  while (rest !== "") {
+    const m = /^(\d+)(ms|s|m|h)/.exec(rest);
+    if (!m?.[1] || !m[2]) return undefined;
+    total += Number(m[1]) * (unit[m[2]] ?? 0);
+    rest = rest.slice(m[0].length);
+  }
+  return d === "" || !Number.isSafeInteger(total) ? undefined : total;
+}
+
+/**
+ * A dynamic credential's lease (spec leaseTTL): issued at ESO's last successful fetch (each read of a
+ * dynamic path issues a new credential), expiring leaseTTL later. Nothing without both.
+ */
+export function leaseOf(
+  spec: SecretSpec,
+  refreshTime: string | undefined,
+): { issuedAt: string; expiresAt: string } | undefined {
+  const ttl = spec.leaseTTL === undefined ? undefined : durationMs(spec.leaseTTL);
+  const issued = refreshTime === undefined ? NaN : Date.parse(refreshTime);
+  if (ttl === undefined || !Number.isFinite(issued)) return undefined;
+  return {
+    issuedAt: new Date(issued).toISOString().replace(".000Z", "Z"),
+    expiresAt: new Date(issued + ttl).toISOString().replace(".000Z", "Z"),
+  };
+}
+
 /** One secret's entry: ESO's verdict when it can be trusted, else why it cannot be read yet. */
 export function secretEntry(input: SecretInput): SecretStatus {
+  // (a dynamic credential's lease: see leaseOf; its end is checked against input.now)
   const name = input.spec.name;
   const pending = (reason: string, message: string): SecretStatus => ({
     name,
@@ -111,8 +155,10 @@ export function secretEntry(input: SecretInput): SecretStatus {
     );
   }
   const eso = readEsoStatus(input.live);
+  const lease = leaseOf(input.spec, eso.refreshTime);
   const extra = {
     ...(eso.refreshTime && { refreshTime: eso.refreshTime }),
+    ...lease,
     ...(eso.syncedResourceVersion && { syncedResourceVersion: eso.syncedResourceVersion }),
   };
   if (!eso.ready) {
@@ -140,11 +186,24 @@ export function secretEntry(input: SecretInput): SecretStatus {
       ...extra,
     };
   }
+  // A dynamic credential past its lease, which ESO still calls synced (ESO stopped, or not refreshing):
+  // the workload holds a dead credential. Reported as failing, so the alert fires.
+  if (eso.ready.status === "True" && lease && input.now && input.now.getTime() >= Date.parse(lease.expiresAt))
+    return {
+      name,
+      ready: "False",
+      reason: LEASE_EXPIRED,
+      message: `the credential issued at ${lease.issuedAt} expired at ${lease.expiresAt} (leaseTTL ${input.spec.leaseTTL ?? ""}) and no newer one was fetched: is External Secrets Operator running and refreshing (refreshInterval shorter than leaseTTL)?`,
+      ...extra,
+    };
+  // ESO's condition has a short message ("could not get secret data from provider"); the provider's
+  // own words (Vault's "permission denied") are in its event, added for a failing secret.
+  const detail = eso.ready.status === "False" && input.detail ? oneLine(input.detail) : "";
   return {
     name,
     ready: eso.ready.status,
     reason: eso.ready.reason,
-    message: clip(eso.ready.message),
+    message: clip(detail ? `${eso.ready.message}: ${detail}` : eso.ready.message),
     ...extra,
   };
 }

@@ -20,6 +20,7 @@ import {
   widenedChanged,
 } from "./mapping.ts";
 import { serviceEventKeys } from "./services.ts";
+import { esoEventSecret } from "./eso-events.ts";
 
 /**
  * A policy's status counts namespaces and profiles: changes are gathered for this long and written
@@ -153,6 +154,14 @@ export function wire(c: Caches, t: WiringTargets, triggers: Triggers): void {
   // A Service's waypoint label: the binding check of its namespace's profiles (ambient).
   c.services.on((type, obj, old) => {
     for (const k of serviceEventKeys(type, obj, old, c.profilesIn)) queue.add(k);
+  });
+  // ESO's Event about one of our ExternalSecrets (a failure, or its retry): the owning profile's
+  // SecretsReady takes the provider's words. Another ExternalSecret's Event maps to no key.
+  const externalSecrets = [...c.children].find(([k]) => k.resource.kind === "ExternalSecret")?.[1];
+  c.esoEvents.on((type, obj, old) => {
+    const es = esoEventSecret(type, obj, old);
+    const live = es && externalSecrets?.get(es.namespace, es.name);
+    if (live) for (const k of childEventKeys(live, undefined)) queue.add(k);
   });
   // The CRD decides the tier: its informer lists at once, every policy's status says which tier.
   c.tierCrd.on(() => {

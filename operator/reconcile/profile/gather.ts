@@ -52,6 +52,8 @@ export interface ProfileSnapshot {
   live(kind: ChildKind, namespace: string, name: string): KubeObjectLike | undefined;
   /** False while the kind's CRD is not installed. */
   available(kind: ChildKind): boolean;
+  /** ESO's newest error about an ExternalSecret (its UpdateFailed Event, cached); undefined: none. */
+  esoError(namespace: string, name: string): string | undefined;
   /** The cached objects of each served kind that belong to the profile (for the prune). */
   owned: ReadonlyMap<ChildKind, readonly KubeObjectLike[]>;
 }
@@ -60,7 +62,7 @@ export interface ProfileSnapshot {
 export interface GatherSources {
   cluster: Pick<
     Cluster,
-    "profile" | "live" | "available" | "owned" | "foreign" | "namespaceTerminating" | "service"
+    "profile" | "live" | "available" | "owned" | "foreign" | "namespaceTerminating" | "service" | "esoError"
   >;
   previousStatus(key: string, raw: KubeObjectLike): ProfileStatus | undefined;
   validate(raw: KubeObjectLike): { profile: Profile | undefined; problems: Problem[] };
@@ -91,6 +93,7 @@ export function gatherProfile(key: string, s: GatherSources): ProfileSnapshot {
     available: (kind: ChildKind) => cluster.available(kind),
     validIn: (ns: string) => s.validIn(ns),
     service: (ns: string, n: string) => (cluster.service ? cluster.service(ns, n) : null),
+    esoError: (ns: string, n: string) => cluster.esoError?.(ns, n),
     waypoint: s.waypoint(namespace),
   };
   // Deleted, being deleted, or in a namespace being deleted: nothing else is read.

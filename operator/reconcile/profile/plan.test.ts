@@ -56,6 +56,7 @@ function snapshot(o: Partial<ProfileSnapshot> = {}): ProfileSnapshot {
     validIn: () => [],
     waypoint: undefined,
     service: () => null,
+    esoError: () => undefined,
     owned: new Map(),
     ...o,
   };
@@ -257,5 +258,153 @@ describe("the profile planner", () => {
     const third = build(inSync);
     expect(third.writes).toEqual([]);
     expect(finish(inSync, third.built, []).status).toBeUndefined();
+  });
+
+  describe("SecretsReady takes the provider's words from ESO's Event", () => {
+    const ES = kind("external-secrets.io/v1", "ExternalSecret");
+    const withSecret = raw({
+      selector: { app: "api" },
+      secrets: [
+        {
+          name: "api-db",
+          storeRef: { name: "vault" },
+          data: [{ secretKey: "password", remoteRef: { key: "db", property: "password" } }],
+        },
+      ],
+    });
+    const VAULT = "Error making API request.\n\nCode: 403. Errors:\n\n* permission denied\n";
+    const ready = (status: string) => ({
+      conditions: [
+        status === "False"
+          ? {
+              type: "Ready",
+              status,
+              reason: "SecretSyncedError",
+              message: "could not get secret data from provider",
+            }
+          : { type: "Ready", status, reason: "SecretSynced", message: "secret synced" },
+      ],
+      ...(status === "True" && { refreshTime: "2026-11-19T23:59:00Z", syncedResourceVersion: "1-a" }),
+    });
+    /** The planner's SecretsReady condition, with the ExternalSecret in the cache as ESO left it. */
+    function secretsReady(esoStatus: unknown, event: string | undefined, asked: string[] = []) {
+      let first = build(snapshot({ raw: withSecret }));
+      const written = advance(first.built.children, allWritten(first.writes)).children;
+      const live = (k: ChildKind, _ns: string, n: string) => {
+        const c = written.find((w) => w.kind === k && w.desired.metadata.name === n);
+        if (!c) return undefined;
+        const obj = c.desired as KubeObjectLike;
+        return k === ES && esoStatus ? ({ ...obj, status: esoStatus } as KubeObjectLike) : obj;
+      };
+      const s = snapshot({
+        raw: withSecret,
+        live,
+        esoError: (ns, n) => {
+          asked.push(`${ns}/${n}`);
+          return event;
+        },
+      });
+      first = build(s);
+      const built = {
+        ...first.built,
+        children: advance(first.built.children, allWritten(first.writes)).children,
+      };
+      const done = finish(s, built, []);
+      return {
+        cond: done.status?.status.conditions?.find((c) => c.type === "SecretsReady"),
+        result: done.result,
+      };
+    }
+
+    it.each([
+      {
+        name: "failing, with ESO's Event: ESO's short message and Vault's words on one line",
+        eso: ready("False"),
+        event: VAULT,
+        want: {
+          status: "False",
+          message: expect.stringContaining(
+            "could not get secret data from provider: Error making API request. Code: 403. Errors: * permission denied",
+          ) as unknown,
+        },
+      },
+      {
+        name: "failing, no Event yet: ESO's short message, nothing invented",
+        eso: ready("False"),
+        event: undefined,
+        want: { status: "False", message: expect.not.stringContaining("permission denied") as unknown },
+      },
+      {
+        name: "synced again: an old Event's words are not shown",
+        eso: ready("True"),
+        event: VAULT,
+        want: { status: "True", message: expect.not.stringContaining("permission denied") as unknown },
+      },
+      {
+        name: "ESO has not reported yet: Pending, whatever an Event says",
+        eso: undefined,
+        event: VAULT,
+        want: { status: "Unknown", reason: "Pending" },
+      },
+    ])("$name", ({ eso, event, want }) => {
+      const { cond, result } = secretsReady(eso, event);
+      expect(cond).toMatchObject(want);
+      // The Event's watch wakes the profile: no timer is set for it.
+      expect(result).toBeUndefined();
+    });
+
+    it("a dynamic credential (leaseTTL): comes back at its expiresAt, then reports LeaseExpired", () => {
+      const dynamic = raw({
+        selector: { app: "api" },
+        secrets: [
+          {
+            name: "api-db",
+            storeRef: { name: "vault-db" },
+            leaseTTL: "40s",
+            data: [{ secretKey: "credentials", remoteRef: { key: "creds/ns-api" } }],
+          },
+        ],
+      });
+      const fetched = "2026-11-19T23:59:50Z"; // NOW - 10 s: expires at NOW + 30 s
+      const plan = (now: Date) => {
+        const ctx = makeContext({ defaults: DEFAULT_PLATFORM, now, profiles: new Map() });
+        let first = build(snapshot({ raw: dynamic, ctx }));
+        const written = advance(first.built.children, allWritten(first.writes)).children;
+        const live = (k: ChildKind, _ns: string, n: string) => {
+          const c = written.find((w) => w.kind === k && w.desired.metadata.name === n);
+          if (!c) return undefined;
+          const obj = c.desired as KubeObjectLike;
+          return k === ES
+            ? ({ ...obj, status: { ...ready("True"), refreshTime: fetched } } as KubeObjectLike)
+            : obj;
+        };
+        const s = snapshot({ raw: dynamic, ctx, live });
+        first = build(s);
+        const built = {
+          ...first.built,
+          children: advance(first.built.children, allWritten(first.writes)).children,
+        };
+        return finish(s, built, []);
+      };
+      const before = plan(NOW);
+      expect(before.status?.status.secrets?.[0]).toMatchObject({
+        ready: "True",
+        issuedAt: fetched,
+        expiresAt: "2026-11-20T00:00:30Z",
+      });
+      expect(before.result).toEqual({ requeueAfterMs: 30_000 + 250 });
+      const after = plan(new Date("2026-11-20T00:00:30Z"));
+      expect(after.status?.status.conditions?.find((c) => c.type === "SecretsReady")).toMatchObject({
+        status: "False",
+        reason: "LeaseExpired",
+      });
+      expect(after.result).toBeUndefined();
+    });
+
+    it("reads the Event of the profile's own ExternalSecret, by its namespace and name", () => {
+      const asked: string[] = [];
+      secretsReady(ready("False"), VAULT, asked);
+      expect(new Set(asked)).toEqual(new Set(["ns/api-db"]));
+    });
   });
 });

@@ -8,7 +8,13 @@
 //   prune    the owned objects no longer desired;
 //   finish   everything that happened → the Events, the status (with, in ambient mode, the shared
 //            waypoint, the Service binding and istiod's verdicts), the requeue, the error to retry.
-import type { ExceptionStatus, ObjectStatus, Profile, ProfileStatus } from "../../api/schema.ts";
+import type {
+  ExceptionStatus,
+  ObjectStatus,
+  Profile,
+  ProfileStatus,
+  SecretStatus,
+} from "../../api/schema.ts";
 import { API_VERSION, KIND } from "../../api/schema.ts";
 import { type BuildContext, type BuildResult, buildProfile, type KubeObject } from "../../builders/index.ts";
 import { dataplaneOf } from "../../builders/dataplane.ts";
@@ -133,7 +139,7 @@ export function start(s: ProfileSnapshot): Start {
   });
   // A profile that loses a selector overlap builds nothing: what it owned is pruned.
   const built: BuildResult = verdict.effective
-    ? buildProfile(verdict.effective, ctx)
+    ? buildProfile(verdict.effective, { ...ctx, identityStores: verdict.identityStores })
     : { objects: [], problems: [], exceptions: [] };
   const before = new Map((s.previous?.objects ?? []).map((o) => [`${o.kind}/${o.name}`, o]));
   const children = built.objects.map((d): ChildState => {
@@ -371,7 +377,12 @@ export function finish(s: ProfileSnapshot, b: Built, deletes: readonly DeleteRes
   );
   const live = (n: string) =>
     es && s.available(es) ? (s.live(es, s.namespace, n) ?? justWritten.get(n)) : undefined;
-  outcome.secrets = foldSecretHealth(secretInputs(profile, outcome.objects, live), s.previous?.secrets);
+  // ESO's Event holds the provider's words (Vault's "permission denied"); taken for a failing secret.
+  const inputs = secretInputs(profile, outcome.objects, live).map((input) => {
+    const detail = input.live === undefined ? undefined : s.esoError(s.namespace, input.spec.name);
+    return { ...input, now: ctx.now, ...(detail !== undefined && { detail }) };
+  });
+  outcome.secrets = foldSecretHealth(inputs, s.previous?.secrets);
   for (const e of outcome.secrets.events)
     events.push({
       regarding,
@@ -402,7 +413,7 @@ export function finish(s: ProfileSnapshot, b: Built, deletes: readonly DeleteRes
     refused: children.flatMap((c) =>
       c.failure ? [{ object: describe(c.desired), error: c.plan.message ?? "" }] : [],
     ),
-    result: requeue(b, ctx.now),
+    result: requeue(b, ctx.now, outcome.secrets.entries),
     ...((transient || failedDelete) && { retry: transient ? transient.error : failedDelete?.error }),
   };
 }
@@ -440,9 +451,13 @@ function ambientStatus(s: ProfileSnapshot, b: Built, outcome: Outcome): void {
 }
 
 /** When to come back: an exception or approval that ends, or a refused write in a minute. */
-function requeue(b: Built, now: Date): Result {
+function requeue(b: Built, now: Date, secrets: readonly SecretStatus[] = []): Result {
   const out: number[] = [];
   const ends: Date[] = b.built.nextChange ? [b.built.nextChange] : [];
+  // A dynamic credential's lease end: reported as LeaseExpired then, unless a newer one came first.
+  for (const e of secrets)
+    if (e.expiresAt && e.ready === "True" && Date.parse(e.expiresAt) > now.getTime())
+      ends.push(new Date(e.expiresAt));
   // An approval that ends takes its exception with it.
   for (const a of b.verdict.approvals) if (a.approvedUntil) ends.push(new Date(a.approvedUntil));
   for (const c of ends)
