@@ -758,6 +758,7 @@ const MATRIX: Case[] = [
         "MeshwardProfileConflict",
         "MeshwardProfileWidened",
         "MeshwardSecretsFailing",
+        "MeshwardSecretLeaseEnding",
         "MeshwardDriftCorrectedRepeatedly",
         "MeshwardExceptionExpiringSoon",
         "MeshwardNotLeading",
@@ -776,6 +777,10 @@ const MATRIX: Case[] = [
         expr: `max by (namespace, name) (meshward_profile_secrets_failing{${job}}) > 0`,
         for: "15m",
       });
+      expect(byName.MeshwardSecretLeaseEnding).toMatchObject({
+        expr: `max by (namespace, name) (meshward_profile_secrets_lease_ending{${job}}) > 0`,
+      });
+      expect(byName.MeshwardSecretLeaseEnding?.for).toBeUndefined();
       expect(byName.MeshwardExceptionExpiringSoon?.expr).toBe(
         `min by (namespace, name) (meshward_profile_exception_expiry_timestamp_seconds{${job}}) - time() < ${14 * 86400}`,
       );

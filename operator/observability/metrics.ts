@@ -143,6 +143,11 @@ export class Metrics {
     "Secrets of the profile that External Secrets Operator cannot sync (status.secrets ready=False); no series for a profile without secrets.",
     (s) => s.secretsFailing,
   );
+  readonly profileSecretsLeaseEnding = this.#profileGauge(
+    "meshward_profile_secrets_lease_ending",
+    "Dynamic credentials of the profile not replaced in three quarters of their lease (status.secrets reason LeaseEnding); no series for a profile without secrets.",
+    (s) => s.secretsLeaseEnding,
+  );
   readonly secrets = this.#secretsGauge();
   readonly drift = new Counter({
     name: "meshward_drift_total",

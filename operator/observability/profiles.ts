@@ -12,6 +12,8 @@ export interface ProfileSeries {
   conflict: 0 | 1;
   /** Secrets ESO cannot sync (status.secrets ready=False); undefined for a profile without secrets. */
   secretsFailing?: number;
+  /** Dynamic credentials near the end of their lease, not replaced yet (reason LeaseEnding). */
+  secretsLeaseEnding?: number;
   /** Unix seconds of the next active exception's expiry; undefined without one. */
   nextExceptionExpiry?: number;
   /** Findings of the platform's policies: refused (Enforce) and reported only (Audit). */
@@ -41,7 +43,10 @@ export function profileSeries(p: KubeObjectLike): ProfileSeries | undefined {
     policyAudit: (status?.policy?.findings ?? []).filter((f) => f.mode === "Audit").length,
   };
   const secrets = status?.secrets ?? [];
-  if (secrets.length > 0) series.secretsFailing = secrets.filter((e) => e.ready === "False").length;
+  if (secrets.length > 0) {
+    series.secretsFailing = secrets.filter((e) => e.ready === "False").length;
+    series.secretsLeaseEnding = secrets.filter((e) => e.reason === "LeaseEnding").length;
+  }
   if (expiries.length > 0) series.nextExceptionExpiry = Math.min(...expiries) / 1000;
   return series;
 }

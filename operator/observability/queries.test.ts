@@ -41,7 +41,7 @@ describe("queries of the chart", () => {
     const names = await exposed();
     const text = fs.readFileSync(path.join(CHART, "templates/prometheusrule.yaml"), "utf8");
     const exprs = [...text.matchAll(/^\s*expr: (.*)$/gm)].map((m) => m[1] as string);
-    expect(exprs).toHaveLength(7);
+    expect(exprs).toHaveLength(8);
     for (const expr of exprs) {
       // "meshward_profile_ready{ {{- $sel -}} }": the selector is a template action.
       const used = [...expr.matchAll(/([a-z_:][a-z0-9_:]*)\{ \{\{/g)].map((m) => m[1] as string);

@@ -23,6 +23,7 @@ export type EventReason =
   | "ApplyFailed"
   | "SecretSynced"
   | "SecretSyncFailed"
+  | "SecretLeaseEnding"
   // The platform's policies (operator/policy): a finding, its end, and an adoption audit.
   | FindingReason
   | "Compliant"

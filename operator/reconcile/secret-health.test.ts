@@ -6,6 +6,7 @@ import { desiredConditions, type Outcome } from "./status.ts";
 import {
   durationMs,
   foldSecretHealth,
+  LEASE_ENDING,
   LEASE_EXPIRED,
   leaseOf,
   readEsoStatus,
@@ -195,9 +196,25 @@ describe("a dynamic credential's lease (leaseTTL)", () => {
 
   it.each([
     {
-      name: "before expiresAt: ESO's verdict",
-      now: "2026-12-01T19:00:44Z",
+      name: "before three quarters of the lease: ESO's verdict",
+      now: "2026-12-01T19:00:34Z",
       want: { ready: "True", reason: "SecretSynced" },
+    },
+    {
+      name: "from three quarters to expiresAt: LeaseEnding, still ready",
+      now: "2026-12-01T19:00:35Z",
+      want: {
+        ready: "True",
+        reason: LEASE_ENDING,
+        message: expect.stringContaining(
+          "the credential issued at 2026-12-01T19:00:05Z expires at 2026-12-01T19:00:45Z (leaseTTL 40s) and no newer one has been fetched",
+        ) as unknown,
+      },
+    },
+    {
+      name: "one second before expiresAt: still LeaseEnding",
+      now: "2026-12-01T19:00:44Z",
+      want: { ready: "True", reason: LEASE_ENDING },
     },
     {
       name: "at expiresAt with no newer fetch (ESO stopped or not refreshing): LeaseExpired, failing",
@@ -247,6 +264,33 @@ describe("a dynamic credential's lease (leaseTTL)", () => {
     });
     expect(plain.issuedAt).toBeUndefined();
     expect(plain.expiresAt).toBeUndefined();
+  });
+});
+
+describe("a lease near its end in the fold", () => {
+  const dyn: SecretSpec = { ...spec("db", "creds/api"), leaseTTL: "40s" };
+  const input = (now: string): SecretInput => ({
+    spec: dyn,
+    object: inSync("db"),
+    live: es(SYNCED, { refreshTime: T2 }),
+    now: new Date(now),
+  });
+  it("warns once (a Warning Event), keeps SecretsReady True with reason LeaseEnding", () => {
+    const fresh = foldSecretHealth([input("2026-12-01T19:00:20Z")], undefined);
+    const ending = foldSecretHealth([input("2026-12-01T19:00:36Z")], fresh.entries);
+    expect(ending.condition).toMatchObject({
+      status: "True",
+      reason: LEASE_ENDING,
+      message: expect.stringContaining(
+        "1 of 1 secret holds a credential near the end of its lease: db",
+      ) as unknown,
+    });
+    expect(ending.events).toEqual([
+      expect.objectContaining({ type: "Warning", reason: "SecretLeaseEnding", name: "db" }),
+    ]);
+    expect(ending.summary).toEqual({ ready: 1, failing: 0, pending: 0 });
+    // The same state again: no second Event.
+    expect(foldSecretHealth([input("2026-12-01T19:00:40Z")], ending.entries).events).toEqual([]);
   });
 });
 

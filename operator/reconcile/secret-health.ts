@@ -24,10 +24,20 @@ export interface SecretInput {
 
 /** The reason of a dynamic credential whose lease ended with no newer one fetched. */
 export const LEASE_EXPIRED = "LeaseExpired";
+/** The reason of a dynamic credential still valid but not replaced in LEASE_WARN_SHARE of its lease. */
+export const LEASE_ENDING = "LeaseEnding";
+/** ESO refreshing at most every half lease replaces a credential well before this share of it. */
+const LEASE_WARN_SHARE = 0.75;
+
+/** When a lease not renewed by then is reported as ending (ms since the epoch). */
+export function leaseWarnTime(lease: { issuedAt: string; expiresAt: string }): number {
+  const issued = Date.parse(lease.issuedAt);
+  return issued + (Date.parse(lease.expiresAt) - issued) * LEASE_WARN_SHARE;
+}
 
 export interface SecretEvent {
   type: "Normal" | "Warning";
-  reason: "SecretSynced" | "SecretSyncFailed";
+  reason: "SecretSynced" | "SecretSyncFailed" | "SecretLeaseEnding";
   note: string;
   /** The ExternalSecret the event is about. */
   name: string;
@@ -196,6 +206,15 @@ export function secretEntry(input: SecretInput): SecretStatus {
       message: `the credential issued at ${lease.issuedAt} expired at ${lease.expiresAt} (leaseTTL ${input.spec.leaseTTL ?? ""}) and no newer one was fetched: is External Secrets Operator running and refreshing (refreshInterval shorter than leaseTTL)?`,
       ...extra,
     };
+  // Still valid, but a refresh should have replaced it by now: warn while there is time to act.
+  if (eso.ready.status === "True" && lease && input.now && input.now.getTime() >= leaseWarnTime(lease))
+    return {
+      name,
+      ready: "True",
+      reason: LEASE_ENDING,
+      message: `the credential issued at ${lease.issuedAt} expires at ${lease.expiresAt} (leaseTTL ${input.spec.leaseTTL ?? ""}) and no newer one has been fetched in three quarters of its lease: is External Secrets Operator refreshing (refreshInterval at most half of leaseTTL)?`,
+      ...extra,
+    };
   // ESO's condition has a short message ("could not get secret data from provider"); the provider's
   // own words (Vault's "permission denied") are in its event, added for a failing secret.
   const detail = eso.ready.status === "False" && input.detail ? oneLine(input.detail) : "";
@@ -242,6 +261,13 @@ export function foldSecretHealth(inputs: SecretInput[], previous: SecretStatus[]
         name: e.name,
         note: `ExternalSecret ${describeEntry(e, specOf.get(e.name))}`,
       });
+    } else if (e.reason === LEASE_ENDING && before?.reason !== LEASE_ENDING) {
+      events.push({
+        type: "Warning",
+        reason: "SecretLeaseEnding",
+        name: e.name,
+        note: `ExternalSecret ${describeEntry(e, specOf.get(e.name))}`,
+      });
     } else if (e.ready === "True" && before?.ready !== "True") {
       const spec = specOf.get(e.name);
       events.push({
@@ -279,6 +305,14 @@ export function foldSecretHealth(inputs: SecretInput[], previous: SecretStatus[]
       status: "Unknown",
       reason: pending[0]?.reason ?? "Pending",
       message: `${pending.length} of ${total} secret${total === 1 ? "" : "s"} not synced yet: ${list(pending.map((e) => describeEntry(e, specOf.get(e.name))))}`,
+    };
+  } else if (ready.some((e) => e.reason === LEASE_ENDING)) {
+    const ending = ready.filter((e) => e.reason === LEASE_ENDING);
+    condition = {
+      type: SECRETS_READY,
+      status: "True",
+      reason: LEASE_ENDING,
+      message: `${ending.length} of ${total} secret${total === 1 ? "" : "s"} hold${ending.length === 1 ? "s" : ""} a credential near the end of its lease: ${list(ending.map((e) => describeEntry(e, specOf.get(e.name))))}`,
     };
   } else {
     condition = {

@@ -353,7 +353,7 @@ describe("the profile planner", () => {
       expect(result).toBeUndefined();
     });
 
-    it("a dynamic credential (leaseTTL): comes back at its expiresAt, then reports LeaseExpired", () => {
+    it("a dynamic credential (leaseTTL): LeaseEnding at three quarters, LeaseExpired at expiresAt", () => {
       const dynamic = raw({
         selector: { app: "api" },
         secrets: [
@@ -392,7 +392,15 @@ describe("the profile planner", () => {
         issuedAt: fetched,
         expiresAt: "2026-11-20T00:00:30Z",
       });
-      expect(before.result).toEqual({ requeueAfterMs: 30_000 + 250 });
+      // Three quarters of the 40 s lease: issued at NOW - 10 s, so NOW + 20 s.
+      expect(before.result).toEqual({ requeueAfterMs: 20_000 + 250 });
+      const ending = plan(new Date("2026-11-20T00:00:20Z"));
+      expect(ending.status?.status.conditions?.find((c) => c.type === "SecretsReady")).toMatchObject({
+        status: "True",
+        reason: "LeaseEnding",
+      });
+      expect(ending.events.map((e) => e.reason)).toContain("SecretLeaseEnding");
+      expect(ending.result).toEqual({ requeueAfterMs: 10_000 + 250 });
       const after = plan(new Date("2026-11-20T00:00:30Z"));
       expect(after.status?.status.conditions?.find((c) => c.type === "SecretsReady")).toMatchObject({
         status: "False",

@@ -29,7 +29,7 @@ import type { Result } from "../../runtime/queue.ts";
 import type { Regarding } from "../events.ts";
 import { type ChildKind, childKind, GATEWAY_KIND } from "../kinds.ts";
 import { type ChildInput, type ChildPlan, describe, ownerUid, planChild } from "../plan.ts";
-import { foldSecretHealth, secretInputs } from "../secret-health.ts";
+import { foldSecretHealth, leaseWarnTime, secretInputs } from "../secret-health.ts";
 import { stamp } from "../shared.ts";
 import { buildStatus, type MissingDependency, type Outcome, statusEqual } from "../status.ts";
 import { bindingProblem, istioRejections, sharedWaypointStatus } from "../waypoints.ts";
@@ -454,10 +454,16 @@ function ambientStatus(s: ProfileSnapshot, b: Built, outcome: Outcome): void {
 function requeue(b: Built, now: Date, secrets: readonly SecretStatus[] = []): Result {
   const out: number[] = [];
   const ends: Date[] = b.built.nextChange ? [b.built.nextChange] : [];
-  // A dynamic credential's lease end: reported as LeaseExpired then, unless a newer one came first.
-  for (const e of secrets)
-    if (e.expiresAt && e.ready === "True" && Date.parse(e.expiresAt) > now.getTime())
-      ends.push(new Date(e.expiresAt));
+  // A dynamic credential's lease: reported as LeaseEnding, then LeaseExpired, unless a newer one
+  // came first.
+  for (const e of secrets) {
+    if (!e.issuedAt || !e.expiresAt || e.ready !== "True") continue;
+    for (const t of [
+      leaseWarnTime({ issuedAt: e.issuedAt, expiresAt: e.expiresAt }),
+      Date.parse(e.expiresAt),
+    ])
+      if (t > now.getTime()) ends.push(new Date(t));
+  }
   // An approval that ends takes its exception with it.
   for (const a of b.verdict.approvals) if (a.approvedUntil) ends.push(new Date(a.approvedUntil));
   for (const c of ends)
