@@ -4,9 +4,9 @@
 // floor's bare client does not). Prints one line per part; the figures go in docs/benchmarks.md.
 //
 //   npm run bench:server-cost -- [--count 3500] [--concurrency 4]
-import { KubeClient, type Resource, resourcePath } from "../operator/runtime/client.ts";
+import { KubeClient, resourcePath } from "../operator/runtime/client.ts";
 import { loadKubeConfig } from "../operator/runtime/kubeconfig.ts";
-import { EVENTS } from "../operator/reconcile/kinds.ts";
+import { EVENTS, SERVICE_ACCOUNTS } from "../operator/reconcile/kinds.ts";
 import { commandOptions, KEEP_TESTBED } from "./args.ts";
 import { cleanup, deleteNamespaces, log, pool, serverCpuMs, started } from "./lib.ts";
 import { applyNamespace } from "../test-support/harness/namespaces.ts";
@@ -24,13 +24,6 @@ const args = commandOptions(
   },
 );
 const N = args.count;
-const SERVICE_ACCOUNTS: Resource = {
-  group: "",
-  version: "v1",
-  plural: "serviceaccounts",
-  kind: "ServiceAccount",
-  namespaced: true,
-};
 const LABEL = "app.kubernetes.io/managed-by";
 
 const teardown = new Teardown(log);

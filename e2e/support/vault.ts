@@ -11,18 +11,12 @@
 import * as fs from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { KubeClient, Resource } from "../../operator/runtime/client.ts";
+import { SERVICE_ACCOUNTS } from "../../operator/reconcile/kinds.ts";
 import { resourcePath } from "../../operator/runtime/client.ts";
 import { startVault, type VaultProcess } from "../controlplane/vault.ts";
 import { createNamespace, deleteNamespace, kubeconfigPath, serviceAccountToken } from "./kube.ts";
 import { applyAsTest } from "./secret-source.ts";
 
-const SERVICE_ACCOUNTS: Resource = {
-  group: "",
-  version: "v1",
-  plural: "serviceaccounts",
-  kind: "ServiceAccount",
-  namespaced: true,
-};
 const CLUSTER_ROLE_BINDINGS: Resource = {
   group: "rbac.authorization.k8s.io",
   version: "v1",

@@ -4,7 +4,7 @@
 // failing secret with the same status (no ExternalSecret watch event), but each retry updates its
 // Event (count, lastTimestamp), and that update wakes the owning profile (wiring.ts). The cache keeps
 // one small entry per Event: the ExternalSecret's name, the time and the message, clipped.
-import type { KubeObjectLike, Resource } from "../runtime/client.ts";
+import { identityMetadata, type KubeObjectLike, type Resource } from "../runtime/client.ts";
 import type { InformerEventType } from "../runtime/informer.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 
@@ -42,12 +42,7 @@ function when(e: RawEvent): string {
 /** The cached form of one of ESO's Events: about which ExternalSecret, when, and its message. */
 export function leanEsoEvent(o: KubeObjectLike): KubeObjectLike {
   const e = o as KubeObjectLike & RawEvent;
-  const m = o.metadata ?? {};
-  const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
-  if (m.name !== undefined) metadata.name = m.name;
-  if (m.namespace !== undefined) metadata.namespace = m.namespace;
-  if (m.uid !== undefined) metadata.uid = m.uid;
-  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  const metadata = identityMetadata(o);
   const message = typeof e.message === "string" ? e.message.slice(0, MAX_MESSAGE) : "";
   return {
     apiVersion: "v1",

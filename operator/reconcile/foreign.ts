@@ -12,7 +12,7 @@ import {
   readRequestAuthentication,
 } from "../perimeter/read.ts";
 import type { ForeignObjects } from "../perimeter/types.ts";
-import type { KubeObjectLike } from "../runtime/client.ts";
+import { identityMetadata, type KubeObjectLike } from "../runtime/client.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 import { BY_NAMESPACE } from "./cache.ts";
 import type { ChildKind } from "./kinds.ts";
@@ -41,12 +41,7 @@ export function isForeignKind(kind: ChildKind): boolean {
 export type LeanForeign = KubeObjectLike & { input?: unknown };
 
 export function leanForeign(kind: ChildKind, o: KubeObjectLike): LeanForeign {
-  const m = o.metadata ?? {};
-  const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
-  if (m.name !== undefined) metadata.name = m.name;
-  if (m.namespace !== undefined) metadata.namespace = m.namespace;
-  if (m.uid !== undefined) metadata.uid = m.uid;
-  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  const metadata = identityMetadata(o);
   const read = READERS[kind.resource.kind as ForeignKindName];
   const input = read?.(o);
   return { apiVersion: o.apiVersion, kind: o.kind, metadata, ...(input !== undefined && { input }) };

@@ -11,17 +11,10 @@ import {
   MAX_WATCHED_ACCOUNTS,
   namedAccounts,
 } from "../perimeter/identities.ts";
-import type { KubeClient, KubeObjectLike, Resource } from "../runtime/client.ts";
+import type { KubeClient, KubeObjectLike } from "../runtime/client.ts";
+import { SERVICE_ACCOUNTS } from "./kinds.ts";
 import { Informer } from "../runtime/informer.ts";
 import type { Logger } from "../runtime/log.ts";
-
-const SERVICE_ACCOUNTS: Resource = {
-  group: "",
-  version: "v1",
-  plural: "serviceaccounts",
-  kind: "ServiceAccount",
-  namespaced: true,
-};
 
 /** Name, namespace and version: all that "does it exist" needs. */
 function leanAccount(o: KubeObjectLike): KubeObjectLike {

@@ -183,6 +183,13 @@ export const NAMESPACES: Resource = {
   namespaced: false,
 };
 export const PODS: Resource = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+export const SERVICE_ACCOUNTS: Resource = {
+  group: "",
+  version: "v1",
+  plural: "serviceaccounts",
+  kind: "ServiceAccount",
+  namespaced: true,
+};
 
 /**
  * The platform tier (cluster-scoped; sigs.k8s.io/network-policy-api). Not a child kind: no profile

@@ -2,7 +2,7 @@
 // mode): each Service's name and its istio.io/use-waypoint label, nothing else. meshward never
 // writes a Service; it reports a missing binding with the command to run (docs/ambient.md).
 import { USE_WAYPOINT_LABEL } from "../builders/ambient.ts";
-import type { KubeObjectLike, Resource } from "../runtime/client.ts";
+import { identityMetadata, type KubeObjectLike, type Resource } from "../runtime/client.ts";
 import type { InformerEventType } from "../runtime/informer.ts";
 import type { NamespacedInformers } from "../runtime/multi.ts";
 
@@ -17,11 +17,7 @@ export const SERVICES: Resource = {
 /** The cached form of a Service: its identity and the waypoint label, when it has one. */
 export function leanService(o: KubeObjectLike): KubeObjectLike {
   const m = o.metadata ?? {};
-  const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
-  if (m.name !== undefined) metadata.name = m.name;
-  if (m.namespace !== undefined) metadata.namespace = m.namespace;
-  if (m.uid !== undefined) metadata.uid = m.uid;
-  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  const metadata = identityMetadata(o);
   const value = m.labels?.[USE_WAYPOINT_LABEL];
   if (typeof value === "string") metadata.labels = { [USE_WAYPOINT_LABEL]: value };
   return { apiVersion: "v1", kind: "Service", metadata };

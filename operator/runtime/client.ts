@@ -20,6 +20,17 @@ export function apiVersionOf(r: Resource): string {
   return r.group === "" ? r.version : `${r.group}/${r.version}`;
 }
 
+/** An object's identity metadata only (name, namespace, uid, resourceVersion): a cache transform's base. */
+export function identityMetadata(o: KubeObjectLike): NonNullable<KubeObjectLike["metadata"]> {
+  const m = o.metadata ?? {};
+  const metadata: NonNullable<KubeObjectLike["metadata"]> = {};
+  if (m.name !== undefined) metadata.name = m.name;
+  if (m.namespace !== undefined) metadata.namespace = m.namespace;
+  if (m.uid !== undefined) metadata.uid = m.uid;
+  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  return metadata;
+}
+
 export function resourceId(r: Resource): string {
   return `${r.plural}${r.group === "" ? "" : `.${r.group}`}`;
 }
